@@ -1,0 +1,157 @@
+// CShim: the only C in the project.
+//
+// Swift cannot import C11 `_Atomic` types, so every atomic here takes a plain
+// `uint64_t *` (or `uint32_t *`) that points into shared memory and casts it to
+// an `_Atomic` pointer inside a `static inline` function. Clang inlines these
+// into the Swift caller in release builds, so they cost what the instruction
+// costs. Each function names its memory order; callers document why that order
+// is sufficient at the call site.
+//
+// The rest wraps system calls that Swift cannot call cleanly (variadic
+// `semctl`, `union semun`, futex, libnuma) and returns -1 with errno set, like
+// the calls they wrap.
+#ifndef CSHIM_H
+#define CSHIM_H
+
+#include <stdint.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// MARK: - Atomics on raw shared-memory words (64-bit)
+
+#define CSHIM_A64(p) ((_Atomic uint64_t *)(p))
+#define CSHIM_A32(p) ((_Atomic uint32_t *)(p))
+
+static inline uint64_t cshim_load_relaxed(const uint64_t *p) { return atomic_load_explicit((_Atomic uint64_t *)p, memory_order_relaxed); }
+static inline uint64_t cshim_load_acquire(const uint64_t *p) { return atomic_load_explicit((_Atomic uint64_t *)p, memory_order_acquire); }
+static inline uint64_t cshim_load_seq_cst(const uint64_t *p) { return atomic_load_explicit((_Atomic uint64_t *)p, memory_order_seq_cst); }
+
+static inline void cshim_store_relaxed(uint64_t *p, uint64_t v) { atomic_store_explicit(CSHIM_A64(p), v, memory_order_relaxed); }
+static inline void cshim_store_release(uint64_t *p, uint64_t v) { atomic_store_explicit(CSHIM_A64(p), v, memory_order_release); }
+static inline void cshim_store_seq_cst(uint64_t *p, uint64_t v) { atomic_store_explicit(CSHIM_A64(p), v, memory_order_seq_cst); }
+
+static inline uint64_t cshim_exchange_relaxed(uint64_t *p, uint64_t v) { return atomic_exchange_explicit(CSHIM_A64(p), v, memory_order_relaxed); }
+static inline uint64_t cshim_exchange_acquire(uint64_t *p, uint64_t v) { return atomic_exchange_explicit(CSHIM_A64(p), v, memory_order_acquire); }
+static inline uint64_t cshim_exchange_release(uint64_t *p, uint64_t v) { return atomic_exchange_explicit(CSHIM_A64(p), v, memory_order_release); }
+static inline uint64_t cshim_exchange_acq_rel(uint64_t *p, uint64_t v) { return atomic_exchange_explicit(CSHIM_A64(p), v, memory_order_acq_rel); }
+static inline uint64_t cshim_exchange_seq_cst(uint64_t *p, uint64_t v) { return atomic_exchange_explicit(CSHIM_A64(p), v, memory_order_seq_cst); }
+
+// Strong compare-exchange. On failure `*expected` receives the current value.
+// The failure order is the strongest order allowed for a load no stronger than
+// the success order (relaxed for relaxed/release, acquire otherwise).
+static inline _Bool cshim_cas_relaxed(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A64(p), expected, desired, memory_order_relaxed, memory_order_relaxed); }
+static inline _Bool cshim_cas_acquire(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A64(p), expected, desired, memory_order_acquire, memory_order_acquire); }
+static inline _Bool cshim_cas_release(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A64(p), expected, desired, memory_order_release, memory_order_relaxed); }
+static inline _Bool cshim_cas_acq_rel(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A64(p), expected, desired, memory_order_acq_rel, memory_order_acquire); }
+static inline _Bool cshim_cas_seq_cst(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A64(p), expected, desired, memory_order_seq_cst, memory_order_seq_cst); }
+// Weak compare-exchange: may fail spuriously; for retry loops.
+static inline _Bool cshim_cas_weak_relaxed(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_weak_explicit(CSHIM_A64(p), expected, desired, memory_order_relaxed, memory_order_relaxed); }
+static inline _Bool cshim_cas_weak_acquire(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_weak_explicit(CSHIM_A64(p), expected, desired, memory_order_acquire, memory_order_acquire); }
+static inline _Bool cshim_cas_weak_acq_rel(uint64_t *p, uint64_t *expected, uint64_t desired) { return atomic_compare_exchange_weak_explicit(CSHIM_A64(p), expected, desired, memory_order_acq_rel, memory_order_acquire); }
+
+static inline uint64_t cshim_fetch_add_relaxed(uint64_t *p, uint64_t v) { return atomic_fetch_add_explicit(CSHIM_A64(p), v, memory_order_relaxed); }
+static inline uint64_t cshim_fetch_add_acquire(uint64_t *p, uint64_t v) { return atomic_fetch_add_explicit(CSHIM_A64(p), v, memory_order_acquire); }
+static inline uint64_t cshim_fetch_add_release(uint64_t *p, uint64_t v) { return atomic_fetch_add_explicit(CSHIM_A64(p), v, memory_order_release); }
+static inline uint64_t cshim_fetch_add_acq_rel(uint64_t *p, uint64_t v) { return atomic_fetch_add_explicit(CSHIM_A64(p), v, memory_order_acq_rel); }
+static inline uint64_t cshim_fetch_add_seq_cst(uint64_t *p, uint64_t v) { return atomic_fetch_add_explicit(CSHIM_A64(p), v, memory_order_seq_cst); }
+
+// MARK: - Atomics on 32-bit words (futex words must be 32-bit)
+
+static inline uint32_t cshim_load32_relaxed(const uint32_t *p) { return atomic_load_explicit((_Atomic uint32_t *)p, memory_order_relaxed); }
+static inline uint32_t cshim_load32_acquire(const uint32_t *p) { return atomic_load_explicit((_Atomic uint32_t *)p, memory_order_acquire); }
+static inline void cshim_store32_relaxed(uint32_t *p, uint32_t v) { atomic_store_explicit(CSHIM_A32(p), v, memory_order_relaxed); }
+static inline void cshim_store32_release(uint32_t *p, uint32_t v) { atomic_store_explicit(CSHIM_A32(p), v, memory_order_release); }
+static inline uint32_t cshim_exchange32_acquire(uint32_t *p, uint32_t v) { return atomic_exchange_explicit(CSHIM_A32(p), v, memory_order_acquire); }
+static inline uint32_t cshim_exchange32_release(uint32_t *p, uint32_t v) { return atomic_exchange_explicit(CSHIM_A32(p), v, memory_order_release); }
+static inline uint32_t cshim_exchange32_acq_rel(uint32_t *p, uint32_t v) { return atomic_exchange_explicit(CSHIM_A32(p), v, memory_order_acq_rel); }
+static inline _Bool cshim_cas32_acquire(uint32_t *p, uint32_t *expected, uint32_t desired) { return atomic_compare_exchange_strong_explicit(CSHIM_A32(p), expected, desired, memory_order_acquire, memory_order_relaxed); }
+static inline uint32_t cshim_fetch_add32_relaxed(uint32_t *p, uint32_t v) { return atomic_fetch_add_explicit(CSHIM_A32(p), v, memory_order_relaxed); }
+static inline uint32_t cshim_fetch_sub32_release(uint32_t *p, uint32_t v) { return atomic_fetch_sub_explicit(CSHIM_A32(p), v, memory_order_release); }
+
+// A full fence, for the rare protocol that needs store->load ordering.
+static inline void cshim_fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
+// Compiler-only barrier: stops the optimiser from moving memory accesses
+// across it (used around timed regions), emits no instruction.
+static inline void cshim_compiler_barrier(void) { atomic_signal_fence(memory_order_seq_cst); }
+
+// MARK: - CPU
+
+// Spin-wait hint: `pause` on x86, `yield` on ARM. Lets the sibling hyperthread
+// run and keeps the spinning core from flooding the memory system.
+static inline void cshim_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+// Monotonic clock in nanoseconds (CLOCK_MONOTONIC through the vDSO: no syscall
+// on a machine with a stable TSC). Comparable across processes.
+uint64_t cshim_monotonic_ns(void);
+
+// MARK: - futex (Linux)
+
+// FUTEX_WAIT on a shared (not FUTEX_PRIVATE) word: sleeps while *addr == expected.
+// timeout_ns == 0 waits forever. Returns 0, or -1 with errno (EAGAIN: value
+// changed; ETIMEDOUT; EINTR).
+int cshim_futex_wait(uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
+// FUTEX_WAKE: wakes up to `count` waiters. Returns the number woken or -1.
+int cshim_futex_wake(uint32_t *addr, int count);
+
+// MARK: - SysV IPC
+
+// semctl is variadic and needs `union semun`; these wrap its commands.
+int cshim_semctl_setval(int semid, int semnum, int value);
+int cshim_semctl_getval(int semid, int semnum);
+int cshim_semctl_setall(int semid, const unsigned short *values);
+int cshim_semctl_rmid(int semid);
+// IPC_STAT: writes sem_otime (0 if no semop yet) and sem_nsems.
+int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems);
+// semop/semtimedop with one operation; flags is a mix of IPC_NOWAIT and SEM_UNDO.
+// timeout_ns == 0 waits forever.
+int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns);
+
+int cshim_shmget(int32_t key, size_t size, int flags);
+void *cshim_shmat(int shmid, int flags); // NULL (not (void*)-1) on failure
+int cshim_shmdt(const void *addr);
+int cshim_shm_rmid(int shmid);
+// IPC_STAT: writes the segment size and owner uid.
+int cshim_shm_stat(int shmid, uint64_t *size, uint32_t *uid, uint32_t *mode);
+int32_t cshim_ftok(const char *path, int proj_id); // -1 with errno
+
+// Constants Swift may not see as macros.
+extern const int cshim_IPC_PRIVATE;
+extern const int cshim_IPC_CREAT;
+extern const int cshim_IPC_EXCL;
+extern const int cshim_IPC_NOWAIT;
+extern const int cshim_SEM_UNDO;
+extern const int cshim_SHM_RDONLY;
+
+// MARK: - Scheduling and NUMA
+
+// Pins the calling process (pid 0) to one CPU. 0 or -1 with errno.
+int cshim_pin_to_cpu(int cpu);
+// Writes the CPUs the calling process may run on into `cpus` (at most `max`);
+// returns how many, or -1 with errno.
+int cshim_allowed_cpus(int *cpus, int max);
+// The CPU the caller is running on now, or -1.
+int cshim_current_cpu(void);
+int cshim_online_cpus(void);
+// prctl(PR_SET_PDEATHSIG, SIGKILL): the kernel kills the caller when its parent dies.
+int cshim_die_with_parent(void);
+
+// libnuma: 1 if the kernel supports NUMA and libnuma works, else 0.
+int cshim_numa_available(void);
+int cshim_numa_node_count(void);          // configured nodes; 1 without NUMA
+int cshim_numa_node_of_cpu(int cpu);      // node, 0 without NUMA, -1 with errno
+// CPUs of `node` into `cpus` (at most `max`); count or -1.
+int cshim_numa_cpus_of_node(int node, int *cpus, int max);
+int cshim_numa_run_on_node(int node);     // 0 or -1
+// Binds an existing mapping's pages to `node` (mbind MPOL_BIND). 0 or -1.
+int cshim_numa_bind_memory(void *addr, size_t length, int node);
+
+#endif

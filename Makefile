@@ -1,0 +1,54 @@
+# The README's two commands: `make bench` and `make test`. Both install what
+# they need first (libnuma-dev), so they work on a fresh Debian/Ubuntu clone.
+SWIFT ?= swift
+RELEASE_BIN = .build/release/ringbench
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+export RINGBENCH_COMMIT := $(COMMIT)
+
+.PHONY: all deps build release test bench bench-json clean check-ipc
+
+all: release
+
+# libnuma-dev: installed with apt-get when running as root (refreshing the
+# package lists only when the first attempt fails); otherwise we print the
+# exact command and stop.
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "swift is not on PATH: install a Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2; exit 1; }
+	@if ! printf '#include <numa.h>\n#include <numaif.h>\n' | cc -E -x c - >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libnuma-dev (needed by CShim)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnuma-dev >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnuma-dev >/dev/null; } || \
+	      { echo "could not install libnuma-dev with apt-get" >&2; exit 1; }; \
+	  else \
+	    echo "libnuma-dev is missing; run: sudo apt-get update && sudo apt-get install -y libnuma-dev" >&2; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The default suite, as a table.
+bench: release
+	$(RELEASE_BIN)
+
+# The default suite as JSON under results/, named by machine and date.
+bench-json: release
+	$(RELEASE_BIN) suite --format json --output results/$$(hostname -s)-$$(date +%Y-%m-%d).json
+	@echo "wrote results/$$(hostname -s)-$$(date +%Y-%m-%d).json"
+
+# Tests, then a check that nothing was left in ipcs or /dev/shm.
+test: deps
+	@sh .ci/ipc-snapshot > .build-ipc-before 2>/dev/null || true
+	$(SWIFT) build
+	$(SWIFT) test
+	@sh .ci/ipc-snapshot > .build-ipc-after
+	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
+	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi
+	@rm -f .build-ipc-before .build-ipc-after
+
+clean:
+	rm -rf .build .build-*

@@ -1,0 +1,96 @@
+/// The JSON results file, schema `ringbench/result-v1`. Every field is
+/// documented in docs/results-format.md; change both together.
+public struct ResultDocument: Codable, Sendable {
+    public static let schemaName = "ringbench/result-v1"
+
+    public var schema = ResultDocument.schemaName
+    public var tool: ToolInfo
+    public var machine: MachineInfo
+    public var runs: [RunRecord]
+
+    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord]) {
+        self.tool = tool
+        self.machine = machine
+        self.runs = runs
+    }
+}
+
+public struct ToolInfo: Codable, Sendable {
+    public var version: String
+    public var commit: String
+}
+
+/// One scenario's results over all its measured repetitions.
+public struct RunRecord: Codable, Sendable {
+    public var scenario: Scenario
+    public var repetitions: [RepetitionRecord]
+    /// Summed over the measured repetitions (warm-up excluded).
+    public var integrity: IntegrityCounts
+    public var summary: RunSummary
+    /// Remarks a reader must see, such as oversubscribed CPUs.
+    public var notes: [String]?
+
+    public init(scenario: Scenario, repetitions: [RepetitionRecord], integrity: IntegrityCounts,
+                summary: RunSummary, notes: [String]? = nil) {
+        self.scenario = scenario
+        self.repetitions = repetitions
+        self.integrity = integrity
+        self.summary = summary
+        self.notes = notes
+    }
+}
+
+public struct RepetitionRecord: Codable, Sendable {
+    public var seconds: Double
+    public var messagesPerSecond: Double
+    public var bytesPerSecond: Double
+}
+
+public struct RunSummary: Codable, Sendable {
+    public var messagesPerSecond: Spread
+    public var bytesPerSecond: Spread
+    /// Present in roundtrip mode.
+    public var latencyNs: LatencySummary?
+}
+
+/// Median, extremes and coefficient of variation of per-repetition figures.
+public struct Spread: Codable, Sendable, Equatable {
+    public var median: Double
+    public var min: Double
+    public var max: Double
+    /// Standard deviation over mean (0 for one repetition).
+    public var cv: Double
+
+    public init(_ values: [Double]) {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else {
+            median = 0; min = 0; max = 0; cv = 0
+            return
+        }
+        let n = sorted.count
+        median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        min = sorted[0]
+        max = sorted[n - 1]
+        let mean = sorted.reduce(0, +) / Double(n)
+        if n > 1, mean > 0 {
+            let variance = sorted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+            cv = variance.squareRoot() / mean
+        } else {
+            cv = 0
+        }
+    }
+}
+
+/// Latency percentiles in nanoseconds from the merged histogram of all
+/// measured repetitions.
+public struct LatencySummary: Codable, Sendable {
+    /// "roundtrip": a full ping and echo; "acquire": a lock acquisition.
+    public var kind: String
+    public var p50: UInt64
+    public var p90: UInt64
+    public var p99: UInt64
+    public var p999: UInt64
+    public var max: UInt64
+    public var mean: Double
+    public var samples: UInt64
+}

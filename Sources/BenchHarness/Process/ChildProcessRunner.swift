@@ -1,0 +1,142 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One child to fork: its role and the CPU it is pinned to (nil: unpinned).
+public struct ChildSpec: Sendable {
+    public var role: Role
+    public var cpu: Int?
+    public init(role: Role, cpu: Int?) {
+        self.role = role
+        self.cpu = cpu
+    }
+}
+
+/// How a child ended.
+public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var succeeded: Bool { self == .exited(0) }
+
+    public var description: String {
+        switch self {
+        case let .exited(code): return "exited with status \(code)"
+        case let .signaled(signal): return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        }
+    }
+}
+
+/// Forks children, pins them, and waits for them. The parent only coordinates.
+///
+/// Fork safety: the parent must be single-threaded (checked through
+/// /proc/self/task before every fork), stdio is flushed before forking so a
+/// child never repeats the parent's buffered output, and children leave with
+/// `_exit` so no atexit handler or stdio buffer of the parent runs twice.
+/// Each child asks the kernel (PR_SET_PDEATHSIG) to kill it if the parent dies.
+public enum ChildProcessRunner {
+    /// Exit status a child uses when it could not be pinned.
+    public static let pinFailedStatus: Int32 = 70
+
+    /// Runs `body(index, spec)` in one child per spec and returns every outcome.
+    /// On the first failed child, the rest are killed. On timeout or SIGINT/
+    /// SIGTERM all children are killed and reaped before this throws.
+    public static func run(_ specs: [ChildSpec], timeoutSeconds: Double,
+                           body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
+        try SignalGuard.checkInterrupted()
+        let threads = threadCount()
+        guard threads == 1 else {
+            throw .invalidScenario("refusing to fork: the parent has \(threads) threads (fork is only safe from a single-threaded process)")
+        }
+        let parent = getpid()
+        var pids: [pid_t] = []
+        var outcomes = [ChildOutcome?](repeating: nil, count: specs.count)
+        for (index, spec) in specs.enumerated() {
+            fflush(nil)
+            let pid = fork()
+            if pid == 0 {
+                SignalGuard.restoreInChild()
+                _ = cshim_die_with_parent()
+                if getppid() != parent { _exit(1) } // parent died before prctl
+                if let cpu = spec.cpu, cshim_pin_to_cpu(Int32(cpu)) != 0 {
+                    let message = "ringbench: \(spec.role): cannot pin to CPU \(cpu): \(String(cString: strerror(errno)))\n"
+                    _ = message.withCString { write(2, $0, strlen($0)) }
+                    _exit(pinFailedStatus)
+                }
+                let status = body(index, spec)
+                fflush(nil)
+                _exit(status)
+            }
+            if pid < 0 {
+                let error = HarnessError.lastErrno("fork (child \(index + 1) of \(specs.count))")
+                killAndReap(pids, &outcomes)
+                throw error
+            }
+            pids.append(pid)
+        }
+
+        let deadline = cshim_monotonic_ns() &+ UInt64(timeoutSeconds * 1e9)
+        var set = SignalGuard.watched
+        while outcomes.contains(where: { $0 == nil }) {
+            reap(pids, &outcomes, block: false)
+            if outcomes.contains(where: { $0 != nil && !$0!.succeeded }) {
+                killAndReap(pids, &outcomes)
+                break
+            }
+            guard outcomes.contains(where: { $0 == nil }) else { break }
+            let now = cshim_monotonic_ns()
+            if now >= deadline {
+                killAndReap(pids, &outcomes)
+                throw .timedOut(seconds: timeoutSeconds)
+            }
+            let left = min(deadline - now, 200_000_000) // wake at least every 200 ms
+            var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
+            let signal = sigtimedwait(&set, nil, &ts)
+            if signal == SIGINT || signal == SIGTERM {
+                killAndReap(pids, &outcomes)
+                throw .interrupted(signal: signal)
+            }
+        }
+        return outcomes.map { $0! }
+    }
+
+    private static func reap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?], block: Bool) {
+        for (i, pid) in pids.enumerated() where outcomes[i] == nil {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
+            guard r == pid else { continue }
+            // WIFEXITED / WIFSIGNALED, spelled out: Swift does not import the macros.
+            if status & 0x7f == 0 {
+                outcomes[i] = .exited((status >> 8) & 0xff)
+            } else {
+                outcomes[i] = .signaled(status & 0x7f)
+            }
+        }
+    }
+
+    private static func killAndReap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?]) {
+        for (i, pid) in pids.enumerated() where outcomes[i] == nil { kill(pid, SIGKILL) }
+        reap(pids, &outcomes, block: true)
+        // A child that never forked (fork failed) has no outcome: call it killed.
+        for i in outcomes.indices where outcomes[i] == nil { outcomes[i] = .signaled(SIGKILL) }
+        // Drain SIGCHLDs so the next run starts clean.
+        var chld = sigset_t()
+        sigemptyset(&chld)
+        sigaddset(&chld, SIGCHLD)
+        var zero = timespec(tv_sec: 0, tv_nsec: 0)
+        while sigtimedwait(&chld, nil, &zero) == SIGCHLD {}
+    }
+
+    /// Threads in this process, from /proc/self/task.
+    static func threadCount() -> Int {
+        guard let dir = opendir("/proc/self/task") else { return 1 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { count += 1 }
+        }
+        return max(count, 1)
+    }
+}

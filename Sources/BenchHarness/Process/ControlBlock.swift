@@ -1,0 +1,90 @@
+import CShim
+import ShmRing
+
+/// The parent's anonymous shared mapping through which forked children
+/// synchronise and report back. Layout (little-endian u64 words):
+///
+/// | offset | field                                                        |
+/// |-------:|--------------------------------------------------------------|
+/// |      0 | arrived: children that reached the start barrier             |
+/// |     64 | producersDone: producers that sent their last message         |
+/// |    128 | stop: non-zero tells duration-bounded loops to finish        |
+/// |    256 | sent[i]: messages producer i sent (up to `maxProducers`)      |
+/// |   8448 | report slots: per child, u64 length then that many bytes     |
+///
+/// The parent treats report bytes as untrusted: lengths are bounds-checked.
+public final class ControlBlock: @unchecked Sendable {
+    public let region: SharedRegion
+    public let children: Int
+    public let reportSlotSize: Int
+
+    static let arrivedOffset = 0
+    static let producersDoneOffset = 64
+    static let stopOffset = 128
+    static let sentOffset = 256
+    public static let maxProducers = 1024
+    static let slotsOffset = sentOffset + 8 * maxProducers
+
+    public init(children: Int, reportSlotSize: Int = 1 << 20) throws(HarnessError) {
+        self.children = children
+        self.reportSlotSize = reportSlotSize
+        do {
+            region = try SharedRegion.create(backing: .anon, name: "control", size: Self.slotsOffset + children * reportSlotSize)
+        } catch { throw .shm(error) }
+    }
+
+    func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (region.base + offset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// Waits until all children have arrived. acq_rel on the arrival: each
+    /// child's set-up (opening its endpoint) happens before any peer passes
+    /// the barrier; acquire on the spin load pairs with the last arrival.
+    public func arriveAndWait() {
+        let total = UInt64(children)
+        _ = cshim_fetch_add_acq_rel(word(Self.arrivedOffset), 1)
+        var spin = SpinWait()
+        while cshim_load_acquire(word(Self.arrivedOffset)) < total { spin.wait() }
+    }
+
+    /// Counts a finished producer; returns true for the last one. acq_rel:
+    /// the last producer sees every other producer's sends completed.
+    public func producerFinished(of producers: Int) -> Bool {
+        cshim_fetch_add_acq_rel(word(Self.producersDoneOffset), 1) + 1 == UInt64(producers)
+    }
+
+    /// Relaxed: the producer's later `producerFinished` (acq_rel) and the
+    /// end-of-stream message order this store before any consumer's read.
+    public func setSentCount(producer: Int, _ count: UInt64) {
+        precondition(producer < Self.maxProducers)
+        cshim_store_relaxed(word(Self.sentOffset + 8 * producer), count)
+    }
+
+    /// Read after end of stream; acquire for the reason given above.
+    public func sentCount(producer: Int) -> UInt64 {
+        cshim_load_acquire(word(Self.sentOffset + 8 * producer))
+    }
+
+    /// Relaxed is enough: the flag carries no data, only "stop soon".
+    public var stopRequested: Bool { cshim_load_relaxed(word(Self.stopOffset)) != 0 }
+    public func requestStop() { cshim_store_relaxed(word(Self.stopOffset), 1) }
+
+    /// Child side: stores its encoded report. Oversized reports are cut to an
+    /// error report so the parent always has something to read.
+    public func writeReport(child: Int, bytes: [UInt8]) {
+        let slot = region.base + Self.slotsOffset + child * reportSlotSize
+        let payload = bytes.count <= reportSlotSize - 8 ? bytes : Array("report too large".utf8)
+        payload.withUnsafeBytes { slot.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // Release: the bytes are written before the length that announces them.
+        cshim_store_release(slot.assumingMemoryBound(to: UInt64.self), UInt64(payload.count))
+    }
+
+    /// Parent side, after the child exited: its report, or nil if it wrote none.
+    public func readReport(child: Int) -> [UInt8]? {
+        let slot = region.base + Self.slotsOffset + child * reportSlotSize
+        // Acquire pairs with the child's release store of the length.
+        let length = cshim_load_acquire(slot.assumingMemoryBound(to: UInt64.self))
+        guard length > 0, length <= UInt64(reportSlotSize - 8) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: slot + 8, count: Int(length)))
+    }
+}

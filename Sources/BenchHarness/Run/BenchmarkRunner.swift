@@ -1,0 +1,128 @@
+import Histogram
+
+/// How to run a scenario: repetitions, warm-up, pinning, limits.
+public struct RunOptions: Sendable {
+    public var repetitions: Int
+    public var warmup: Int
+    public var pin: PinPolicy
+    /// Per repetition; nil derives one from the scenario.
+    public var timeoutSeconds: Double?
+    public var topology: any Topology
+
+    public init(repetitions: Int = 5, warmup: Int = 1, pin: PinPolicy = .auto,
+                timeoutSeconds: Double? = nil, topology: any Topology = SystemTopology()) {
+        self.repetitions = repetitions
+        self.warmup = warmup
+        self.pin = pin
+        self.timeoutSeconds = timeoutSeconds
+        self.topology = topology
+    }
+}
+
+/// Runs a message scenario: checks it, places its processes, runs warm-up
+/// and measured repetitions, and summarises them.
+public enum BenchmarkRunner {
+    public static func run(_ scenario: Scenario, options: RunOptions) throws(HarnessError) -> RunRecord {
+        let entry = try TransportCatalog.named(scenario.transport)
+        try validate(scenario, capabilities: entry.capabilities, options: options)
+        var placed = scenario
+        let placement = try Placement.resolve(options.pin, count: scenario.processCount, topology: options.topology)
+        let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
+        placed.placement = zip(roles, placement.cpus).map { role, cpu in
+            PlacementEntry(role: role.name, cpu: cpu, node: cpu.map { options.topology.node(ofCPU: $0) })
+        }
+        if !entry.capabilities.usesBacking { placed.backing = nil }
+        let context = RepetitionContext(cpus: placement.cpus,
+                                        timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario))
+        var measured: [RepetitionResult] = []
+        for index in 0..<(options.warmup + options.repetitions) {
+            let result = try entry.runRepetition(placed, context)
+            if index >= options.warmup { measured.append(result) }
+        }
+        var notes: [String] = []
+        if placement.oversubscribed {
+            notes.append("oversubscribed: \(scenario.processCount) processes share \(Set(placement.cpus.compactMap { $0 }).count) CPUs")
+        }
+        return record(placed, measured, notes: notes)
+    }
+
+    static func defaultTimeout(_ scenario: Scenario) -> Double {
+        if let seconds = scenario.durationSeconds { return seconds * 3 + 30 }
+        // Generous: 1 µs per message (10x the slowest kernel transport here) plus set-up.
+        return 60 + Double(scenario.messages ?? 0) * 1e-6 * 10
+    }
+
+    static func record(_ scenario: Scenario, _ results: [RepetitionResult], notes: [String]) -> RunRecord {
+        let reps = results.map { r in
+            let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
+            return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
+                                    bytesPerSecond: rate * Double(scenario.messageSize))
+        }
+        let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
+        var latency: LatencySummary?
+        if scenario.mode == .roundtrip {
+            var histogram = LatencyHistogram.make()
+            for r in results { LatencyHistogram.add(r.latencyBuckets ?? [], to: &histogram) }
+            latency = LatencyHistogram.summary(histogram, kind: "roundtrip")
+        }
+        let summary = RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
+                                 bytesPerSecond: Spread(reps.map(\.bytesPerSecond)),
+                                 latencyNs: latency)
+        return RunRecord(scenario: scenario, repetitions: reps, integrity: integrity, summary: summary,
+                         notes: notes.isEmpty ? nil : notes)
+    }
+
+    /// Rejects what cannot run, with one line, before anything is created.
+    public static func validate(_ s: Scenario, capabilities c: TransportCapabilities,
+                                options: RunOptions) throws(HarnessError) {
+        guard s.messageSize >= 8 else {
+            throw .invalidScenario("--message-size must be at least 8 bytes (it carries a sequence number), got \(s.messageSize)")
+        }
+        if let limit = c.maximumMessageSize, s.messageSize > limit {
+            throw .invalidScenario("\(s.transport) carries at most \(limit) bytes per message (\(c.limitReason)); --message-size \(s.messageSize) is too large")
+        }
+        guard c.modes.contains(s.mode) else {
+            throw .invalidScenario("\(s.transport) supports only \(c.modes.map(\.rawValue).sorted().joined(separator: " and ")) mode")
+        }
+        guard s.producers >= 1, s.consumers >= 1 else { throw .invalidScenario("--producers and --consumers must be at least 1") }
+        guard s.producers < ControlBlock.maxProducers, s.consumers < ControlBlock.maxProducers else {
+            throw .invalidScenario("at most \(ControlBlock.maxProducers - 1) producers and consumers")
+        }
+        if !c.multiProcess, s.producers != 1 || s.consumers != 1 {
+            throw .invalidScenario("\(s.transport) connects exactly one producer and one consumer; use an mpmc transport for more")
+        }
+        if s.mode == .roundtrip, s.producers != 1 || s.consumers != 1 {
+            throw .invalidScenario("roundtrip mode runs one pinger and one echoer: use --producers 1 --consumers 1")
+        }
+        guard s.capacity >= 1, s.capacity & (s.capacity - 1) == 0, s.capacity <= 1 << 30 else {
+            throw .invalidScenario("--capacity must be a power of two between 1 and 2^30, got \(s.capacity)")
+        }
+        guard s.batch >= 1 else { throw .invalidScenario("--batch must be at least 1, got \(s.batch)") }
+        if c.usesCapacity, s.batch > s.capacity {
+            throw .invalidScenario("--batch \(s.batch) exceeds --capacity \(s.capacity)")
+        }
+        switch (s.messages, s.durationSeconds) {
+        case let (count?, nil):
+            guard count >= 1 else { throw .invalidScenario("--messages must be at least 1, got \(count)") }
+            guard UInt64(count) <= MessageCodec.sequenceMask else { throw .invalidScenario("--messages must be below 2^48") }
+        case let (nil, seconds?):
+            guard seconds > 0, seconds.isFinite else { throw .invalidScenario("--duration must be a positive number of seconds") }
+        default:
+            throw .invalidScenario("give exactly one of --messages and --duration")
+        }
+        guard options.repetitions >= 1 else { throw .invalidScenario("--repeat must be at least 1") }
+        guard options.warmup >= 0 else { throw .invalidScenario("--warmup must not be negative") }
+        if c.usesBacking, let backing = s.backing {
+            _ = try RegionNames.backing(s)
+            _ = backing
+        }
+    }
+}
+
+extension LatencyHistogram {
+    public static func summary(_ h: Histogram<UInt64>, kind: String) -> LatencySummary {
+        LatencySummary(kind: kind, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
+                       p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max,
+                       mean: h.mean, samples: h.totalCount)
+    }
+}

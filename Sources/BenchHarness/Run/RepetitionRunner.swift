@@ -1,0 +1,102 @@
+import Histogram
+import ShmRing
+
+/// What one repetition needs besides the scenario.
+public struct RepetitionContext: Sendable {
+    public var cpus: [Int?]
+    public var timeoutSeconds: Double
+}
+
+/// The measured outcome of one repetition.
+public struct RepetitionResult: Sendable {
+    public var seconds: Double
+    /// Messages delivered (round trips completed, in roundtrip mode).
+    public var messages: UInt64
+    public var integrity: IntegrityCounts
+    /// Round-trip latency buckets (value, count pairs), roundtrip mode only.
+    public var latencyBuckets: [UInt64]?
+}
+
+/// Runs one repetition of a message scenario: create the transport, fork the
+/// children, wait, read their reports, remove everything.
+public enum RepetitionRunner {
+    public static func run<T: Transport>(_ type: T.Type, scenario: Scenario,
+                                                     context: RepetitionContext) throws(HarnessError) -> RepetitionResult {
+        let cleanup = CleanupRegistry()
+        defer { cleanup.runAll() }
+        let transport = try T(scenario: scenario, cleanup: cleanup)
+        let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
+        let control = try ControlBlock(children: roles.count)
+        let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
+        let loopContext = MessageLoops.Context(scenario: scenario, control: control)
+
+        let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: context.timeoutSeconds) { index, spec in
+            var report: ChildReport
+            do throws(HarnessError) {
+                report = try transport.withPort(role: spec.role,
+                                                MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
+            } catch {
+                report = ChildReport(role: spec.role, cpu: spec.cpu)
+                report.error = error.description
+            }
+            control.writeReport(child: index, bytes: report.encoded())
+            return report.error == nil ? 0 : 1
+        }
+        let reports = try collect(specs: specs, outcomes: outcomes, control: control)
+        return summarise(scenario: scenario, reports: reports)
+    }
+
+    /// Reads every child's report; a failed child becomes one error naming
+    /// its role and what went wrong (its own message, else its exit status).
+    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome],
+                        control: ControlBlock) throws(HarnessError) -> [ChildReport] {
+        var reports: [ChildReport] = []
+        var firstFailure: HarnessError?
+        for (index, spec) in specs.enumerated() {
+            let report = control.readReport(child: index).flatMap(ChildReport.decode)
+            if let message = report?.error {
+                // A child's own error explains more than the kill that followed it.
+                if firstFailure == nil || outcomes[index] != .signaled(9) {
+                    if case .childFailed? = firstFailure, outcomes[index] == .signaled(9) {} else {
+                        firstFailure = .childFailed(role: spec.role.description, detail: message)
+                    }
+                }
+            } else if !outcomes[index].succeeded, firstFailure == nil {
+                firstFailure = .childFailed(role: spec.role.description, detail: outcomes[index].description)
+            }
+            if let report { reports.append(report) }
+        }
+        if let firstFailure { throw firstFailure }
+        return reports
+    }
+
+    static func summarise(scenario: Scenario, reports: [ChildReport]) -> RepetitionResult {
+        let producers = reports.filter { $0.role == "producer" }
+        let consumers = reports.filter { $0.role == "consumer" }
+        switch scenario.mode {
+        case .throughput:
+            var integrity = consumers.reduce(IntegrityCounts()) { $0 + $1.integrity }
+            integrity.sent = producers.reduce(0) { $0 + $1.integrity.sent }
+            if scenario.consumers > 1 {
+                // Consumers cannot see each other's share; settle across them.
+                if integrity.received < integrity.sent { integrity.lost += integrity.sent - integrity.received }
+                if integrity.received > integrity.sent { integrity.duplicated += integrity.received - integrity.sent }
+            }
+            let start = producers.map(\.startNs).min() ?? 0
+            let end = consumers.map(\.endNs).max() ?? start
+            return RepetitionResult(seconds: Double(end &- start) / 1e9, messages: integrity.received,
+                                    integrity: integrity, latencyBuckets: nil)
+        case .roundtrip:
+            let pinger = producers.first
+            var integrity = (pinger?.integrity ?? IntegrityCounts()) + IntegrityCounts()
+            for echoer in consumers {
+                integrity.duplicated += echoer.integrity.duplicated
+                integrity.reordered += echoer.integrity.reordered
+                integrity.corrupt += echoer.integrity.corrupt
+            }
+            let seconds = Double((pinger?.endNs ?? 0) &- (pinger?.startNs ?? 0)) / 1e9
+            return RepetitionResult(seconds: seconds, messages: integrity.received,
+                                    integrity: integrity, latencyBuckets: pinger?.latencyBuckets)
+        }
+    }
+}

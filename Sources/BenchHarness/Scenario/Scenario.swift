@@ -1,0 +1,87 @@
+/// What one benchmark run measures. Encoded into results as `scenario`
+/// (docs/results-format.md).
+public struct Scenario: Codable, Sendable, Equatable {
+    public enum Mode: String, Codable, Sendable, CaseIterable {
+        /// Producers stream to consumers as fast as they can.
+        case throughput
+        /// One message goes out, the peer echoes it, the round trip is timed.
+        case roundtrip
+    }
+
+    public var transport: String
+    /// Memory backing for shared-memory transports ("sysv", "mmap", "anon");
+    /// nil for kernel transports.
+    public var backing: String?
+    public var producers: Int
+    public var consumers: Int
+    public var messageSize: Int
+    /// Messages per repetition (round trips in roundtrip mode); nil with a duration.
+    public var messages: Int?
+    /// Seconds per repetition; nil with a message count.
+    public var durationSeconds: Double?
+    public var capacity: Int
+    public var batch: Int
+    public var mode: Mode
+    /// Where each process ran; filled in when the run is placed.
+    public var placement: [PlacementEntry]
+
+    public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
+                messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
+                placement: [PlacementEntry] = []) {
+        self.transport = transport
+        self.backing = backing
+        self.producers = producers
+        self.consumers = consumers
+        self.messageSize = messageSize
+        self.messages = messages
+        self.durationSeconds = durationSeconds
+        self.capacity = capacity
+        self.batch = batch
+        self.mode = mode
+        self.placement = placement
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case transport, backing, producers, consumers, messageSize, messages
+        case durationSeconds = "duration", capacity, batch, mode, placement
+    }
+
+    /// How many processes run: a roundtrip always has exactly one pinger and one echoer.
+    public var processCount: Int { producers + consumers }
+}
+
+/// One process's role and where it ran.
+public struct PlacementEntry: Codable, Sendable, Equatable {
+    public var role: String
+    public var cpu: Int?
+    public var node: Int?
+    public init(role: String, cpu: Int?, node: Int?) {
+        self.role = role
+        self.cpu = cpu
+        self.node = node
+    }
+}
+
+/// The role of a forked child.
+public enum Role: Sendable, Equatable, CustomStringConvertible {
+    case producer(Int)
+    case consumer(Int)
+    /// A process of the lock engine.
+    case worker(Int)
+
+    public var description: String {
+        switch self {
+        case let .producer(i): "producer \(i)"
+        case let .consumer(i): "consumer \(i)"
+        case let .worker(i): "worker \(i)"
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .producer: "producer"
+        case .consumer: "consumer"
+        case .worker: "worker"
+        }
+    }
+}

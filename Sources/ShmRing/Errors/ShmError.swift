@@ -1,0 +1,86 @@
+import SystemPackage
+
+/// Every failure the ShmRing library reports. Each case prints as one line a
+/// person understands, naming the object and, for system calls, the call and
+/// its errno.
+public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A system call failed. `call` names it with its key arguments.
+    case systemCall(call: String, errno: Errno)
+    /// No region with this name exists.
+    case noSuchRegion(name: String)
+    /// The region exists but this process may not open it.
+    case permissionDenied(name: String)
+    /// The object exists but does not start with the ShmRing magic number.
+    case notARing(name: String, magic: UInt64)
+    /// The region was written by an incompatible layout version.
+    case incompatibleVersion(name: String, found: UInt32, supported: UInt32)
+    /// The mapping is smaller or larger than the header says it should be.
+    case sizeMismatch(name: String, headerSays: UInt64, actual: UInt64)
+    /// A header field is out of range or its checksum does not match.
+    case corruptedHeader(name: String, reason: String)
+    /// The region holds another kind of structure than the caller asked for.
+    case wrongStructure(name: String, expected: String, found: String)
+    /// The creator did not publish the region as ready in time.
+    case notReady(name: String, waitedSeconds: Double)
+    /// An index or length read from shared memory is out of bounds: the peer
+    /// crashed mid-write or is hostile.
+    case corruptRing(reason: String)
+    /// A caller-supplied argument is invalid.
+    case invalidArgument(String)
+    /// A blocking operation gave up.
+    case timedOut(operation: String, seconds: Double)
+
+    public var description: String {
+        switch self {
+        case let .systemCall(call, errno):
+            return "\(call) failed: \(errno) (errno \(errno.rawValue))"
+        case let .noSuchRegion(name):
+            return "no such ring '\(name)': nothing has created it (or its creator already removed it)"
+        case let .permissionDenied(name):
+            return "permission denied opening ring '\(name)': it belongs to another user or its mode forbids access"
+        case let .notARing(name, magic):
+            return "'\(name)' is not a ShmRing region (magic 0x\(String(magic, radix: 16)), expected 0x\(String(RegionLayout.magic, radix: 16)))"
+        case let .incompatibleVersion(name, found, supported):
+            return "ring '\(name)' has layout version \(found); this library reads version \(supported)"
+        case let .sizeMismatch(name, headerSays, actual):
+            return "ring '\(name)' is truncated or resized: header says \(headerSays) bytes, mapping has \(actual)"
+        case let .corruptedHeader(name, reason):
+            return "ring '\(name)' has a corrupted header: \(reason)"
+        case let .wrongStructure(name, expected, found):
+            return "ring '\(name)' holds a \(found), not a \(expected)"
+        case let .notReady(name, waited):
+            return "ring '\(name)' was not initialised by its creator within \(waited) s"
+        case let .corruptRing(reason):
+            return "shared ring is corrupt: \(reason)"
+        case let .invalidArgument(text):
+            return text
+        case let .timedOut(operation, seconds):
+            return "\(operation) timed out after \(seconds) s"
+        }
+    }
+}
+
+extension ShmError {
+    /// The current errno, captured right after a failed call.
+    @inlinable
+    static func lastErrno(_ call: @autoclosure () -> String) -> ShmError {
+        .systemCall(call: call(), errno: Errno(rawValue: errnoValue()))
+    }
+}
+
+@usableFromInline
+func errnoValue() -> CInt {
+    #if canImport(Glibc)
+    return Glibc.errno
+    #elseif canImport(Musl)
+    return Musl.errno
+    #else
+    return 0
+    #endif
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

@@ -1,0 +1,65 @@
+import SystemPackage
+
+/// Where a region's memory comes from.
+public enum RegionBacking: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// System V shared memory (shmget/shmat). A name maps to a key through
+    /// ftok on a key file the creator makes; no name means IPC_PRIVATE, which
+    /// only processes related by fork can share.
+    case sysv
+    /// A memory-mapped file (MAP_SHARED), by default under /dev/shm.
+    case mmap
+    /// An anonymous shared mapping: only processes related by fork share it.
+    case anon
+
+    public var description: String { rawValue }
+}
+
+/// How a region is created or opened. The defaults are private and safe.
+public struct RegionOptions: Sendable {
+    /// Mode of new files and SysV objects. Default 0600: only the owner.
+    public var permissions: FilePermissions
+    /// Directory for mmap files and SysV key files when the name is not a path.
+    public var directory: String
+    /// How long an opener waits for the creator to publish the region.
+    public var openTimeoutSeconds: Double
+
+    public init(permissions: FilePermissions = [.ownerReadWrite],
+                directory: String = "/dev/shm",
+                openTimeoutSeconds: Double = 5) {
+        self.permissions = permissions
+        self.directory = directory
+        self.openTimeoutSeconds = openTimeoutSeconds
+    }
+}
+
+/// A validated region name and the paths derived from it.
+struct RegionLocation: Sendable {
+    let name: String
+    /// The mmap file, or for sysv the key file handed to ftok.
+    let path: String
+
+    static let sysvKeySuffix = ".sysv-key"
+
+    /// A name containing "/" is a path used as is; otherwise it is a file name
+    /// under `options.directory` and may hold only letters, digits, '.', '_' and '-'.
+    init(name: String, backing: RegionBacking, options: RegionOptions) throws(ShmError) {
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw .invalidArgument("ring name must be 1 to 255 bytes long")
+        }
+        let base: String
+        if name.contains("/") {
+            base = name
+        } else {
+            let allowed = name.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                    || c == 0x2E || c == 0x5F || c == 0x2D
+            }
+            guard allowed, !name.hasPrefix(".") else {
+                throw .invalidArgument("ring name '\(name)' may contain only letters, digits, '.', '_' and '-' and must not start with '.'")
+            }
+            base = options.directory.hasSuffix("/") ? options.directory + name : options.directory + "/" + name
+        }
+        self.name = name
+        self.path = backing == .sysv ? base + Self.sysvKeySuffix : base
+    }
+}

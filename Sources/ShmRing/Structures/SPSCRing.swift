@@ -1,0 +1,359 @@
+import CShim
+
+/// A bounded, lock-free, single-producer/single-consumer ring of fixed-size
+/// slots in a `SharedRegion`, for a producer and a consumer in different
+/// processes that share nothing but the region.
+///
+/// # Design (after rigtorp's SPSCQueue, with FastForward's per-slot signal)
+///
+/// * Each slot begins with an 8-byte sequence word. The producer writes the
+///   message, then stores `position + 1` into the slot's sequence word with
+///   release order. The consumer learns that the slot at `position` is full by
+///   an acquire load of that word. So the consumer's hot loop touches only the
+///   slot's own cache line: a hand-off costs one cache-line transfer, where a
+///   shared tail index costs two (index line, then data line). docs/design.md
+///   records the measurement that chose this over a published tail index.
+/// * The consumer publishes `readPosition` (its own line, 128 bytes from
+///   anything the producer writes) with release order after it has finished
+///   reading a slot. The producer keeps a private copy and reloads it, with
+///   acquire order, only when its copy says the ring is full; in steady state
+///   it never touches the consumer's line.
+/// * Positions are 64-bit and never wrap in practice (2^64 messages); a slot
+///   index is `position & (capacity - 1)`, so capacity is a power of two and
+///   every index is in bounds by construction, whatever a peer wrote.
+/// * A sequence word is never cleared: a stale word from an earlier lap holds
+///   `position + 1 - k*capacity`, which cannot equal the value awaited.
+///
+/// # Untrusted peer
+/// The only values read from the other side are `readPosition` (producer) and
+/// sequence words (consumer). A `readPosition` ahead of the producer or more
+/// than `capacity` behind it, or a sequence word ahead of the consumer, is
+/// reported as `ShmError.corruptRing`; neither can cause an access outside
+/// the slot array.
+///
+/// # Hot path
+/// `tryPush`/`tryPop` and their batch and in-place forms take no lock, make
+/// no system call and allocate nothing; they are `@inlinable` so clients
+/// specialise the closures they pass.
+public struct SPSCRing: Sendable {
+    public let region: SharedRegion
+    public let capacity: Int
+    public let messageSize: Int
+    @usableFromInline let stride: Int
+
+    /// Creates a ring exclusively. `name` nil gives an IPC_PRIVATE (sysv) or
+    /// anonymous region, for processes related by fork.
+    public static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
+                              options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
+        try validate(capacity: capacity, messageSize: messageSize)
+        guard let size = SPSCLayout.regionSize(capacity: capacity, slotSize: messageSize) else {
+            throw .invalidArgument("a ring of \(capacity) slots of \(messageSize) bytes is too large")
+        }
+        let region = try SharedRegion.create(backing: backing, name: name, size: size, options: options)
+        // The mapping is zero-filled: every sequence word is 0 (empty) and
+        // readPosition is 0, which is the initial state.
+        RegionHeader(kind: .spscRing, totalSize: size, capacity: capacity, slotSize: messageSize).write(to: region)
+        RegionHeader.publishReady(region)
+        return SPSCRing(region: region, capacity: capacity, messageSize: messageSize)
+    }
+
+    /// Opens a ring another process created, validating its header.
+    public static func open(backing: RegionBacking, name: String,
+                            options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
+        let region = try SharedRegion.open(backing: backing, name: name, options: options)
+        return try attach(region, timeoutSeconds: options.openTimeoutSeconds)
+    }
+
+    /// Validates a mapped region as an SPSC ring.
+    public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> SPSCRing {
+        let header = try RegionHeader.validate(region, expecting: .spscRing, timeoutSeconds: timeoutSeconds)
+        guard header.capacity >= 1, header.capacity <= UInt64(RegionLayout.maximumCapacity),
+              header.capacity & (header.capacity - 1) == 0 else {
+            throw .corruptedHeader(name: region.name, reason: "capacity \(header.capacity) is not a power of two in 1...\(RegionLayout.maximumCapacity)")
+        }
+        guard header.slotSize >= UInt64(RegionLayout.minimumSlotSize),
+              header.slotSize <= UInt64(RegionLayout.maximumSlotSize) else {
+            throw .corruptedHeader(name: region.name, reason: "slot size \(header.slotSize) outside \(RegionLayout.minimumSlotSize)...\(RegionLayout.maximumSlotSize)")
+        }
+        let capacity = Int(header.capacity), slotSize = Int(header.slotSize)
+        guard let expected = SPSCLayout.regionSize(capacity: capacity, slotSize: slotSize),
+              expected == region.size else {
+            throw .sizeMismatch(name: region.name,
+                                headerSays: UInt64(SPSCLayout.regionSize(capacity: capacity, slotSize: slotSize) ?? 0),
+                                actual: UInt64(region.size))
+        }
+        return SPSCRing(region: region, capacity: capacity, messageSize: slotSize)
+    }
+
+    static func validate(capacity: Int, messageSize: Int) throws(ShmError) {
+        guard capacity >= 1, capacity <= RegionLayout.maximumCapacity, capacity & (capacity - 1) == 0 else {
+            throw .invalidArgument("capacity must be a power of two between 1 and \(RegionLayout.maximumCapacity), got \(capacity)")
+        }
+        guard messageSize >= RegionLayout.minimumSlotSize, messageSize <= RegionLayout.maximumSlotSize else {
+            throw .invalidArgument("message size must be between \(RegionLayout.minimumSlotSize) and \(RegionLayout.maximumSlotSize) bytes, got \(messageSize)")
+        }
+    }
+
+    init(region: SharedRegion, capacity: Int, messageSize: Int) {
+        self.region = region
+        self.capacity = capacity
+        self.messageSize = messageSize
+        self.stride = SPSCLayout.stride(slotSize: messageSize)
+    }
+
+    /// The producing end. Exactly one process may hold one at a time.
+    public func producer() -> Producer { Producer(ring: self) }
+    /// The consuming end. Exactly one process may hold one at a time.
+    public func consumer() -> Consumer { Consumer(ring: self) }
+
+    // MARK: - Producer
+
+    public struct Producer: ~Copyable {
+        public let ring: SPSCRing
+        @usableFromInline let slots: UnsafeMutableRawPointer
+        @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
+        @usableFromInline let mask: UInt64
+        @usableFromInline let stride: Int
+        @usableFromInline let messageSize: Int
+        @usableFromInline var writePosition: UInt64 = 0
+        @usableFromInline var cachedReadPosition: UInt64 = 0
+
+        init(ring: SPSCRing) {
+            self.ring = ring
+            slots = ring.region.base + SPSCLayout.slotsOffset
+            readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
+            mask = UInt64(ring.capacity - 1)
+            stride = ring.stride
+            messageSize = ring.messageSize
+            // Resume where the region stands: the consumer's position (acquire:
+            // see its release in `Consumer.release`) is where writing may go on
+            // only if the ring is empty; a fresh ring has both at 0.
+            let start = cshim_load_acquire(readPositionWord)
+            writePosition = start
+            cachedReadPosition = start
+        }
+
+        /// Free slots, at least `wanted` if possible, reloading the consumer's
+        /// position only when the cached one says there are too few.
+        @inlinable
+        mutating func freeSlots(wanted: UInt64) throws(ShmError) -> UInt64 {
+            let capacity = mask &+ 1
+            var used = writePosition &- cachedReadPosition
+            if capacity &- used >= wanted { return capacity &- used }
+            // Acquire pairs with the consumer's release store of readPosition:
+            // once we see position r, its reads of slots below r are complete,
+            // so overwriting them is safe.
+            let read = cshim_load_acquire(readPositionWord)
+            used = writePosition &- read
+            guard read <= writePosition, used <= capacity else {
+                throw .corruptRing(reason: "consumer position \(read) is inconsistent with producer position \(writePosition) (capacity \(capacity))")
+            }
+            cachedReadPosition = read
+            return capacity &- used
+        }
+
+        @inlinable
+        func slot(_ position: UInt64) -> UnsafeMutableRawPointer {
+            slots + Int(truncatingIfNeeded: position & mask) &* stride
+        }
+
+        /// Publishes the slot at `position`. Release: the message bytes written
+        /// before are visible to a consumer whose acquire load sees position + 1.
+        @inlinable
+        func publish(_ position: UInt64) {
+            cshim_store_release(slot(position).assumingMemoryBound(to: UInt64.self), position &+ 1)
+        }
+
+        /// Writes one message in place: `fill` gets the slot's `messageSize`
+        /// bytes. Returns false when the ring is full.
+        @inlinable
+        public mutating func tryPush(_ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            guard try freeSlots(wanted: 1) >= 1 else { return false }
+            let s = slot(writePosition)
+            try fill(UnsafeMutableRawBufferPointer(start: s + SPSCLayout.sequenceWordSize, count: messageSize))
+            publish(writePosition)
+            writePosition &+= 1
+            return true
+        }
+
+        /// Copies `bytes` (at most `messageSize`) into the next slot.
+        @inlinable
+        public mutating func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
+            guard bytes.count <= messageSize else {
+                throw .invalidArgument("message of \(bytes.count) bytes exceeds the ring's \(messageSize)-byte slots")
+            }
+            return try tryPush { slot in
+                if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+            }
+        }
+
+        /// Pushes a trivial value (its size at most `messageSize`).
+        @inlinable
+        public mutating func tryPush<T: BitwiseCopyable>(_ value: T) throws(ShmError) -> Bool {
+            guard MemoryLayout<T>.size <= messageSize else {
+                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(messageSize)")
+            }
+            return try tryPush { slot in slot.baseAddress!.storeBytes(of: value, as: T.self) }
+        }
+
+        /// Writes up to `maxCount` messages in place, `fill(i, slot)` for each,
+        /// after one free-space check. Returns how many were written (0 when full).
+        @inlinable
+        public mutating func tryPushBatch(maxCount: Int,
+                                          _ fill: (Int, UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
+            guard maxCount > 0 else { return 0 }
+            let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
+            var i = 0
+            while i < n {
+                let position = writePosition &+ UInt64(i)
+                try fill(i, UnsafeMutableRawBufferPointer(start: slot(position) + SPSCLayout.sequenceWordSize, count: messageSize))
+                publish(position)
+                i &+= 1
+            }
+            writePosition &+= UInt64(n)
+            return n
+        }
+
+        /// Blocking push: spins, then yields, until a slot is free or the
+        /// deadline passes (`timeoutSeconds` nil waits forever).
+        @inlinable
+        public mutating func push(timeoutSeconds: Double? = nil,
+                                  _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            var spin = SpinWait()
+            let deadline = WaitDeadline(seconds: timeoutSeconds)
+            while try !tryPush(fill) {
+                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC push", seconds: timeoutSeconds ?? 0) }
+                spin.wait()
+            }
+        }
+
+        /// Blocking copy-in push.
+        @inlinable
+        public mutating func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
+            var spin = SpinWait()
+            let deadline = WaitDeadline(seconds: timeoutSeconds)
+            while try !tryPush(bytes: bytes) {
+                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC push", seconds: timeoutSeconds ?? 0) }
+                spin.wait()
+            }
+        }
+    }
+
+    // MARK: - Consumer
+
+    public struct Consumer: ~Copyable {
+        public let ring: SPSCRing
+        @usableFromInline let slots: UnsafeMutableRawPointer
+        @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
+        @usableFromInline let mask: UInt64
+        @usableFromInline let stride: Int
+        @usableFromInline let messageSize: Int
+        @usableFromInline var readPosition: UInt64 = 0
+
+        init(ring: SPSCRing) {
+            self.ring = ring
+            slots = ring.region.base + SPSCLayout.slotsOffset
+            readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
+            mask = UInt64(ring.capacity - 1)
+            stride = ring.stride
+            messageSize = ring.messageSize
+            // Relaxed: only this consumer writes readPosition.
+            readPosition = cshim_load_relaxed(readPositionWord)
+        }
+
+        @inlinable
+        func slot(_ position: UInt64) -> UnsafeMutableRawPointer {
+            slots + Int(truncatingIfNeeded: position & mask) &* stride
+        }
+
+        /// Whether the slot at `position` holds its message. Acquire pairs with
+        /// the producer's release in `publish`: the message bytes are visible.
+        @inlinable
+        func isFull(_ position: UInt64) throws(ShmError) -> Bool {
+            let sequence = cshim_load_acquire(slot(position).assumingMemoryBound(to: UInt64.self))
+            if sequence == position &+ 1 { return true }
+            if sequence > position &+ 1 {
+                throw .corruptRing(reason: "slot sequence \(sequence) is ahead of consumer position \(position)")
+            }
+            return false
+        }
+
+        /// Hands the slots below `position` back to the producer. Release: our
+        /// reads of those slots happen before the producer may overwrite them.
+        @inlinable
+        func release(upTo position: UInt64) {
+            cshim_store_release(readPositionWord, position)
+        }
+
+        /// Reads one message in place; `body` sees `messageSize` bytes that
+        /// stay valid only during the call. Returns false when empty.
+        @inlinable
+        public mutating func tryPop(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            guard try isFull(readPosition) else { return false }
+            try body(UnsafeRawBufferPointer(start: slot(readPosition) + SPSCLayout.sequenceWordSize, count: messageSize))
+            readPosition &+= 1
+            release(upTo: readPosition)
+            return true
+        }
+
+        /// Copies the next message into `buffer` (at least `messageSize` bytes).
+        @inlinable
+        public mutating func tryPop(into buffer: UnsafeMutableRawBufferPointer) throws(ShmError) -> Bool {
+            guard buffer.count >= messageSize else {
+                throw .invalidArgument("buffer of \(buffer.count) bytes is smaller than the ring's \(messageSize)-byte messages")
+            }
+            return try tryPop { slot in buffer.baseAddress!.copyMemory(from: slot.baseAddress!, byteCount: slot.count) }
+        }
+
+        /// Pops a trivial value.
+        @inlinable
+        public mutating func tryPop<T: BitwiseCopyable>(as type: T.Type) throws(ShmError) -> T? {
+            guard MemoryLayout<T>.size <= messageSize else {
+                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(messageSize)")
+            }
+            var value: T?
+            _ = try tryPop { slot in value = slot.baseAddress!.loadUnaligned(as: T.self) }
+            return value
+        }
+
+        /// Reads up to `maxCount` ready messages in place, `body(i, slot)` for
+        /// each, then hands them all back with one release store.
+        @inlinable
+        public mutating func tryPopBatch(maxCount: Int,
+                                         _ body: (Int, UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
+            var n = 0
+            while n < maxCount, try isFull(readPosition &+ UInt64(n)) {
+                try body(n, UnsafeRawBufferPointer(start: slot(readPosition &+ UInt64(n)) + SPSCLayout.sequenceWordSize, count: messageSize))
+                n &+= 1
+            }
+            if n > 0 {
+                readPosition &+= UInt64(n)
+                release(upTo: readPosition)
+            }
+            return n
+        }
+
+        /// Blocking pop in place: spins, then yields.
+        @inlinable
+        public mutating func pop(timeoutSeconds: Double? = nil,
+                                 _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            var spin = SpinWait()
+            let deadline = WaitDeadline(seconds: timeoutSeconds)
+            while try !tryPop(body) {
+                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC pop", seconds: timeoutSeconds ?? 0) }
+                spin.wait()
+            }
+        }
+
+        /// Blocking copy-out pop.
+        @inlinable
+        public mutating func pop(into buffer: UnsafeMutableRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
+            var spin = SpinWait()
+            let deadline = WaitDeadline(seconds: timeoutSeconds)
+            while try !tryPop(into: buffer) {
+                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC pop", seconds: timeoutSeconds ?? 0) }
+                spin.wait()
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import BenchHarness
+import Foundation
+
+/// A byte count with an optional K/M/G suffix (powers of 1024): 64, 64K, 1M.
+struct ByteCount: ExpressibleByArgument, CustomStringConvertible {
+    var value: Int
+    init(_ value: Int) { self.value = value }
+    init?(argument: String) {
+        guard let v = parseScaled(argument, base: 1024), v >= 0 else { return nil }
+        value = v
+    }
+    var description: String { "\(value)" }
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A count with an optional k/M/G suffix (powers of 1000): 10M, 500k.
+struct Count: ExpressibleByArgument, CustomStringConvertible {
+    var value: Int
+    init(_ value: Int) { self.value = value }
+    init?(argument: String) {
+        guard let v = parseScaled(argument, base: 1000), v >= 0 else { return nil }
+        value = v
+    }
+    var description: String { "\(value)" }
+}
+
+func parseScaled(_ text: String, base: Int) -> Int? {
+    let lowered = text.lowercased()
+    let scale: Int
+    var digits = Substring(lowered)
+    switch lowered.last {
+    case "k": scale = base; digits = digits.dropLast()
+    case "m": scale = base * base; digits = digits.dropLast()
+    case "g": scale = base * base * base; digits = digits.dropLast()
+    default: scale = 1
+    }
+    if base == 1024, digits.hasSuffix("i") { return nil }
+    guard let n = Int(digits) else { return nil }
+    let (r, overflow) = n.multipliedReportingOverflow(by: scale)
+    return overflow ? nil : r
+}
+
+/// Options shared by every measuring subcommand.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Measured repetitions per scenario.")
+    var `repeat`: Int = 5
+
+    @Option(help: "Warm-up repetitions per scenario, run and discarded first.")
+    var warmup: Int = 1
+
+    @Option(help: ArgumentHelp("Pinning: 'auto' (distinct CPUs, spread over NUMA nodes), 'none', or a CPU list like 0,1.",
+                               valueName: "auto|none|LIST"))
+    var pin: String = "auto"
+
+    @Option(help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("Write results to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Kill a repetition's processes after this many seconds (default: derived from the run's size).",
+                               valueName: "SECONDS"))
+    var timeout: Double?
+
+    func runOptions() throws -> RunOptions {
+        guard `repeat` >= 1 else { throw CommandFailure(message: "--repeat must be at least 1", code: 2) }
+        guard warmup >= 0 else { throw CommandFailure(message: "--warmup must not be negative", code: 2) }
+        if let timeout, !(timeout > 0) { throw CommandFailure(message: "--timeout must be a positive number of seconds", code: 2) }
+        return RunOptions(repetitions: `repeat`, warmup: warmup, pin: try PinPolicy(parsing: pin), timeoutSeconds: timeout)
+    }
+
+    /// Writes the document in the chosen format to --output or stdout.
+    func emit(_ document: ResultDocument) throws {
+        let text = ResultRenderer.render(document, as: format)
+        if let output {
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                throw CommandFailure(message: "cannot write \(output): \(error.localizedDescription)")
+            }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    /// A run whose messages were lost or damaged fails, after its results are written.
+    func checkIntegrity(_ document: ResultDocument) throws {
+        let failed = document.runs.filter { !$0.integrity.clean }
+        guard let first = failed.first else { return }
+        let i = first.integrity
+        throw CommandFailure(message: "integrity check failed in \(failed.count) run(s); first: \(first.scenario.transport) \(first.scenario.mode.rawValue) \(first.scenario.messageSize) B: lost \(i.lost), duplicated \(i.duplicated), reordered \(i.reordered), corrupt \(i.corrupt)")
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+extension Scenario.Mode: ExpressibleByArgument {}

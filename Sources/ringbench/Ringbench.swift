@@ -1,0 +1,71 @@
+import ArgumentParser
+import BenchHarness
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Ringbench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ringbench",
+        abstract: "Measures how fast processes on one machine can talk: a lock-free shared-memory ring against the classic Unix IPC mechanisms.",
+        discussion: """
+            With no subcommand, runs the short default suite and prints a table.
+            Every run forks pinned producer and consumer processes, checks every message
+            (sequence numbers and checksums) and removes every IPC object it created,
+            also on failure, timeout, SIGINT and SIGTERM.
+            """,
+        version: ToolInfo.version,
+        subcommands: [SuiteCommand.self, RunCommand.self],
+        defaultSubcommand: SuiteCommand.self
+    )
+
+    /// Parses, runs, and turns every failure into one line on stderr.
+    static func main() {
+        // Before anything can create an IPC object: SIGINT/SIGTERM become
+        // synchronous events the runner handles (see SignalGuard).
+        SignalGuard.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as HarnessError {
+            fail(error.description, code: exitCode(for: error))
+        } catch let error as CommandFailure {
+            fail(error.message, code: error.code)
+        } catch {
+            // Help and version requests print and exit 0 the library's way;
+            // usage errors become one line.
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            let trimmed = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            fail(trimmed + " (see 'ringbench --help')", code: 2)
+        }
+    }
+
+    static func exitCode(for error: HarnessError) -> Int32 {
+        switch error {
+        case let .interrupted(signal): return 128 + signal
+        case .invalidScenario: return 2
+        default: return 1
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        fflush(nil)
+        FileHandleOutput.stderr("ringbench: \(message)\n")
+        Glibc.exit(code)
+    }
+}
+
+/// A failure that is not a harness error (integrity violations, bad output path).
+struct CommandFailure: Error {
+    var message: String
+    var code: Int32 = 1
+}
+
+enum FileHandleOutput {
+    static func stderr(_ text: String) {
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+}
