@@ -7,10 +7,13 @@
 /// |  16..<size | payload: 64-bit word i = (i + 1) * K + stamp; tail bytes too  |
 ///
 /// The payload changes with every message, so a consumer that read a slot
-/// before the producer finished it (an ordering bug) sees a checksum
-/// mismatch, not a plausible old message. The producer computes the checksum
-/// in the same pass that writes the payload; the consumer recomputes it over
-/// what it received. The stamp `UInt64.max` marks end of stream.
+/// before the producer finished it (an ordering bug) sees a mismatch, not a
+/// plausible old message. The producer computes the checksum in the same pass
+/// that writes the payload. The consumer, in one pass, recomputes the checksum
+/// and also compares every word with the value the stamp determines: a sum
+/// alone misses some multi-word damage (a whole stale payload whose words all
+/// differ by one can sum to the same value), the exact comparison misses
+/// nothing, and both vectorise. The stamp `UInt64.max` marks end of stream.
 public struct MessageCodec: Sendable {
     public let messageSize: Int
 
@@ -65,7 +68,8 @@ public struct MessageCodec: Sendable {
         bytes.baseAddress!.loadUnaligned(as: UInt64.self)
     }
 
-    /// Whether the checksum matches the payload (always true below 16 bytes).
+    /// Whether the checksum and every payload byte match the stamp (always
+    /// true below 16 bytes, where the stamp is all there is).
     @inlinable
     public func verify(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard messageSize >= 16 else { return true }
@@ -76,9 +80,14 @@ public struct MessageCodec: Sendable {
         let payloadBytes = messageSize - 16
         let words = payloadBytes >> 3
         var sum: UInt64 = 0
+        var difference: UInt64 = 0
+        var expected = stamp &+ Self.k
         var i = 0
         while i < words {
-            sum = sum &+ (payload.loadUnaligned(fromByteOffset: i &<< 3, as: UInt64.self) ^ UInt64(truncatingIfNeeded: i))
+            let word = payload.loadUnaligned(fromByteOffset: i &<< 3, as: UInt64.self)
+            sum = sum &+ (word ^ UInt64(truncatingIfNeeded: i))
+            difference |= word ^ expected
+            expected = expected &+ Self.k
             i &+= 1
         }
         let tail = payloadBytes & 7
@@ -88,7 +97,9 @@ public struct MessageCodec: Sendable {
                 for j in 0..<tail { dst[j] = payload.load(fromByteOffset: (words &<< 3) &+ j, as: UInt8.self) }
             }
             sum = sum &+ (last ^ UInt64(truncatingIfNeeded: words))
+            let mask: UInt64 = (1 << UInt64(tail * 8)) &- 1
+            difference |= (last ^ expected) & mask
         }
-        return stored == sum ^ (stamp &* Self.stampMix)
+        return difference == 0 && stored == sum ^ (stamp &* Self.stampMix)
     }
 }

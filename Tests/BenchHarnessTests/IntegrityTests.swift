@@ -1,0 +1,80 @@
+import XCTest
+@testable import BenchHarness
+
+final class IntegrityTests: XCTestCase {
+    func stamp(_ s: UInt64, producer: Int = 0) -> UInt64 { MessageCodec.stamp(producer: producer, sequence: s) }
+
+    func testInOrderStreamIsClean() {
+        var t = IntegrityTracker(producers: 1)
+        for s in 0..<200_000 as Range<UInt64> { t.record(stamp: stamp(s), intact: true) }
+        t.finish(sentPerProducer: [200_000])
+        XCTAssertEqual(t.counts.received, 200_000)
+        XCTAssertTrue(t.counts.clean, "\(t.counts)")
+    }
+
+    func testGapsDuplicatesAndReordering() {
+        var t = IntegrityTracker(producers: 1)
+        for s: UInt64 in [0, 1, 3, 2, 2, 5] { t.record(stamp: stamp(s), intact: true) }
+        t.finish(sentPerProducer: [7])
+        XCTAssertEqual(t.counts.received, 5)
+        XCTAssertEqual(t.counts.duplicated, 1)
+        XCTAssertEqual(t.counts.reordered, 1)
+        XCTAssertEqual(t.counts.lost, 2) // 4 and 6
+    }
+
+    func testLossesBeyondTheWindowAreCounted() {
+        var t = IntegrityTracker(producers: 1)
+        t.record(stamp: stamp(0), intact: true)
+        t.record(stamp: stamp(IntegrityTracker.windowBits * 3), intact: true)
+        t.finish(sentPerProducer: [IntegrityTracker.windowBits * 3 + 1])
+        XCTAssertEqual(t.counts.lost, IntegrityTracker.windowBits * 3 - 1)
+        XCTAssertEqual(t.counts.received, 2)
+    }
+
+    func testTailLossIsCounted() {
+        var t = IntegrityTracker(producers: 2)
+        for s in 0..<10 as Range<UInt64> { t.record(stamp: stamp(s, producer: 1), intact: true) }
+        t.finish(sentPerProducer: [5, 10 + IntegrityTracker.windowBits * 2])
+        XCTAssertEqual(t.counts.lost, 5 + IntegrityTracker.windowBits * 2)
+    }
+
+    func testCorruptAndUnknownProducer() {
+        var t = IntegrityTracker(producers: 1)
+        t.record(stamp: stamp(0), intact: false)
+        t.record(stamp: stamp(0, producer: 3), intact: true)
+        XCTAssertEqual(t.counts.corrupt, 2)
+        XCTAssertEqual(t.counts.received, 0)
+    }
+
+    func testCodecRoundTripsAndDetectsDamage() {
+        for size in [8, 16, 17, 24, 63, 64, 1000, 65536] {
+            let codec = MessageCodec(messageSize: size)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+            defer { buffer.deallocate() }
+            codec.fill(buffer, stamp: 12345)
+            XCTAssertEqual(MessageCodec.stamp(of: UnsafeRawBufferPointer(buffer)), 12345)
+            XCTAssertTrue(codec.verify(UnsafeRawBufferPointer(buffer)), "size \(size)")
+            guard size >= 17 else { continue }
+            buffer[size - 1] ^= 0x10
+            XCTAssertFalse(codec.verify(UnsafeRawBufferPointer(buffer)), "size \(size): damage in the last byte")
+            buffer[size - 1] ^= 0x10
+            // A stale message (another stamp) in the payload is detected too.
+            let other = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+            defer { other.deallocate() }
+            codec.fill(other, stamp: 12346)
+            other.storeBytes(of: UInt64(12345), as: UInt64.self)
+            other.storeBytes(of: buffer.load(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            XCTAssertFalse(codec.verify(UnsafeRawBufferPointer(other)), "size \(size): stale payload")
+        }
+    }
+
+    func testSpreadStatistics() {
+        let s = Spread([3, 1, 2, 10])
+        XCTAssertEqual(s.median, 2.5)
+        XCTAssertEqual(s.min, 1)
+        XCTAssertEqual(s.max, 10)
+        XCTAssertGreaterThan(s.cv, 0)
+        XCTAssertEqual(Spread([5]).cv, 0)
+        XCTAssertEqual(Spread([]).median, 0)
+    }
+}

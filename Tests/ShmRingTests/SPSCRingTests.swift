@@ -1,0 +1,170 @@
+import XCTest
+@testable import ShmRing
+
+/// Ring semantics in one process: the producer and consumer ends are used
+/// alternately, which exercises every state without timing.
+final class SPSCRingTests: XCTestCase {
+    func makeRing(capacity: Int, messageSize: Int = 8) throws -> SPSCRing {
+        try SPSCRing.create(backing: .anon, name: nil, capacity: capacity, messageSize: messageSize)
+    }
+
+    func testEmptyRingPopsNothing() throws {
+        let ring = try makeRing(capacity: 4)
+        var consumer = ring.consumer()
+        XCTAssertNil(try consumer.tryPop(as: UInt64.self))
+        XCTAssertEqual(try consumer.tryPopBatch(maxCount: 8) { _, _ in XCTFail("no message expected") }, 0)
+    }
+
+    func testFullRingRefusesAndRecovers() throws {
+        let ring = try makeRing(capacity: 4)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
+        XCTAssertFalse(try producer.tryPush(UInt64(99)), "a full ring must refuse")
+        XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 0)
+        XCTAssertTrue(try producer.tryPush(UInt64(4)))
+        for i in 1...4 { XCTAssertEqual(try consumer.tryPop(as: UInt64.self), UInt64(i)) }
+        XCTAssertNil(try consumer.tryPop(as: UInt64.self))
+    }
+
+    func testWrapAroundKeepsOrderOverManyLaps() throws {
+        let ring = try makeRing(capacity: 8)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        var next: UInt64 = 0, expected: UInt64 = 0
+        for step in 0..<10_000 {
+            let pushes = step % 5 + 1
+            for _ in 0..<pushes where try producer.tryPush(next) { next += 1 }
+            let pops = (step * 7) % 6 + 1
+            for _ in 0..<pops {
+                guard let value = try consumer.tryPop(as: UInt64.self) else { break }
+                XCTAssertEqual(value, expected)
+                expected += 1
+            }
+        }
+        while let value = try consumer.tryPop(as: UInt64.self) {
+            XCTAssertEqual(value, expected)
+            expected += 1
+        }
+        XCTAssertEqual(expected, next)
+        XCTAssertGreaterThan(next, 8 * 100, "the test must wrap many times")
+    }
+
+    func testBatchesArePartialWhenSpaceIsShort() throws {
+        let ring = try makeRing(capacity: 8)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(i), as: UInt64.self) }, 5)
+        XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(5 + i), as: UInt64.self) }, 3)
+        XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { _, _ in XCTFail("ring is full") }, 0)
+        var seen: [UInt64] = []
+        XCTAssertEqual(try consumer.tryPopBatch(maxCount: 3) { _, bytes in seen.append(bytes.load(as: UInt64.self)) }, 3)
+        XCTAssertEqual(try consumer.tryPopBatch(maxCount: 100) { _, bytes in seen.append(bytes.load(as: UInt64.self)) }, 5)
+        XCTAssertEqual(seen, Array(0..<8))
+    }
+
+    func testCapacityOneAndTwo() throws {
+        for capacity in [1, 2] {
+            let ring = try makeRing(capacity: capacity)
+            var producer = ring.producer()
+            var consumer = ring.consumer()
+            for round in 0..<100 {
+                for i in 0..<capacity { XCTAssertTrue(try producer.tryPush(UInt64(round * 10 + i))) }
+                XCTAssertFalse(try producer.tryPush(UInt64(0)))
+                for i in 0..<capacity { XCTAssertEqual(try consumer.tryPop(as: UInt64.self), UInt64(round * 10 + i)) }
+                XCTAssertNil(try consumer.tryPop(as: UInt64.self))
+            }
+        }
+    }
+
+    func testMessageSizesFrom8BytesTo64KiB() throws {
+        for size in [8, 9, 15, 16, 56, 57, 64, 100, 1024, 4096, 65536] {
+            let ring = try makeRing(capacity: 4, messageSize: size)
+            var producer = ring.producer()
+            var consumer = ring.consumer()
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+            defer { out.deallocate() }
+            for lap in 0..<6 {
+                let message = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ lap &+ size) }
+                XCTAssertTrue(try message.withUnsafeBytes { try producer.tryPush(bytes: $0) })
+                XCTAssertTrue(try consumer.tryPop(into: out))
+                XCTAssertEqual(Array(out), message, "size \(size) lap \(lap)")
+            }
+        }
+    }
+
+    func testOversizedInputsAreRejected() throws {
+        let ring = try makeRing(capacity: 2, messageSize: 8)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        let big = [UInt8](repeating: 1, count: 9)
+        XCTAssertThrowsError(try big.withUnsafeBytes { try producer.tryPush(bytes: $0) })
+        XCTAssertThrowsError(try producer.tryPush((UInt64(1), UInt64(2))))
+        let small = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 8)
+        defer { small.deallocate() }
+        XCTAssertThrowsError(try consumer.tryPop(into: small))
+    }
+
+    func testInvalidParametersAreRejected() {
+        XCTAssertThrowsError(try makeRing(capacity: 0))
+        XCTAssertThrowsError(try makeRing(capacity: 3))
+        XCTAssertThrowsError(try makeRing(capacity: 4, messageSize: 7))
+        XCTAssertThrowsError(try makeRing(capacity: 4, messageSize: 0))
+        XCTAssertThrowsError(try makeRing(capacity: 1 << 31))
+    }
+
+    func testBlockingVariantsTimeOut() throws {
+        let ring = try makeRing(capacity: 1)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        try producer.push(timeoutSeconds: 0.1) { $0.storeBytes(of: UInt64(5), as: UInt64.self) }
+        XCTAssertThrowsError(try producer.push(timeoutSeconds: 0.05) { _ in }) { error in
+            guard case .timedOut? = error as? ShmError else { return XCTFail("\(error)") }
+        }
+        var got: UInt64 = 0
+        try consumer.pop(timeoutSeconds: 0.1) { got = $0.load(as: UInt64.self) }
+        XCTAssertEqual(got, 5)
+        XCTAssertThrowsError(try consumer.pop(timeoutSeconds: 0.05) { _ in })
+    }
+
+    // MARK: A hostile or crashed peer
+
+    func testConsumerPositionAheadOfProducerIsCorruption() throws {
+        let ring = try makeRing(capacity: 4)
+        var producer = ring.producer()
+        for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
+        // The consumer claims to have read 1000 messages.
+        (ring.region.base + SPSCLayout.readPositionOffset).storeBytes(of: UInt64(1000), as: UInt64.self)
+        XCTAssertThrowsError(try producer.tryPush(UInt64(5))) { error in
+            guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testSequenceWordFromTheFutureIsCorruption() throws {
+        let ring = try makeRing(capacity: 4)
+        var consumer = ring.consumer()
+        (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(77), as: UInt64.self)
+        XCTAssertThrowsError(try consumer.tryPop(as: UInt64.self)) { error in
+            guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testStaleSequenceWordsFromEarlierLapsAreNotMessages() throws {
+        let ring = try makeRing(capacity: 2)
+        var producer = ring.producer()
+        var consumer = ring.consumer()
+        for i in 0..<2 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
+        for _ in 0..<2 { XCTAssertNotNil(try consumer.tryPop(as: UInt64.self)) }
+        // Slots still hold sequence words 1 and 2 from lap 0; lap 1 must see them as empty.
+        XCTAssertNil(try consumer.tryPop(as: UInt64.self))
+    }
+
+    func testLayoutKeepsHotWordsApart() {
+        XCTAssertGreaterThanOrEqual(SPSCLayout.readPositionOffset - SPSCLayout.producerLineOffset, 64)
+        XCTAssertEqual(SPSCLayout.slotsOffset % 64, 0)
+        XCTAssertEqual(SPSCLayout.stride(slotSize: 8), 16)
+        XCTAssertEqual(SPSCLayout.stride(slotSize: 56), 64)
+        XCTAssertEqual(SPSCLayout.stride(slotSize: 64), 128)
+        XCTAssertEqual(SPSCLayout.stride(slotSize: 65536) % 64, 0)
+    }
+}
