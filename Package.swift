@@ -39,7 +39,7 @@ let package = Package(
         ),
         .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim"]),
         .testTarget(name: "BenchHarnessTests", dependencies: ["BenchHarness", "ShmRing"]),
-        .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench"]),
+        .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench", "ShmRing"]),
     ],
     swiftLanguageModes: [.v6]
 )

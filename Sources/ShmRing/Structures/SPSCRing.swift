@@ -101,6 +101,31 @@ public struct SPSCRing: Sendable {
         self.stride = SPSCLayout.stride(slotSize: messageSize)
     }
 
+    /// A point-in-time view for monitoring; reads only, bounded by capacity.
+    public struct Snapshot: Sendable {
+        public var creatorPid: Int32
+        /// Messages the consumer has taken so far.
+        public var readPosition: UInt64
+        /// Full slots from the consumer's position on (at most capacity).
+        public var pending: Int
+    }
+
+    public func snapshot() -> Snapshot {
+        let base = region.base
+        // Acquire: pairs with the consumer's release; a monitor needs no more.
+        let read = cshim_load_acquire((base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self))
+        var pending = 0
+        while pending < capacity {
+            let position = read &+ UInt64(pending)
+            let word = base + SPSCLayout.slotsOffset + Int(position & UInt64(capacity - 1)) * stride
+            // Acquire, as the consumer's own check.
+            guard cshim_load_acquire(word.assumingMemoryBound(to: UInt64.self)) == position &+ 1 else { break }
+            pending += 1
+        }
+        let pid = base.load(fromByteOffset: RegionLayout.creatorPidOffset, as: UInt64.self)
+        return Snapshot(creatorPid: Int32(truncatingIfNeeded: pid), readPosition: read, pending: pending)
+    }
+
     /// The producing end. Exactly one process may hold one at a time.
     public func producer() -> Producer { Producer(ring: self) }
     /// The consuming end. Exactly one process may hold one at a time.
