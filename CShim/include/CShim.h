@@ -89,6 +89,24 @@ static inline void cshim_cpu_pause(void) {
 #endif
 }
 
+// The CPU's cycle counter, for timing short intervals within one process on
+// one CPU (round trips): the TSC on x86 (lfence first, so the read cannot run
+// ahead of earlier loads, such as the one that saw the reply), the virtual
+// counter on ARM. Convert with a ratio calibrated against cshim_monotonic_ns;
+// use only when the kernel itself trusts the counter (clocksource "tsc").
+static inline uint64_t cshim_cycles(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_lfence();
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v) :: "memory");
+    return v;
+#else
+    return 0;
+#endif
+}
+
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC through the vDSO: no syscall
 // on a machine with a stable TSC). Comparable across processes.
 uint64_t cshim_monotonic_ns(void);

@@ -93,4 +93,6 @@ public struct LatencySummary: Codable, Sendable {
     public var max: UInt64
     public var mean: Double
     public var samples: UInt64
+    /// What timed the samples: "tsc", "cntvct" or "monotonic" (see CycleClock).
+    public var clock: String?
 }

@@ -33,7 +33,8 @@ public enum BenchmarkRunner {
         }
         if !entry.capabilities.usesBacking { placed.backing = nil }
         let context = RepetitionContext(cpus: placement.cpus,
-                                        timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario))
+                                        timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario),
+                                        clock: scenario.mode == .roundtrip ? CycleClock.calibrate() : .monotonic)
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
             let result = try entry.runRepetition(placed, context)
@@ -43,7 +44,7 @@ public enum BenchmarkRunner {
         if placement.oversubscribed {
             notes.append("oversubscribed: \(scenario.processCount) processes share \(Set(placement.cpus.compactMap { $0 }).count) CPUs")
         }
-        return record(placed, measured, notes: notes)
+        return record(placed, measured, notes: notes, clock: context.clock)
     }
 
     static func defaultTimeout(_ scenario: Scenario) -> Double {
@@ -52,7 +53,7 @@ public enum BenchmarkRunner {
         return 60 + Double(scenario.messages ?? 0) * 1e-6 * 10
     }
 
-    static func record(_ scenario: Scenario, _ results: [RepetitionResult], notes: [String]) -> RunRecord {
+    static func record(_ scenario: Scenario, _ results: [RepetitionResult], notes: [String], clock: CycleClock) -> RunRecord {
         let reps = results.map { r in
             let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
             return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
@@ -63,7 +64,7 @@ public enum BenchmarkRunner {
         if scenario.mode == .roundtrip {
             var histogram = LatencyHistogram.make()
             for r in results { LatencyHistogram.add(r.latencyBuckets ?? [], to: &histogram) }
-            latency = LatencyHistogram.summary(histogram, kind: "roundtrip")
+            latency = LatencyHistogram.summary(histogram, kind: "roundtrip", clock: clock.source)
         }
         let summary = RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
                                  bytesPerSecond: Spread(reps.map(\.bytesPerSecond)),
@@ -120,9 +121,9 @@ public enum BenchmarkRunner {
 }
 
 extension LatencyHistogram {
-    public static func summary(_ h: Histogram<UInt64>, kind: String) -> LatencySummary {
+    public static func summary(_ h: Histogram<UInt64>, kind: String, clock: String? = nil) -> LatencySummary {
         LatencySummary(kind: kind, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                        p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max,
-                       mean: h.mean, samples: h.totalCount)
+                       mean: h.mean, samples: h.totalCount, clock: clock)
     }
 }

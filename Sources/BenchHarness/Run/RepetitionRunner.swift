@@ -5,6 +5,8 @@ import ShmRing
 public struct RepetitionContext: Sendable {
     public var cpus: [Int?]
     public var timeoutSeconds: Double
+    /// Calibrated once per run, before any fork.
+    public var clock: CycleClock
 }
 
 /// The measured outcome of one repetition.
@@ -28,7 +30,7 @@ public enum RepetitionRunner {
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         let control = try ControlBlock(children: roles.count)
         let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
-        let loopContext = MessageLoops.Context(scenario: scenario, control: control)
+        let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock)
 
         let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: context.timeoutSeconds) { index, spec in
             var report: ChildReport
