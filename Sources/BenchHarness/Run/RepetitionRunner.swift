@@ -1,5 +1,8 @@
 import Histogram
 import ShmRing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one repetition needs besides the scenario.
 public struct RepetitionContext: Sendable {
@@ -48,28 +51,21 @@ public enum RepetitionRunner {
         return summarise(scenario: scenario, reports: reports)
     }
 
-    /// Reads every child's report; a failed child becomes one error naming
-    /// its role and what went wrong (its own message, else its exit status).
+    /// Reads every child's report. A failed run becomes one error naming the
+    /// child that explains it: the first with an error message of its own,
+    /// else the first that died other than by the runner's SIGKILL (the
+    /// runner kills the rest once one child fails).
     static func collect(specs: [ChildSpec], outcomes: [ChildOutcome],
                         control: ControlBlock) throws(HarnessError) -> [ChildReport] {
-        var reports: [ChildReport] = []
-        var firstFailure: HarnessError?
-        for (index, spec) in specs.enumerated() {
-            let report = control.readReport(child: index).flatMap(ChildReport.decode)
-            if let message = report?.error {
-                // A child's own error explains more than the kill that followed it.
-                if firstFailure == nil || outcomes[index] != .signaled(9) {
-                    if case .childFailed? = firstFailure, outcomes[index] == .signaled(9) {} else {
-                        firstFailure = .childFailed(role: spec.role.description, detail: message)
-                    }
-                }
-            } else if !outcomes[index].succeeded, firstFailure == nil {
-                firstFailure = .childFailed(role: spec.role.description, detail: outcomes[index].description)
-            }
-            if let report { reports.append(report) }
+        let reports = specs.indices.map { control.readReport(child: $0).flatMap(ChildReport.decode) }
+        let failed = specs.indices.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
+        if let first = failed.first {
+            let culprit = failed.first { reports[$0]?.error != nil }
+                ?? failed.first { outcomes[$0] != .signaled(SIGKILL) } ?? first
+            throw .childFailed(role: specs[culprit].role.description,
+                               detail: reports[culprit]?.error ?? outcomes[culprit].description)
         }
-        if let firstFailure { throw firstFailure }
-        return reports
+        return reports.compactMap { $0 }
     }
 
     static func summarise(scenario: Scenario, reports: [ChildReport]) -> RepetitionResult {
