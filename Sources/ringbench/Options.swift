@@ -2,27 +2,34 @@ import ArgumentParser
 import BenchHarness
 import Foundation
 
-/// A byte count with an optional K/M/G suffix (powers of 1024): 64, 64K, 1M.
-struct ByteCount: ExpressibleByArgument, CustomStringConvertible {
-    var value: Int
-    init(_ value: Int) { self.value = value }
-    init?(argument: String) {
-        guard let v = parseScaled(argument, base: 1024), v >= 0 else { return nil }
-        value = v
-    }
-    var description: String { "\(value)" }
-    static var defaultCompletionKind: CompletionKind { .default }
+/// An integer argument with an optional k/M/G suffix.
+protocol ScaledArgument: ExpressibleByArgument, CustomStringConvertible {
+    /// 1024 for byte sizes, 1000 for counts.
+    static var base: Int { get }
+    var value: Int { get }
+    init(_ value: Int)
 }
 
-/// A count with an optional k/M/G suffix (powers of 1000): 10M, 500k.
-struct Count: ExpressibleByArgument, CustomStringConvertible {
-    var value: Int
-    init(_ value: Int) { self.value = value }
+extension ScaledArgument {
     init?(argument: String) {
-        guard let v = parseScaled(argument, base: 1000), v >= 0 else { return nil }
-        value = v
+        guard let v = parseScaled(argument, base: Self.base), v >= 0 else { return nil }
+        self.init(v)
     }
     var description: String { "\(value)" }
+}
+
+/// A byte count: 64, 64K, 1M (powers of 1024).
+struct ByteCount: ScaledArgument {
+    static let base = 1024
+    var value: Int
+    init(_ value: Int) { self.value = value }
+}
+
+/// A count: 10M, 500k (powers of 1000).
+struct Count: ScaledArgument {
+    static let base = 1000
+    var value: Int
+    init(_ value: Int) { self.value = value }
 }
 
 func parseScaled(_ text: String, base: Int) -> Int? {

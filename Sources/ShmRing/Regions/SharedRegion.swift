@@ -98,13 +98,20 @@ public final class SharedRegion: @unchecked Sendable {
         return SharedRegion(base: p, size: size, name: name, backing: .anon, owner: true, unmap: .munmap, removal: nil)
     }
 
-    private static func createFile(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
+    /// Creates the file exclusively (which also claims the name), private by
+    /// default, never through a symbolic link. Returns the open descriptor.
+    private static func createExclusiveFile(_ location: RegionLocation, options: RegionOptions) throws(ShmError) -> Int32 {
         let fd = Glibc.open(location.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.permissions.rawValue)
         guard fd >= 0 else {
             let e = Errno(rawValue: errnoValue())
-            if e == .fileExists { throw .invalidArgument("ring '\(location.name)' already exists at \(location.path)") }
+            if e == .fileExists { throw .invalidArgument("ring '\(location.name)' already exists (\(location.path))") }
             throw .systemCall(call: "open(\(location.path), O_CREAT|O_EXCL)", errno: e)
         }
+        return fd
+    }
+
+    private static func createFile(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
+        let fd = try createExclusiveFile(location, options: options)
         defer { _ = Glibc.close(fd) }
         // From here on a failure must remove the file we created.
         do throws(ShmError) {
@@ -120,15 +127,8 @@ public final class SharedRegion: @unchecked Sendable {
     }
 
     private static func createSysVNamed(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
-        // The key file exists only so ftok has an inode to hash; creating it
-        // exclusively also claims the name.
-        let fd = Glibc.open(location.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.permissions.rawValue)
-        guard fd >= 0 else {
-            let e = Errno(rawValue: errnoValue())
-            if e == .fileExists { throw .invalidArgument("ring '\(location.name)' already exists (key file \(location.path))") }
-            throw .systemCall(call: "open(\(location.path), O_CREAT|O_EXCL)", errno: e)
-        }
-        _ = Glibc.close(fd)
+        // The key file exists only so ftok has an inode to hash.
+        _ = Glibc.close(try createExclusiveFile(location, options: options))
         do throws(ShmError) {
             let key = cshim_ftok(location.path, projectID)
             guard key != -1 else { throw .lastErrno("ftok(\(location.path))") }

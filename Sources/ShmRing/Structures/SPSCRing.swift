@@ -126,6 +126,41 @@ public struct SPSCRing: Sendable {
         return Snapshot(creatorPid: Int32(truncatingIfNeeded: pid), readPosition: read, pending: pending)
     }
 
+    /// Where the slots and the consumer's position are, shared by both ends.
+    @usableFromInline
+    struct Geometry {
+        @usableFromInline let slots: UnsafeMutableRawPointer
+        @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
+        @usableFromInline let mask: UInt64
+        @usableFromInline let stride: Int
+        @usableFromInline let messageSize: Int
+
+        init(_ ring: SPSCRing) {
+            slots = ring.region.base + SPSCLayout.slotsOffset
+            readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
+            mask = UInt64(ring.capacity - 1)
+            stride = ring.stride
+            messageSize = ring.messageSize
+        }
+
+        /// The slot of `position`; in bounds whatever the position, by the mask.
+        @inlinable
+        func slot(_ position: UInt64) -> UnsafeMutableRawPointer {
+            slots + Int(truncatingIfNeeded: position & mask) &* stride
+        }
+
+        /// The message bytes of the slot of `position`.
+        @inlinable
+        func message(_ position: UInt64) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(start: slot(position) + SPSCLayout.sequenceWordSize, count: messageSize)
+        }
+
+        @inlinable
+        func sequenceWord(_ position: UInt64) -> UnsafeMutablePointer<UInt64> {
+            slot(position).assumingMemoryBound(to: UInt64.self)
+        }
+    }
+
     /// The producing end. Exactly one process may hold one at a time.
     public func producer() -> Producer { Producer(ring: self) }
     /// The consuming end. Exactly one process may hold one at a time.
@@ -135,25 +170,17 @@ public struct SPSCRing: Sendable {
 
     public struct Producer: ~Copyable {
         public let ring: SPSCRing
-        @usableFromInline let slots: UnsafeMutableRawPointer
-        @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
-        @usableFromInline let mask: UInt64
-        @usableFromInline let stride: Int
-        @usableFromInline let messageSize: Int
+        @usableFromInline let geometry: Geometry
         @usableFromInline var writePosition: UInt64 = 0
         @usableFromInline var cachedReadPosition: UInt64 = 0
 
         init(ring: SPSCRing) {
             self.ring = ring
-            slots = ring.region.base + SPSCLayout.slotsOffset
-            readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
-            mask = UInt64(ring.capacity - 1)
-            stride = ring.stride
-            messageSize = ring.messageSize
+            geometry = Geometry(ring)
             // Resume where the region stands: the consumer's position (acquire:
             // see its release in `Consumer.release`) is where writing may go on
             // only if the ring is empty; a fresh ring has both at 0.
-            let start = cshim_load_acquire(readPositionWord)
+            let start = cshim_load_acquire(geometry.readPositionWord)
             writePosition = start
             cachedReadPosition = start
         }
@@ -162,13 +189,13 @@ public struct SPSCRing: Sendable {
         /// position only when the cached one says there are too few.
         @inlinable
         mutating func freeSlots(wanted: UInt64) throws(ShmError) -> UInt64 {
-            let capacity = mask &+ 1
+            let capacity = geometry.mask &+ 1
             var used = writePosition &- cachedReadPosition
             if capacity &- used >= wanted { return capacity &- used }
             // Acquire pairs with the consumer's release store of readPosition:
             // once we see position r, its reads of slots below r are complete,
             // so overwriting them is safe.
-            let read = cshim_load_acquire(readPositionWord)
+            let read = cshim_load_acquire(geometry.readPositionWord)
             used = writePosition &- read
             guard read <= writePosition, used <= capacity else {
                 throw .corruptRing(reason: "consumer position \(read) is inconsistent with producer position \(writePosition) (capacity \(capacity))")
@@ -177,16 +204,11 @@ public struct SPSCRing: Sendable {
             return capacity &- used
         }
 
-        @inlinable
-        func slot(_ position: UInt64) -> UnsafeMutableRawPointer {
-            slots + Int(truncatingIfNeeded: position & mask) &* stride
-        }
-
         /// Publishes the slot at `position`. Release: the message bytes written
         /// before are visible to a consumer whose acquire load sees position + 1.
         @inlinable
         func publish(_ position: UInt64) {
-            cshim_store_release(slot(position).assumingMemoryBound(to: UInt64.self), position &+ 1)
+            cshim_store_release(geometry.sequenceWord(position), position &+ 1)
         }
 
         /// Writes one message in place: `fill` gets the slot's `messageSize`
@@ -194,8 +216,7 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func tryPush(_ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
             guard try freeSlots(wanted: 1) >= 1 else { return false }
-            let s = slot(writePosition)
-            try fill(UnsafeMutableRawBufferPointer(start: s + SPSCLayout.sequenceWordSize, count: messageSize))
+            try fill(geometry.message(writePosition))
             publish(writePosition)
             writePosition &+= 1
             return true
@@ -204,8 +225,8 @@ public struct SPSCRing: Sendable {
         /// Copies `bytes` (at most `messageSize`) into the next slot.
         @inlinable
         public mutating func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
-            guard bytes.count <= messageSize else {
-                throw .invalidArgument("message of \(bytes.count) bytes exceeds the ring's \(messageSize)-byte slots")
+            guard bytes.count <= geometry.messageSize else {
+                throw .invalidArgument("message of \(bytes.count) bytes exceeds the ring's \(geometry.messageSize)-byte slots")
             }
             return try tryPush { slot in
                 if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
@@ -215,8 +236,8 @@ public struct SPSCRing: Sendable {
         /// Pushes a trivial value (its size at most `messageSize`).
         @inlinable
         public mutating func tryPush<T: BitwiseCopyable>(_ value: T) throws(ShmError) -> Bool {
-            guard MemoryLayout<T>.size <= messageSize else {
-                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(messageSize)")
+            guard MemoryLayout<T>.size <= geometry.messageSize else {
+                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(geometry.messageSize)")
             }
             return try tryPush { slot in slot.baseAddress!.storeBytes(of: value, as: T.self) }
         }
@@ -231,7 +252,7 @@ public struct SPSCRing: Sendable {
             var i = 0
             while i < n {
                 let position = writePosition &+ UInt64(i)
-                try fill(i, UnsafeMutableRawBufferPointer(start: slot(position) + SPSCLayout.sequenceWordSize, count: messageSize))
+                try fill(i, geometry.message(position))
                 publish(position)
                 i &+= 1
             }
@@ -244,23 +265,13 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func push(timeoutSeconds: Double? = nil,
                                   _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
-            var spin = SpinWait()
-            let deadline = WaitDeadline(seconds: timeoutSeconds)
-            while try !tryPush(fill) {
-                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC push", seconds: timeoutSeconds ?? 0) }
-                spin.wait()
-            }
+            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC push") { () throws(ShmError) in try tryPush(fill) }
         }
 
         /// Blocking copy-in push.
         @inlinable
         public mutating func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
-            var spin = SpinWait()
-            let deadline = WaitDeadline(seconds: timeoutSeconds)
-            while try !tryPush(bytes: bytes) {
-                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC push", seconds: timeoutSeconds ?? 0) }
-                spin.wait()
-            }
+            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC push") { () throws(ShmError) in try tryPush(bytes: bytes) }
         }
     }
 
@@ -268,34 +279,21 @@ public struct SPSCRing: Sendable {
 
     public struct Consumer: ~Copyable {
         public let ring: SPSCRing
-        @usableFromInline let slots: UnsafeMutableRawPointer
-        @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
-        @usableFromInline let mask: UInt64
-        @usableFromInline let stride: Int
-        @usableFromInline let messageSize: Int
+        @usableFromInline let geometry: Geometry
         @usableFromInline var readPosition: UInt64 = 0
 
         init(ring: SPSCRing) {
             self.ring = ring
-            slots = ring.region.base + SPSCLayout.slotsOffset
-            readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
-            mask = UInt64(ring.capacity - 1)
-            stride = ring.stride
-            messageSize = ring.messageSize
+            geometry = Geometry(ring)
             // Relaxed: only this consumer writes readPosition.
-            readPosition = cshim_load_relaxed(readPositionWord)
-        }
-
-        @inlinable
-        func slot(_ position: UInt64) -> UnsafeMutableRawPointer {
-            slots + Int(truncatingIfNeeded: position & mask) &* stride
+            readPosition = cshim_load_relaxed(geometry.readPositionWord)
         }
 
         /// Whether the slot at `position` holds its message. Acquire pairs with
         /// the producer's release in `publish`: the message bytes are visible.
         @inlinable
         func isFull(_ position: UInt64) throws(ShmError) -> Bool {
-            let sequence = cshim_load_acquire(slot(position).assumingMemoryBound(to: UInt64.self))
+            let sequence = cshim_load_acquire(geometry.sequenceWord(position))
             if sequence == position &+ 1 { return true }
             if sequence > position &+ 1 {
                 throw .corruptRing(reason: "slot sequence \(sequence) is ahead of consumer position \(position)")
@@ -307,7 +305,7 @@ public struct SPSCRing: Sendable {
         /// reads of those slots happen before the producer may overwrite them.
         @inlinable
         func release(upTo position: UInt64) {
-            cshim_store_release(readPositionWord, position)
+            cshim_store_release(geometry.readPositionWord, position)
         }
 
         /// Reads one message in place; `body` sees `messageSize` bytes that
@@ -315,7 +313,7 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func tryPop(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
             guard try isFull(readPosition) else { return false }
-            try body(UnsafeRawBufferPointer(start: slot(readPosition) + SPSCLayout.sequenceWordSize, count: messageSize))
+            try body(UnsafeRawBufferPointer(geometry.message(readPosition)))
             readPosition &+= 1
             release(upTo: readPosition)
             return true
@@ -324,8 +322,8 @@ public struct SPSCRing: Sendable {
         /// Copies the next message into `buffer` (at least `messageSize` bytes).
         @inlinable
         public mutating func tryPop(into buffer: UnsafeMutableRawBufferPointer) throws(ShmError) -> Bool {
-            guard buffer.count >= messageSize else {
-                throw .invalidArgument("buffer of \(buffer.count) bytes is smaller than the ring's \(messageSize)-byte messages")
+            guard buffer.count >= geometry.messageSize else {
+                throw .invalidArgument("buffer of \(buffer.count) bytes is smaller than the ring's \(geometry.messageSize)-byte messages")
             }
             return try tryPop { slot in buffer.baseAddress!.copyMemory(from: slot.baseAddress!, byteCount: slot.count) }
         }
@@ -333,8 +331,8 @@ public struct SPSCRing: Sendable {
         /// Pops a trivial value.
         @inlinable
         public mutating func tryPop<T: BitwiseCopyable>(as type: T.Type) throws(ShmError) -> T? {
-            guard MemoryLayout<T>.size <= messageSize else {
-                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(messageSize)")
+            guard MemoryLayout<T>.size <= geometry.messageSize else {
+                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(geometry.messageSize)")
             }
             var value: T?
             _ = try tryPop { slot in value = slot.baseAddress!.loadUnaligned(as: T.self) }
@@ -348,7 +346,7 @@ public struct SPSCRing: Sendable {
                                          _ body: (Int, UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
             var n = 0
             while n < maxCount, try isFull(readPosition &+ UInt64(n)) {
-                try body(n, UnsafeRawBufferPointer(start: slot(readPosition &+ UInt64(n)) + SPSCLayout.sequenceWordSize, count: messageSize))
+                try body(n, UnsafeRawBufferPointer(geometry.message(readPosition &+ UInt64(n))))
                 n &+= 1
             }
             if n > 0 {
@@ -362,23 +360,13 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func pop(timeoutSeconds: Double? = nil,
                                  _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
-            var spin = SpinWait()
-            let deadline = WaitDeadline(seconds: timeoutSeconds)
-            while try !tryPop(body) {
-                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC pop", seconds: timeoutSeconds ?? 0) }
-                spin.wait()
-            }
+            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC pop") { () throws(ShmError) in try tryPop(body) }
         }
 
         /// Blocking copy-out pop.
         @inlinable
         public mutating func pop(into buffer: UnsafeMutableRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
-            var spin = SpinWait()
-            let deadline = WaitDeadline(seconds: timeoutSeconds)
-            while try !tryPop(into: buffer) {
-                if deadline.expired(after: spin) { throw .timedOut(operation: "SPSC pop", seconds: timeoutSeconds ?? 0) }
-                spin.wait()
-            }
+            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC pop") { () throws(ShmError) in try tryPop(into: buffer) }
         }
     }
 }

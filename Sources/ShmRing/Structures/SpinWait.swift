@@ -26,6 +26,19 @@ public struct SpinWait: Sendable {
     }
 
     @inlinable public mutating func reset() { spins = 0 }
+
+    /// Retries `attempt` until it returns true, spinning then yielding
+    /// between tries; throws `timedOut` once `timeoutSeconds` (nil: never) pass.
+    @inlinable
+    public static func until(timeoutSeconds: Double?, operation: @autoclosure () -> String,
+                             _ attempt: () throws(ShmError) -> Bool) throws(ShmError) {
+        var spin = SpinWait()
+        let deadline = WaitDeadline(seconds: timeoutSeconds)
+        while try !attempt() {
+            if deadline.expired(after: spin) { throw .timedOut(operation: operation(), seconds: timeoutSeconds ?? 0) }
+            spin.wait()
+        }
+    }
 }
 
 /// A deadline for blocking operations; `nil` seconds waits forever.
