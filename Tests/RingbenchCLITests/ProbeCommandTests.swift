@@ -1,0 +1,5 @@
+import XCTest
+
+final class ProbeCommandTests: XCTestCase {
+    func testPlaceholderBuilds() { XCTAssertTrue(true) }
+}
