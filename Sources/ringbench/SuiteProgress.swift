@@ -22,7 +22,7 @@ struct SuiteProgress {
         let seconds = profile.estimatedSeconds(scenarios: left)
         let backing = s.backing.map { " (\($0))" } ?? ""
         show("[\(index + 1)/\(total)] \(s.transport)\(backing) \(s.mode.rawValue) \(ResultRenderer.bytes(Double(s.messageSize)))"
-            + " - \(left - 1) more after this, ~\(Int(seconds.rounded(.up))) s left")
+            + ": \(left - 1) more to go, ~\(Int(seconds.rounded(.up))) s left")
     }
 
     func finish() { show("") }
