@@ -101,7 +101,7 @@ func writeOutput(_ text: String, to path: String?) throws {
 /// `--no-probes`, for commands that write result files.
 struct ProbeOptions: ParsableArguments {
     @Flag(name: .customLong("no-probes"),
-          help: "Skip the physical-limit probes (about 1 s): no 'probes' object and no efficiency figures in the results.")
+          help: "Skip the physical-limit probes (about 0.5 s): no 'probes' object and no efficiency figures in the results.")
     var noProbes = false
 
     /// Probes the CPUs runs with this pinning use, unless --no-probes.

@@ -6,10 +6,8 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Measure this machine's physical limits: core-to-core cache-line latency, memcpy bandwidth, futex wake-up, clock cost.",
         discussion: """
-            The cache-line matrix covers every pair of the chosen CPUs (pinned processes ping-pong one
-            cache line, as c2clat does; min of 200 samples of 100 round trips; one-way = round trip / 2;
-            the same-CPU diagonal is not measured). memcpy runs on one core at 4 KiB, 64 KiB, 1 MiB and
-            64 MiB. The futex wake-up runs two pinned processes on the same CPU and on two CPUs.
+            The cache-line matrix covers every pair of the chosen CPUs: pinned processes ping-pong one cache line, as c2clat does (minimum of 200 samples of 100 round trips; one-way = round trip / 2; the same-CPU diagonal is not measured). memcpy runs on one core at 4 KiB, 64 KiB, 1 MiB and 64 MiB. The futex wake-up runs two pinned processes on the same CPU and on two CPUs.
+
             Examples:
               ringbench probe
               ringbench probe --pin 0,1 --format json --output probes.json

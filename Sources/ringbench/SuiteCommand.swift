@@ -6,11 +6,9 @@ struct SuiteCommand: ParsableCommand {
         commandName: "suite",
         abstract: "Run the default suite (what 'ringbench' with no arguments does).",
         discussion: """
-            Every transport, at 8 B, 64 B, 1 KiB and 64 KiB where it can carry the size, in throughput
-            and roundtrip mode; the ring on the sysv and mmap backings. Each repetition runs for a fixed
-            time (full: 3 x 0.2 s after a 0.2 s warm-up; --quick: 1 x 0.08 s). The physical-limit probes
-            run first (about 1 s) and every row shows its efficiency against them and its speed relative
-            to pipe. Examples:
+            Every transport, at 8 B, 64 B, 1 KiB and 64 KiB where it can carry the size, in throughput and roundtrip mode; the ring on the sysv and mmap backings. Each repetition runs for a fixed time (full: 3 x 0.2 s after a 0.2 s warm-up; --quick: 1 x 0.08 s). The physical-limit probes run first (about 0.5 s) and every row shows its efficiency against them and its speed relative to pipe.
+
+            Examples:
               ringbench suite --quick
               ringbench suite --transports spsc,pipe --sizes 8,64K --format json --output out.json
             """)
