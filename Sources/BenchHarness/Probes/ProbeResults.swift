@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The physical limits of the machine a result was measured on: what the
 /// hardware and kernel can do at best, against which every run's efficiency
 /// is stated. Encoded as the `probes` object of results and of
@@ -103,7 +107,3 @@ public struct WakeupFigure: Codable, Sendable, Equatable {
     public var wakeupNs: Double
     public var samples: Int
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
