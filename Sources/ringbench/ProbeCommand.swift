@@ -30,7 +30,9 @@ struct ProbeCommand: ParsableCommand {
         case "all", "auto", "none":
             cpus = topology.allowedCPUs
         default:
-            guard case let .cpus(list) = try PinPolicy(parsing: pin) else { cpus = topology.allowedCPUs; break }
+            guard case let .cpus(list)? = try? PinPolicy(parsing: pin) else {
+                throw CommandFailure(message: "--pin takes 'all' or a list of CPU numbers like 0,1; got '\(pin)'", code: 2)
+            }
             // Placement checks every CPU is available and explains when not.
             _ = try Placement.resolve(.cpus(list), count: list.count, topology: topology)
             cpus = list
