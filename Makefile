@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-json clean check-ipc
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc
 
 all: release
 
@@ -31,14 +31,23 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The default suite, as a table.
+# The default suite, as a table (every transport, ~2-3 minutes; see bench/README.md).
 bench: release
 	$(RELEASE_BIN)
 
+# The same scenarios, one short repetition each (under 20 s).
+bench-quick: release
+	$(RELEASE_BIN) suite --quick
+
 # The default suite as JSON under results/, named by machine and date.
 bench-json: release
+	@mkdir -p results
 	$(RELEASE_BIN) suite --format json --output results/$$(hostname -s)-$$(date +%Y-%m-%d).json
 	@echo "wrote results/$$(hostname -s)-$$(date +%Y-%m-%d).json"
+
+# This machine's physical limits: cache-line latency matrix, memcpy, futex wake-up.
+probe: release
+	$(RELEASE_BIN) probe
 
 # Tests, then a check that nothing was left in ipcs or /dev/shm.
 test: deps

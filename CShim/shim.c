@@ -8,6 +8,7 @@
 #include <numaif.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -27,6 +28,13 @@ uint64_t cshim_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void cshim_memcpy_repeat(void *dst, const void *src, size_t bytes, uint64_t times) {
+    for (uint64_t i = 0; i < times; i++) {
+        memcpy(dst, src, bytes);
+        __asm__ __volatile__("" : : "r"(dst) : "memory");
+    }
 }
 
 static struct timespec to_timespec(uint64_t ns) {

@@ -111,6 +111,11 @@ static inline uint64_t cshim_cycles(void) {
 // on a machine with a stable TSC). Comparable across processes.
 uint64_t cshim_monotonic_ns(void);
 
+// Copies `bytes` from src to dst `times` times with memcpy, out of line and
+// with a compiler memory clobber after each copy, so the optimiser can neither
+// merge the copies nor drop them as dead stores (the memcpy bandwidth probe).
+void cshim_memcpy_repeat(void *dst, const void *src, size_t bytes, uint64_t times);
+
 // MARK: - futex (Linux)
 
 // FUTEX_WAIT on a shared (not FUTEX_PRIVATE) word: sleeps while *addr == expected.

@@ -50,11 +50,11 @@ func parseScaled(_ text: String, base: Int) -> Int? {
 
 /// Options shared by every measuring subcommand.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Measured repetitions per scenario.")
-    var `repeat`: Int = 5
+    @Option(help: "Measured repetitions per scenario (default 5; the suite: 3, or 1 with --quick).")
+    var `repeat`: Int?
 
-    @Option(help: "Warm-up repetitions per scenario, run and discarded first.")
-    var warmup: Int = 1
+    @Option(help: "Warm-up repetitions per scenario, run and discarded first (default 1; the suite with --quick: 0).")
+    var warmup: Int?
 
     @Option(help: ArgumentHelp("Pinning: 'auto' (distinct CPUs, spread over NUMA nodes), 'none', or a CPU list like 0,1.",
                                valueName: "auto|none|LIST"))
@@ -70,24 +70,20 @@ struct OutputOptions: ParsableArguments {
                                valueName: "SECONDS"))
     var timeout: Double?
 
-    func runOptions() throws -> RunOptions {
-        guard `repeat` >= 1 else { throw CommandFailure(message: "--repeat must be at least 1", code: 2) }
-        guard warmup >= 0 else { throw CommandFailure(message: "--warmup must not be negative", code: 2) }
+    /// The options, with the command's own defaults for what was not given.
+    func runOptions(defaultRepetitions: Int = 5, defaultWarmup: Int = 1) throws -> RunOptions {
+        let repetitions = `repeat` ?? defaultRepetitions, warmupRuns = warmup ?? defaultWarmup
+        guard repetitions >= 1 else { throw CommandFailure(message: "--repeat must be at least 1", code: 2) }
+        guard warmupRuns >= 0 else { throw CommandFailure(message: "--warmup must not be negative", code: 2) }
         if let timeout, !(timeout > 0) { throw CommandFailure(message: "--timeout must be a positive number of seconds", code: 2) }
-        return RunOptions(repetitions: `repeat`, warmup: warmup, pin: try PinPolicy(parsing: pin), timeoutSeconds: timeout)
+        return RunOptions(repetitions: repetitions, warmup: warmupRuns, pin: try PinPolicy(parsing: pin), timeoutSeconds: timeout)
     }
 
     /// Writes the document in the chosen format to --output or stdout.
     func emit(_ document: ResultDocument) throws {
-        let text = ResultRenderer.render(document, as: format)
-        if let output {
-            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
-                throw CommandFailure(message: "cannot write \(output): \(error.localizedDescription)")
-            }
-        } else {
-            print(text, terminator: "")
-        }
+        try writeOutput(ResultRenderer.render(document, as: format), to: output)
     }
+
 
     /// A run whose messages were lost or damaged fails, after its results are written.
     func checkIntegrity(_ document: ResultDocument) throws {
@@ -95,6 +91,29 @@ struct OutputOptions: ParsableArguments {
         guard let first = failed.first else { return }
         let i = first.integrity
         throw CommandFailure(message: "integrity check failed in \(failed.count) run(s); first: \(first.scenario.transport) \(first.scenario.mode.rawValue) \(first.scenario.messageSize) B: lost \(i.lost), duplicated \(i.duplicated), reordered \(i.reordered), corrupt \(i.corrupt)")
+    }
+}
+
+/// Writes `text` to the file `path`, or to stdout when `path` is nil.
+func writeOutput(_ text: String, to path: String?) throws {
+    guard let path else {
+        print(text, terminator: "")
+        return
+    }
+    do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+        throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// `--no-probes`, for commands that write result files.
+struct ProbeOptions: ParsableArguments {
+    @Flag(name: .customLong("no-probes"),
+          help: "Skip the physical-limit probes (about 0.5 s): no 'probes' object and no efficiency figures in the results.")
+    var noProbes = false
+
+    /// Probes the CPUs runs with this pinning use, unless --no-probes.
+    func measure(pin: PinPolicy, processes: Int = 2) throws -> ProbeResults? {
+        noProbes ? nil : try PhysicalProbes.run(cpus: try PhysicalProbes.cpus(for: pin, processes: processes))
     }
 }
 

@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
     var consumers: Int = 1
 
+    @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -56,8 +57,13 @@ struct RunCommand: ParsableCommand {
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize.value, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode)
-        let record = try BenchmarkRunner.run(scenario, options: try output.runOptions())
-        let document = ResultDocument(tool: .current(), machine: .current(), runs: [record])
+        let options = try output.runOptions()
+        // Checked before probing, so bad input fails at once.
+        try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)
+        let probes = try probeOptions.measure(pin: options.pin, processes: scenario.processCount)
+        let record = try BenchmarkRunner.run(scenario, options: options)
+        var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
+        document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
     }

@@ -5,18 +5,77 @@ struct SuiteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite",
         abstract: "Run the default suite (what 'ringbench' with no arguments does).",
-        discussion: "Throughput at 8 B, 64 B, 1 KiB and 64 KiB and roundtrip latency, on the sysv and mmap backings.")
+        discussion: """
+            Every transport, at 8 B, 64 B, 1 KiB and 64 KiB where it can carry the size, in throughput and roundtrip mode; the ring on the sysv and mmap backings. Each repetition runs for a fixed time (full: 3 x 0.2 s after a 0.2 s warm-up; --quick: 1 x 0.08 s). The physical-limit probes run first (about 0.5 s) and every row shows its efficiency against them and its speed relative to pipe.
 
+            Examples:
+              ringbench suite --quick
+              ringbench suite --transports spsc,pipe --sizes 8,64K --format json --output out.json
+            """)
+
+    @Flag(help: "Finish in well under 20 s: one short repetition per scenario, no warm-up.")
+    var quick = false
+
+    @Option(help: ArgumentHelp("Only these transports, comma-separated (default: all: \(TransportCatalog.names.joined(separator: ","))).",
+                               valueName: "A,B,..."))
+    var transports: String?
+
+    @Option(help: ArgumentHelp("Only these message sizes, comma-separated, suffixes K, M (default: 8,64,1K,64K).",
+                               valueName: "S,..."))
+    var sizes: String?
+
+    @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let options = try output.runOptions()
-        var records: [RunRecord] = []
-        for scenario in SuitePlan.defaultSuite() {
-            records.append(try BenchmarkRunner.run(scenario, options: options))
+        let profile = quick ? SuitePlan.quick : SuitePlan.full
+        let options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
+        let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.all
+        let plan = SuitePlan.scenarios(transports: entries, sizes: try sizeList(), profile: profile)
+        guard !plan.isEmpty else {
+            throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes", code: 2)
         }
-        let document = ResultDocument(tool: .current(), machine: .current(), runs: records)
+        // Everything is checked before the first fork, so a bad plan fails at once.
+        for scenario in plan {
+            try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(scenario.transport).capabilities,
+                                         options: options)
+        }
+        var effective = profile
+        effective.repetitions = options.repetitions
+        effective.warmup = options.warmup
+        let progress = SuiteProgress(total: plan.count, profile: effective)
+        progress.show("probing physical limits (cache line, memcpy, futex wake-up, clock)...")
+        let probes = try probeOptions.measure(pin: options.pin)
+        var records: [RunRecord] = []
+        for (index, scenario) in plan.enumerated() {
+            progress.starting(index, scenario)
+            do { records.append(try BenchmarkRunner.run(scenario, options: options)) } catch {
+                progress.finish()
+                throw error
+            }
+        }
+        progress.finish()
+        var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
+        document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
+    }
+
+    func list(_ text: String, flag: String) throws -> [String] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !items.isEmpty else { throw CommandFailure(message: "\(flag) needs at least one value", code: 2) }
+        return items
+    }
+
+    func sizeList() throws -> [Int] {
+        guard let sizes else { return SuitePlan.defaultSizes }
+        var values: [Int] = []
+        for item in try list(sizes, flag: "--sizes") {
+            guard let size = ByteCount(argument: item)?.value, size >= 8 else {
+                throw CommandFailure(message: "--sizes: '\(item)' is not a message size of at least 8 bytes (like 8, 64, 1K, 64K)", code: 2)
+            }
+            if !values.contains(size) { values.append(size) }
+        }
+        return values
     }
 }

@@ -26,7 +26,8 @@ public enum ResultRenderer {
     static let csvColumns = ["transport", "backing", "mode", "producers", "consumers", "message_size", "capacity", "batch",
                              "repetitions", "msgs_per_s_median", "msgs_per_s_min", "msgs_per_s_max", "msgs_per_s_cv",
                              "bytes_per_s_median", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns",
-                             "latency_max_ns", "sent", "received", "lost", "duplicated", "reordered", "corrupt"]
+                             "latency_max_ns", "sent", "received", "lost", "duplicated", "reordered", "corrupt",
+                             "versus_pipe", "efficiency", "efficiency_limit", "efficiency_limit_value"]
 
     public static func csv(_ document: ResultDocument) -> String {
         var lines = [csvColumns.joined(separator: ",")]
@@ -38,31 +39,77 @@ public enum ResultRenderer {
                 g(run.summary.bytesPerSecond.median), l.map { "\($0.p50)" } ?? "", l.map { "\($0.p90)" } ?? "",
                 l.map { "\($0.p99)" } ?? "", l.map { "\($0.p999)" } ?? "", l.map { "\($0.max)" } ?? "",
                 "\(i.sent)", "\(i.received)", "\(i.lost)", "\(i.duplicated)", "\(i.reordered)", "\(i.corrupt)",
+                run.versusPipe.map(g) ?? "", run.efficiency.map { g($0.fraction) } ?? "",
+                run.efficiency?.limit.rawValue ?? "", run.efficiency.map { g($0.limitValue) } ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    static let tableHeader = ["transport", "backing", "mode", "size", "batch", "msgs/s (median)", "cv", "bandwidth",
+                              "p50 RTT", "p99 RTT", "vs pipe", "efficiency", "integrity"]
+
+    /// One section per mode, fastest first: throughput rows by msgs/s,
+    /// roundtrip rows by p50. Limits above, footnotes below.
     public static func table(_ document: ResultDocument) -> String {
-        var rows: [[String]] = [["transport", "backing", "mode", "size", "batch", "msgs/s (median)", "cv", "bandwidth",
-                                 "p50 RTT", "p99 RTT", "integrity"]]
-        for run in document.runs {
-            let s = run.scenario, l = run.summary.latencyNs
-            rows.append([
-                s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : ""),
-                s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
-                rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
-                bytes(run.summary.bytesPerSecond.median) + "/s",
-                l.map { nanos($0.p50) } ?? "-", l.map { nanos($0.p99) } ?? "-",
-                run.integrity.clean ? "ok (\(run.integrity.received))" : integrityText(run.integrity),
-            ])
-        }
         var text = "ringbench \(document.tool.version) on \(document.machine.cpuModel), \(document.machine.cpus) CPUs, "
             + "\(document.machine.numaNodes) NUMA node\(document.machine.numaNodes == 1 ? "" : "s"), kernel \(document.machine.kernel)\n"
-        text += align(rows)
-        for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
+        if let probes = document.probes { text += "limits: " + ProbeRenderer.summary(probes) + "\n" }
+        let sections: [(title: String, mode: Scenario.Mode, before: (RunRecord, RunRecord) -> Bool)] = [
+            ("throughput (fastest first)", .throughput,
+             { $0.summary.messagesPerSecond.median > $1.summary.messagesPerSecond.median }),
+            ("roundtrip (lowest p50 first)", .roundtrip,
+             { ($0.summary.latencyNs?.p50 ?? .max) < ($1.summary.latencyNs?.p50 ?? .max) }),
+        ]
+        for section in sections {
+            let runs = document.runs.filter { $0.scenario.mode == section.mode }.sorted(by: section.before)
+            guard !runs.isEmpty else { continue }
+            text += "\n\(section.title)\n" + align([tableHeader] + runs.map(tableRow))
+        }
+        text += footnotes(document)
         return text
+    }
+
+    static func tableRow(_ run: RunRecord) -> [String] {
+        let s = run.scenario, l = run.summary.latencyNs
+        return [
+            s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : ""),
+            s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
+            rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
+            bytes(run.summary.bytesPerSecond.median) + "/s",
+            l.map { nanos($0.p50) } ?? "-", l.map { nanos($0.p99) } ?? "-",
+            run.versusPipe.map(ratio) ?? "-", run.efficiency.map { percent($0.fraction) } ?? "-",
+            run.integrity.clean ? "ok (\(run.integrity.received))" : integrityText(run.integrity),
+        ]
+    }
+
+    static func footnotes(_ document: ResultDocument) -> String {
+        var text = ""
+        if document.runs.contains(where: { $0.efficiency != nil }) {
+            text += "efficiency: throughput = bandwidth / one core's memcpy bandwidth at the probed size nearest the working set"
+                + " (size x capacity for rings); roundtrip = cache-line round trip between the run's CPUs / p50\n"
+        }
+        if document.runs.contains(where: { $0.versusPipe != nil }) {
+            text += "vs pipe: msgs/s (throughput) or p50 (roundtrip) relative to pipe at the same size; >1x is faster\n"
+        }
+        if let overhead = Comparisons.harnessOverhead(in: document.runs) {
+            var parts: [String] = []
+            if let n = overhead.nsPerMessage { parts.append(String(format: "%.1f ns per message", n)) }
+            if let n = overhead.nsPerRoundTrip { parts.append(String(format: "%.0f ns per round trip", n)) }
+            text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
+        }
+        for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
+        return text.isEmpty ? "" : "\n" + text
+    }
+
+    public static func ratio(_ x: Double) -> String {
+        x >= 10 ? String(format: "%.0fx", x) : String(format: "%.2fx", x)
+    }
+
+    public static func percent(_ fraction: Double) -> String {
+        let p = fraction * 100
+        return p >= 10 ? String(format: "%.0f%%", p) : p >= 1 ? String(format: "%.1f%%", p) : String(format: "%.2f%%", p)
     }
 
     static func integrityText(_ i: IntegrityCounts) -> String {

@@ -7,11 +7,15 @@ public struct ResultDocument: Codable, Sendable {
     public var tool: ToolInfo
     public var machine: MachineInfo
     public var runs: [RunRecord]
+    /// The physical limits of the machine (absent with --no-probes and in
+    /// files written before probes existed).
+    public var probes: ProbeResults?
 
-    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord]) {
+    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil) {
         self.tool = tool
         self.machine = machine
         self.runs = runs
+        self.probes = probes
     }
 }
 
@@ -29,14 +33,21 @@ public struct RunRecord: Codable, Sendable {
     public var summary: RunSummary
     /// Remarks a reader must see, such as oversubscribed CPUs.
     public var notes: [String]?
+    /// How close the run came to the machine's physical limit (needs probes).
+    public var efficiency: RunEfficiency?
+    /// Speed relative to the `pipe` run of the same mode and size (>1: faster
+    /// than pipe); absent when the document has no such pipe run.
+    public var versusPipe: Double?
 
     public init(scenario: Scenario, repetitions: [RepetitionRecord], integrity: IntegrityCounts,
-                summary: RunSummary, notes: [String]? = nil) {
+                summary: RunSummary, notes: [String]? = nil, efficiency: RunEfficiency? = nil, versusPipe: Double? = nil) {
         self.scenario = scenario
         self.repetitions = repetitions
         self.integrity = integrity
         self.summary = summary
         self.notes = notes
+        self.efficiency = efficiency
+        self.versusPipe = versusPipe
     }
 }
 

@@ -1,25 +1,74 @@
-/// The scenarios of the default suite.
+/// The one place that decides what the default suite runs: which transports,
+/// sizes, modes and backings, and how long each repetition lasts.
+///
+/// Every transport of `TransportCatalog.all` takes part, in every mode it
+/// supports and at every suite size it can carry; transports with a backing
+/// (the ring) run once per backing in `ringBackings`. New transports join the
+/// suite by joining the catalog.
+///
+/// Repetitions are bounded by time, not by message count: the kernel
+/// transports move ~100k-1M messages/s and the ring ~100M, so no single count
+/// suits both, while a fixed duration gives every scenario the same share of
+/// the time budget and enough samples (0.08 s of a 30 us round trip is still
+/// ~2,500 round trips). Durations and repetition counts are the `Profile`s.
 public enum SuitePlan {
-    /// Message counts sized so each repetition takes tens of milliseconds here.
-    static func throughputMessages(size: Int) -> Int {
-        switch size {
-        case ...64: 5_000_000
-        case ...1024: 1_000_000
-        default: 20_000
+    /// How long the suite spends per scenario.
+    public struct Profile: Sendable, Equatable {
+        public var name: String
+        public var secondsPerRepetition: Double
+        public var repetitions: Int
+        public var warmup: Int
+
+        /// Seconds of measuring (forks and set-up come on top, ~10-20 ms per repetition here).
+        public func estimatedSeconds(scenarios: Int) -> Double {
+            Double(scenarios * (repetitions + warmup)) * (secondsPerRepetition + 0.02)
         }
     }
 
-    public static func defaultSuite() -> [Scenario] {
+    /// `ringbench` / `ringbench suite`: 3 measured repetitions of 0.2 s after
+    /// one warm-up, ~0.9 s per scenario: about two minutes for ~120 scenarios.
+    public static let full = Profile(name: "full", secondsPerRepetition: 0.2, repetitions: 3, warmup: 1)
+    /// `--quick`: one repetition of 0.08 s, no warm-up: ~0.1 s per scenario.
+    public static let quick = Profile(name: "quick", secondsPerRepetition: 0.08, repetitions: 1, warmup: 0)
+
+    public static let defaultSizes = [8, 64, 1024, 65536]
+    public static let ringBackings = ["sysv", "mmap"]
+    public static let modes: [Scenario.Mode] = [.throughput, .roundtrip]
+
+    /// Ring slots: 4096, but 64 for 64 KiB messages so a ring stays at 4 MiB.
+    public static func capacity(messageSize: Int) -> Int {
+        messageSize >= 65536 ? 64 : 4096
+    }
+
+    /// The suite's scenarios, in running order: transport by transport (the
+    /// catalog's order), then backing, size and mode.
+    public static func scenarios(transports: [TransportCatalog.Entry] = TransportCatalog.all,
+                                 sizes: [Int] = defaultSizes, profile: Profile = full) -> [Scenario] {
         var plan: [Scenario] = []
-        for backing in ["sysv", "mmap"] {
-            for size in [8, 64, 1024, 65536] {
-                plan.append(Scenario(transport: "spsc", backing: backing, messageSize: size,
-                                     messages: throughputMessages(size: size), capacity: size >= 65536 ? 64 : 4096,
-                                     batch: 1, mode: .throughput))
+        for entry in transports {
+            let c = entry.capabilities
+            for backing in c.usesBacking ? ringBackings.map(Optional.some) : [nil] {
+                for size in sizes where size <= (c.maximumMessageSize ?? .max) {
+                    for mode in modes where c.modes.contains(mode) {
+                        plan.append(Scenario(transport: entry.name, backing: backing, messageSize: size, messages: nil,
+                                             durationSeconds: profile.secondsPerRepetition,
+                                             capacity: capacity(messageSize: size), batch: 1, mode: mode))
+                    }
+                }
             }
-            plan.append(Scenario(transport: "spsc", backing: backing, messageSize: 8, messages: 100_000,
-                                 capacity: 4096, batch: 1, mode: .roundtrip))
         }
         return plan
     }
+
+    /// The catalog entries named in `--transports`, in the order given.
+    public static func transports(named names: [String]) throws(HarnessError) -> [TransportCatalog.Entry] {
+        var entries: [TransportCatalog.Entry] = []
+        for name in names where !entries.contains(where: { $0.name == name }) {
+            entries.append(try TransportCatalog.named(name))
+        }
+        return entries
+    }
+
+    /// The full default suite.
+    public static func defaultSuite() -> [Scenario] { scenarios() }
 }

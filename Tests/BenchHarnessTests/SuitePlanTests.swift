@@ -1,0 +1,61 @@
+@testable import BenchHarness
+import XCTest
+
+/// The suite is built from the catalog's capabilities alone, so transports
+/// added later join it without touching the plan.
+final class SuitePlanTests: XCTestCase {
+    static func entry(_ name: String, _ capabilities: TransportCapabilities) -> TransportCatalog.Entry {
+        TransportCatalog.Entry(name: name, capabilities: capabilities) { _, _ throws(HarnessError) in
+            throw .invalidScenario("not run in tests")
+        }
+    }
+
+    func testEveryCatalogTransportRunsEverySizeAndModeItSupports() {
+        let plan = SuitePlan.scenarios(profile: SuitePlan.full)
+        for entry in TransportCatalog.all {
+            let backings = entry.capabilities.usesBacking ? SuitePlan.ringBackings.count : 1
+            let sizes = SuitePlan.defaultSizes.filter { $0 <= (entry.capabilities.maximumMessageSize ?? .max) }.count
+            XCTAssertEqual(plan.filter { $0.transport == entry.name }.count,
+                           backings * sizes * entry.capabilities.modes.count, entry.name)
+        }
+        XCTAssertTrue(plan.allSatisfy { $0.durationSeconds == SuitePlan.full.secondsPerRepetition && $0.messages == nil })
+    }
+
+    func testRingRunsOnSysvAndMmapOthersWithoutBacking() {
+        let ring = Self.entry("ring", TransportCapabilities(usesBacking: true, usesCapacity: true))
+        let kernel = Self.entry("kernel", TransportCapabilities())
+        let plan = SuitePlan.scenarios(transports: [ring, kernel], sizes: [8], profile: SuitePlan.quick)
+        XCTAssertEqual(Set(plan.filter { $0.transport == "ring" }.map(\.backing)), ["sysv", "mmap"])
+        XCTAssertEqual(plan.filter { $0.transport == "kernel" }.map(\.backing), [nil, nil])
+        XCTAssertEqual(Set(plan.map(\.mode)), [.throughput, .roundtrip])
+        XCTAssertTrue(plan.allSatisfy { $0.durationSeconds == SuitePlan.quick.secondsPerRepetition })
+    }
+
+    func testSizesAboveALimitAndUnsupportedModesAreLeftOut() {
+        let small = Self.entry("small", TransportCapabilities(modes: [.throughput], maximumMessageSize: 64))
+        let plan = SuitePlan.scenarios(transports: [small], sizes: [8, 64, 1024])
+        XCTAssertEqual(plan.map(\.messageSize), [8, 64])
+        XCTAssertEqual(Set(plan.map(\.mode)), [.throughput])
+    }
+
+    func testLargeMessagesGetASmallerRing() {
+        XCTAssertEqual(SuitePlan.capacity(messageSize: 8), 4096)
+        XCTAssertEqual(SuitePlan.capacity(messageSize: 65536), 64)
+    }
+
+    func testUnknownTransportIsOneLineError() {
+        XCTAssertThrowsError(try SuitePlan.transports(named: ["spsc", "nope"])) { error in
+            let text = (error as? HarnessError)?.description ?? ""
+            XCTAssertTrue(text.contains("nope"), text)
+            XCTAssertFalse(text.contains("\n"))
+        }
+        XCTAssertEqual(try SuitePlan.transports(named: ["spsc", "spsc"]).map(\.name), ["spsc"])
+    }
+
+    func testEveryPlannedScenarioPassesValidation() throws {
+        for scenario in SuitePlan.scenarios(profile: SuitePlan.quick) {
+            let capabilities = try TransportCatalog.named(scenario.transport).capabilities
+            XCTAssertNoThrow(try BenchmarkRunner.validate(scenario, capabilities: capabilities, options: RunOptions()))
+        }
+    }
+}
