@@ -1,5 +1,8 @@
 import Histogram
 import ShmRing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one repetition needs besides the scenario.
 public struct RepetitionContext: Sendable {
@@ -48,11 +51,13 @@ public enum RepetitionRunner {
 
     /// Reads every child's report; a failed child becomes one error naming
     /// its role and what went wrong (its own message, else its exit status).
-    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome],
-                        control: ControlBlock) throws(HarnessError) -> [ChildReport] {
+    /// `expectedKilled` is a child the fault injection SIGKILLed on purpose.
+    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome], control: ControlBlock,
+                        expectedKilled: Int? = nil) throws(HarnessError) -> [ChildReport] {
         var reports: [ChildReport] = []
         var firstFailure: HarnessError?
         for (index, spec) in specs.enumerated() {
+            if index == expectedKilled, outcomes[index] == .signaled(SIGKILL) { continue }
             let report = control.readReport(child: index).flatMap(ChildReport.decode)
             if let message = report?.error {
                 // A child's own error explains more than the kill that followed it.
