@@ -28,7 +28,16 @@ public enum ResultRenderer {
                              "bytes_per_s_median", "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns",
                              "latency_max_ns", "sent", "received", "lost", "duplicated", "reordered", "corrupt"]
 
+    /// Message runs, then (after a blank line, under their own header) lock
+    /// runs. A document with only lock runs prints only the lock block.
     public static func csv(_ document: ResultDocument) -> String {
+        let lockRuns = document.lockRuns ?? []
+        guard !document.runs.isEmpty || lockRuns.isEmpty else { return lockCSV(lockRuns) }
+        let messages = messageCSV(document)
+        return lockRuns.isEmpty ? messages : messages + "\n" + lockCSV(lockRuns)
+    }
+
+    static func messageCSV(_ document: ResultDocument) -> String {
         var lines = [csvColumns.joined(separator: ",")]
         for run in document.runs {
             let s = run.scenario, m = run.summary.messagesPerSecond, l = run.summary.latencyNs, i = run.integrity
@@ -44,7 +53,20 @@ public enum ResultRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The machine line, then message runs and lock runs, each with their notes.
     public static func table(_ document: ResultDocument) -> String {
+        let lockRuns = document.lockRuns ?? []
+        guard !document.runs.isEmpty || lockRuns.isEmpty else { return machineLine(document) + lockTable(lockRuns) }
+        let messages = messageTable(document)
+        return lockRuns.isEmpty ? messages : messages + "\n" + lockTable(lockRuns)
+    }
+
+    static func machineLine(_ document: ResultDocument) -> String {
+        "ringbench \(document.tool.version) on \(document.machine.cpuModel), \(document.machine.cpus) CPUs, "
+            + "\(document.machine.numaNodes) NUMA node\(document.machine.numaNodes == 1 ? "" : "s"), kernel \(document.machine.kernel)\n"
+    }
+
+    static func messageTable(_ document: ResultDocument) -> String {
         var rows: [[String]] = [["transport", "backing", "mode", "size", "batch", "msgs/s (median)", "cv", "bandwidth",
                                  "p50 RTT", "p99 RTT", "integrity"]]
         for run in document.runs {
@@ -58,8 +80,7 @@ public enum ResultRenderer {
                 run.integrity.clean ? "ok (\(run.integrity.received))" : integrityText(run.integrity),
             ])
         }
-        var text = "ringbench \(document.tool.version) on \(document.machine.cpuModel), \(document.machine.cpus) CPUs, "
-            + "\(document.machine.numaNodes) NUMA node\(document.machine.numaNodes == 1 ? "" : "s"), kernel \(document.machine.kernel)\n"
+        var text = machineLine(document)
         text += align(rows)
         for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
         return text

@@ -7,11 +7,14 @@ public struct ResultDocument: Codable, Sendable {
     public var tool: ToolInfo
     public var machine: MachineInfo
     public var runs: [RunRecord]
+    /// Lock-engine runs (`ringbench locks`); absent from documents without any.
+    public var lockRuns: [LockRunRecord]?
 
-    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord]) {
+    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], lockRuns: [LockRunRecord]? = nil) {
         self.tool = tool
         self.machine = machine
         self.runs = runs
+        self.lockRuns = lockRuns
     }
 }
 
