@@ -28,6 +28,10 @@ final class LocksCommandTests: XCTestCase {
             XCTAssertTrue(fairness > 0 && fairness <= 1.0000001, "\(kind): fairness \(fairness)")
             let latency = try XCTUnwrap((run["summary"] as? [String: Any])?["acquireLatencyNs"] as? [String: Any])
             XCTAssertEqual(latency["kind"] as? String, "acquire", kind)
+            if processes > ProcessInfo.processInfo.activeProcessorCount {
+                let notes = (run["notes"] as? [String]) ?? []
+                XCTAssertTrue(notes.contains { $0.hasPrefix("oversubscribed") }, "\(kind): \(notes)")
+            }
         }
     }
 

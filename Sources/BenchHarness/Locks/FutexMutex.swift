@@ -12,7 +12,6 @@ public struct FutexMutex: ProcessLock {
     @usableFromInline let word: UnsafeMutablePointer<UInt32>
     @usableFromInline let owner: LockOwner
 
-
     @inlinable
     public mutating func acquire() throws(HarnessError) {
         var c: UInt32 = 0

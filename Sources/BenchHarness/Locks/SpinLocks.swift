@@ -37,7 +37,6 @@ public struct SpinLock<Attempt: SpinAttempt>: ProcessLock {
     @usableFromInline let word: UnsafeMutablePointer<UInt32>
     @usableFromInline let owner: LockOwner
 
-
     @inlinable
     public mutating func acquire() throws(HarnessError) {
         if !TestAndSet.attempt(word) { try spin() }

@@ -14,7 +14,6 @@ public struct TicketLock: ProcessLock {
     @usableFromInline let nowServing: UnsafeMutablePointer<UInt64>
     @usableFromInline let owner: LockOwner
 
-
     @inlinable
     public mutating func acquire() throws(HarnessError) {
         // Relaxed: the ticket only numbers arrivals; the acquire load of
