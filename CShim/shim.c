@@ -6,6 +6,11 @@
 #include <linux/futex.h>
 #include <numa.h>
 #include <numaif.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -109,6 +114,53 @@ int cshim_shm_stat(int shmid, uint64_t *size, uint32_t *uid, uint32_t *mode) {
 }
 
 int32_t cshim_ftok(const char *path, int proj_id) { return (int32_t)ftok(path, proj_id); }
+
+const size_t cshim_sizeof_pthread_mutex = sizeof(pthread_mutex_t);
+const size_t cshim_sizeof_sem = sizeof(sem_t);
+
+int cshim_robust_mutex_init(void *m) {
+    pthread_mutexattr_t attr;
+    int r = pthread_mutexattr_init(&attr);
+    if (r) return r;
+    if ((r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) == 0 &&
+        (r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) == 0)
+        r = pthread_mutex_init((pthread_mutex_t *)m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return r;
+}
+
+int cshim_robust_mutex_lock(void *m) { return pthread_mutex_lock((pthread_mutex_t *)m); }
+int cshim_robust_mutex_consistent(void *m) { return pthread_mutex_consistent((pthread_mutex_t *)m); }
+int cshim_robust_mutex_unlock(void *m) { return pthread_mutex_unlock((pthread_mutex_t *)m); }
+int cshim_robust_mutex_destroy(void *m) { return pthread_mutex_destroy((pthread_mutex_t *)m); }
+
+int cshim_shared_sem_init(void *s, unsigned value) { return sem_init((sem_t *)s, 1, value); }
+
+int cshim_shared_sem_wait(void *s, uint64_t timeout_ns) {
+    // An available semaphore is taken without reading the clock.
+    if (sem_trywait((sem_t *)s) == 0) return 0;
+    if (errno != EAGAIN) return -1;
+    if (timeout_ns == 0) return sem_wait((sem_t *)s);
+    struct timespec abs = to_timespec(cshim_monotonic_ns() + timeout_ns);
+    return sem_clockwait((sem_t *)s, CLOCK_MONOTONIC, &abs);
+}
+
+int cshim_shared_sem_post(void *s) { return sem_post((sem_t *)s); }
+int cshim_shared_sem_destroy(void *s) { return sem_destroy((sem_t *)s); }
+
+int cshim_semget(int32_t key, int nsems, int flags) { return semget((key_t)key, nsems, flags); }
+
+int cshim_fcntl_lock_whole_file(int fd, int write_lock) {
+    // Beej's guide, "File Locking": l_len 0 covers the whole file however it grows.
+    struct flock fl = { .l_type = write_lock ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    return fcntl(fd, write_lock ? F_SETLKW : F_SETLK, &fl);
+}
+
+int cshim_flock(int fd, int exclusive) { return flock(fd, exclusive ? LOCK_EX : LOCK_UN); }
+
+int cshim_mkdtemp(char *template_path) { return mkdtemp(template_path) ? 0 : -1; }
+
+int cshim_process_gone(int32_t pid) { return kill((pid_t)pid, 0) == -1 && errno == ESRCH; }
 
 int cshim_pin_to_cpu(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) { errno = EINVAL; return -1; }

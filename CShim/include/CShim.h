@@ -154,6 +154,48 @@ extern const int cshim_IPC_NOWAIT;
 extern const int cshim_SEM_UNDO;
 extern const int cshim_SHM_RDONLY;
 
+// MARK: - Process-shared locks (the lock engine)
+
+// pthread_mutex_t and sem_t live inside shared regions; Swift sizes their
+// slots with these (sizeof from C, so the layout follows the C library).
+extern const size_t cshim_sizeof_pthread_mutex;
+extern const size_t cshim_sizeof_sem;
+
+// Initialises a PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST mutex at `m`
+// (cshim_sizeof_pthread_mutex bytes). Returns 0 or an error number (not errno),
+// like the pthread calls.
+int cshim_robust_mutex_init(void *m);
+// pthread_mutex_lock: 0, EOWNERDEAD (the caller holds it and must make it
+// consistent), or another error number.
+int cshim_robust_mutex_lock(void *m);
+int cshim_robust_mutex_consistent(void *m);
+int cshim_robust_mutex_unlock(void *m);
+int cshim_robust_mutex_destroy(void *m);
+
+// sem_init(m, pshared = 1, value). 0 or -1 with errno.
+int cshim_shared_sem_init(void *s, unsigned value);
+// sem_trywait, then sem_clockwait on CLOCK_MONOTONIC until `timeout_ns` from
+// now (0 waits forever).
+// 0 or -1 with errno (ETIMEDOUT, EINTR).
+int cshim_shared_sem_wait(void *s, uint64_t timeout_ns);
+int cshim_shared_sem_post(void *s);
+int cshim_shared_sem_destroy(void *s);
+
+// semget(key, nsems, flags). -1 with errno.
+int cshim_semget(int32_t key, int nsems, int flags);
+
+// fcntl(fd, F_SETLKW / F_SETLK, { type, SEEK_SET, 0, 0 }): a record lock on
+// the whole file (fcntl is variadic). `type` is 1 for a write lock, 0 to
+// unlock. 0 or -1 with errno (EINTR, EDEADLK).
+int cshim_fcntl_lock_whole_file(int fd, int write_lock);
+// flock(fd, LOCK_EX) when exclusive != 0, else flock(fd, LOCK_UN).
+int cshim_flock(int fd, int exclusive);
+// mkdtemp: replaces the trailing XXXXXX of `template` in place and creates
+// the directory with mode 0700. 0 or -1 with errno.
+int cshim_mkdtemp(char *template_path);
+// kill(pid, 0) == -1 && errno == ESRCH: no such process (it exited and was reaped).
+int cshim_process_gone(int32_t pid);
+
 // MARK: - Scheduling and NUMA
 
 // Pins the calling process (pid 0) to one CPU. 0 or -1 with errno.

@@ -20,6 +20,9 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
     case protocolViolation(String)
     /// Two processes held a lock at once, or a similar correctness failure.
     case correctness(String)
+    /// A lock's holder died while holding a lock that cannot be recovered
+    /// (futex, spin, ticket, POSIX semaphore): waiting on would hang forever.
+    case lockOwnerDied(pid: Int32)
 
     public var description: String {
         switch self {
@@ -31,6 +34,7 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
         case let .interrupted(signal): return "interrupted by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"); children killed and IPC objects removed"
         case let .protocolViolation(text): return "protocol violation: \(text)"
         case let .correctness(text): return text
+        case let .lockOwnerDied(pid): return "lock owner PID \(pid) died while holding the lock"
         }
     }
 

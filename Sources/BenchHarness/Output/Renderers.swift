@@ -29,7 +29,16 @@ public enum ResultRenderer {
                              "latency_max_ns", "sent", "received", "lost", "duplicated", "reordered", "corrupt",
                              "versus_pipe", "efficiency", "efficiency_limit", "efficiency_limit_value"]
 
+    /// Message runs, then (after a blank line, under their own header) lock
+    /// runs. A document with only lock runs prints only the lock block.
     public static func csv(_ document: ResultDocument) -> String {
+        let lockRuns = document.lockRuns ?? []
+        guard !document.runs.isEmpty || lockRuns.isEmpty else { return lockCSV(lockRuns) }
+        let messages = messageCSV(document)
+        return lockRuns.isEmpty ? messages : messages + "\n" + lockCSV(lockRuns)
+    }
+
+    static func messageCSV(_ document: ResultDocument) -> String {
         var lines = [csvColumns.joined(separator: ",")]
         for run in document.runs {
             let s = run.scenario, m = run.summary.messagesPerSecond, l = run.summary.latencyNs, i = run.integrity
@@ -50,11 +59,11 @@ public enum ResultRenderer {
     static let tableHeader = ["transport", "backing", "mode", "size", "batch", "msgs/s (median)", "cv", "bandwidth",
                               "p50 RTT", "p99 RTT", "vs pipe", "efficiency", "integrity"]
 
-    /// One section per mode, fastest first: throughput rows by msgs/s,
-    /// roundtrip rows by p50. Limits above, footnotes below.
+    /// The machine line and its limits; message runs in one section per
+    /// mode, fastest first (throughput rows by msgs/s, roundtrip rows by p50);
+    /// footnotes; then lock runs.
     public static func table(_ document: ResultDocument) -> String {
-        var text = "ringbench \(document.tool.version) on \(document.machine.cpuModel), \(document.machine.cpus) CPUs, "
-            + "\(document.machine.numaNodes) NUMA node\(document.machine.numaNodes == 1 ? "" : "s"), kernel \(document.machine.kernel)\n"
+        var text = machineLine(document)
         if let probes = document.probes { text += "limits: " + ProbeRenderer.summary(probes) + "\n" }
         let sections: [(title: String, mode: Scenario.Mode, before: (RunRecord, RunRecord) -> Bool)] = [
             ("throughput (fastest first)", .throughput,
@@ -68,7 +77,15 @@ public enum ResultRenderer {
             text += "\n\(section.title)\n" + align([tableHeader] + runs.map(tableRow))
         }
         text += footnotes(document)
+        if let lockRuns = document.lockRuns, !lockRuns.isEmpty {
+            text += (document.runs.isEmpty ? "" : "\n") + lockTable(lockRuns)
+        }
         return text
+    }
+
+    static func machineLine(_ document: ResultDocument) -> String {
+        "ringbench \(document.tool.version) on \(document.machine.cpuModel), \(document.machine.cpus) CPUs, "
+            + "\(document.machine.numaNodes) NUMA node\(document.machine.numaNodes == 1 ? "" : "s"), kernel \(document.machine.kernel)\n"
     }
 
     static func tableRow(_ run: RunRecord) -> [String] {

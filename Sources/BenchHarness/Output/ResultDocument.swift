@@ -10,12 +10,16 @@ public struct ResultDocument: Codable, Sendable {
     /// The physical limits of the machine (absent with --no-probes and in
     /// files written before probes existed).
     public var probes: ProbeResults?
+    /// Lock-engine runs (`ringbench locks`); absent from documents without any.
+    public var lockRuns: [LockRunRecord]?
 
-    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil) {
+    public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil,
+                lockRuns: [LockRunRecord]? = nil) {
         self.tool = tool
         self.machine = machine
         self.runs = runs
         self.probes = probes
+        self.lockRuns = lockRuns
     }
 }
 

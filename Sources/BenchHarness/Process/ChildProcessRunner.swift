@@ -28,6 +28,20 @@ public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A deliberate SIGKILL of one child (`ringbench locks --kill-holder-after`):
+/// the runner kills child `child` as soon as `isReady()` (polled every
+/// millisecond while pending) returns true, and its death by SIGKILL then
+/// counts as expected rather than as a failure that stops the others.
+public struct FaultInjection {
+    public var child: Int
+    public var isReady: () -> Bool
+
+    public init(child: Int, isReady: @escaping () -> Bool) {
+        self.child = child
+        self.isReady = isReady
+    }
+}
+
 /// Forks children, pins them, and waits for them. The parent only coordinates.
 ///
 /// Fork safety: the parent must be single-threaded (checked through
@@ -42,7 +56,8 @@ public enum ChildProcessRunner {
     /// Runs `body(index, spec)` in one child per spec and returns every outcome.
     /// On the first failed child, the rest are killed. On timeout or SIGINT/
     /// SIGTERM all children are killed and reaped before this throws.
-    public static func run(_ specs: [ChildSpec], timeoutSeconds: Double,
+    /// `faultInjection` kills one child on purpose (see `FaultInjection`).
+    public static func run(_ specs: [ChildSpec], timeoutSeconds: Double, faultInjection: FaultInjection? = nil,
                            body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
         try SignalGuard.checkInterrupted()
         let threads = threadCount()
@@ -78,9 +93,18 @@ public enum ChildProcessRunner {
 
         let deadline = cshim_monotonic_ns() &+ UInt64(timeoutSeconds * 1e9)
         var set = SignalGuard.watched
+        var faultPending = faultInjection.map { $0.child < pids.count } ?? false
         while outcomes.contains(where: { $0 == nil }) {
+            if faultPending, let fault = faultInjection, outcomes[fault.child] == nil, fault.isReady() {
+                kill(pids[fault.child], SIGKILL)
+                faultPending = false
+            }
             reap(pids, &outcomes, block: false)
-            if outcomes.contains(where: { $0 != nil && !$0!.succeeded }) {
+            let failed = outcomes.indices.contains { i in
+                guard let outcome = outcomes[i], !outcome.succeeded else { return false }
+                return !(faultInjection?.child == i && !faultPending && outcome == .signaled(SIGKILL))
+            }
+            if failed {
                 killAndReap(pids, &outcomes)
                 break
             }
@@ -90,7 +114,8 @@ public enum ChildProcessRunner {
                 killAndReap(pids, &outcomes)
                 throw .timedOut(seconds: timeoutSeconds)
             }
-            let left = min(deadline - now, 200_000_000) // wake at least every 200 ms
+            // Wake at least every 200 ms, every 1 ms while a fault is pending.
+            let left = min(deadline - now, faultPending ? 1_000_000 : 200_000_000)
             var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
             let signal = sigtimedwait(&set, nil, &ts)
             if signal == SIGINT || signal == SIGTERM {

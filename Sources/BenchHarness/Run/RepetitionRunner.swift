@@ -54,18 +54,22 @@ public enum RepetitionRunner {
     /// Reads every child's report. A failed run becomes one error naming the
     /// child that explains it: the first with an error message of its own,
     /// else the first that died other than by the runner's SIGKILL (the
-    /// runner kills the rest once one child fails).
-    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome],
-                        control: ControlBlock) throws(HarnessError) -> [ChildReport] {
-        let reports = specs.indices.map { control.readReport(child: $0).flatMap(ChildReport.decode) }
-        let failed = specs.indices.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
+    /// runner kills the rest once one child fails). `expectedKilled` is a
+    /// child the fault injection SIGKILLed on purpose: neither a failure nor
+    /// a report.
+    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome], control: ControlBlock,
+                        expectedKilled: Int? = nil) throws(HarnessError) -> [ChildReport] {
+        let counted = specs.indices.filter { !($0 == expectedKilled && outcomes[$0] == .signaled(SIGKILL)) }
+        var reports: [Int: ChildReport] = [:]
+        for i in counted { reports[i] = control.readReport(child: i).flatMap(ChildReport.decode) }
+        let failed = counted.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
         if let first = failed.first {
             let culprit = failed.first { reports[$0]?.error != nil }
                 ?? failed.first { outcomes[$0] != .signaled(SIGKILL) } ?? first
             throw .childFailed(role: specs[culprit].role.description,
                                detail: reports[culprit]?.error ?? outcomes[culprit].description)
         }
-        return reports.compactMap { $0 }
+        return counted.compactMap { reports[$0] }
     }
 
     static func summarise(scenario: Scenario, reports: [ChildReport]) -> RepetitionResult {

@@ -19,7 +19,8 @@
 /// |     56 |    8 | headerChecksum   | FNV-1a over bytes 0..<48 and 64..<128               |
 /// |     64 |   64 | parameters       | eight u64 words owned by the structure kind         |
 ///
-/// The structure's own area starts at `headerSize` (128).
+/// The structure's own area starts at `headerSize` (128). The lock arena's
+/// area is laid out in `LockArenaLayout` (LockArenaLayout.swift, next to this file).
 public enum RegionLayout {
     public static let magic: UInt64 = 0x3147_4E49_524D_4853 // "SHMRING1"
     public static let layoutVersion: UInt32 = 1
