@@ -25,17 +25,11 @@ enum ProbeProcesses {
         defer { page.close() }
         let control = try ControlBlock(children: cpus.count, reportSlotSize: 64 << 10)
         let specs = cpus.enumerated().map { ChildSpec(role: .worker($0), cpu: $1) }
-        let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: timeoutSeconds) { index, spec in
+        let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: timeoutSeconds) { index, spec throws(HarnessError) in
             var report = ChildReport(role: spec.role, cpu: spec.cpu)
-            do throws(HarnessError) {
-                report.figures = try body(Child(index: index, page: page.base, control: control))
-            } catch {
-                report.error = error.description
-            }
-            control.writeReport(child: index, bytes: report.encoded())
-            return report.error == nil ? 0 : 1
-        }
-        let reports = try RepetitionRunner.collect(specs: specs, outcomes: outcomes, control: control)
+            report.figures = try body(Child(index: index, page: page.base, control: control))
+            return report
+        }.reports
         return reports.map { $0.figures ?? [:] }
     }
 

@@ -65,19 +65,10 @@ public enum LockRunner {
         let fault = victim.map { FaultInjection(child: $0) { arena.victimHolding } }
         let context = LockWorkerLoop.Context(scenario: scenario, control: control, arena: arena, work: work, victim: victim)
 
-        let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: timeoutSeconds, faultInjection: fault) { index, spec in
-            var report: ChildReport
-            do throws(HarnessError) {
-                report = try arena.withLock(LockWorkerLoop.Visitor(index: index, cpu: spec.cpu, context: context))
-            } catch {
-                report = ChildReport(role: spec.role, cpu: spec.cpu)
-                report.error = error.description
-            }
-            control.writeReport(child: index, bytes: report.encoded())
-            return report.error == nil ? 0 : 1
+        let (reports, outcomes) = try ReportingChildren.run(specs, control: control, timeoutSeconds: timeoutSeconds,
+                                                            faultInjection: fault) { index, spec throws(HarnessError) in
+            try arena.withLock(LockWorkerLoop.Visitor(index: index, cpu: spec.cpu, context: context))
         }
-        let reports = try RepetitionRunner.collect(specs: specs, outcomes: outcomes, control: control,
-                                                   expectedKilled: victim)
         var killed: KilledHolderRecord?
         if let victim, outcomes[victim] == .signaled(SIGKILL), let dead = arena.victim {
             let recoveries = reports.reduce(0) { $0 + Int($1.figures?["ownerDeathsRecovered"] ?? 0) }

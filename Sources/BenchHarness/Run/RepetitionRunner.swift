@@ -35,41 +35,10 @@ public enum RepetitionRunner {
         let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
         let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock)
 
-        let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: context.timeoutSeconds) { index, spec in
-            var report: ChildReport
-            do throws(HarnessError) {
-                report = try transport.withPort(role: spec.role,
-                                                MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
-            } catch {
-                report = ChildReport(role: spec.role, cpu: spec.cpu)
-                report.error = error.description
-            }
-            control.writeReport(child: index, bytes: report.encoded())
-            return report.error == nil ? 0 : 1
-        }
-        let reports = try collect(specs: specs, outcomes: outcomes, control: control)
+        let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds) { _, spec throws(HarnessError) in
+            try transport.withPort(role: spec.role, MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
+        }.reports
         return summarise(scenario: scenario, reports: reports)
-    }
-
-    /// Reads every child's report. A failed run becomes one error naming the
-    /// child that explains it: the first with an error message of its own,
-    /// else the first that died other than by the runner's SIGKILL (the
-    /// runner kills the rest once one child fails). `expectedKilled` is a
-    /// child the fault injection SIGKILLed on purpose: neither a failure nor
-    /// a report.
-    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome], control: ControlBlock,
-                        expectedKilled: Int? = nil) throws(HarnessError) -> [ChildReport] {
-        let counted = specs.indices.filter { !($0 == expectedKilled && outcomes[$0] == .signaled(SIGKILL)) }
-        var reports: [Int: ChildReport] = [:]
-        for i in counted { reports[i] = control.readReport(child: i).flatMap(ChildReport.decode) }
-        let failed = counted.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
-        if let first = failed.first {
-            let culprit = failed.first { reports[$0]?.error != nil }
-                ?? failed.first { outcomes[$0] != .signaled(SIGKILL) } ?? first
-            throw .childFailed(role: specs[culprit].role.description,
-                               detail: reports[culprit]?.error ?? outcomes[culprit].description)
-        }
-        return counted.compactMap { reports[$0] }
     }
 
     static func summarise(scenario: Scenario, reports: [ChildReport]) -> RepetitionResult {

@@ -1,0 +1,53 @@
+/// The one way a measurement forks its children and hears back from them:
+/// each child runs `work`, its report (or the error it threw) travels back
+/// through the control block, and the parent turns a failed run into one error.
+public enum ReportingChildren {
+    /// Runs `work(index, spec)` in one child per spec. Returns the reports of
+    /// the children that count (all but one the fault injection killed on
+    /// purpose) and every outcome.
+    public static func run(_ specs: [ChildSpec], control: ControlBlock, timeoutSeconds: Double,
+                           faultInjection: FaultInjection? = nil,
+                           work: (Int, ChildSpec) throws(HarnessError) -> ChildReport)
+        throws(HarnessError) -> (reports: [ChildReport], outcomes: [ChildOutcome]) {
+        let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: timeoutSeconds,
+                                                  faultInjection: faultInjection) { index, spec in
+            var report: ChildReport
+            do throws(HarnessError) {
+                report = try work(index, spec)
+            } catch {
+                report = ChildReport(role: spec.role, cpu: spec.cpu)
+                report.error = error.description
+            }
+            control.writeReport(child: index, bytes: report.encoded())
+            return report.error == nil ? 0 : 1
+        }
+        let reports = try collect(specs: specs, outcomes: outcomes, control: control,
+                                  expectedKilled: faultInjection?.child)
+        return (reports, outcomes)
+    }
+
+    /// Reads every child's report. A failed run becomes one error naming the
+    /// child that explains it: the first with an error message of its own,
+    /// else the first that died other than by the runner's SIGKILL (the
+    /// runner kills the rest once one child fails). `expectedKilled` is a
+    /// child the fault injection SIGKILLed on purpose: neither a failure nor
+    /// a report.
+    static func collect(specs: [ChildSpec], outcomes: [ChildOutcome], control: ControlBlock,
+                        expectedKilled: Int? = nil) throws(HarnessError) -> [ChildReport] {
+        let counted = specs.indices.filter { !($0 == expectedKilled && outcomes[$0] == .signaled(SIGKILL)) }
+        var reports: [Int: ChildReport] = [:]
+        for i in counted { reports[i] = control.readReport(child: i).flatMap(ChildReport.decode) }
+        let failed = counted.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
+        if let first = failed.first {
+            let culprit = failed.first { reports[$0]?.error != nil }
+                ?? failed.first { outcomes[$0] != .signaled(SIGKILL) } ?? first
+            throw .childFailed(role: specs[culprit].role.description,
+                               detail: reports[culprit]?.error ?? outcomes[culprit].description)
+        }
+        return counted.compactMap { reports[$0] }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
