@@ -46,7 +46,7 @@ struct StreamPort: MessagePort, ~Copyable {
         inboundCapacity = recordsPerWrite * messageSize
         inbound = .allocate(byteCount: inboundCapacity, alignment: 64)
         // A dead peer then shows up as EPIPE from write, a one-line error,
-        // rather than a child killed by SIGPIPE. (This runs in the child only.)
+        // rather than a child killed by SIGPIPE. (Ports are built in the children.)
         _ = signal(SIGPIPE, SIG_IGN)
     }
 
