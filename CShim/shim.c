@@ -19,6 +19,12 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <mqueue.h>
+#include <fcntl.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,4 +230,70 @@ int cshim_numa_bind_memory(void *addr, size_t length, int node) {
     mask[node / 64] = 1ul << (node % 64);
     // MPOL_MF_MOVE also migrates pages already touched by the creator.
     return (int)mbind(addr, length, MPOL_BIND, mask, 64 * 16, MPOL_MF_MOVE);
+}
+
+// MARK: - Kernel transports
+
+const int cshim_SI_QUEUE = SI_QUEUE;
+
+int cshim_sigrtmin(void) { return SIGRTMIN; }
+
+int cshim_block_signal(int sig) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int cshim_sigqueue_value(int32_t pid, int sig, uint64_t value) {
+    union sigval v;
+    v.sival_ptr = (void *)(uintptr_t)value;
+    return sigqueue((pid_t)pid, sig, v);
+}
+
+int cshim_sigwait_value(int sig, uint64_t *value, int32_t *sender, int32_t *code) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    siginfo_t info;
+    int r;
+    do { r = sigwaitinfo(&set, &info); } while (r == -1 && errno == EINTR);
+    if (r == -1) return -1;
+    *value = (uint64_t)(uintptr_t)info.si_value.sival_ptr;
+    *sender = (int32_t)info.si_pid;
+    *code = (int32_t)info.si_code;
+    return r;
+}
+
+int cshim_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
+
+int cshim_mq_create(const char *name, long maxmsg, long msgsize) {
+    struct mq_attr attr = { .mq_flags = 0, .mq_maxmsg = maxmsg, .mq_msgsize = msgsize, .mq_curmsgs = 0 };
+    return (int)mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
+}
+
+int cshim_mq_open(const char *name, int oflag) { return (int)mq_open(name, oflag | O_CLOEXEC); }
+int cshim_mq_send(int mqd, const void *bytes, size_t length) { return mq_send((mqd_t)mqd, bytes, length, 0); }
+long cshim_mq_receive(int mqd, void *bytes, size_t capacity) { return (long)mq_receive((mqd_t)mqd, bytes, capacity, NULL); }
+int cshim_mq_unlink(const char *name) { return mq_unlink(name); }
+int cshim_mq_close(int mqd) { return mq_close((mqd_t)mqd); }
+
+static int unix_address(const char *path, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof(*addr));
+    addr->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(addr->sun_path)) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr->sun_path, path);
+    return 0;
+}
+
+int cshim_unix_bind(int fd, const char *path) {
+    struct sockaddr_un addr;
+    if (unix_address(path, &addr) == -1) return -1;
+    return bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+}
+
+int cshim_unix_connect(int fd, const char *path) {
+    struct sockaddr_un addr;
+    if (unix_address(path, &addr) == -1) return -1;
+    return connect(fd, (struct sockaddr *)&addr, sizeof(addr));
 }

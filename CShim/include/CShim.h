@@ -219,4 +219,36 @@ int cshim_numa_run_on_node(int node);     // 0 or -1
 // Binds an existing mapping's pages to `node` (mbind MPOL_BIND). 0 or -1.
 int cshim_numa_bind_memory(void *addr, size_t length, int node);
 
+// MARK: - Kernel transports: signals, eventfd, POSIX message queues, Unix sockets
+
+// SIGRTMIN is a glibc function call behind a macro; Swift cannot see it.
+int cshim_sigrtmin(void);
+// Blocks one signal in the calling process (sigprocmask SIG_BLOCK). 0 or -1.
+int cshim_block_signal(int sig);
+// sigqueue with all 64 bits of `value` in si_value (sival_ptr). 0 or -1.
+int cshim_sigqueue_value(int32_t pid, int sig, uint64_t value);
+// sigwaitinfo for one blocked signal, retrying on EINTR. Writes si_value (64
+// bits), the sender's pid and si_code. Returns the signal, or -1 with errno.
+int cshim_sigwait_value(int sig, uint64_t *value, int32_t *sender, int32_t *code);
+extern const int cshim_SI_QUEUE;
+
+// eventfd(0, EFD_CLOEXEC): a 64-bit counter, not in Swift's Glibc module.
+int cshim_eventfd(void);
+
+// POSIX message queues (mq_open is variadic; mqueue.h is not in Glibc's module).
+// Creates `name` exclusively, mode 0600, read-write, close-on-exec.
+int cshim_mq_create(const char *name, long maxmsg, long msgsize);
+// Opens an existing queue; `oflag` is O_RDONLY or O_WRONLY (O_CLOEXEC is added).
+int cshim_mq_open(const char *name, int oflag);
+int cshim_mq_send(int mqd, const void *bytes, size_t length);
+// Returns the message's length, or -1 with errno (EMSGSIZE: capacity < mq_msgsize).
+long cshim_mq_receive(int mqd, void *bytes, size_t capacity);
+int cshim_mq_unlink(const char *name);
+int cshim_mq_close(int mqd);
+
+// bind/connect an AF_UNIX socket to a filesystem path (ENAMETOOLONG if the
+// path does not fit sun_path). 0 or -1 with errno.
+int cshim_unix_bind(int fd, const char *path);
+int cshim_unix_connect(int fd, const char *path);
+
 #endif

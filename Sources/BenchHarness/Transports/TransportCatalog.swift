@@ -17,6 +17,17 @@ public enum TransportCatalog {
 
     public static let all: [Entry] = [
         entry(SPSCTransport.self),
+        entry(EmptyTransport.self),
+        entry(PipeTransport.self),
+        entry(FIFOTransport.self),
+        entry(SocketPairStreamTransport.self),
+        entry(SocketPairDatagramTransport.self),
+        entry(UnixStreamTransport.self),
+        entry(UnixDatagramTransport.self),
+        entry(SysVMessageQueueTransport.self),
+        entry(POSIXMessageQueueTransport.self),
+        entry(SignalTransport.self),
+        entry(EventFDTransport.self),
     ]
 
     public static var names: [String] { all.map(\.name) }
