@@ -50,14 +50,22 @@ public enum SuitePlan {
             for backing in c.usesBacking ? ringBackings.map(Optional.some) : [nil] {
                 for size in sizes where size <= (c.maximumMessageSize ?? .max) {
                     for mode in modes where c.modes.contains(mode) {
-                        plan.append(Scenario(transport: entry.name, backing: backing, messageSize: size, messages: nil,
-                                             durationSeconds: profile.secondsPerRepetition,
+                        let count = c.needsMessageCount ? messages(for: profile.secondsPerRepetition, size: size) : nil
+                        plan.append(Scenario(transport: entry.name, backing: backing, messageSize: size, messages: count,
+                                             durationSeconds: count == nil ? profile.secondsPerRepetition : nil,
                                              capacity: capacity(messageSize: size), batch: 1, mode: mode))
                     }
                 }
             }
         }
         return plan
+    }
+
+    /// A message count that takes about `seconds` for a transport that must be
+    /// bounded by count (the harness-only `empty` transport: ~100 M messages/s
+    /// at small sizes, bounded by filling and checking ~10 GB/s at large ones).
+    static func messages(for seconds: Double, size: Int) -> Int {
+        max(1000, Int(seconds * min(1e8, 1e10 / Double(size))))
     }
 
     /// The catalog entries named in `--transports`, in the order given.

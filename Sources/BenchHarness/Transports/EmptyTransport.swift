@@ -19,7 +19,7 @@
 /// stopped without a channel, and a channel would no longer be empty.
 public struct EmptyTransport: Transport {
     public static let name = "empty"
-    public static let capabilities = TransportCapabilities()
+    public static let capabilities = TransportCapabilities(needsMessageCount: true)
 
     let scenario: Scenario
     let total: UInt64

@@ -59,11 +59,15 @@ public struct TransportCapabilities: Sendable {
     public var multiProcess: Bool
     /// Whether `--backing` applies.
     public var usesBacking: Bool
+    /// Whether runs must be bounded by `--messages` (no `--duration`).
+    public var needsMessageCount: Bool
     /// Whether `--capacity` applies.
     public var usesCapacity: Bool
 
     public init(modes: Set<Scenario.Mode> = Set(Scenario.Mode.allCases), maximumMessageSize: Int? = nil,
-                limitReason: String = "", multiProcess: Bool = false, usesBacking: Bool = false, usesCapacity: Bool = false) {
+                limitReason: String = "", multiProcess: Bool = false, usesBacking: Bool = false, usesCapacity: Bool = false,
+                needsMessageCount: Bool = false) {
+        self.needsMessageCount = needsMessageCount
         self.modes = modes
         self.maximumMessageSize = maximumMessageSize
         self.limitReason = limitReason
