@@ -57,15 +57,18 @@ public enum RepetitionRunner {
             let report = control.readReport(child: index).flatMap(ChildReport.decode)
             if let message = report?.error {
                 // A child's own error explains more than the kill that followed it.
-                if firstFailure == nil || outcomes[index] != .signaled(9) {
-                    if case .childFailed? = firstFailure, outcomes[index] == .signaled(9) {} else {
+                if firstFailure == nil || outcomes[index] != .stopped {
+                    if case .childFailed? = firstFailure, outcomes[index] == .stopped {} else {
                         firstFailure = .childFailed(role: spec.role.description, detail: message)
                     }
                 }
-            } else if !outcomes[index].succeeded, firstFailure == nil {
+            } else if !outcomes[index].succeeded, outcomes[index] != .stopped, firstFailure == nil {
                 firstFailure = .childFailed(role: spec.role.description, detail: outcomes[index].description)
             }
             if let report { reports.append(report) }
+        }
+        if firstFailure == nil, let i = outcomes.firstIndex(where: { !$0.succeeded }) {
+            firstFailure = .childFailed(role: specs[i].role.description, detail: outcomes[i].description)
         }
         if let firstFailure { throw firstFailure }
         return reports
