@@ -7,21 +7,25 @@ import CShim
 /// costs next to `MPMCLockFreeQueue`, which has the same API.
 ///
 /// # Design
-/// * A push takes k free-slot permits and the mutex in ONE semop (atomic:
-///   both or neither, and the kernel sleeps until both are possible), writes
-///   k slots at `tail`, advances `tail`, then releases the mutex and posts k
-///   filled-slot permits in a second semop. A pop mirrors it. So a batch of
-///   k costs two system calls however large k is, and `sem_op = -k` claims
-///   the whole batch at once.
+/// * A push takes k free-slot permits and the mutex in ONE non-blocking
+///   semop (atomic: both or neither), writes k slots at `tail`, advances
+///   `tail`, then releases the mutex and posts k filled-slot permits in a
+///   second semop. A pop mirrors it. So an uncontended batch of k costs two
+///   system calls however large k is, and `sem_op = -k` claims the whole batch.
+/// * When that fails, a blocking call watches the positions briefly (no
+///   system call), then sleeps in semop for the permits alone, then takes the
+///   mutex (a few non-blocking tries, then a sleeping semop). See `enter` for
+///   why permits and mutex are never slept for together.
 /// * The copy happens inside the mutex. With several producers the filled
 ///   count cannot name which slots are complete, so a slot may only become
 ///   claimable once its bytes are written; the mutex gives that for free.
-/// * Invariant while the mutex is free: filled = tail - head and
-///   free = capacity - (tail - head). A pop that holds n filled permits and
+/// * Invariant while the mutex is free: filled + (filled permits held by
+///   poppers) = tail - head, and likewise for free slots: permits are posted
+///   only after the positions moved. A pop that holds n filled permits and
 ///   the mutex therefore finds at least n messages between head and tail.
-/// * A pop of "up to k" first asks for all k without waiting; when fewer are
-///   ready it reads the filled count (GETVAL) and takes that many, and only
-///   when none are ready does it sleep for one.
+/// * A pop of "up to k" that cannot have all k takes one permit (sleeping if
+///   none is ready), then inside the mutex tops the claim up to what the
+///   positions show with one more non-blocking semop.
 ///
 /// # Memory order
 /// `head` and `tail` are read and written with relaxed atomics only inside
@@ -223,6 +227,18 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         let all = SemaphoreOperation(index: semaphore, delta: -Int16(wanted), noWait: true)
         let mutex = SemaphoreOperation(index: MPMCSemaphoreLayout.mutexSemaphore, delta: -1, noWait: true, undo: true)
         if try semaphores.apply(all, mutex) == .done { return wanted }
+        // Before sleeping, watch the positions for a moment (plain loads, no
+        // system call): a peer a few microseconds from posting a batch is far
+        // cheaper to wait for than a kernel sleep and the wake-up its post
+        // would then cost it. Only a hint: the semaphores still decide.
+        if timeoutNs != nil {
+            var spin = 0
+            while spin < Self.permitSpinLimit {
+                if ready(semaphore) >= UInt64(wanted), try semaphores.apply(all, mutex) == .done { return wanted }
+                cshim_cpu_pause()
+                spin &+= 1
+            }
+        }
         // Otherwise the permits first (sleeping for them if allowed), then the
         // mutex, in two semops. Never sleep for both in one: on wake-up the
         // kernel hands the sleeper the mutex at once, and the waker, wanting
@@ -233,6 +249,20 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         guard try semaphores.apply(permits, timeoutNs: timeoutNs ?? 0) == .done else { return 0 }
         try lockMutex()
         return take
+    }
+
+    /// Pause iterations (roughly 10-40 ns each) a blocking call watches the
+    /// positions before it sleeps in semop; docs/design.md has the measurement.
+    @usableFromInline static let permitSpinLimit = 1024
+
+    /// Slots ready for `semaphore`'s takers according to the positions, read
+    /// without the mutex. Relaxed: a racy hint that only decides when to try
+    /// the semop again; values from a torn or hostile peer cost a retry at most.
+    @inlinable
+    func ready(_ semaphore: UInt16) -> UInt64 {
+        let used = cshim_load_relaxed(word(MPMCSemaphoreLayout.tailOffset)) &- cshim_load_relaxed(word(MPMCSemaphoreLayout.headOffset))
+        guard used <= UInt64(capacity) else { return 0 }
+        return semaphore == MPMCSemaphoreLayout.filledSlotsSemaphore ? used : UInt64(capacity) &- used
     }
 
     /// Critical sections are a few copies long: retry without sleeping a few
