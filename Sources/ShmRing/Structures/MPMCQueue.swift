@@ -29,7 +29,8 @@ public protocol MPMCQueue: Sendable {
     var messageSize: Int { get }
 
     /// Writes up to `maxCount` messages if there is room for any; returns
-    /// how many (0 when full). Never sleeps.
+    /// how many (0 when full). Never waits for room (the semaphore queue may
+    /// still wait briefly for its mutex).
     func tryPushBatch(maxCount: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) -> Int
     /// Writes exactly `count` (at most `capacity`) messages, waiting for room;
     /// `timeoutSeconds` nil waits forever.
