@@ -100,6 +100,21 @@ int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64
     return semtimedop(semid, &sb, 1, &ts);
 }
 
+int cshim_semget(int32_t key, int nsems, int flags) { return semget((key_t)key, nsems, flags); }
+
+int cshim_semop(int semid, const cshim_sembuf *ops, unsigned count, uint64_t timeout_ns) {
+    struct sembuf sb[8];
+    if (count == 0 || count > 8) { errno = EINVAL; return -1; }
+    for (unsigned i = 0; i < count; i++) {
+        sb[i].sem_num = ops[i].num;
+        sb[i].sem_op = ops[i].op;
+        sb[i].sem_flg = ops[i].flags;
+    }
+    if (timeout_ns == 0) return semop(semid, sb, count);
+    struct timespec ts = to_timespec(timeout_ns);
+    return semtimedop(semid, sb, count, &ts);
+}
+
 int cshim_shmget(int32_t key, size_t size, int flags) { return shmget((key_t)key, size, flags); }
 
 void *cshim_shmat(int shmid, int flags) {
@@ -154,7 +169,6 @@ int cshim_shared_sem_wait(void *s, uint64_t timeout_ns) {
 int cshim_shared_sem_post(void *s) { return sem_post((sem_t *)s); }
 int cshim_shared_sem_destroy(void *s) { return sem_destroy((sem_t *)s); }
 
-int cshim_semget(int32_t key, int nsems, int flags) { return semget((key_t)key, nsems, flags); }
 
 int cshim_fcntl_lock_whole_file(int fd, int write_lock) {
     // Beej's guide, "File Locking": l_len 0 covers the whole file however it grows.

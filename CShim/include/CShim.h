@@ -138,6 +138,19 @@ int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems);
 // timeout_ns == 0 waits forever.
 int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns);
 
+// semget, so the key stays an int32 on the Swift side.
+int cshim_semget(int32_t key, int nsems, int flags);
+// One semaphore operation of a multi-operation semop: Swift cannot build
+// glibc's `struct sembuf` array portably, so callers fill these instead.
+typedef struct cshim_sembuf {
+    unsigned short num;
+    short op;
+    short flags; // IPC_NOWAIT and/or SEM_UNDO
+} cshim_sembuf;
+// semop/semtimedop over `count` (at most 8) operations applied atomically:
+// all or none. timeout_ns == 0 waits forever.
+int cshim_semop(int semid, const cshim_sembuf *ops, unsigned count, uint64_t timeout_ns);
+
 int cshim_shmget(int32_t key, size_t size, int flags);
 void *cshim_shmat(int shmid, int flags); // NULL (not (void*)-1) on failure
 int cshim_shmdt(const void *addr);
@@ -180,9 +193,6 @@ int cshim_shared_sem_init(void *s, unsigned value);
 int cshim_shared_sem_wait(void *s, uint64_t timeout_ns);
 int cshim_shared_sem_post(void *s);
 int cshim_shared_sem_destroy(void *s);
-
-// semget(key, nsems, flags). -1 with errno.
-int cshim_semget(int32_t key, int nsems, int flags);
 
 // fcntl(fd, F_SETLKW / F_SETLK, { type, SEEK_SET, 0, 0 }): a record lock on
 // the whole file (fcntl is variadic). `type` is 1 for a write lock, 0 to

@@ -23,11 +23,14 @@ public enum MessageLoops {
         public let codec: MessageCodec
         /// Times individual round trips (see `CycleClock`).
         public let clock: CycleClock
-        public init(scenario: Scenario, control: ControlBlock, clock: CycleClock) {
+        /// Exact cross-consumer accounting, for multi-consumer runs bounded by --messages.
+        public let ledger: DeliveryLedger?
+        public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil) {
             self.scenario = scenario
             self.control = control
             self.codec = MessageCodec(messageSize: scenario.messageSize)
             self.clock = clock
+            self.ledger = ledger
         }
 
         /// Absolute end time for duration-bounded runs, once started.
@@ -46,8 +49,8 @@ public enum MessageLoops {
         switch (context.scenario.mode, role) {
         case let (.throughput, .producer(index)):
             try produce(&port, index: index, context: context, report: &report)
-        case (.throughput, .consumer):
-            try consume(&port, context: context, report: &report)
+        case let (.throughput, .consumer(index)):
+            try consume(&port, index: index, context: context, report: &report)
         case (.roundtrip, .producer(0)):
             try ping(&port, context: context, report: &report)
         case (.roundtrip, .consumer(0)):
@@ -87,20 +90,24 @@ public enum MessageLoops {
         context.control.setSentCount(producer: index, sequence)
         // The last producer to finish ends the stream, once per consumer: a
         // FIFO transport delivers every earlier message before the markers.
+        // One marker at a time, each taken before the next is sent, so that
+        // a consumer popping a batch never takes another consumer's marker.
         if context.control.producerFinished(of: context.scenario.producers) {
-            for _ in 0..<context.scenario.consumers {
+            for ended in 0..<context.scenario.consumers {
                 try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: MessageCodec.endOfStream) }
+                if context.scenario.consumers > 1 { context.control.waitForEndedConsumers(ended + 1) }
             }
         }
     }
 
     @inlinable
-    static func consume<P: MessagePort & ~Copyable>(_ port: inout P, context: Context,
+    static func consume<P: MessagePort & ~Copyable>(_ port: inout P, index: Int, context: Context,
                                                     report: inout ChildReport) throws(HarnessError) {
         let codec = context.codec
         let batch = context.scenario.batch
         var tracker = IntegrityTracker(producers: context.scenario.producers,
                                        seesEveryMessage: context.scenario.consumers == 1)
+        let book = context.ledger?.book(consumer: index)
         context.control.arriveAndWait()
         report.startNs = cshim_monotonic_ns()
         var ended = false
@@ -110,11 +117,18 @@ public enum MessageLoops {
                 if stamp == MessageCodec.endOfStream {
                     ended = true
                 } else {
-                    tracker.record(stamp: stamp, intact: codec.verify(bytes))
+                    let intact = codec.verify(bytes)
+                    // The ledger sees this consumer's duplicates exactly, at any distance.
+                    switch intact ? book?.mark(stamp: stamp) : nil {
+                    case .again?: tracker.counts.duplicated &+= 1
+                    case .unknown?: tracker.counts.corrupt &+= 1
+                    case .first?, nil: tracker.record(stamp: stamp, intact: intact)
+                    }
                 }
             }
         }
         report.endNs = cshim_monotonic_ns()
+        context.control.consumerEnded()
         // With one consumer it saw everything, so it can settle losses; with
         // several, the parent settles them from all consumers' counts.
         if context.scenario.consumers == 1 {

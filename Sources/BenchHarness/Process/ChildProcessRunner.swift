@@ -17,6 +17,8 @@ public struct ChildSpec: Sendable {
 public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+    /// Killed by the runner because another child failed first: not a cause.
+    case stopped
 
     public var succeeded: Bool { self == .exited(0) }
 
@@ -24,6 +26,7 @@ public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .exited(code): return "exited with status \(code)"
         case let .signaled(signal): return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        case .stopped: return "killed by the harness after another child failed"
         }
     }
 }
@@ -105,7 +108,7 @@ public enum ChildProcessRunner {
                 return !(faultInjection?.child == i && !faultPending && outcome == .signaled(SIGKILL))
             }
             if failed {
-                killAndReap(pids, &outcomes)
+                killAndReap(pids, &outcomes, as: .stopped)
                 break
             }
             guard outcomes.contains(where: { $0 == nil }) else { break }
@@ -140,9 +143,16 @@ public enum ChildProcessRunner {
         }
     }
 
-    private static func killAndReap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?]) {
+    /// Kills every child still running; `stoppedOutcome`, when given, is what
+    /// those the kill ended are recorded as (so a child that failed on its own
+    /// stays distinguishable from the ones stopped because of it).
+    private static func killAndReap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?], as stoppedOutcome: ChildOutcome? = nil) {
+        let running = outcomes.indices.filter { outcomes[$0] == nil }
         for (i, pid) in pids.enumerated() where outcomes[i] == nil { kill(pid, SIGKILL) }
         reap(pids, &outcomes, block: true)
+        if let stoppedOutcome {
+            for i in running where outcomes[i] == .signaled(SIGKILL) { outcomes[i] = stoppedOutcome }
+        }
         // A child that never forked (fork failed) has no outcome: call it killed.
         for i in outcomes.indices where outcomes[i] == nil { outcomes[i] = .signaled(SIGKILL) }
         // Drain SIGCHLDs so the next run starts clean.

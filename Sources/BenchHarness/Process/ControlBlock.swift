@@ -9,6 +9,7 @@ import ShmRing
 /// |      0 | arrived: children that reached the start barrier             |
 /// |     64 | producersDone: producers that sent their last message         |
 /// |    128 | stop: non-zero tells duration-bounded loops to finish        |
+/// |    192 | consumersEnded: consumers that received their end of stream  |
 /// |    256 | sent[i]: messages producer i sent (up to `maxProducers`)      |
 /// |   8448 | report slots: per child, u64 length then that many bytes     |
 ///
@@ -21,6 +22,7 @@ public final class ControlBlock: @unchecked Sendable {
     static let arrivedOffset = 0
     static let producersDoneOffset = 64
     static let stopOffset = 128
+    static let consumersEndedOffset = 192
     static let sentOffset = 256
     public static let maxProducers = 1024
     static let slotsOffset = sentOffset + 8 * maxProducers
@@ -51,6 +53,21 @@ public final class ControlBlock: @unchecked Sendable {
     /// the last producer sees every other producer's sends completed.
     public func producerFinished(of producers: Int) -> Bool {
         cshim_fetch_add_acq_rel(word(Self.producersDoneOffset), 1) + 1 == UInt64(producers)
+    }
+
+    /// Counts a consumer that received its end-of-stream marker. Release:
+    /// pairs with `waitForEndedConsumers`; the marker it took is gone.
+    public func consumerEnded() {
+        _ = cshim_fetch_add_release(word(Self.consumersEndedOffset), 1)
+    }
+
+    /// Waits until `count` consumers have ended. The last producer sends the
+    /// markers one at a time and waits for each to be taken: a consumer that
+    /// pops a batch could otherwise take two markers and leave another
+    /// consumer waiting forever. Acquire pairs with `consumerEnded`.
+    public func waitForEndedConsumers(_ count: Int) {
+        var spin = SpinWait()
+        while cshim_load_acquire(word(Self.consumersEndedOffset)) < UInt64(count) { spin.wait() }
     }
 
     /// Relaxed: the producer's later `producerFinished` (acq_rel) and the

@@ -28,8 +28,8 @@ public enum ReportingChildren {
 
     /// Reads every child's report. A failed run becomes one error naming the
     /// child that explains it: the first with an error message of its own,
-    /// else the first that died other than by the runner's SIGKILL (the
-    /// runner kills the rest once one child fails). `expectedKilled` is a
+    /// else the first that was not `.stopped` (the runner stops the rest once
+    /// one child fails). `expectedKilled` is a
     /// child the fault injection SIGKILLed on purpose: neither a failure nor
     /// a report.
     static func collect(specs: [ChildSpec], outcomes: [ChildOutcome], control: ControlBlock,
@@ -40,7 +40,7 @@ public enum ReportingChildren {
         let failed = counted.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
         if let first = failed.first {
             let culprit = failed.first { reports[$0]?.error != nil }
-                ?? failed.first { outcomes[$0] != .signaled(SIGKILL) } ?? first
+                ?? failed.first { outcomes[$0] != .stopped } ?? first
             throw .childFailed(role: specs[culprit].role.description,
                                detail: reports[culprit]?.error ?? outcomes[culprit].description)
         }

@@ -41,6 +41,9 @@ public enum BenchmarkRunner {
             if index >= options.warmup { measured.append(result) }
         }
         var notes: [String] = []
+        if scenario.mode == .throughput, scenario.consumers > 1, !DeliveryLedger.isExact(for: scenario) {
+            notes.append("lost/duplicated across consumers settled from totals (exact per-message accounting needs --messages)")
+        }
         if placement.oversubscribed {
             notes.append("oversubscribed: \(scenario.processCount) processes share \(Set(placement.cpus.compactMap { $0 }).count) CPUs")
         }

@@ -33,23 +33,33 @@ public enum RepetitionRunner {
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         let control = try ControlBlock(children: roles.count)
         let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
-        let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock)
+        let ledger = try DeliveryLedger.make(for: scenario)
+        let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock, ledger: ledger)
 
         let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds) { _, spec throws(HarnessError) in
             try transport.withPort(role: spec.role, MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
         }.reports
-        return summarise(scenario: scenario, reports: reports)
+        return summarise(scenario: scenario, reports: reports, ledger: ledger)
     }
 
-    static func summarise(scenario: Scenario, reports: [ChildReport]) -> RepetitionResult {
+    static func summarise(scenario: Scenario, reports: [ChildReport], ledger: DeliveryLedger? = nil) -> RepetitionResult {
         let producers = reports.filter { $0.role == "producer" }
         let consumers = reports.filter { $0.role == "consumer" }
         switch scenario.mode {
         case .throughput:
             var integrity = consumers.reduce(IntegrityCounts()) { $0 + $1.integrity }
             integrity.sent = producers.reduce(0) { $0 + $1.integrity.sent }
-            if scenario.consumers > 1 {
-                // Consumers cannot see each other's share; settle across them.
+            if scenario.consumers > 1, let ledger {
+                // Exact: per-sequence bitmaps of every consumer (DeliveryLedger).
+                var sent = [UInt64](repeating: 0, count: scenario.producers)
+                for p in producers where p.index < sent.count { sent[p.index] = p.integrity.sent }
+                let settled = ledger.settle(sentPerProducer: sent)
+                integrity.lost += settled.lost
+                integrity.duplicated += settled.duplicated
+            } else if scenario.consumers > 1 {
+                // --duration runs (no bitmap size known up front) or bitmaps
+                // too large: consumers cannot see each other's share, so settle
+                // from totals. A loss and a duplicate then cancel out.
                 if integrity.received < integrity.sent { integrity.lost += integrity.sent - integrity.received }
                 if integrity.received > integrity.sent { integrity.duplicated += integrity.received - integrity.sent }
             }

@@ -1,3 +1,5 @@
+import ShmRing
+
 /// Every transport `ringbench run` knows, by name. Adding a transport means
 /// writing its type and adding one line to `all`: the loop, the process
 /// runner, the cleanup and the output are shared.
@@ -17,6 +19,8 @@ public enum TransportCatalog {
 
     public static let all: [Entry] = [
         entry(SPSCTransport.self),
+        entry(MPMCTransport<MPMCSemaphoreQueue>.self),
+        entry(MPMCTransport<MPMCLockFreeQueue>.self),
         entry(EmptyTransport.self),
         entry(PipeTransport.self),
         entry(FIFOTransport.self),

@@ -22,6 +22,9 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     case wrongStructure(name: String, expected: String, found: String)
     /// The creator did not publish the region as ready in time.
     case notReady(name: String, waitedSeconds: Double)
+    /// A SysV semaphore set exists but its creator never initialised it
+    /// (sem_otime stayed 0): it died between semget and its first semop.
+    case semaphoresNotReady(name: String, key: Int32, waitedSeconds: Double)
     /// An index or length read from shared memory is out of bounds: the peer
     /// crashed mid-write or is hostile.
     case corruptRing(reason: String)
@@ -50,6 +53,8 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "ring '\(name)' holds a \(found), not a \(expected)"
         case let .notReady(name, waited):
             return "ring '\(name)' was not initialised by its creator within \(waited) s"
+        case let .semaphoresNotReady(name, key, waited):
+            return "semaphore set of '\(name)' (key 0x\(String(UInt32(bitPattern: key), radix: 16))) was not initialised by its creator within \(waited) s (sem_otime is still 0: the creator died during set-up, or a stale set holds the key; see ipcs -s)"
         case let .corruptRing(reason):
             return "shared ring is corrupt: \(reason)"
         case let .invalidArgument(text):

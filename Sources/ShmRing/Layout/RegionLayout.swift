@@ -103,3 +103,79 @@ public enum SPSCLayout {
         return slotsOffset + bytes
     }
 }
+
+/// The semaphore-guarded MPMC queue's area, after the header (see
+/// `MPMCSemaphoreQueue`):
+///
+/// | offset | size            | field                                             |
+/// |-------:|----------------:|---------------------------------------------------|
+/// |    128 | 8 (+120 pad)    | enqueue line: `tail`, next position to write (u64) |
+/// |    256 | 8 (+120 pad)    | dequeue line: `head`, next position to read (u64)  |
+/// |    384 | capacity×stride | slots: the message only, no per-slot word          |
+///
+/// `stride` = slotSize rounded up to 8, and to a multiple of 64 once it
+/// exceeds 64. Both positions change only under the set's mutex semaphore;
+/// the slot of position p is `p & (capacity - 1)`. Header parameter 0 holds
+/// the semaphore set's IPC key (0 for IPC_PRIVATE), so an opener can check
+/// that the set it derives belongs to this region. The set, separate from
+/// the region, has three semaphores: 0 free slots (starts at capacity),
+/// 1 filled slots (starts at 0), 2 mutex (starts at 1).
+public enum MPMCSemaphoreLayout {
+    public static let tailOffset = RegionLayout.headerSize
+    public static let headOffset = tailOffset + RegionLayout.hotLineSeparation
+    public static let slotsOffset = headOffset + RegionLayout.hotLineSeparation
+    public static let semaphoreKeyParameter = 0
+
+    public static let freeSlotsSemaphore: UInt16 = 0
+    public static let filledSlotsSemaphore: UInt16 = 1
+    public static let mutexSemaphore: UInt16 = 2
+    public static let semaphoreCount = 3
+    /// The free-slot semaphore starts at `capacity`, which must fit SEMVMX
+    /// (32767): the largest power of two that does.
+    public static let maximumCapacity = 1 << 14
+
+    public static func stride(slotSize: Int) -> Int {
+        let raw = (slotSize + 7) & ~7
+        return raw <= 64 ? raw : (raw + 63) & ~63
+    }
+
+    /// Total region size, or nil when the parameters would overflow the cap.
+    public static func regionSize(capacity: Int, slotSize: Int) -> Int? {
+        RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize))
+    }
+}
+
+/// The lock-free MPMC queue's area, after the header (see `MPMCLockFreeQueue`):
+///
+/// | offset | size            | field                                                  |
+/// |-------:|----------------:|--------------------------------------------------------|
+/// |    128 | 8 (+120 pad)    | enqueue line: `enqueuePosition` (u64), producers' CAS   |
+/// |    256 | 8 (+120 pad)    | dequeue line: `dequeuePosition` (u64), consumers' CAS   |
+/// |    384 | capacity×stride | slots: 8-byte sequence word, then the message           |
+///
+/// `stride` is the SPSC ring's (`SPSCLayout.stride`). The sequence word of
+/// the slot for position p reads 2p when the slot is free for p's producer and
+/// 2p + 1 when it holds p's message; a consumer frees it for the next lap with
+/// 2(p + capacity). The creator initialises slot i's word to 2i.
+public enum MPMCLockFreeLayout {
+    public static let enqueuePositionOffset = RegionLayout.headerSize
+    public static let dequeuePositionOffset = enqueuePositionOffset + RegionLayout.hotLineSeparation
+    public static let slotsOffset = dequeuePositionOffset + RegionLayout.hotLineSeparation
+    public static let sequenceWordSize = SPSCLayout.sequenceWordSize
+
+    public static func stride(slotSize: Int) -> Int { SPSCLayout.stride(slotSize: slotSize) }
+
+    /// Total region size, or nil when the parameters would overflow the cap.
+    public static func regionSize(capacity: Int, slotSize: Int) -> Int? {
+        RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize))
+    }
+}
+
+extension RegionLayout {
+    /// `offset` + capacity × stride, or nil past `maximumRegionSize`.
+    static func slotArraySize(offset: Int, capacity: Int, stride: Int) -> Int? {
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: stride)
+        guard !overflow, bytes <= Int(maximumRegionSize) - offset else { return nil }
+        return offset + bytes
+    }
+}

@@ -1,0 +1,183 @@
+/// What the two bounded multi-producer/multi-consumer queues share: one API,
+/// so that a harness (or a pipeline) can swap the semaphore-guarded queue for
+/// the lock-free one and see exactly what the semaphores cost.
+///
+/// Every process may push and pop; a queue value holds no per-process state,
+/// so it is freely copyable. Messages are fixed-size slots of `messageSize`
+/// bytes written and read in place: `fill(i, slot)` writes the i-th message
+/// of a push, `body(i, slot)` reads the i-th of a pop (the bytes stay valid
+/// only during the call). The closures do not throw: a claimed slot of the
+/// lock-free queue cannot be given back, so a fill must always complete.
+///
+/// Both queues are FIFO: messages leave in the order their pushes claimed
+/// positions, so one producer's messages reach all consumers together in the
+/// order it pushed them.
+public protocol MPMCQueue: Sendable {
+    static var structureKind: StructureKind { get }
+    /// Largest capacity the queue supports.
+    static var maximumCapacity: Int { get }
+
+    /// Creates a queue exclusively. `name` nil gives an IPC_PRIVATE (sysv) or
+    /// anonymous region, for processes related by fork.
+    static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
+                       options: RegionOptions) throws(ShmError) -> Self
+    /// Opens a queue another process created, validating its header.
+    static func open(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Self
+
+    var region: SharedRegion { get }
+    var capacity: Int { get }
+    var messageSize: Int { get }
+
+    /// Writes up to `maxCount` messages if there is room for any; returns
+    /// how many (0 when full). Never waits for room (the semaphore queue may
+    /// still wait briefly for its mutex).
+    func tryPushBatch(maxCount: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) -> Int
+    /// Writes exactly `count` (at most `capacity`) messages, waiting for room;
+    /// `timeoutSeconds` nil waits forever.
+    func pushBatch(count: Int, timeoutSeconds: Double?, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError)
+    /// Reads up to `maxCount` messages if any are ready; returns how many.
+    func tryPopBatch(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int
+    /// Waits until at least one message is ready, then reads up to `maxCount`.
+    func popBatch(maxCount: Int, timeoutSeconds: Double?, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int
+
+    /// Unmaps; in the creating process also removes every object behind the queue.
+    func close()
+}
+
+// The single-message and copying forms, once for both queues.
+extension MPMCQueue {
+    /// Writes one message in place. Returns false when full.
+    @inlinable
+    public func tryPush(_ fill: (UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) -> Bool {
+        try tryPushBatch(maxCount: 1) { _, slot in fill(slot) } == 1
+    }
+
+    /// Copies `bytes` (at most `messageSize`) into the next slot.
+    @inlinable
+    public func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
+        try checkFits(bytes.count)
+        return try tryPush { slot in copy(bytes, into: slot) }
+    }
+
+    /// Pushes a trivial value (its size at most `messageSize`).
+    @inlinable
+    public func tryPush<T: BitwiseCopyable>(_ value: T) throws(ShmError) -> Bool {
+        try checkFits(MemoryLayout<T>.size)
+        return try tryPush { slot in slot.baseAddress!.storeBytes(of: value, as: T.self) }
+    }
+
+    /// Blocking push of one message in place.
+    @inlinable
+    public func push(timeoutSeconds: Double? = nil, _ fill: (UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) {
+        try pushBatch(count: 1, timeoutSeconds: timeoutSeconds) { _, slot in fill(slot) }
+    }
+
+    /// Blocking copy-in push.
+    @inlinable
+    public func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
+        try checkFits(bytes.count)
+        try push(timeoutSeconds: timeoutSeconds) { slot in copy(bytes, into: slot) }
+    }
+
+    /// Reads one message in place. Returns false when empty.
+    @inlinable
+    public func tryPop(_ body: (UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Bool {
+        try tryPopBatch(maxCount: 1) { _, slot in body(slot) } == 1
+    }
+
+    /// Copies the next message into `buffer` (at least `messageSize` bytes).
+    @inlinable
+    public func tryPop(into buffer: UnsafeMutableRawBufferPointer) throws(ShmError) -> Bool {
+        try checkHolds(buffer.count)
+        return try tryPop { slot in buffer.baseAddress!.copyMemory(from: slot.baseAddress!, byteCount: slot.count) }
+    }
+
+    /// Pops a trivial value.
+    @inlinable
+    public func tryPop<T: BitwiseCopyable>(as type: T.Type) throws(ShmError) -> T? {
+        try checkFits(MemoryLayout<T>.size)
+        var value: T?
+        _ = try tryPop { slot in value = slot.baseAddress!.loadUnaligned(as: T.self) }
+        return value
+    }
+
+    /// Blocking pop of one message in place.
+    @inlinable
+    public func pop(timeoutSeconds: Double? = nil, _ body: (UnsafeRawBufferPointer) -> Void) throws(ShmError) {
+        _ = try popBatch(maxCount: 1, timeoutSeconds: timeoutSeconds) { _, slot in body(slot) }
+    }
+
+    /// Blocking copy-out pop.
+    @inlinable
+    public func pop(into buffer: UnsafeMutableRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
+        try checkHolds(buffer.count)
+        try pop(timeoutSeconds: timeoutSeconds) { slot in
+            buffer.baseAddress!.copyMemory(from: slot.baseAddress!, byteCount: slot.count)
+        }
+    }
+
+    @inlinable
+    func checkFits(_ count: Int) throws(ShmError) {
+        guard count <= messageSize else {
+            throw .invalidArgument("a message of \(count) bytes exceeds the queue's \(messageSize)-byte slots")
+        }
+    }
+
+    @inlinable
+    func checkHolds(_ count: Int) throws(ShmError) {
+        guard count >= messageSize else {
+            throw .invalidArgument("buffer of \(count) bytes is smaller than the queue's \(messageSize)-byte messages")
+        }
+    }
+
+    @inlinable
+    func copy(_ bytes: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer) {
+        if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+    }
+}
+
+/// Checks of a queue's shape shared by both queues: arguments on create,
+/// header fields on attach.
+enum QueueShape {
+    /// Validates the arguments and creates the zero-filled region the
+    /// layout's `regionSize` asks for; the caller writes the header.
+    static func createRegion(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
+                             maximumCapacity: Int, options: RegionOptions,
+                             regionSize: (Int, Int) -> Int?) throws(ShmError) -> SharedRegion {
+        try validate(capacity: capacity, messageSize: messageSize, maximumCapacity: maximumCapacity)
+        guard let size = regionSize(capacity, messageSize) else {
+            throw .invalidArgument("a queue of \(capacity) slots of \(messageSize) bytes is too large")
+        }
+        return try SharedRegion.create(backing: backing, name: name, size: size, options: options)
+    }
+
+    static func validate(capacity: Int, messageSize: Int, maximumCapacity: Int) throws(ShmError) {
+        guard capacity >= 1, capacity <= maximumCapacity, capacity & (capacity - 1) == 0 else {
+            throw .invalidArgument("capacity must be a power of two between 1 and \(maximumCapacity), got \(capacity)")
+        }
+        guard messageSize >= RegionLayout.minimumSlotSize, messageSize <= RegionLayout.maximumSlotSize else {
+            throw .invalidArgument("message size must be between \(RegionLayout.minimumSlotSize) and \(RegionLayout.maximumSlotSize) bytes, got \(messageSize)")
+        }
+    }
+
+    /// Validates the header of `region` as a `kind` queue and returns its
+    /// capacity and message size; `regionSize` is the layout's size formula.
+    static func attach(_ region: SharedRegion, kind: StructureKind, maximumCapacity: Int, timeoutSeconds: Double,
+                       regionSize: (Int, Int) -> Int?) throws(ShmError) -> (header: RegionHeader, capacity: Int, messageSize: Int) {
+        let header = try RegionHeader.validate(region, expecting: kind, timeoutSeconds: timeoutSeconds)
+        guard header.capacity >= 1, header.capacity <= UInt64(maximumCapacity),
+              header.capacity & (header.capacity - 1) == 0 else {
+            throw .corruptedHeader(name: region.name, reason: "capacity \(header.capacity) is not a power of two in 1...\(maximumCapacity)")
+        }
+        guard header.slotSize >= UInt64(RegionLayout.minimumSlotSize),
+              header.slotSize <= UInt64(RegionLayout.maximumSlotSize) else {
+            throw .corruptedHeader(name: region.name, reason: "slot size \(header.slotSize) outside \(RegionLayout.minimumSlotSize)...\(RegionLayout.maximumSlotSize)")
+        }
+        let capacity = Int(header.capacity), slotSize = Int(header.slotSize)
+        let expected = regionSize(capacity, slotSize)
+        guard let expected, expected == region.size else {
+            throw .sizeMismatch(name: region.name, headerSays: UInt64(expected ?? 0), actual: UInt64(region.size))
+        }
+        return (header, capacity, slotSize)
+    }
+}
