@@ -78,3 +78,45 @@ final class IntegrityTests: XCTestCase {
         XCTAssertEqual(Spread([]).median, 0)
     }
 }
+
+final class IntegrityTrackerEdgeTests: XCTestCase {
+    func stamp(_ s: UInt64, producer: Int = 0) -> UInt64 { MessageCodec.stamp(producer: producer, sequence: s) }
+
+    func testLateArrivalWithinTheWindowIsReorderedNotLost() {
+        var t = IntegrityTracker(producers: 1)
+        let w = IntegrityTracker.windowBits
+        for s: UInt64 in [0, 5] { t.record(stamp: stamp(s), intact: true) }
+        for s in 6..<(w / 2) { t.record(stamp: stamp(s), intact: true) }
+        for s: UInt64 in [1, 2, 3, 4] { t.record(stamp: stamp(s), intact: true) }
+        t.finish(sentPerProducer: [w / 2])
+        XCTAssertEqual(t.counts.received, w / 2)
+        XCTAssertEqual(t.counts.reordered, 4)
+        XCTAssertEqual(t.counts.lost, 0)
+        XCTAssertEqual(t.counts.duplicated, 0)
+    }
+
+    func testGapsSlideOutOfTheWindowAsLostAndBitsAreReused() {
+        var t = IntegrityTracker(producers: 1)
+        let w = IntegrityTracker.windowBits
+        // Skip 1, then run far beyond the window, then skip again at an aliasing position.
+        t.record(stamp: stamp(0), intact: true)
+        for s in 2..<(w + 10) { t.record(stamp: stamp(s), intact: true) }
+        t.record(stamp: stamp(w + 11), intact: true)   // w + 10 missing, aliases with 10
+        t.record(stamp: stamp(w + 10), intact: true)   // arrives late: reordered
+        t.record(stamp: stamp(1), intact: true)        // far too late: reordered (already lost)
+        t.record(stamp: stamp(w + 11), intact: true)   // duplicate
+        t.finish(sentPerProducer: [w + 12])
+        XCTAssertEqual(t.counts.lost, 1)
+        XCTAssertEqual(t.counts.reordered, 2)
+        XCTAssertEqual(t.counts.duplicated, 1)
+        XCTAssertEqual(t.counts.received, w + 11)
+    }
+
+    func testSharedConsumersCheckOrderOnly() {
+        var t = IntegrityTracker(producers: 1, seesEveryMessage: false)
+        for s: UInt64 in [0, 2, 4, 3, 9] { t.record(stamp: stamp(s), intact: true) }
+        XCTAssertEqual(t.counts.received, 5)
+        XCTAssertEqual(t.counts.reordered, 1)
+        XCTAssertEqual(t.counts.lost, 0)
+    }
+}

@@ -1,42 +1,56 @@
 /// Counts lost, duplicated, reordered and corrupt messages per producer
 /// without allocating on the hot path.
 ///
-/// Each producer has a window of `windowBits` sequence numbers, a bitmap of
-/// which have arrived. In-order arrival (the common case) sets one bit. When a
-/// sequence number beyond the window arrives, the window slides forward and
-/// every unseen number it leaves behind is counted lost. A number below the
-/// window arrives more than `windowBits` late; it cannot be told from a
-/// duplicate and is counted as reordered (it was already counted lost).
+/// The common case, the next message of a producer in order with nothing
+/// outstanding, costs two compares and two increments: that is what every
+/// consumer of every transport pays per message, so it is kept minimal (the
+/// `empty` transport measures it).
+///
+/// Anything else takes the slow path. A message that skips ahead marks the
+/// numbers it skipped as missing in a window of `windowBits` bits per
+/// producer. A late message (below the highest seen) that is marked missing
+/// clears its mark and counts as reordered; one that is not marked is a
+/// duplicate. Marks the window slides past are counted lost, and so are
+/// marks still outstanding, and numbers never reached, when `finish` learns
+/// how many were sent. A message more than `windowBits` late cannot be told
+/// from a duplicate and counts as reordered (it was already counted lost).
+///
+/// When other consumers share the producers' messages (`seesEveryMessage`
+/// false), gaps are their share, not losses: only order is checked, and the
+/// parent settles losses and duplicates across consumers (DeliveryLedger).
 public struct IntegrityTracker: ~Copyable {
     public static let windowBits: UInt64 = 1 << 16
     @usableFromInline static let windowWords = Int(windowBits / 64)
 
+    @usableFromInline
+    struct ProducerState {
+        /// Highest sequence number seen + 1.
+        @usableFromInline var next: UInt64 = 0
+        /// Missing marks outstanding.
+        @usableFromInline var missing: UInt64 = 0
+        /// No missing mark lies below this number.
+        @usableFromInline var oldestMark: UInt64 = 0
+    }
+
     @usableFromInline let producers: Int
-    @usableFromInline let bits: UnsafeMutablePointer<UInt64>
-    /// Per producer: lowest number still inside the window, and highest seen + 1.
-    @usableFromInline let base: UnsafeMutablePointer<UInt64>
-    @usableFromInline let next: UnsafeMutablePointer<UInt64>
+    @usableFromInline let seesEveryMessage: Bool
+    @usableFromInline let state: UnsafeMutablePointer<ProducerState>
+    @usableFromInline let marks: UnsafeMutablePointer<UInt64>
 
     public var counts = IntegrityCounts()
-    /// False when other consumers share the producers' messages: gaps are
-    /// then other consumers' messages, not losses.
-    @usableFromInline let seesEveryMessage: Bool
 
     public init(producers: Int, seesEveryMessage: Bool = true) {
         self.producers = producers
         self.seesEveryMessage = seesEveryMessage
-        bits = .allocate(capacity: producers * Self.windowWords)
-        bits.initialize(repeating: 0, count: producers * Self.windowWords)
-        base = .allocate(capacity: producers)
-        base.initialize(repeating: 0, count: producers)
-        next = .allocate(capacity: producers)
-        next.initialize(repeating: 0, count: producers)
+        state = .allocate(capacity: producers)
+        state.initialize(repeating: ProducerState(), count: producers)
+        marks = .allocate(capacity: producers * Self.windowWords)
+        marks.initialize(repeating: 0, count: producers * Self.windowWords)
     }
 
     deinit {
-        bits.deallocate()
-        base.deallocate()
-        next.deallocate()
+        state.deallocate()
+        marks.deallocate()
     }
 
     /// Records one received message's stamp; `intact` is its checksum verdict.
@@ -48,60 +62,95 @@ public struct IntegrityTracker: ~Copyable {
             return
         }
         let sequence = stamp & MessageCodec.sequenceMask
-        let words = bits + producer &* Self.windowWords
-        if sequence < base[producer] {
+        let s = state + producer
+        if sequence == s.pointee.next && s.pointee.missing == 0 {
+            s.pointee.next = sequence &+ 1
+            counts.received &+= 1
+            return
+        }
+        recordOutOfOrder(producer: producer, sequence: sequence)
+    }
+
+    @usableFromInline
+    mutating func recordOutOfOrder(producer: Int, sequence: UInt64) {
+        let s = state + producer
+        let next = s.pointee.next
+        if sequence >= next {
+            counts.received &+= 1
+            s.pointee.next = sequence &+ 1
+            guard seesEveryMessage else { return }
+            evictMarks(producer, below: sequence &+ 1 &- min(sequence &+ 1, Self.windowBits))
+            if sequence > next {
+                // Skipped numbers are missing for now; those already outside
+                // the window are lost outright.
+                let from = max(next, sequence &+ 1 &- min(sequence &+ 1, Self.windowBits))
+                counts.lost &+= from &- next
+                if s.pointee.missing == 0 { s.pointee.oldestMark = from }
+                var p = from
+                while p < sequence { setMark(producer, p); p &+= 1 }
+                s.pointee.missing &+= sequence &- from
+            }
+            return
+        }
+        guard seesEveryMessage else {
+            counts.received &+= 1
             counts.reordered &+= 1
             return
         }
-        if sequence &- base[producer] >= Self.windowBits { slide(producer, toInclude: sequence) }
-        let word = Int(truncatingIfNeeded: (sequence / 64) % UInt64(Self.windowWords))
-        let bit: UInt64 = 1 << (sequence % 64)
-        if words[word] & bit != 0 {
-            counts.duplicated &+= 1
-            return
-        }
-        words[word] |= bit
-        counts.received &+= 1
-        // Arrival below the highest seen so far breaks per-producer order.
-        if sequence >= next[producer] {
-            next[producer] = sequence &+ 1
+        if sequence &+ Self.windowBits < next {
+            counts.reordered &+= 1
+        } else if clearMark(producer, sequence) {
+            s.pointee.missing &-= 1
+            counts.received &+= 1
+            counts.reordered &+= 1
         } else {
-            counts.reordered &+= 1
+            counts.duplicated &+= 1
         }
     }
 
-    /// Moves the window so it ends at `sequence`, counting unseen numbers it drops as lost.
+    /// Counts marks below `limit` as lost and clears them, so their bits can
+    /// serve the numbers one window later.
     @usableFromInline
-    mutating func slide(_ producer: Int, toInclude sequence: UInt64) {
-        let words = bits + producer &* Self.windowWords
-        let newBase = (sequence &- Self.windowBits &+ 64) & ~63
-        var wordBase = base[producer] & ~63
-        while wordBase < newBase {
-            let index = Int((wordBase / 64) % UInt64(Self.windowWords))
-            // Only numbers at or above the old base were still pending.
-            let pendingFrom = max(base[producer], wordBase) - wordBase
-            let pendingMask: UInt64 = pendingFrom >= 64 ? 0 : ~0 << pendingFrom
-            if seesEveryMessage { counts.lost &+= UInt64((~words[index] & pendingMask).nonzeroBitCount) }
-            words[index] = 0
-            wordBase &+= 64
+    mutating func evictMarks(_ producer: Int, below limit: UInt64) {
+        let s = state + producer
+        while s.pointee.missing > 0 && s.pointee.oldestMark < limit {
+            if clearMark(producer, s.pointee.oldestMark) {
+                s.pointee.missing &-= 1
+                counts.lost &+= 1
+            }
+            s.pointee.oldestMark &+= 1
         }
-        base[producer] = newBase
+    }
+
+    @usableFromInline
+    func setMark(_ producer: Int, _ sequence: UInt64) {
+        let (word, bit) = position(producer, sequence)
+        marks[word] |= bit
+    }
+
+    /// Clears the mark of `sequence`; returns whether it was set.
+    @usableFromInline
+    func clearMark(_ producer: Int, _ sequence: UInt64) -> Bool {
+        let (word, bit) = position(producer, sequence)
+        let was = marks[word] & bit != 0
+        marks[word] &= ~bit
+        return was
+    }
+
+    @usableFromInline
+    func position(_ producer: Int, _ sequence: UInt64) -> (Int, UInt64) {
+        let inWindow = sequence % Self.windowBits
+        return (producer &* Self.windowWords &+ Int(inWindow / 64), 1 << (inWindow % 64))
     }
 
     /// Settles the books once every producer has said how many it sent:
-    /// every number below `sent` that never arrived is lost.
+    /// outstanding marks and numbers never reached are lost.
     public mutating func finish(sentPerProducer: [UInt64]) {
         for (producer, sent) in sentPerProducer.enumerated() where producer < producers {
-            let words = bits + producer &* Self.windowWords
-            let low = base[producer]
-            let windowEnd = low &+ Self.windowBits
-            var sequence = low
-            while sequence < min(sent, windowEnd) {
-                let word = Int((sequence / 64) % UInt64(Self.windowWords))
-                if words[word] & (1 << (sequence % 64)) == 0 { counts.lost &+= 1 }
-                sequence &+= 1
-            }
-            if sent > windowEnd { counts.lost &+= sent &- windowEnd }
+            let s = state + producer
+            counts.lost &+= s.pointee.missing
+            s.pointee.missing = 0
+            if sent > s.pointee.next { counts.lost &+= sent &- s.pointee.next }
         }
     }
 }
