@@ -45,7 +45,7 @@ struct SuiteCommand: ParsableCommand {
         effective.warmup = options.warmup
         let progress = SuiteProgress(total: plan.count, profile: effective)
         progress.show("probing physical limits (cache line, memcpy, futex wake-up, clock)...")
-        let probes = try probeOptions.measure(pin: options.pin)
+        var probes = try probeOptions.measure(pin: options.pin)
         var records: [RunRecord] = []
         for (index, scenario) in plan.enumerated() {
             progress.starting(index, scenario)
@@ -53,6 +53,11 @@ struct SuiteCommand: ParsableCommand {
                 progress.finish()
                 throw error
             }
+        }
+        if var limits = probes {
+            // The host may have moved the CPUs since the first probe.
+            limits.cacheLine.keepFastest(try CacheLineProbe.measure(cpus: limits.cacheLine.cpus))
+            probes = limits
         }
         progress.finish()
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)

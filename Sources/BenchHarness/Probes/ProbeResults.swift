@@ -59,6 +59,27 @@ public struct CacheLineLatency: Codable, Sendable, Equatable {
     /// Half the round trip: one cache-line transfer.
     public var oneWayNs: [[Double?]]
 
+    /// Keeps, per pair, the faster of this and `other` (same CPUs), adding up
+    /// the samples. A long run probes again at its end: a host may move the
+    /// virtual CPUs mid-run, and the limit is the best the machine showed.
+    public mutating func keepFastest(_ other: CacheLineLatency) {
+        guard other.cpus == cpus else { return }
+        func fastest(_ a: [[Double?]], _ b: [[Double?]]) -> [[Double?]] {
+            zip(a, b).map { rowA, rowB in
+                zip(rowA, rowB).map { x, y in
+                    switch (x, y) {
+                    case let (x?, y?): min(x, y)
+                    default: x ?? y
+                    }
+                }
+            }
+        }
+        roundTripNs = fastest(roundTripNs, other.roundTripNs)
+        medianRoundTripNs = fastest(medianRoundTripNs, other.medianRoundTripNs)
+        oneWayNs = roundTripNs.map { $0.map { $0.map { $0 / 2 } } }
+        samples += other.samples
+    }
+
     /// The round trip between two CPUs, nil if either was not probed or they are the same.
     public func roundTrip(between a: Int, _ b: Int) -> Double? {
         guard let i = cpus.firstIndex(of: a), let j = cpus.firstIndex(of: b),

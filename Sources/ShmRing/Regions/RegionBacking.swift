@@ -22,13 +22,19 @@ public struct RegionOptions: Sendable {
     public var directory: String
     /// How long an opener waits for the creator to publish the region.
     public var openTimeoutSeconds: Double
+    /// Touch every page when creating (write) or opening (read), so that no
+    /// page fault lands on the hot path later. On a VM whose host reclaims
+    /// free memory, a first touch can cost tens of microseconds per page.
+    public var prefault: Bool
 
     public init(permissions: FilePermissions = [.ownerReadWrite],
                 directory: String = "/dev/shm",
-                openTimeoutSeconds: Double = 5) {
+                openTimeoutSeconds: Double = 5,
+                prefault: Bool = true) {
         self.permissions = permissions
         self.directory = directory
         self.openTimeoutSeconds = openTimeoutSeconds
+        self.prefault = prefault
     }
 }
 

@@ -76,20 +76,41 @@ public final class SharedRegion: @unchecked Sendable {
         guard size >= RegionLayout.headerSize, UInt64(size) <= RegionLayout.maximumRegionSize else {
             throw .invalidArgument("region size \(size) is outside \(RegionLayout.headerSize)...\(RegionLayout.maximumRegionSize) bytes")
         }
+        let region: SharedRegion
         switch backing {
         case .anon:
-            return try createAnonymous(size: size, name: name ?? "anonymous")
+            region = try createAnonymous(size: size, name: name ?? "anonymous")
         case .mmap:
             guard let name else { throw .invalidArgument("an mmap region needs a name or path") }
-            return try createFile(location: RegionLocation(name: name, backing: .mmap, options: options),
-                                  size: size, options: options)
+            region = try createFile(location: RegionLocation(name: name, backing: .mmap, options: options),
+                                    size: size, options: options)
         case .sysv:
             if let name {
-                return try createSysVNamed(location: RegionLocation(name: name, backing: .sysv, options: options),
-                                           size: size, options: options)
+                region = try createSysVNamed(location: RegionLocation(name: name, backing: .sysv, options: options),
+                                             size: size, options: options)
+            } else {
+                region = try createSysVPrivate(size: size, options: options)
             }
-            return try createSysVPrivate(size: size, options: options)
         }
+        if options.prefault { region.touchPages(writing: true) }
+        return region
+    }
+
+    /// Faults every page in now. Writing zero is harmless: a new region is
+    /// zero-filled and not yet published. Reading maps the existing pages.
+    func touchPages(writing: Bool) {
+        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        var offset = 0
+        var sink: UInt8 = 0
+        while offset < size {
+            if writing {
+                base.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+            } else {
+                sink |= base.load(fromByteOffset: offset, as: UInt8.self)
+            }
+            offset += page
+        }
+        withExtendedLifetime(sink) {}
     }
 
     private static func createAnonymous(size: Int, name: String) throws(ShmError) -> SharedRegion {
@@ -179,14 +200,17 @@ public final class SharedRegion: @unchecked Sendable {
     /// waits for the creator and validates the header against `size`.
     public static func open(backing: RegionBacking, name: String,
                             options: RegionOptions = RegionOptions()) throws(ShmError) -> SharedRegion {
+        let region: SharedRegion
         switch backing {
         case .anon:
             throw .invalidArgument("an anonymous region cannot be opened by name; share it by fork")
         case .mmap:
-            return try openFile(location: RegionLocation(name: name, backing: .mmap, options: options), options: options)
+            region = try openFile(location: RegionLocation(name: name, backing: .mmap, options: options), options: options)
         case .sysv:
-            return try openSysV(location: RegionLocation(name: name, backing: .sysv, options: options), options: options)
+            region = try openSysV(location: RegionLocation(name: name, backing: .sysv, options: options), options: options)
         }
+        if options.prefault { region.touchPages(writing: false) }
+        return region
     }
 
     private static func openFile(location: RegionLocation, options: RegionOptions) throws(ShmError) -> SharedRegion {
