@@ -18,14 +18,17 @@ public enum LockWorkerLoop {
         public let work: CriticalSectionWork
         /// The worker the fault injection kills, if any.
         public let victim: Int?
+        /// Times sampled acquisitions (see `CycleClock`).
+        public let clock: CycleClock
 
         public init(scenario: LockScenario, control: ControlBlock, arena: LockArena,
-                    work: CriticalSectionWork, victim: Int?) {
+                    work: CriticalSectionWork, victim: Int?, clock: CycleClock) {
             self.scenario = scenario
             self.control = control
             self.arena = arena
             self.work = work
             self.victim = victim
+            self.clock = clock
         }
     }
 
@@ -54,6 +57,7 @@ public enum LockWorkerLoop {
         let data = context.arena.sharedData
         let work = context.work
         let sampleEvery = context.scenario.latencySampleEvery
+        let clock = context.clock
         context.control.arriveAndWait()
         let start = cshim_monotonic_ns()
         let deadline = start &+ UInt64(context.scenario.durationSeconds * 1e9)
@@ -61,18 +65,20 @@ public enum LockWorkerLoop {
             ? start &+ UInt64((context.scenario.killHolderAfterSeconds ?? 0) * 1e9) : UInt64.max
         var acquisitions: UInt64 = 0
         var untilSample = 0
+        var now = start
         while true {
-            let timed = untilSample == 0
-            // The clock is read for every timed acquisition, and at least
-            // every 64 acquisitions for the deadline.
-            var t0: UInt64 = 0
-            if timed || acquisitions & 63 == 0 {
-                t0 = cshim_monotonic_ns()
-                if t0 >= deadline { break }
+            // The wall clock is read every 64 acquisitions, for the deadline
+            // and the fault injection; sampled acquisitions are timed with
+            // the cheaper cycle counter.
+            if acquisitions & 63 == 0 {
+                now = cshim_monotonic_ns()
+                if now >= deadline { break }
             }
+            let timed = untilSample == 0
+            let t0 = timed ? clock.now() : 0
             try lock.acquire()
             if timed {
-                _ = histogram.record(cshim_monotonic_ns() &- t0)
+                _ = histogram.record(clock.nanoseconds(clock.now() &- t0))
                 untilSample = sampleEvery
             }
             untilSample &-= 1
@@ -81,7 +87,7 @@ public enum LockWorkerLoop {
             cshim_store_relaxed(counter, value &+ 1)
             work.run(on: data)
             acquisitions &+= 1
-            if t0 >= killAt { holdUntilKilled(acquisitions: acquisitions, arena: context.arena) }
+            if now >= killAt { holdUntilKilled(acquisitions: acquisitions, arena: context.arena) }
             lock.release()
         }
         report.startNs = start

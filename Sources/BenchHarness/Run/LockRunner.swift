@@ -19,11 +19,13 @@ public enum LockRunner {
             PlacementEntry(role: Role.worker(index).name, cpu: cpu, node: cpu.map { options.topology.node(ofCPU: $0) })
         }
         let work = CriticalSectionWork.calibrated(targetNs: scenario.criticalNs)
+        let clock = CycleClock.calibrate()
         let timeout = options.timeoutSeconds ?? scenario.durationSeconds * 3 + 30
         var measured: [LockRepetitionRecord] = []
         var latency = LatencyHistogram.make()
         for index in 0..<(options.warmup + options.repetitions) {
-            let (repetition, buckets) = try runRepetition(placed, cpus: placement.cpus, work: work, timeoutSeconds: timeout)
+            let (repetition, buckets) = try runRepetition(placed, cpus: placement.cpus, work: work, clock: clock,
+                                                             timeoutSeconds: timeout)
             if index >= options.warmup {
                 measured.append(repetition)
                 LatencyHistogram.add(buckets, to: &latency)
@@ -54,7 +56,7 @@ public enum LockRunner {
     }
 
     /// One repetition; returns its record and its acquire-latency buckets.
-    static func runRepetition(_ scenario: LockScenario, cpus: [Int?], work: CriticalSectionWork,
+    static func runRepetition(_ scenario: LockScenario, cpus: [Int?], work: CriticalSectionWork, clock: CycleClock,
                               timeoutSeconds: Double) throws(HarnessError) -> (LockRepetitionRecord, [UInt64]) {
         let cleanup = CleanupRegistry()
         defer { cleanup.runAll() }
@@ -63,7 +65,8 @@ public enum LockRunner {
         let specs = (0..<scenario.processes).map { ChildSpec(role: .worker($0), cpu: cpus[$0]) }
         let victim: Int? = scenario.killHolderAfterSeconds == nil ? nil : 0
         let fault = victim.map { FaultInjection(child: $0) { arena.victimHolding } }
-        let context = LockWorkerLoop.Context(scenario: scenario, control: control, arena: arena, work: work, victim: victim)
+        let context = LockWorkerLoop.Context(scenario: scenario, control: control, arena: arena, work: work,
+                                             victim: victim, clock: clock)
 
         let (reports, outcomes) = try ReportingChildren.run(specs, control: control, timeoutSeconds: timeoutSeconds,
                                                             faultInjection: fault) { index, spec throws(HarnessError) in
