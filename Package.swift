@@ -37,9 +37,11 @@ let package = Package(
             name: "ringbench",
             dependencies: ["BenchHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim"]),
-        .testTarget(name: "BenchHarnessTests", dependencies: ["BenchHarness", "ShmRing"]),
-        .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench", "ShmRing"]),
+        // Helpers every test target shares (IPC snapshots, scratch directories).
+        .target(name: "TestSupport", dependencies: ["ShmRing"], path: "Tests/Support"),
+        .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim", "TestSupport"]),
+        .testTarget(name: "BenchHarnessTests", dependencies: ["BenchHarness", "ShmRing", "TestSupport"]),
+        .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench", "ShmRing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

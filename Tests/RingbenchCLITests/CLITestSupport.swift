@@ -1,9 +1,11 @@
 import Foundation
+
 import XCTest
 
-/// Runs the built `ringbench` executable. Tests never fork in their own
-/// process: the executable does, and the tests read what it prints.
-struct Ringbench {
+/// Runs the built `ringbench` executable: the one launcher every CLI test
+/// uses. Tests never fork in their own process: the executable does, and the
+/// tests read what it prints.
+enum Ringbench {
     static var executable: URL {
         if let path = ProcessInfo.processInfo.environment["RINGBENCH_BIN"] { return URL(fileURLWithPath: path) }
         // The test bundle sits next to the products it was built with.
@@ -13,56 +15,73 @@ struct Ringbench {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: ".build/debug/ringbench")
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/ringbench")
     }
 
     struct Result {
         var status: Int32
         var stdout: String
         var stderr: String
+
         var json: [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
         }
+
+        /// The first run's integrity counts.
+        var integrity: [String: Int]? { RingbenchCLITests.integrity(of: json).first }
     }
 
-    /// Starts ringbench without waiting.
-    static func start(_ arguments: [String], stdout: Pipe = Pipe(), stderr: Pipe = Pipe()) throws -> Process {
+    /// A started process whose output is captured.
+    struct Running {
+        let process: Process
+        let out: Pipe
+        let err: Pipe
+
+        var pid: Int32 { process.processIdentifier }
+
+        /// Reads both pipes to the end (so a full pipe cannot stall the
+        /// child), then waits.
+        func wait() -> Result {
+            let outData = out.fileHandleForReading.readDataToEndOfFile()
+            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                          stderr: String(decoding: errData, as: UTF8.self))
+        }
+    }
+
+    /// Starts ringbench (or `executable`, e.g. strace) without waiting.
+    static func start(_ arguments: [String], environment: [String: String] = [:],
+                      executable: URL? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable ?? Self.executable
         process.arguments = arguments
-        process.standardOutput = stdout
-        process.standardError = stderr
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
-        return process
+        return Running(process: process, out: out, err: err)
     }
 
     /// Runs ringbench to completion.
-    static func run(_ arguments: [String]) throws -> Result {
-        let out = Pipe(), err = Pipe()
-        let process = try start(arguments, stdout: out, stderr: err)
-        // Read before waiting so a full pipe cannot stall the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+    static func run(_ arguments: [String], environment: [String: String] = [:],
+                    executable: URL? = nil) throws -> Result {
+        try start(arguments, environment: environment, executable: executable).wait()
     }
-}
 
-/// What the machine holds in SysV IPC and /dev/shm, to prove nothing leaked.
-struct IPCSnapshot: Equatable {
-    var sysv: [String]
-    var devShm: [String]
-
-    static func take() -> IPCSnapshot {
-        var sysv: [String] = []
-        for kind in ["shm", "sem", "msg"] {
-            let text = (try? String(contentsOfFile: "/proc/sysvipc/\(kind)", encoding: .utf8)) ?? ""
-            sysv += text.split(separator: "\n").dropFirst().map { "\(kind) " + $0.split(separator: " ").prefix(2).joined(separator: " ") }
+    /// Pids whose parent is `pid`, from /proc.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            // Fields after "comm)": state, ppid, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
         }
-        let shm = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
-        return IPCSnapshot(sysv: sysv.sorted(), devShm: shm.sorted())
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 final class CleanupAndInputTests: XCTestCase {
@@ -6,18 +7,17 @@ final class CleanupAndInputTests: XCTestCase {
     func testSignalDuringRunLeavesNothingBehind() throws {
         for (backing, signal, expected) in [("sysv", SIGINT, Int32(130)), ("mmap", SIGINT, 130), ("sysv", SIGTERM, 143)] {
             let before = IPCSnapshot.take()
-            let err = Pipe()
-            let process = try Ringbench.start(["run", "--backing", backing, "--duration", "60", "--repeat", "1",
-                                               "--warmup", "0", "--mode", "roundtrip"], stderr: err)
+            let running = try Ringbench.start(["run", "--backing", backing, "--duration", "60", "--repeat", "1",
+                                               "--warmup", "0", "--mode", "roundtrip"])
             // Wait until the run has created its rings.
             let deadline = Date().addingTimeInterval(20)
             while IPCSnapshot.take() == before, Date() < deadline { usleep(20_000) }
             XCTAssertNotEqual(IPCSnapshot.take(), before, "the run never started")
             usleep(200_000)
-            kill(process.processIdentifier, signal)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, expected, "\(backing)")
-            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            kill(running.pid, signal)
+            let result = running.wait()
+            XCTAssertEqual(result.status, expected, "\(backing)")
+            let message = result.stderr
             XCTAssertTrue(message.contains("interrupted"), message)
             XCTAssertEqual(message.split(separator: "\n").count, 1, message)
             XCTAssertEqual(IPCSnapshot.take(), before, "\(backing) left objects after signal \(signal)")

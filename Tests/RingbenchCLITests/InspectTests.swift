@@ -66,3 +66,29 @@ final class InspectTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasPrefix("ringbench: 'garbage' is not a ShmRing region"), r.stderr)
     }
 }
+
+/// `ringbench report` renders committed results without rerunning them.
+final class ReportCommandTests: XCTestCase {
+    func testCommittedResultsRenderAsTableAndCSV() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let results = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("results").path)
+            .filter { $0.hasSuffix(".json") }
+        XCTAssertFalse(results.isEmpty, "results/ holds committed runs")
+        for name in results {
+            let path = root.appendingPathComponent("results/" + name).path
+            let table = try Ringbench.run(["report", path])
+            XCTAssertEqual(table.status, 0, "\(name): \(table.stderr)")
+            XCTAssertTrue(table.stdout.hasPrefix("ringbench "), name)
+            let csv = try Ringbench.run(["report", path, "--format", "csv"])
+            XCTAssertEqual(csv.status, 0, name)
+            XCTAssertTrue(csv.stdout.contains(","), name)
+        }
+    }
+
+    func testNonResultsFileIsOneLineError() throws {
+        let r = try Ringbench.run(["report", "/etc/hostname"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is not a ringbench results file"), r.stderr)
+    }
+}

@@ -46,7 +46,7 @@ final class KernelTransportTests: XCTestCase {
             let size = limit + 1
             let mode = Self.roundtripOnly.contains(transport) ? "roundtrip" : "throughput"
             let args = ["run", "--transport", transport, "--mode", mode, "--message-size", "\(size)", "--messages", "10"]
-            let result = try Binary.run(args)
+            let result = try Ringbench.run(args)
             XCTAssertEqual(result.status, 2, "\(transport): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(transport): one line expected: \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(limitName), "\(transport): the error should name \(limitName): \(result.stderr)")
@@ -60,14 +60,14 @@ final class KernelTransportTests: XCTestCase {
 
     func testSignalAndEventfdRefuseThroughput() throws {
         for transport in Self.roundtripOnly {
-            let result = try Binary.run(["run", "--transport", transport, "--mode", "throughput", "--messages", "10"])
+            let result = try Ringbench.run(["run", "--transport", transport, "--mode", "throughput", "--messages", "10"])
             XCTAssertEqual(result.status, 2, result.stderr)
             XCTAssertEqual(result.stderr, "ringbench: \(transport) supports only roundtrip mode\n")
         }
     }
 
     func testEmptyRefusesDuration() throws {
-        let result = try Binary.run(["run", "--transport", "empty", "--duration", "1"])
+        let result = try Ringbench.run(["run", "--transport", "empty", "--duration", "1"])
         XCTAssertEqual(result.status, 2, result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
     }
@@ -81,7 +81,7 @@ final class KernelTransportTests: XCTestCase {
         for (transport, mode) in cases {
             let before = IPCSnapshot.take(runPids: [])
             let process = Process()
-            process.executableURL = Binary.url
+            process.executableURL = Ringbench.executable
             process.arguments = ["run", "--transport", transport, "--mode", mode, "--duration", "30",
                                  "--repeat", "1", "--warmup", "0", "--format", "json"]
             let stderr = Pipe()
@@ -123,7 +123,7 @@ final class KernelTransportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: output) }
         let args = ["run", "--transport", transport, "--messages", "\(messages)", "--repeat", "1", "--warmup", "0",
                     "--format", "json", "--output", output.path] + extra
-        let result = try Binary.run(args)
+        let result = try Ringbench.run(args)
         let what = "\(transport) \(extra.joined(separator: " "))"
         XCTAssertEqual(result.status, 0, "\(what): \(result.stderr)", file: file, line: line)
         guard result.status == 0 else { return }
@@ -153,34 +153,6 @@ extension KernelTransportTests {
 
     /// Launching the built binary.
     enum Binary {
-        static var url: URL {
-            let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ringbench")
-            if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-            return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/ringbench")
-        }
-
-        struct Result {
-            var status: Int32
-            var stdout: String
-            var stderr: String
-        }
-
-        static func run(_ arguments: [String], executable: URL? = nil) throws -> Result {
-            let process = Process()
-            process.executableURL = executable ?? url
-            process.arguments = arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            // Read before waiting so a full pipe cannot stall the child.
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr, as: UTF8.self))
-        }
-
         /// The process-creating clone/fork calls ringbench made, traced with
         /// strace; nil when strace is missing or cannot trace here.
         static func forksWhileRunning(_ arguments: [String]) throws -> [String]? {
@@ -188,7 +160,7 @@ extension KernelTransportTests {
             guard FileManager.default.isExecutableFile(atPath: strace.path) else { return nil }
             let trace = FileManager.default.temporaryDirectory.appendingPathComponent("ringbench-test-\(getpid())-strace.txt")
             defer { try? FileManager.default.removeItem(at: trace) }
-            let result = try run(["-f", "-qq", "-e", "trace=fork,vfork,clone,clone3", "-o", trace.path, url.path] + arguments,
+            let result = try Ringbench.run(["-f", "-qq", "-e", "trace=fork,vfork,clone,clone3", "-o", trace.path, Ringbench.executable.path] + arguments,
                                  executable: strace)
             guard result.status == 2, let text = try? String(contentsOf: trace, encoding: .utf8) else { return nil }
             // Threads are clones too; only a clone without CLONE_THREAD makes a process.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `ringbench locks` end to end: every test launches the built executable
@@ -86,7 +87,7 @@ final class LocksCommandTests: XCTestCase {
             (["--lock", "futex", "--latency-sample", "0"], "--latency-sample"),
         ]
         for (arguments, expected) in cases {
-            let result = try run(["locks"] + arguments)
+            let result = try Ringbench.run(["locks"] + arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
@@ -112,7 +113,7 @@ final class LocksCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: temp) }
         let environment = ["TMPDIR": temp.path]
-        let before = Set(ipcSnapshot())
+        let before = IPCSnapshot.take()
         for kind in ["sysv-sem", "fcntl", "flock", "posix-sem", "pthread-mutex"] {
             XCTAssertEqual(try runLocks(["--lock", kind, "--processes", "2"], environment: environment).status, 0, kind)
         }
@@ -121,53 +122,17 @@ final class LocksCommandTests: XCTestCase {
                              environment: environment)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path), [])
-        // Other programs on the machine may create and remove IPC objects
-        // meanwhile: only an object that appeared and stays is ours, leaked.
-        var appeared = Set(ipcSnapshot()).subtracting(before)
-        let deadline = Date().addingTimeInterval(10)
-        while !appeared.isEmpty, Date() < deadline {
-            usleep(200_000)
-            appeared = appeared.intersection(ipcSnapshot())
-        }
-        XCTAssertEqual(appeared, [], "IPC objects left behind")
+        XCTAssertEqual(before.leftovers(), [], "IPC objects left behind")
     }
 
     // MARK: Helpers
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
     /// A short lock run with JSON output unless the arguments say otherwise.
-    func runLocks(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    func runLocks(_ arguments: [String], environment: [String: String] = [:]) throws -> Ringbench.Result {
         var full = ["locks", "--repeat", "1", "--warmup", "0"]
         if !arguments.contains("--duration") { full += ["--duration", "0.2"] }
         if !arguments.contains("--format") { full += ["--format", "json"] }
-        return try run(full + arguments, environment: environment)
-    }
-
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    static var executable: URL {
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ringbench")
-        if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-        return URL(fileURLWithPath: ".build/debug/ringbench")
+        return try Ringbench.run(full + arguments, environment: environment)
     }
 
     func lockRun(_ json: String) throws -> [String: Any] {
@@ -175,16 +140,5 @@ final class LocksCommandTests: XCTestCase {
         XCTAssertEqual(document["schema"] as? String, "ringbench/result-v1")
         XCTAssertEqual((document["runs"] as? [Any])?.count, 0)
         return try XCTUnwrap((document["lockRuns"] as? [[String: Any]])?.first)
-    }
-
-    /// SysV semaphore sets and segments (by key and id) and /dev/shm entries.
-    func ipcSnapshot() -> [String] {
-        var entries: [String] = []
-        for path in ["/proc/sysvipc/sem", "/proc/sysvipc/shm"] {
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            entries += text.split(separator: "\n").dropFirst().map { "\(path): " + $0.split(separator: " ").prefix(2).joined(separator: " ") }
-        }
-        entries += ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).map { "/dev/shm/" + $0 }
-        return entries
     }
 }

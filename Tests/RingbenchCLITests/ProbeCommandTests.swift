@@ -5,37 +5,6 @@ import XCTest
 /// what `probe` and the suite write. Timing is never asserted: only shape,
 /// presence and sign.
 final class ProbeCommandTests: XCTestCase {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var json: [String: Any]? {
-            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
-        }
-    }
-
-    static var executable: URL {
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ringbench")
-        if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-        return URL(fileURLWithPath: ".build/debug/ringbench")
-    }
-
-    func ringbench(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting, so a large output cannot fill the pipe and stall the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
     /// Checks the probes object: an NxN matrix over `cpus`, nil diagonal,
     /// positive symmetric cells, four memcpy sizes, wake-up figures.
     func checkProbes(_ probes: [String: Any]?, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -78,7 +47,7 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testProbeJSONHasAMatrixOverEveryAvailableCPU() throws {
-        let result = try ringbench(["probe", "--format", "json"])
+        let result = try Ringbench.run(["probe", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(result.json, result.stdout)
         XCTAssertEqual(json["schema"] as? String, "ringbench/probes-v1")
@@ -88,7 +57,7 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testProbeOnOneCPUIsAWellFormedOneByOneMatrix() throws {
-        let result = try ringbench(["probe", "--pin", "0", "--format", "json"])
+        let result = try Ringbench.run(["probe", "--pin", "0", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let probes = result.json?["probes"] as? [String: Any]
         try checkProbes(probes)
@@ -96,24 +65,24 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testProbeCSVAndTable() throws {
-        let csv = try ringbench(["probe", "--pin", "0", "--format", "csv"])
+        let csv = try Ringbench.run(["probe", "--pin", "0", "--format", "csv"])
         XCTAssertEqual(csv.status, 0, csv.stderr)
         XCTAssertTrue(csv.stdout.hasPrefix("probe,cpu_a,cpu_b,bytes,statistic,value,unit\n"), csv.stdout)
         XCTAssertTrue(csv.stdout.contains("memcpy,0,,67108864,max,"), csv.stdout)
-        let table = try ringbench(["probe", "--pin", "0"])
+        let table = try Ringbench.run(["probe", "--pin", "0"])
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("cache-line round trip"), table.stdout)
         XCTAssertTrue(table.stdout.contains("futex wake-up"), table.stdout)
     }
 
     func testProbeRejectsAnUnavailableCPU() throws {
-        let result = try ringbench(["probe", "--pin", "4095"])
+        let result = try Ringbench.run(["probe", "--pin", "4095"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 
     func testQuickSuiteJSONCarriesProbesAndEfficiency() throws {
-        let result = try ringbench(["suite", "--quick", "--transports", "spsc", "--sizes", "8", "--format", "json"])
+        let result = try Ringbench.run(["suite", "--quick", "--transports", "spsc", "--sizes", "8", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         // Progress goes to a terminal only; here stderr is a pipe.
         XCTAssertEqual(result.stderr, "")
@@ -136,7 +105,7 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testSuiteTableHasRatioAndEfficiencyColumns() throws {
-        let result = try ringbench(["suite", "--quick", "--transports", "spsc", "--sizes", "8"])
+        let result = try Ringbench.run(["suite", "--quick", "--transports", "spsc", "--sizes", "8"])
         XCTAssertEqual(result.status, 0, result.stderr)
         for text in ["vs pipe", "efficiency", "limits: cache-line round trip", "throughput (fastest first)",
                      "roundtrip (lowest p50 first)"] {
@@ -145,7 +114,7 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testNoProbesLeavesProbesOut() throws {
-        let result = try ringbench(["run", "--messages", "1000", "--repeat", "1", "--warmup", "0", "--no-probes", "--format", "json"])
+        let result = try Ringbench.run(["run", "--messages", "1000", "--repeat", "1", "--warmup", "0", "--no-probes", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(result.json, result.stdout)
         XCTAssertNil(json["probes"])
@@ -155,11 +124,11 @@ final class ProbeCommandTests: XCTestCase {
     func testSuiteRejectsUnknownTransportsAndBadSizesInOneLine() throws {
         for arguments in [["suite", "--quick", "--transports", "spsc,nope"], ["suite", "--quick", "--sizes", "4"],
                           ["suite", "--quick", "--sizes", "8,lots"]] {
-            let result = try ringbench(arguments)
+            let result = try Ringbench.run(arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)")
             XCTAssertEqual(result.stdout, "")
         }
-        XCTAssertTrue(try ringbench(["suite", "--transports", "nope"]).stderr.contains("unknown transport 'nope'"))
+        XCTAssertTrue(try Ringbench.run(["suite", "--transports", "nope"]).stderr.contains("unknown transport 'nope'"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The SPSC ring between two forked, pinned processes, through the real binary.

@@ -1,5 +1,6 @@
 import CShim
 import Foundation
+import TestSupport
 import XCTest
 @testable import ShmRing
 
@@ -8,9 +9,9 @@ import XCTest
 final class MPMCQueueTests: XCTestCase {
     static let kinds: [any MPMCQueue.Type] = [MPMCSemaphoreQueue.self, MPMCLockFreeQueue.self]
 
-    var ipcBefore = MPMCIPCState()
-    override func setUp() { ipcBefore = MPMCIPCState.take() }
-    override func tearDown() { XCTAssertEqual(MPMCIPCState.leftovers(since: ipcBefore), [], "IPC objects left behind") }
+    var ipcBefore = IPCSnapshot()
+    override func setUp() { ipcBefore = IPCSnapshot.take() }
+    override func tearDown() { XCTAssertEqual(ipcBefore.leftovers(), [], "IPC objects left behind") }
 
     func anon<Q: MPMCQueue>(_ type: Q.Type, capacity: Int, messageSize: Int = 8) throws -> Q {
         try Q.create(backing: .anon, name: nil, capacity: capacity, messageSize: messageSize, options: RegionOptions())
@@ -143,7 +144,7 @@ final class MPMCQueueTests: XCTestCase {
     }
 
     func openByName<Q: MPMCQueue>(_ type: Q.Type, _ backing: RegionBacking) throws {
-        let scratch = try MPMCScratch()
+        let scratch = try ScratchDirectory()
         let created = try Q.create(backing: backing, name: "q", capacity: 8, messageSize: 24, options: scratch.options)
         defer { created.close() }
         let opened = try Q.open(backing: backing, name: "q", options: scratch.options)
@@ -208,21 +209,21 @@ final class MPMCQueueTests: XCTestCase {
 
     func testSemaphoreSetRemovedWithTheQueue() throws {
         for backing in [RegionBacking.sysv, .mmap, .anon] {
-            let scratch = try MPMCScratch()
+            let scratch = try ScratchDirectory()
             let q = try MPMCSemaphoreQueue.create(backing: backing, name: backing == .anon ? nil : "q", capacity: 4,
                                                   messageSize: 8, options: scratch.options)
             let id = q.semaphores.id
-            XCTAssertTrue(MPMCIPCState.semaphoreIDs().contains(id))
+            XCTAssertTrue(IPCSnapshot.semaphoreIDs().contains(id))
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.freeSlotsSemaphore), 4)
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.filledSlotsSemaphore), 0)
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.mutexSemaphore), 1)
             q.close()
-            XCTAssertFalse(MPMCIPCState.semaphoreIDs().contains(id), "\(backing): set removed on close")
+            XCTAssertFalse(IPCSnapshot.semaphoreIDs().contains(id), "\(backing): set removed on close")
         }
     }
 
     func testOpeningAnUninitialisedSetTimesOutWithAClearError() throws {
-        let scratch = try MPMCScratch()
+        let scratch = try ScratchDirectory()
         let keyFile = scratch.path + "/key"
         XCTAssertTrue(FileManager.default.createFile(atPath: keyFile, contents: nil))
         let key = try SemaphoreSet.key(forFile: keyFile)
@@ -246,7 +247,7 @@ final class MPMCQueueTests: XCTestCase {
     }
 
     func testCreatedSetIsStampedAndSemaphoreKeyDiffersFromTheSegment() throws {
-        let scratch = try MPMCScratch()
+        let scratch = try ScratchDirectory()
         let q = try MPMCSemaphoreQueue.create(backing: .sysv, name: "q", capacity: 4, messageSize: 8, options: scratch.options)
         defer { q.close() }
         var otime: Int64 = 0, nsems: UInt64 = 0

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ShmRing
 
 final class RegionTests: XCTestCase {
     func testCreateOpenValidateEveryNamedBacking() throws {
         let scratch = try ScratchDirectory()
-        let before = sysvSegmentCount()
+        let before = IPCSnapshot.segmentCount()
         for backing in [RegionBacking.sysv, .mmap] {
             let ring = try SPSCRing.create(backing: backing, name: "r-\(backing)", capacity: 8, messageSize: 24,
                                            options: scratch.options)
@@ -24,11 +25,11 @@ final class RegionTests: XCTestCase {
             }
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
-        XCTAssertEqual(sysvSegmentCount(), before)
+        XCTAssertEqual(IPCSnapshot.segmentCount(), before)
     }
 
     func testPrivateAndAnonymousRegionsNeedNoName() throws {
-        let before = sysvSegmentCount()
+        let before = IPCSnapshot.segmentCount()
         for backing in [RegionBacking.sysv, .anon] {
             let ring = try SPSCRing.create(backing: backing, name: nil, capacity: 4, messageSize: 8)
             var producer = ring.producer()
@@ -38,7 +39,7 @@ final class RegionTests: XCTestCase {
             ring.region.close()
         }
         // IPC_PRIVATE segments are marked for removal at creation.
-        XCTAssertEqual(sysvSegmentCount(), before)
+        XCTAssertEqual(IPCSnapshot.segmentCount(), before)
         XCTAssertThrowsError(try SharedRegion.open(backing: .anon, name: "x"))
     }
 

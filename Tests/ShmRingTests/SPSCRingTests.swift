@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import ShmRing
 
@@ -166,5 +167,27 @@ final class SPSCRingTests: XCTestCase {
         XCTAssertEqual(SPSCLayout.stride(slotSize: 56), 64)
         XCTAssertEqual(SPSCLayout.stride(slotSize: 64), 128)
         XCTAssertEqual(SPSCLayout.stride(slotSize: 65536) % 64, 0)
+    }
+}
+
+/// The README's embedding example, as written there, between two ends of
+/// one process (the README runs them in two).
+final class ReadmeExampleTests: XCTestCase {
+    func testEmbeddingExampleRuns() throws {
+        let scratch = try ScratchDirectory()
+        let ring = try SPSCRing.create(backing: .mmap, name: "quotes", capacity: 4096, messageSize: 64,
+                                       options: scratch.options)
+        var producer = ring.producer()
+        _ = try producer.tryPush(UInt64(42))
+        try producer.push { slot in slot.storeBytes(of: 7, as: UInt32.self) }
+
+        let same = try SPSCRing.open(backing: .mmap, name: "quotes", options: scratch.options)
+        var consumer = same.consumer()
+        let value = try consumer.tryPop(as: UInt64.self)
+        XCTAssertEqual(value, 42)
+        var second: UInt32 = 0
+        try consumer.pop { bytes in second = bytes.load(as: UInt32.self) }
+        XCTAssertEqual(second, 7)
+        ring.region.close()
     }
 }
