@@ -60,11 +60,7 @@ struct OutputOptions: ParsableArguments {
                                valueName: "auto|none|LIST"))
     var pin: String = "auto"
 
-    @Option(help: "Output format: table, json or csv.")
-    var format: OutputFormat = .table
-
-    @Option(help: ArgumentHelp("Write results to FILE instead of standard output.", valueName: "FILE"))
-    var output: String?
+    @OptionGroup var destination: Destination
 
     @Option(help: ArgumentHelp("Kill a repetition's processes after this many seconds (default: derived from the run's size).",
                                valueName: "SECONDS"))
@@ -81,9 +77,8 @@ struct OutputOptions: ParsableArguments {
 
     /// Writes the document in the chosen format to --output or stdout.
     func emit(_ document: ResultDocument) throws {
-        try writeOutput(ResultRenderer.render(document, as: format), to: output)
+        try destination.write { ResultRenderer.render(document, as: $0) }
     }
-
 
     /// A run whose messages were lost or damaged fails, after its results are written.
     func checkIntegrity(_ document: ResultDocument) throws {
@@ -95,6 +90,20 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Writes `text` to the file `path`, or to stdout when `path` is nil.
+/// `--format` and `--output`: how and where every command writes.
+struct Destination: ParsableArguments {
+    @Option(help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    /// Renders with the chosen format and writes to --output or stdout.
+    func write(_ render: (OutputFormat) -> String) throws {
+        try writeOutput(render(format), to: output)
+    }
+}
+
 func writeOutput(_ text: String, to path: String?) throws {
     guard let path else {
         print(text, terminator: "")

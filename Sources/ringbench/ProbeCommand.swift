@@ -17,11 +17,7 @@ struct ProbeCommand: ParsableCommand {
                                valueName: "all|LIST"))
     var pin: String = "all"
 
-    @Option(help: "Output format: table, json or csv.")
-    var format: OutputFormat = .table
-
-    @Option(help: ArgumentHelp("Write the probes to FILE instead of standard output.", valueName: "FILE"))
-    var output: String?
+    @OptionGroup var destination: Destination
 
     func run() throws {
         let topology = SystemTopology()
@@ -39,6 +35,6 @@ struct ProbeCommand: ParsableCommand {
         }
         let probes = try PhysicalProbes.run(cpus: cpus)
         let document = ProbeDocument(tool: .current(), machine: .current(), probes: probes)
-        try writeOutput(ProbeRenderer.render(document, as: format), to: output)
+        try destination.write { ProbeRenderer.render(document, as: $0) }
     }
 }

@@ -17,11 +17,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A results file written with --format json.", valueName: "FILE"))
     var file: String
 
-    @Option(help: "Output format: table, json or csv.")
-    var format: OutputFormat = .table
-
-    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
-    var output: String?
+    @OptionGroup var destination: Destination
 
     func run() throws {
         let data: Data
@@ -35,6 +31,6 @@ struct ReportCommand: ParsableCommand {
         guard document.schema == ResultDocument.schemaName else {
             throw CommandFailure(message: "\(file) has schema '\(document.schema)'; this ringbench reads \(ResultDocument.schemaName)")
         }
-        try writeOutput(ResultRenderer.render(document, as: format), to: output)
+        try destination.write { ResultRenderer.render(document, as: $0) }
     }
 }
