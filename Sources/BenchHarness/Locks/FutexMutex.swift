@@ -35,6 +35,7 @@ public struct FutexMutex: ProcessLock {
                 default: throw .lastErrno("futex(FUTEX_WAIT)")
                 }
             }
+            // Acquire, as above: seeing 0 means we own the lock.
             c = cshim_exchange32_acquire(word, 2)
         }
     }

@@ -105,6 +105,7 @@ public final class LockArena: @unchecked Sendable {
     /// Bounded like any value read from shared memory.
     public var victim: (acquisitions: UInt64, pid: Int32)? {
         guard victimHolding else { return nil }
+        // Relaxed: the acquire load in `victimHolding` above orders these after the victim's writes.
         let pid = cshim_load_relaxed(word64(LockArenaLayout.victimPidOffset))
         guard pid > 0, pid <= UInt64(Int32.max) else { return nil }
         return (cshim_load_relaxed(word64(LockArenaLayout.victimAcquisitionsOffset)), Int32(pid))

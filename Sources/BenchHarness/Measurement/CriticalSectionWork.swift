@@ -26,6 +26,7 @@ public struct CriticalSectionWork: Sendable {
         var i = 0
         while i < iterations {
             let word = data + (i & 7)
+            // Relaxed: runs under the lock, whose acquire and release order it.
             cshim_store_relaxed(word, cshim_load_relaxed(word) &+ 1)
             i &+= 1
         }

@@ -163,6 +163,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
             fill(i, UnsafeMutableRawBufferPointer(start: slot(tail &+ UInt64(i)), count: messageSize))
             i &+= 1
         }
+        // Relaxed: still inside the mutex; its release semop publishes the store.
         cshim_store_relaxed(word(MPMCSemaphoreLayout.tailOffset), tail &+ UInt64(n))
         try leave(posting: MPMCSemaphoreLayout.filledSlotsSemaphore, n)
         return n
@@ -207,6 +208,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
             body(i, UnsafeRawBufferPointer(start: slot(head &+ UInt64(i)), count: messageSize))
             i &+= 1
         }
+        // Relaxed: still inside the mutex; its release semop publishes the store.
         cshim_store_relaxed(word(MPMCSemaphoreLayout.headOffset), head &+ UInt64(n))
         try leave(posting: MPMCSemaphoreLayout.freeSlotsSemaphore, n)
         return n
