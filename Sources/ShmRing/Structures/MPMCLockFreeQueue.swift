@@ -48,7 +48,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
 
     public static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
                               options: RegionOptions = RegionOptions()) throws(ShmError) -> MPMCLockFreeQueue {
-        let region = try QueueShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
+        let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCLockFreeLayout.regionSize)
         let queue = MPMCLockFreeQueue(region: region, capacity: capacity, messageSize: messageSize)
@@ -68,7 +68,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
 
     /// Validates a mapped region as a lock-free queue.
     public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> MPMCLockFreeQueue {
-        let shape = try QueueShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
+        let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: timeoutSeconds, regionSize: MPMCLockFreeLayout.regionSize)
         return MPMCLockFreeQueue(region: region, capacity: shape.capacity, messageSize: shape.messageSize)
     }

@@ -65,7 +65,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
 
     public static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
                               options: RegionOptions = RegionOptions()) throws(ShmError) -> MPMCSemaphoreQueue {
-        let region = try QueueShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
+        let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCSemaphoreLayout.regionSize)
         do throws(ShmError) {
@@ -92,7 +92,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
 
     /// Validates a mapped named region as a semaphore queue and opens its set.
     public static func attach(_ region: SharedRegion, options: RegionOptions = RegionOptions()) throws(ShmError) -> MPMCSemaphoreQueue {
-        let shape = try QueueShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
+        let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: options.openTimeoutSeconds,
                                           regionSize: MPMCSemaphoreLayout.regionSize)
         let stored = Int32(truncatingIfNeeded: shape.header.parameters[MPMCSemaphoreLayout.semaphoreKeyParameter])

@@ -45,14 +45,12 @@ public struct SPSCRing: Sendable {
     /// anonymous region, for processes related by fork.
     public static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
                               options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
-        try validate(capacity: capacity, messageSize: messageSize)
-        guard let size = SPSCLayout.regionSize(capacity: capacity, slotSize: messageSize) else {
-            throw .invalidArgument("a ring of \(capacity) slots of \(messageSize) bytes is too large")
-        }
-        let region = try SharedRegion.create(backing: backing, name: name, size: size, options: options)
+        let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
+                                                maximumCapacity: RegionLayout.maximumCapacity, options: options,
+                                                regionSize: SPSCLayout.regionSize)
         // The mapping is zero-filled: every sequence word is 0 (empty) and
         // readPosition is 0, which is the initial state.
-        RegionHeader(kind: .spscRing, totalSize: size, capacity: capacity, slotSize: messageSize).write(to: region)
+        RegionHeader(kind: .spscRing, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
         RegionHeader.publishReady(region)
         return SPSCRing(region: region, capacity: capacity, messageSize: messageSize)
     }
@@ -66,32 +64,9 @@ public struct SPSCRing: Sendable {
 
     /// Validates a mapped region as an SPSC ring.
     public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> SPSCRing {
-        let header = try RegionHeader.validate(region, expecting: .spscRing, timeoutSeconds: timeoutSeconds)
-        guard header.capacity >= 1, header.capacity <= UInt64(RegionLayout.maximumCapacity),
-              header.capacity & (header.capacity - 1) == 0 else {
-            throw .corruptedHeader(name: region.name, reason: "capacity \(header.capacity) is not a power of two in 1...\(RegionLayout.maximumCapacity)")
-        }
-        guard header.slotSize >= UInt64(RegionLayout.minimumSlotSize),
-              header.slotSize <= UInt64(RegionLayout.maximumSlotSize) else {
-            throw .corruptedHeader(name: region.name, reason: "slot size \(header.slotSize) outside \(RegionLayout.minimumSlotSize)...\(RegionLayout.maximumSlotSize)")
-        }
-        let capacity = Int(header.capacity), slotSize = Int(header.slotSize)
-        guard let expected = SPSCLayout.regionSize(capacity: capacity, slotSize: slotSize),
-              expected == region.size else {
-            throw .sizeMismatch(name: region.name,
-                                headerSays: UInt64(SPSCLayout.regionSize(capacity: capacity, slotSize: slotSize) ?? 0),
-                                actual: UInt64(region.size))
-        }
-        return SPSCRing(region: region, capacity: capacity, messageSize: slotSize)
-    }
-
-    static func validate(capacity: Int, messageSize: Int) throws(ShmError) {
-        guard capacity >= 1, capacity <= RegionLayout.maximumCapacity, capacity & (capacity - 1) == 0 else {
-            throw .invalidArgument("capacity must be a power of two between 1 and \(RegionLayout.maximumCapacity), got \(capacity)")
-        }
-        guard messageSize >= RegionLayout.minimumSlotSize, messageSize <= RegionLayout.maximumSlotSize else {
-            throw .invalidArgument("message size must be between \(RegionLayout.minimumSlotSize) and \(RegionLayout.maximumSlotSize) bytes, got \(messageSize)")
-        }
+        let shape = try SlotShape.attach(region, kind: .spscRing, maximumCapacity: RegionLayout.maximumCapacity,
+                                         timeoutSeconds: timeoutSeconds, regionSize: SPSCLayout.regionSize)
+        return SPSCRing(region: region, capacity: shape.capacity, messageSize: shape.messageSize)
     }
 
     init(region: SharedRegion, capacity: Int, messageSize: Int) {
