@@ -187,14 +187,12 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     @inlinable
     public func popBatch(maxCount: Int, timeoutSeconds: Double? = nil,
                          _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int {
-        var spin = SpinWait()
-        let deadline = WaitDeadline(seconds: timeoutSeconds)
-        while maxCount > 0 {
-            let n = try tryPopBatch(maxCount: maxCount, body)
-            if n > 0 { return n }
-            if deadline.expired(after: spin) { throw .timedOut(operation: "MPMC lock-free queue pop", seconds: timeoutSeconds ?? 0) }
-            spin.wait()
+        guard maxCount > 0 else { return 0 }
+        var n = 0
+        try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "MPMC lock-free queue pop") { () throws(ShmError) in
+            n = try tryPopBatch(maxCount: maxCount, body)
+            return n > 0
         }
-        return 0
+        return n
     }
 }
