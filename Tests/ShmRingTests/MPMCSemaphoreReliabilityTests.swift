@@ -146,6 +146,21 @@ final class MPMCSemaphoreReliabilityTests: XCTestCase {
         XCTAssertEqual(seen, [0, 1, 2, 3, 4])
     }
 
+    // MARK: Short messages
+
+    func testShortCopiedMessageLeavesNoStaleBytes() throws {
+        for q in [try MPMCSemaphoreQueue.create(backing: .anon, name: nil, capacity: 1, messageSize: 16) as any MPMCQueue,
+                  try MPMCLockFreeQueue.create(backing: .anon, name: nil, capacity: 1, messageSize: 16)] {
+            let full = [UInt8](repeating: 0xFF, count: 16)
+            try full.withUnsafeBytes { XCTAssertTrue(try q.tryPush(bytes: $0)) }
+            var out = [UInt8](repeating: 0, count: 16)
+            try out.withUnsafeMutableBytes { XCTAssertTrue(try q.tryPop(into: $0)) }
+            try [UInt8]([1, 2, 3, 4]).withUnsafeBytes { XCTAssertTrue(try q.tryPush(bytes: $0)) }
+            try out.withUnsafeMutableBytes { XCTAssertTrue(try q.tryPop(into: $0)) }
+            XCTAssertEqual(out, [1, 2, 3, 4] + [UInt8](repeating: 0, count: 12), "\(type(of: q))")
+        }
+    }
+
     // MARK: The set outlives its creator while users remain
 
     func testLastUserNotTheCreatorRemovesTheSet() throws {

@@ -56,7 +56,8 @@ extension MPMCQueue {
         try tryPushBatch(maxCount: 1) { _, slot in fill(slot) } == 1
     }
 
-    /// Copies `bytes` (at most `messageSize`) into the next slot.
+    /// Copies `bytes` (at most `messageSize`) into the next slot; the rest of
+    /// the slot is zeroed.
     @inlinable
     public func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
         try checkFits(bytes.count)
@@ -134,8 +135,14 @@ extension MPMCQueue {
         }
     }
 
+    /// Copies `bytes` to the start of `slot` and zeroes the rest, so that a
+    /// short message never shows the previous lap's bytes to a consumer
+    /// (messages are fixed-size; the queue stores no length).
     @inlinable
     func copy(_ bytes: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer) {
         if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+        if bytes.count < slot.count {
+            (slot.baseAddress! + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: slot.count - bytes.count)
+        }
     }
 }
