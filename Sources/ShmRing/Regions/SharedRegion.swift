@@ -216,7 +216,7 @@ public final class SharedRegion: @unchecked Sendable {
             guard shmid >= 0 else {
                 let e = Errno(rawValue: errnoValue())
                 // An ftok collision or a stale segment holds the key: the name is taken.
-                if e == .fileExists { throw .alreadyExists(name: "\(location.name) (SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)); see ipcs -m)") }
+                if e == .fileExists { throw .alreadyExists(name: location.name) }
                 throw .systemCall(call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(size) bytes, IPC_CREAT|IPC_EXCL)", errno: e)
             }
             guard let p = cshim_shmat(shmid, 0) else {
