@@ -197,7 +197,11 @@ public struct SPSCRing: Sendable {
             return true
         }
 
-        /// Copies `bytes` (at most `messageSize`) into the next slot.
+        /// Copies `bytes` (at most `messageSize`) into the next slot. A
+        /// shorter message is padded with zero bytes to `messageSize`: the
+        /// consumer always reads `messageSize` bytes, never the rest of an
+        /// earlier lap's message. (The ring stores no length; a protocol that
+        /// needs one carries it in the message, or uses `RecordRing`.)
         @inlinable
         public mutating func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
             guard bytes.count <= geometry.messageSize else {
@@ -205,6 +209,9 @@ public struct SPSCRing: Sendable {
             }
             return try tryPush { slot in
                 if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+                if bytes.count < slot.count {
+                    (slot.baseAddress! + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: slot.count &- bytes.count)
+                }
             }
         }
 
@@ -226,12 +233,13 @@ public struct SPSCRing: Sendable {
             let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
             var i = 0
             while i < n {
-                let position = writePosition &+ UInt64(i)
-                try fill(i, geometry.message(position))
-                publish(position)
+                try fill(i, geometry.message(writePosition))
+                // Advance with each publication: if a later `fill` throws,
+                // the slots already published stay counted and are never rewritten.
+                publish(writePosition)
+                writePosition &+= 1
                 i &+= 1
             }
-            writePosition &+= UInt64(n)
             return n
         }
 
