@@ -32,6 +32,11 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(String)
     /// A blocking operation gave up.
     case timedOut(operation: String, seconds: Double)
+    /// Another live process (possibly this one) holds this end of the ring.
+    case endpointTaken(name: String, side: EndpointSide, pid: Int32)
+    /// The process at the other end of the ring died without closing it;
+    /// everything it had published was delivered first.
+    case peerDied(pid: Int32)
 
     public var description: String {
         switch self {
@@ -61,6 +66,10 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return text
         case let .timedOut(operation, seconds):
             return "\(operation) timed out after \(seconds) s"
+        case let .endpointTaken(name, side, pid):
+            return "the \(side) end of ring '\(name)' is already held by live process \(pid)"
+        case let .peerDied(pid):
+            return "the process at the other end of the ring (pid \(pid)) died without closing it"
         }
     }
 }

@@ -23,7 +23,8 @@ public final class SharedRegion: @unchecked Sendable {
 
     private let ownerPid: pid_t?
     private let unmap: Unmap
-    private let removal: Removal?
+    /// Internal and mutable only for `keepNameForConsumer()` (RingLifecycle.swift).
+    var removal: Removal?
     private var closed = false
 
     enum Unmap { case munmap, shmdt }
