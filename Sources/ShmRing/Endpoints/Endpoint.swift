@@ -262,6 +262,31 @@ struct Endpoint: @unchecked Sendable {
         return peer.isAlive ? nil : peer.pid
     }
 
+    /// The consumer's part of a wait that both rings share: is the stream
+    /// over at `position`? Also checks what a waiting consumer can check
+    /// (issue 7.20): its own position word must hold its position, and an
+    /// end of stream must not be behind it; `hasData` says whether a message
+    /// is ready at `position` (an end beyond it promises one).
+    @usableFromInline
+    func consumerReachedEnd(position: UInt64, hasData: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        // Relaxed: only this consumer writes its position.
+        let shared = cshim_load_relaxed(word(EndpointLayout.readPositionOffset))
+        guard shared == position else {
+            throw corrupt("the consumer position in ring '\(name)' is \(shared); this consumer is at \(position)")
+        }
+        // Acquire: pairs with the release in the producers' `close`.
+        let end = cshim_load_acquire(word(EndpointLayout.endOfStreamOffset))
+        guard end != 0 else { return false }
+        if end &- 1 == position { return true }
+        if end &- 1 < position {
+            throw corrupt("end of stream at \(end &- 1) is behind the consumer position \(position) in ring '\(name)'")
+        }
+        if try !hasData() {
+            throw corrupt("end of stream at \(end &- 1) but nothing to read at \(position) in ring '\(name)'")
+        }
+        return false
+    }
+
     /// Flags the ring corrupt, so the peer stops too, and returns the error.
     @usableFromInline
     func corrupt(_ reason: String) -> ShmError {

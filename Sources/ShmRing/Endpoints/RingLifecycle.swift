@@ -14,13 +14,23 @@ import Glibc
 ///   process (`Producer.close()`): then the name stays for the consumer, so a
 ///   producer may write, close and exit before the consumer even starts.
 /// * The consumer that reaches the end of the stream removes the name.
-/// * Anyone may remove it explicitly (`remove(backing:name:options:)`), and
-///   `removeStale` removes it only when its creator and both endpoints are
-///   gone (what a SIGKILLed pipeline leaves behind).
+/// * Anyone may remove it explicitly (`RingNames.remove`), and
+///   `RingNames.removeStale` (or `create(..., reclaimStale: true)`) removes
+///   it only when its creator and both endpoints are gone (what a
+///   SIGKILLed pipeline leaves behind).
 /// Removing a name never unmaps: processes that have the ring keep using it.
 enum RingLifecycle {
     /// How often `open` polls for a ring that does not exist yet.
     static let creationPollNs: UInt64 = 5_000_000
+
+    /// Maps the named region and validates it with `attach`, waiting up to
+    /// `waitSeconds` for it to be created.
+    static func open<R>(backing: RegionBacking, name: String, options: RegionOptions, waitSeconds: Double,
+                        attach: (SharedRegion) throws(ShmError) -> R) throws(ShmError) -> R {
+        try waitingForCreation(name: name, waitSeconds: waitSeconds) { () throws(ShmError) in
+            try attach(try SharedRegion.open(backing: backing, name: name, options: options))
+        }
+    }
 
     /// Calls `open` until it stops failing with `noSuchRegion` or
     /// `waitSeconds` pass (0: one try).
@@ -66,6 +76,14 @@ enum RingLifecycle {
     }
 
     // MARK: Removing names
+
+    /// The consumer reached the end of the stream: the name has served.
+    /// `naming` nil: an unnamed ring.
+    static func removeNameAtEnd(_ region: SharedRegion, naming: RegionOptions?) {
+        guard let naming else { return }
+        region.keepNameForConsumer() // this process must not remove it a second time
+        _ = try? remove(backing: region.backing, name: region.name, options: naming)
+    }
 
     /// Removes the name: the mmap file, or the SysV segment and its key file.
     /// Returns false if there was nothing to remove.
@@ -136,6 +154,36 @@ enum RingLifecycle {
             if pid > 0, kill(pid, 0) == 0 || errnoValue() == EPERM { return false }
         }
         return gone(word(EndpointLayout.producerOwnerOffset)) && gone(word(EndpointLayout.consumerOwnerOffset))
+    }
+}
+
+/// Removing ring names by hand (what `ringbench rm` does), for both kinds
+/// of ring. See `RingLifecycle` for who removes a name otherwise.
+public enum RingNames {
+    /// Removes the name of a ring (the mmap file, or the SysV segment and its
+    /// key file) now; processes that have the ring keep using it. Returns
+    /// false if there was nothing to remove.
+    @discardableResult
+    public static func remove(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.remove(backing: backing, name: name, options: options)
+    }
+
+    /// Removes the named ring only if it is stale: its creator and whoever
+    /// held either end are all gone (dead, or released). Returns whether it
+    /// did; a live ring is left alone, a region that is not a ring is a
+    /// typed error.
+    @discardableResult
+    public static func removeStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.removeStale(backing: backing, name: name, options: options)
+    }
+
+    /// Whether the named ring is stale (see `removeStale`); false if absent.
+    public static func isStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        do throws(ShmError) {
+            return try RingLifecycle.isStale(SharedRegion.open(backing: backing, name: name, options: options))
+        } catch .noSuchRegion {
+            return false
+        }
     }
 }
 

@@ -229,3 +229,48 @@ extension RegionLayout {
         return offset + bytes
     }
 }
+
+/// The record ring's area (see `RecordRing`): the endpoint area, whose
+/// `producerPosition` word is the published write position (a byte
+/// position, release-stored by `commit`), then a byte ring:
+///
+/// | offset | size     | field                                              |
+/// |-------:|---------:|----------------------------------------------------|
+/// |    128 |      384 | endpoint area (`EndpointLayout`)                    |
+/// |    512 | capacity | records, each 8-byte aligned                        |
+///
+/// Header fields: `capacity` = bytes in the byte ring (a power of two, at
+/// least `minimumCapacity`), `slotSize` = the largest record payload, at
+/// most `capacity - recordHeaderSize` and `maximumRecordLength`.
+///
+/// Each record is an 8-byte header, then the payload, padded to 8 bytes:
+///
+/// | offset | size | field  | meaning                                        |
+/// |-------:|-----:|--------|------------------------------------------------|
+/// |      0 |    4 | length | payload bytes (u32)                             |
+/// |      4 |    4 | type   | 1 = record, 2 = padding to the end of the ring  |
+///
+/// A record never wraps: when it does not fit before the end, a padding
+/// record fills the rest and the record starts at offset 0. Positions grow
+/// by 8 + length rounded up to 8; the byte of position p is `p & (capacity - 1)`.
+public enum RecordLayout {
+    public static let dataOffset = EndpointLayout.dataOffset
+    public static let recordHeaderSize = 8
+    public static let recordType: UInt32 = 1
+    public static let paddingType: UInt32 = 2
+    public static let minimumCapacity = 64
+    public static let maximumCapacity = 1 << 40
+    /// The largest payload any record ring accepts (the u32 length field
+    /// could say more; 1 GiB keeps every sum far from overflow).
+    public static let maximumRecordLength = 1 << 30
+
+    /// Bytes a record of `length` payload bytes takes in the ring.
+    @inlinable
+    public static func footprint(length: Int) -> Int { recordHeaderSize + (length + 7) & ~7 }
+
+    /// Total region size, or nil past `RegionLayout.maximumRegionSize`.
+    public static func regionSize(capacity: Int) -> Int? {
+        guard capacity <= Int(RegionLayout.maximumRegionSize) - dataOffset else { return nil }
+        return dataOffset + capacity
+    }
+}

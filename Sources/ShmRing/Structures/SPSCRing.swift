@@ -77,9 +77,8 @@ public struct SPSCRing: Sendable {
     /// for that long (then `timedOut`); 0 fails at once with `noSuchRegion`.
     public static func open(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions(),
                             waitForCreationSeconds: Double = 0) throws(ShmError) -> SPSCRing {
-        try RingLifecycle.waitingForCreation(name: name, waitSeconds: waitForCreationSeconds) { () throws(ShmError) in
-            let region = try SharedRegion.open(backing: backing, name: name, options: options)
-            return try attach(region, timeoutSeconds: options.openTimeoutSeconds, naming: options)
+        try RingLifecycle.open(backing: backing, name: name, options: options, waitSeconds: waitForCreationSeconds) { region throws(ShmError) in
+            try attach(region, timeoutSeconds: options.openTimeoutSeconds, naming: options)
         }
     }
 
@@ -96,20 +95,6 @@ public struct SPSCRing: Sendable {
             throw .invalidArgument("ring '\(name)' exists with \(ring.capacity) slots of \(ring.messageSize) bytes, not \(capacity) of \(messageSize)")
         }
         return ring
-    }
-
-    /// Removes a ring's name now (see `RingLifecycle` for who normally
-    /// does). Processes that have the ring keep it. Returns false if absent.
-    @discardableResult
-    public static func remove(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
-        try RingLifecycle.remove(backing: backing, name: name, options: options)
-    }
-
-    /// Removes the named ring only if its creator and both endpoints are
-    /// gone (dead, or never claimed / released). Returns whether it did.
-    @discardableResult
-    public static func removeStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
-        try RingLifecycle.removeStale(backing: backing, name: name, options: options)
     }
 
     /// Validates a mapped region as an SPSC ring.
@@ -129,13 +114,6 @@ public struct SPSCRing: Sendable {
         self.messageSize = messageSize
         self.stride = SPSCLayout.stride(slotSize: messageSize)
         self.naming = naming
-    }
-
-    /// The consumer reached the end of the stream: the name has served.
-    func removeNameAtEnd() {
-        guard let naming else { return }
-        region.keepNameForConsumer() // this process must not remove it a second time
-        _ = try? RingLifecycle.remove(backing: region.backing, name: region.name, options: naming)
     }
 
     /// A point-in-time view for monitoring; reads only, bounded by capacity.
@@ -498,28 +476,14 @@ public struct SPSCRing: Sendable {
         @usableFromInline
         func reachedEnd() throws(ShmError) -> Bool {
             let position = readPosition
-            // Relaxed: only this consumer writes its position.
-            let shared = cshim_load_relaxed(geometry.readPositionWord)
-            guard shared == position else {
-                throw endpoint.corrupt("the consumer position in the region is \(shared); this consumer is at \(position)")
-            }
             // Acquire: pairs with the producer's release in `waitSlowly`: every
-            // slot below where it waits is published.
+            // slot below where it waits is published (so a zeroed sequence
+            // word is found, not waited on).
             let waiting = cshim_load_acquire(endpoint.word(EndpointLayout.producerWaitingAtOffset))
             if waiting != 0, waiting &- 1 > position, try !isFull(position) {
                 throw endpoint.corrupt("the producer waits at position \(waiting &- 1) but slot \(position) holds no message")
             }
-            // Acquire: pairs with the release in `Producer.close`.
-            let end = cshim_load_acquire(geometry.endOfStreamWord)
-            guard end != 0 else { return false }
-            if end &- 1 == position { return true }
-            if end &- 1 < position {
-                throw endpoint.corrupt("end of stream at \(end &- 1) is behind the consumer position \(position)")
-            }
-            if try !isFull(position) {
-                throw endpoint.corrupt("end of stream at \(end &- 1) but slot \(position) holds no message")
-            }
-            return false
+            return try endpoint.consumerReachedEnd(position: position) { () throws(ShmError) in try isFull(position) }
         }
 
         /// Called once the stream has ended: the first time, removes the name.
@@ -527,7 +491,7 @@ public struct SPSCRing: Sendable {
         mutating func endOfStream() -> Received {
             if !reachedEndOfStream {
                 reachedEndOfStream = true
-                ring.removeNameAtEnd()
+                RingLifecycle.removeNameAtEnd(ring.region, naming: ring.naming)
             }
             return .endOfStream
         }
