@@ -155,7 +155,7 @@ final class RingEndpointTests: XCTestCase {
     func testZeroedSequenceWordEndsBothWaitsInCorruptRing() throws {
         let ring = try makeRing(capacity: 4)
         var consumer = try ring.consumer(wait: .park)
-        let producerResult = Result<Void, ShmError>.Box()
+        let producerResult = ResultBox<Void, ShmError>()
         let producerThread = Thread { [ring] in
             do throws(ShmError) {
                 var producer = try ring.producer(wait: .park)
@@ -188,7 +188,7 @@ final class RingEndpointTests: XCTestCase {
     func testParkWakeCyclesBetweenThreadsLoseNothing() throws {
         let ring = try makeRing(capacity: 1)
         let count: UInt64 = 20_000
-        let done = Result<Void, ShmError>.Box()
+        let done = ResultBox<Void, ShmError>()
         let producerThread = Thread { [ring] in
             do throws(ShmError) {
                 var producer = try ring.producer(wait: .park)
@@ -206,28 +206,5 @@ final class RingEndpointTests: XCTestCase {
         }
         XCTAssertEqual(expected, count)
         guard case .success? = done.wait(seconds: 10) else { return XCTFail("producer: \(String(describing: done.value))") }
-    }
-}
-
-extension Result where Failure == ShmError {
-    /// A result handed from a thread to the test.
-    final class Box: @unchecked Sendable {
-        private let lock = NSCondition()
-        private(set) var value: Result?
-
-        func set(_ result: Result) {
-            lock.lock()
-            value = result
-            lock.broadcast()
-            lock.unlock()
-        }
-
-        func wait(seconds: Double) -> Result? {
-            lock.lock()
-            defer { lock.unlock() }
-            let end = Date(timeIntervalSinceNow: seconds)
-            while value == nil, lock.wait(until: end) {}
-            return value
-        }
     }
 }

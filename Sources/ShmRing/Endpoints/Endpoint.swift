@@ -102,7 +102,7 @@ struct Endpoint: @unchecked Sendable {
         // after a few rounds one of them is the live owner.
         for _ in 0..<16 {
             var current = cshim_load_acquire(owner)
-            if current != 0, let holder = ProcessIdentity(packed: current), holder.isAlive {
+            if current != 0, let holder = ProcessIdentity(packed: current), holder.canStillWrite {
                 throw .endpointTaken(name: region.name, side: side, pid: holder.pid)
             }
             // Acquire on success pairs with the previous owner's release in
@@ -259,7 +259,7 @@ struct Endpoint: @unchecked Sendable {
         guard let peer = ProcessIdentity(packed: owner) else {
             throw corrupt("the \(side.peer) owner word of ring '\(name)' holds 0x\(String(owner, radix: 16)), not a process")
         }
-        return peer.isAlive ? nil : peer.pid
+        return peer.canStillWrite ? nil : peer.pid
     }
 
     /// The consumer's part of a wait that both rings share: is the stream

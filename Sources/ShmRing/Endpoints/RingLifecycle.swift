@@ -144,7 +144,7 @@ enum RingLifecycle {
             // Acquire: pairs with the claims' CAS; monitoring needs no more.
             cshim_load_acquire((base + offset).assumingMemoryBound(to: UInt64.self))
         }
-        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.isAlive ?? false) }
+        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.canStillWrite ?? false) }
         let creator = word(EndpointLayout.creatorIdentityOffset)
         if creator != 0 {
             guard gone(creator) else { return false }
