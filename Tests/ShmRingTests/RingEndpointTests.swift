@@ -173,6 +173,27 @@ final class RingEndpointTests: XCTestCase {
         }
     }
 
+    /// A sequence word written far ahead: the consumer finds it, and the
+    /// producer waiting on the full ring ends in corruptRing too.
+    func testSequenceWordFarAheadEndsTheWaitingProducerToo() throws {
+        let ring = try makeRing(capacity: 2)
+        var consumer = try ring.consumer(wait: .yield)
+        let producerResult = ResultBox<Void, ShmError>()
+        Thread { [ring] in
+            do throws(ShmError) {
+                var producer = try ring.producer(wait: .park)
+                for i in 0..<3 { try producer.push(UInt64(i), timeoutSeconds: 20) } // the third waits
+                producerResult.set(.success(()))
+            } catch { producerResult.set(.failure(error)) }
+        }.start()
+        while ring.snapshot().pending < 2 { usleep(1000) }
+        (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(1 << 40), as: UInt64.self)
+        assertError({ _ = try consumer.pop(as: UInt64.self, timeoutSeconds: 20) }, matches: { if case .corruptRing = $0 { true } else { false } })
+        guard case .failure(.corruptRing)? = producerResult.wait(seconds: 20) else {
+            return XCTFail("producer: \(String(describing: producerResult.value))")
+        }
+    }
+
     func testOverwrittenConsumerPositionIsCorruptRing() throws {
         let ring = try makeRing(capacity: 4)
         var consumer = try ring.consumer(wait: .spin)

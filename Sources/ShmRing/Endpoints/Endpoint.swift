@@ -44,9 +44,9 @@ struct Endpoint: @unchecked Sendable {
 
     /// How often a waiting side checks that its peer lives (peer death is
     /// reported within about twice this).
-    @usableFromInline static let checkIntervalNs: UInt64 = 10_000_000
+    @usableFromInline static let checkIntervalNs: UInt64 = 20_000_000
     /// Longest single futex sleep of a parked side.
-    @usableFromInline static let parkSliceNs: UInt64 = 10_000_000
+    @usableFromInline static let parkSliceNs: UInt64 = 20_000_000
 
     // MARK: Words of the endpoint area
 
