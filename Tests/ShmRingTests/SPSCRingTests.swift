@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import XCTest
 @testable import ShmRing
@@ -11,15 +12,15 @@ final class SPSCRingTests: XCTestCase {
 
     func testEmptyRingPopsNothing() throws {
         let ring = try makeRing(capacity: 4)
-        var consumer = ring.consumer()
+        var consumer = try ring.consumer()
         XCTAssertNil(try consumer.tryPop(as: UInt64.self))
         XCTAssertEqual(try consumer.tryPopBatch(maxCount: 8) { _, _ in XCTFail("no message expected") }, 0)
     }
 
     func testFullRingRefusesAndRecovers() throws {
         let ring = try makeRing(capacity: 4)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         XCTAssertFalse(try producer.tryPush(UInt64(99)), "a full ring must refuse")
         XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 0)
@@ -30,8 +31,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testWrapAroundKeepsOrderOverManyLaps() throws {
         let ring = try makeRing(capacity: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         var next: UInt64 = 0, expected: UInt64 = 0
         for step in 0..<10_000 {
             let pushes = step % 5 + 1
@@ -53,8 +54,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testBatchesArePartialWhenSpaceIsShort() throws {
         let ring = try makeRing(capacity: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(i), as: UInt64.self) }, 5)
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(5 + i), as: UInt64.self) }, 3)
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { _, _ in XCTFail("ring is full") }, 0)
@@ -67,8 +68,8 @@ final class SPSCRingTests: XCTestCase {
     func testCapacityOneAndTwo() throws {
         for capacity in [1, 2] {
             let ring = try makeRing(capacity: capacity)
-            var producer = ring.producer()
-            var consumer = ring.consumer()
+            var producer = try ring.producer()
+            var consumer = try ring.consumer()
             for round in 0..<100 {
                 for i in 0..<capacity { XCTAssertTrue(try producer.tryPush(UInt64(round * 10 + i))) }
                 XCTAssertFalse(try producer.tryPush(UInt64(0)))
@@ -81,8 +82,8 @@ final class SPSCRingTests: XCTestCase {
     func testMessageSizesFrom8BytesTo64KiB() throws {
         for size in [8, 9, 15, 16, 56, 57, 64, 100, 1024, 4096, 65536] {
             let ring = try makeRing(capacity: 4, messageSize: size)
-            var producer = ring.producer()
-            var consumer = ring.consumer()
+            var producer = try ring.producer()
+            var consumer = try ring.consumer()
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
             defer { out.deallocate() }
             for lap in 0..<6 {
@@ -96,8 +97,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testOversizedInputsAreRejected() throws {
         let ring = try makeRing(capacity: 2, messageSize: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         let big = [UInt8](repeating: 1, count: 9)
         XCTAssertThrowsError(try big.withUnsafeBytes { try producer.tryPush(bytes: $0) })
         XCTAssertThrowsError(try producer.tryPush((UInt64(1), UInt64(2))))
@@ -116,8 +117,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testBlockingVariantsTimeOut() throws {
         let ring = try makeRing(capacity: 1)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         try producer.push(timeoutSeconds: 0.1) { $0.storeBytes(of: UInt64(5), as: UInt64.self) }
         XCTAssertThrowsError(try producer.push(timeoutSeconds: 0.05) { _ in }) { error in
             guard case .timedOut? = error as? ShmError else { return XCTFail("\(error)") }
@@ -132,7 +133,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testConsumerPositionAheadOfProducerIsCorruption() throws {
         let ring = try makeRing(capacity: 4)
-        var producer = ring.producer()
+        var producer = try ring.producer()
         for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         // The consumer claims to have read 1000 messages.
         (ring.region.base + SPSCLayout.readPositionOffset).storeBytes(of: UInt64(1000), as: UInt64.self)
@@ -143,7 +144,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testSequenceWordFromTheFutureIsCorruption() throws {
         let ring = try makeRing(capacity: 4)
-        var consumer = ring.consumer()
+        var consumer = try ring.consumer()
         (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(77), as: UInt64.self)
         XCTAssertThrowsError(try consumer.tryPop(as: UInt64.self)) { error in
             guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)") }
@@ -152,8 +153,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testStaleSequenceWordsFromEarlierLapsAreNotMessages() throws {
         let ring = try makeRing(capacity: 2)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         for i in 0..<2 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         for _ in 0..<2 { XCTAssertNotNil(try consumer.tryPop(as: UInt64.self)) }
         // Slots still hold sequence words 1 and 2 from lap 0; lap 1 must see them as empty.
@@ -170,24 +171,50 @@ final class SPSCRingTests: XCTestCase {
     }
 }
 
-/// The README's embedding example, as written there, between two ends of
-/// one process (the README runs them in two).
+/// The README's embedding example, as written there (in a scratch directory
+/// instead of /dev/shm), both processes' code in one.
 final class ReadmeExampleTests: XCTestCase {
     func testEmbeddingExampleRuns() throws {
         let scratch = try ScratchDirectory()
-        let ring = try SPSCRing.create(backing: .mmap, name: "quotes", capacity: 4096, messageSize: 64,
-                                       options: scratch.options)
-        var producer = ring.producer()
-        _ = try producer.tryPush(UInt64(42))
-        try producer.push { slot in slot.storeBytes(of: 7, as: UInt32.self) }
+        let options = scratch.options
+        var printed: [String] = []
+        func print(_ line: String) { printed.append(line) }
 
-        let same = try SPSCRing.open(backing: .mmap, name: "quotes", options: scratch.options)
-        var consumer = same.consumer()
-        let value = try consumer.tryPop(as: UInt64.self)
-        XCTAssertEqual(value, 42)
-        var second: UInt32 = 0
-        try consumer.pop { bytes in second = bytes.load(as: UInt32.self) }
-        XCTAssertEqual(second, 7)
-        ring.region.removeName()
+        // Producer process: create (or reclaim a name a crashed pipeline left), claim
+        // the producing end, write records in place, close at the end.
+        let ring = try RecordRing.create(backing: .mmap, name: "quotes", capacity: 1 << 20,
+                                         maximumRecordLength: 4096, options: options, reclaimStale: true)
+        var producer = try ring.producer(wait: .park)
+        for line in ["AAPL 189.20", "MSFT 411.07"] {
+            try producer.reserve(line.utf8.count, timeoutSeconds: 5) { bytes in
+                _ = bytes.copyBytes(from: line.utf8)                  // written in place
+            }
+            producer.commit()                                         // publish (several reserves, one commit = a batch)
+        }
+        producer.close()                                              // end of stream; the process may exit now
+
+        // Consumer process (started before or after the producer): wait for the
+        // ring, drain it, stop at the end of the stream.
+        let same = try RecordRing.open(backing: .mmap, name: "quotes", options: options, waitForCreationSeconds: 30)
+        var consumer = try same.consumer(wait: .park)
+        while let record = try consumer.peek(timeoutSeconds: 60) {   // nil: end of stream
+            print(String(decoding: record, as: UTF8.self))            // the bytes in place
+            consumer.release()                                        // hand the space back
+        }
+        XCTAssertEqual(printed, ["AAPL 189.20", "MSFT 411.07"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("quotes")), "removed at the end of the stream")
+
+        // The fixed-slot ring works the same way:
+        let slots = try SPSCRing.create(backing: .mmap, name: "ticks", capacity: 4096, messageSize: 64, options: options)
+        var tick = try slots.producer(wait: .spin)
+        try tick.push(UInt64(42), timeoutSeconds: 1)
+        tick.close()
+        var reader = try slots.consumer(wait: .yield)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let got = try buffer.withUnsafeMutableBytes { try reader.pop(into: $0, timeoutSeconds: 1) }   // .message
+        let end = try reader.pop(as: UInt64.self, timeoutSeconds: 1)                                   // nil: end of stream
+        XCTAssertEqual(got, .message)
+        XCTAssertEqual(buffer[0], 42)
+        XCTAssertNil(end)
     }
 }

@@ -1,0 +1,175 @@
+import CShim
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The life of a named ring, shared by `SPSCRing` and `RecordRing`: waiting
+/// for a ring to be created, create-or-open, removing a name, and reclaiming
+/// a name whose creator and endpoints are all gone.
+///
+/// # Who removes a named ring
+/// * The creator's last reference to the region removes the name (as every
+///   region does), **unless** the producer closed the stream in the creator's
+///   process (`Producer.close()`): then the name stays for the consumer, so a
+///   producer may write, close and exit before the consumer even starts.
+/// * The consumer that reaches the end of the stream removes the name.
+/// * Anyone may remove it explicitly (`RingNames.remove`), and
+///   `RingNames.removeStale` (or `create(..., reclaimStale: true)`) removes
+///   it only when its creator and both endpoints are gone (what a
+///   SIGKILLed pipeline leaves behind), except a closed stream that still
+///   holds undelivered messages (it waits for its consumer) and a ring not
+///   yet published (it may be being created).
+/// Removing a name never unmaps: processes that have the ring keep using it.
+enum RingLifecycle {
+    /// How often `open` polls for a ring that does not exist yet.
+    static let creationPollNs: UInt64 = 5_000_000
+
+    /// Maps the named region and validates it with `attach`, waiting up to
+    /// `waitSeconds` for it to be created (SharedRegion's bounded wait);
+    /// a ring still missing then is `timedOut` when a wait was asked for.
+    static func open<R>(backing: RegionBacking, name: String, options: RegionOptions, waitSeconds: Double,
+                        attach: (SharedRegion) throws(ShmError) -> R) throws(ShmError) -> R {
+        var waiting = options
+        waiting.waitForCreationSeconds = max(options.waitForCreationSeconds, waitSeconds)
+        do throws(ShmError) {
+            return try attach(try SharedRegion.open(backing: backing, name: name, options: waiting))
+        } catch .noSuchRegion(let missing) where waiting.waitForCreationSeconds > 0 {
+            throw .timedOut(operation: "waiting for ring '\(missing)' to be created", seconds: waiting.waitForCreationSeconds)
+        }
+    }
+
+    /// Opens the ring if it exists, creates it otherwise; a creator racing
+    /// us wins and we open its ring. Bounded to a few rounds.
+    static func openOrCreate<R>(name: String, open: () throws(ShmError) -> R,
+                                create: () throws(ShmError) -> R) throws(ShmError) -> R {
+        var lastError = ShmError.noSuchRegion(name: name)
+        for _ in 0..<4 {
+            do throws(ShmError) { return try open() } catch .noSuchRegion { } // absent: create it
+            do throws(ShmError) { return try create() } catch { lastError = error } // taken meanwhile: open again
+        }
+        throw lastError
+    }
+
+    /// Creates with `create`; if that fails and `reclaimStale` is set and the
+    /// name is held by a stale ring, removes it and creates again (once).
+    static func creating<R>(backing: RegionBacking, name: String?, options: RegionOptions, reclaimStale: Bool,
+                            _ create: () throws(ShmError) -> R) throws(ShmError) -> R {
+        do throws(ShmError) {
+            return try create()
+        } catch {
+            guard reclaimStale, let name, try removeStale(backing: backing, name: name, options: options) else { throw error }
+            return try create()
+        }
+    }
+
+    // MARK: Removing names
+
+    /// The consumer reached the end of the stream: the name has served.
+    /// `naming` nil: an unnamed ring.
+    static func removeNameAtEnd(_ region: SharedRegion, naming: RegionOptions?) {
+        guard let naming else { return }
+        region.keepNameForConsumer() // this process must not remove it a second time
+        _ = try? remove(backing: region.backing, name: region.name, options: naming)
+    }
+
+    /// Removes the name: the mmap file, or the SysV segment and its key file
+    /// (`SharedRegion.removeName`, which refuses untrusted owners). Returns
+    /// false if there was nothing to remove.
+    @discardableResult
+    static func remove(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
+        try SharedRegion.removeName(backing: backing, name: name, options: options)
+    }
+
+    /// Removes the named ring if it is stale: whoever created it and whoever
+    /// held either end are all gone. Returns false (and touches nothing) if
+    /// the name does not exist or anything there is alive. A region that is
+    /// not a ring of this library is never removed (typed error).
+    static func removeStale(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
+        let region: SharedRegion
+        do throws(ShmError) {
+            region = try SharedRegion.open(backing: backing, name: name, options: options)
+        } catch .noSuchRegion {
+            return false
+        }
+        guard try isStale(region) else { return false }
+        return try remove(backing: backing, name: name, options: options)
+    }
+
+    /// Whether the creator and both endpoint owners of a ring region are gone.
+    static func isStale(_ region: SharedRegion) throws(ShmError) -> Bool {
+        guard region.size >= EndpointLayout.dataOffset else {
+            throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
+        }
+        let base = region.base
+        // Acquire: pairs with the creator's release in `publishReady`.
+        let state = cshim_load_acquire((base + RegionLayout.initStateOffset).assumingMemoryBound(to: UInt64.self))
+        // A ring not yet published may be in the middle of its creation (a
+        // large one prefaults for seconds): never judged stale. One whose
+        // creator died before publishing it is removed with `RingNames.remove`.
+        guard state == RegionLayout.stateReady else { return false }
+        let magic = base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self)
+        guard magic == RegionLayout.magic else { throw .notARing(name: region.name, magic: magic) }
+        let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
+        guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue else {
+            throw .wrongStructure(name: region.name, expected: "ring", found: StructureKind(rawValue: kind)?.description ?? "kind \(kind)")
+        }
+        func word(_ offset: Int) -> UInt64 {
+            // Acquire: pairs with the claims' CAS; monitoring needs no more.
+            cshim_load_acquire((base + offset).assumingMemoryBound(to: UInt64.self))
+        }
+        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.canStillWrite ?? false) }
+        // Recorded before the ring was published, so it is there.
+        guard gone(word(EndpointLayout.creatorIdentityOffset)) else { return false }
+        // A closed stream its consumer has not drained yet waits for it: its
+        // producer may well have written, closed and exited on purpose.
+        let end = word(EndpointLayout.endOfStreamOffset)
+        if end != 0, word(EndpointLayout.readPositionOffset) != end &- 1 { return false }
+        return gone(word(EndpointLayout.producerOwnerOffset)) && gone(word(EndpointLayout.consumerOwnerOffset))
+    }
+}
+
+/// Removing ring names by hand (what `ringbench rm` does), for both kinds
+/// of ring. See `RingLifecycle` for who removes a name otherwise.
+public enum RingNames {
+    /// Removes the name of a ring (the mmap file, or the SysV segment and its
+    /// key file) now; processes that have the ring keep using it. Returns
+    /// false if there was nothing to remove.
+    @discardableResult
+    public static func remove(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.remove(backing: backing, name: name, options: options)
+    }
+
+    /// Removes the named ring only if it is stale: its creator and whoever
+    /// held either end are all gone (dead, or released). Returns whether it
+    /// did; a live ring is left alone, a region that is not a ring is a
+    /// typed error.
+    @discardableResult
+    public static func removeStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.removeStale(backing: backing, name: name, options: options)
+    }
+
+    /// Whether the named ring is stale (see `removeStale`); false if absent.
+    public static func isStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        do throws(ShmError) {
+            return try RingLifecycle.isStale(SharedRegion.open(backing: backing, name: name, options: options))
+        } catch .noSuchRegion {
+            return false
+        }
+    }
+}
+
+extension Endpoint {
+    /// Stores the creator's identity; call before `RegionHeader.publishReady`
+    /// (whose release store publishes it).
+    static func recordCreator(_ region: SharedRegion) {
+        let me = ProcessIdentity.current()?.packed ?? 0
+        region.base.storeBytes(of: me, toByteOffset: EndpointLayout.creatorIdentityOffset, as: UInt64.self)
+    }
+}
+
+extension SharedRegion {
+    /// The creator's deinit will leave the name in place: the stream was
+    /// closed and its consumer removes the name at its end.
+    func keepNameForConsumer() { removesNameOnDeinit = false }
+}
