@@ -1,4 +1,4 @@
-import CShim
+import CPlacement
 import Foundation
 
 /// The machine a result was measured on.
@@ -15,8 +15,8 @@ public struct MachineInfo: Codable, Sendable {
         uname(&name)
         let kernel = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let host = withUnsafeBytes(of: name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return MachineInfo(cpuModel: cpuModel(), cpus: Int(cshim_online_cpus()),
-                           numaNodes: Int(cshim_numa_node_count()), kernel: kernel, hostname: host)
+        return MachineInfo(cpuModel: cpuModel(), cpus: Int(cplacement_online_cpus()),
+                           numaNodes: Int(cplacement_numa_node_count()), kernel: kernel, hostname: host)
     }
 
     static func cpuModel() -> String {

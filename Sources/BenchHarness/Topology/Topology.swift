@@ -1,4 +1,4 @@
-import CShim
+import CPlacement
 
 /// The CPUs and NUMA nodes this process may use. Behind a protocol so tests
 /// can place processes on a fake many-node machine.
@@ -19,11 +19,11 @@ public struct SystemTopology: Topology {
 
     public init() {
         var buffer = [Int32](repeating: 0, count: 4096)
-        let n = cshim_allowed_cpus(&buffer, Int32(buffer.count))
+        let n = cplacement_allowed_cpus(&buffer, Int32(buffer.count))
         allowedCPUs = n > 0 ? buffer[0..<Int(n)].map(Int.init) : [0]
-        nodeCount = Int(cshim_numa_node_count())
+        nodeCount = Int(cplacement_numa_node_count())
         var nodes: [Int: Int] = [:]
-        for cpu in allowedCPUs { nodes[cpu] = max(0, Int(cshim_numa_node_of_cpu(Int32(cpu)))) }
+        for cpu in allowedCPUs { nodes[cpu] = max(0, Int(cplacement_numa_node_of_cpu(Int32(cpu)))) }
         self.nodes = nodes
     }
 
