@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
     var consumers: Int = 1
 
+    @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -57,7 +58,8 @@ struct RunCommand: ParsableCommand {
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize.value, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode)
-        let options = try output.runOptions()
+        var options = try output.runOptions()
+        options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: scenario.processCount)
@@ -66,5 +68,6 @@ struct RunCommand: ParsableCommand {
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
+        try placementOptions.check(document)
     }
 }
