@@ -130,7 +130,7 @@ public enum CPUList {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return [] }
         var result: [Int] = []
-        for part in trimmed.split(separator: ",") {
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard let low = bounds.first.flatMap({ Int($0) }), low >= 0 else { return nil }
             let high = bounds.count == 2 ? Int(bounds[1]) : (bounds.count == 1 ? low : nil)
