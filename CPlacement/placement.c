@@ -74,15 +74,17 @@ long cplacement_page_nodes(const void *addr, size_t length, int *nodes, size_t m
     void **addresses = malloc(n * sizeof(void *));
     if (!addresses) { errno = ENOMEM; return -1; }
     for (size_t i = 0; i < n; i++) addresses[i] = (void *)(first + i * (uintptr_t)pageSize);
-    // pid 0 (this process), nodes NULL: report, move nothing.
+    // pid 0 (this process), nodes NULL: report, move nothing. A page that
+    // is not present stays negative (-ENOENT): asking get_mempolicy about it
+    // would fault it in (a read fault maps the shared zero page, whose node
+    // says nothing about the mapping).
     long r = move_pages(0, (unsigned long)n, addresses, NULL, nodes, 0);
     if (r < 0) {
-        for (size_t i = 0; i < n; i++) nodes[i] = -ENOENT;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (nodes[i] >= 0) continue;
-        int node = -1;
-        if (get_mempolicy(&node, NULL, 0, addresses[i], MPOL_F_NODE | MPOL_F_ADDR) == 0 && node >= 0) nodes[i] = node;
+        // move_pages itself unavailable: ask page by page.
+        for (size_t i = 0; i < n; i++) {
+            int node = -1;
+            nodes[i] = get_mempolicy(&node, NULL, 0, addresses[i], MPOL_F_NODE | MPOL_F_ADDR) == 0 ? node : -errno;
+        }
     }
     free(addresses);
     return (long)pages;

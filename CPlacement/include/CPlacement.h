@@ -40,8 +40,8 @@ int cplacement_reset_memory_policy(void);
 
 // Where the pages of [addr, addr + length) are: for each page, its node, or a
 // negative errno (-ENOENT: not present, -EFAULT: not mapped). move_pages(2)
-// with a null node list, which only asks; pages it reports absent are asked
-// again through get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR). Writes at most
+// with a null node list, which only asks (where move_pages fails as a whole,
+// get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR) page by page). Writes at most
 // `max` entries; returns the number of pages in the range, or -1 with errno.
 long cplacement_page_nodes(const void *addr, size_t length, int *nodes, size_t max);
 

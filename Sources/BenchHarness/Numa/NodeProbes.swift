@@ -52,6 +52,9 @@ public struct NodeMemcpy: Codable, Sendable {
     /// Pages of both buffers, and how many of them were on `memoryNode`.
     public var pages: Int
     public var pagesOnMemoryNode: Int
+    /// Pages per node (keys: node numbers) and pages on no node.
+    public var pagesByNode: [String: Int]
+    public var unknownPages: Int
     public var placementMatches: Bool
 
     public static let bytes = 64 << 20
@@ -68,14 +71,21 @@ public struct NodeMemcpy: Codable, Sendable {
                     try MemoryBinding.whileCreating(policy) { () throws(HarnessError) in
                         try MemcpyProbe.measureInChild(sizes: [bytes]) { source, destination in
                             let census = PageCensus.of([source, destination])
-                            return ["pages": Double(census.pages), "pagesOnNode": Double(census.count(onNode: memoryNode))]
+                            var figures = ["pages": Double(census.pages), "unknown": Double(census.unknown)]
+                            for (node, count) in census.byNode { figures["node.\(node)"] = Double(count) }
+                            return figures
                         }
                     }
                 }[0]
-                let pages = Int(figures["pages"] ?? 0), onNode = Int(figures["pagesOnNode"] ?? 0)
+                let pages = Int(figures["pages"] ?? 0)
+                var byNode: [String: Int] = [:]
+                for (key, count) in figures where key.hasPrefix("node.") { byNode[String(key.dropFirst(5))] = Int(count) }
+                let onNode = byNode[String(memoryNode)] ?? 0
                 results.append(NodeMemcpy(cpuNode: cpuNode, memoryNode: memoryNode, cpu: cpu, bytes: bytes,
                                           bytesPerSecond: figures["memcpy.\(bytes)"] ?? 0, ratioToLocal: nil,
-                                          pages: pages, pagesOnMemoryNode: onNode, placementMatches: pages > 0 && pages == onNode))
+                                          pages: pages, pagesOnMemoryNode: onNode, pagesByNode: byNode,
+                                          unknownPages: Int(figures["unknown"] ?? 0),
+                                          placementMatches: pages > 0 && pages == onNode))
             }
         }
         for i in results.indices {

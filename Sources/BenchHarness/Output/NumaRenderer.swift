@@ -51,24 +51,26 @@ public enum NumaRenderer {
                 placement.processes.filter { $0.role.hasPrefix(prefix) }
                     .map { $0.ran.map { "\($0.cpu) (\($0.node))" } ?? "?" }.joined(separator: ", ")
             }
-            let pages = placement.pages.map { census in
-                census.byNode.sorted { $0.key < $1.key }.map { "node \($0.key): \($0.value)" }.joined(separator: ", ")
-                    + (census.unknown > 0 ? ", unknown: \(census.unknown)" : "")
-            } ?? "-"
+            let pages = placement.pages.map { pagesText($0.byNode, unknown: $0.unknown) } ?? "-"
             rows.append(["\(s.transport) \(s.mode.rawValue) \(R.bytes(Double(s.messageSize)))", requested, ran("producer"), ran("consumer"),
                          pages, placement.matches ? "ok" : "MISMATCH"])
         }
         text += "\nrequested (producer/consumer/memory node) and observed placement\n" + R.align(rows)
         if let memcpy = document.numaStudy?.memcpy {
-            var table = [["memcpy probe", "CPU (node)", "memory node", "pages on it", "result"]]
+            var table = [["memcpy probe", "CPU (node)", "memory node", "pages by node", "result"]]
             for m in memcpy {
-                table.append(["64 MiB", "\(m.cpu) (\(m.cpuNode))", "\(m.memoryNode)", "\(m.pagesOnMemoryNode) of \(m.pages)",
+                table.append(["64 MiB", "\(m.cpu) (\(m.cpuNode))", "\(m.memoryNode)", pagesText(m.pagesByNode, unknown: m.unknownPages),
                               m.placementMatches ? "ok" : "MISMATCH"])
             }
             text += "\n" + R.align(table)
         }
         for run in document.runs { for line in run.placement?.mismatches ?? [] { text += "mismatch: \(line)\n" } }
         return text
+    }
+
+    static func pagesText(_ byNode: [String: Int], unknown: Int) -> String {
+        byNode.sorted { $0.key < $1.key }.map { "node \($0.key): \($0.value)" }.joined(separator: ", ")
+            + (unknown > 0 ? ", unknown: \(unknown)" : "")
     }
 
     static func nodeTable(_ nodes: [NodeInfo]) -> String {

@@ -30,9 +30,11 @@ public enum MemcpyProbe {
             throw .systemCall(call: "malloc(\(largest)) for the memcpy probe", errno: .noMemory)
         }
         defer { free(source); free(destination) }
-        // Touch every page of both buffers before timing anything.
+        // Touch every page of both buffers before timing anything. Not with
+        // zeros: the optimiser turns malloc + memset(0) into calloc, which
+        // leaves a fresh mapping untouched (seen by the NUMA page census).
         memset(source, 0x5A, largest)
-        memset(destination, 0, largest)
+        memset(destination, 0xA5, largest)
         var figures = inspect(UnsafeRawBufferPointer(start: source, count: largest),
                               UnsafeRawBufferPointer(start: destination, count: largest))
         for size in sizes {
