@@ -51,7 +51,8 @@ public enum RepetitionRunner {
         // After the run, before cleanup: the pages are where they ended up.
         result.placement = PlacementObservation(
             processes: specs.map { spec in
-                let report = reports.first { $0.role == spec.role.name && "\(spec.role)" == "\($0.role) \($0.index)" }
+                // A report names its role and index: "producer" and 0 for producer 0.
+                let report = reports.first { "\($0.role) \($0.index)" == spec.role.description }
                 return ObservedProcess(role: spec.role.description, plannedCPU: spec.cpu, ran: report?.ranOn)
             },
             pages: transport.sharedMemory.isEmpty ? nil : PageCensus.of(transport.sharedMemory))
