@@ -55,13 +55,6 @@ struct NumaCommand: ParsableCommand {
             case .json, .csv: ResultRenderer.render(document, as: format)
             }
         }
-        let failed = study.placements.filter { !$0.placementMatches }.count + (study.memcpy ?? []).filter { !$0.placementMatches }.count
-        if failed > 0 {
-            for run in runs { for line in run.placement?.mismatches ?? [] { FileHandleOutput.stderr("ringbench: WARNING: placement mismatch: \(line)\n") } }
-            for m in study.memcpy ?? [] where !m.placementMatches {
-                FileHandleOutput.stderr("ringbench: WARNING: placement mismatch: memcpy probe buffers: \(m.pagesOnMemoryNode) of \(m.pages) pages on node \(m.memoryNode)\n")
-            }
-            if strict { throw CommandFailure(message: "--strict-placement: \(failed) placement(s) not as asked (see the warnings above)") }
-        }
+        try PlacementOptions.check(document, strict: strict)
     }
 }

@@ -32,16 +32,25 @@ struct PlacementOptions: ParsableArguments {
     /// Warns loudly on stderr about every run whose placement differs from
     /// the request; with --strict-placement, fails.
     func check(_ document: ResultDocument) throws {
-        let mismatched = document.runs.filter { $0.placement?.matches == false }
-        guard !mismatched.isEmpty else { return }
-        for run in mismatched {
+        try Self.check(document, strict: strict)
+    }
+
+    /// The same for any document: runs, and the study's memcpy probe buffers.
+    static func check(_ document: ResultDocument, strict: Bool) throws {
+        var failed = 0
+        for run in document.runs where run.placement?.matches == false {
+            failed += 1
             let s = run.scenario
             for line in run.placement?.mismatches ?? [] {
                 FileHandleOutput.stderr("ringbench: WARNING: placement mismatch in \(s.transport) \(s.mode.rawValue) \(s.messageSize) B: \(line)\n")
             }
         }
-        if strict {
-            throw CommandFailure(message: "--strict-placement: \(mismatched.count) run(s) not placed as asked (see the warnings above)")
+        for m in document.numaStudy?.memcpy ?? [] where !m.placementMatches {
+            failed += 1
+            FileHandleOutput.stderr("ringbench: WARNING: placement mismatch in the memcpy probe: \(m.pagesOnMemoryNode) of \(m.pages) pages on node \(m.memoryNode)\n")
+        }
+        if strict, failed > 0 {
+            throw CommandFailure(message: "--strict-placement: \(failed) run(s) or probe(s) not placed as asked (see the warnings above)")
         }
     }
 }

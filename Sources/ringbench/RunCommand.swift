@@ -62,7 +62,10 @@ struct RunCommand: ParsableCommand {
         options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)
-        let probes = try probeOptions.measure(pin: options.pin, processes: scenario.processCount)
+        // With node flags, probe the CPUs the placement chose.
+        let placedCPUs = options.placement.isEmpty ? [] : try Placement.resolve(
+            options.pin, producers: producers, consumers: consumers, request: options.placement, topology: options.topology).cpus.compactMap { $0 }
+        let probes = try probeOptions.measure(pin: placedCPUs.isEmpty ? options.pin : .cpus(placedCPUs), processes: scenario.processCount)
         let record = try BenchmarkRunner.run(scenario, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
         document.annotate()
