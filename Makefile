@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check
 
 all: release
 
@@ -58,6 +58,11 @@ test: deps
 	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
 	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi
 	@rm -f .build-ipc-before .build-ipc-after
+
+# Every NUMA placement checked on an emulated two-node machine (QEMU, TCG):
+# observed CPUs and page nodes must equal the requested ones (docs/numa.md).
+numa-check:
+	bash .ci/numa-check
 
 clean:
 	rm -rf .build .build-*

@@ -16,9 +16,12 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
+        // Atomics, futex, SysV IPC, clocks: what ShmRing needs. No libnuma.
+        .target(name: "CShim", path: "CShim"),
+        // CPU pinning and NUMA placement for the harness; the only target that links libnuma.
         .target(
-            name: "CShim",
-            path: "CShim",
+            name: "CPlacement",
+            path: "CPlacement",
             linkerSettings: [.linkedLibrary("numa")]
         ),
         .target(
@@ -28,7 +31,7 @@ let package = Package(
         .target(
             name: "BenchHarness",
             dependencies: [
-                "ShmRing", "CShim",
+                "ShmRing", "CShim", "CPlacement",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -1,11 +1,9 @@
-// Out-of-line parts of the shim: system calls and libnuma. See CShim.h.
+// Out-of-line parts of the shim: system calls. See CShim.h.
 #define _GNU_SOURCE
 #include "CShim.h"
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <numa.h>
-#include <numaif.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -209,69 +207,7 @@ int cshim_mkdtemp(char *template_path) { return mkdtemp(template_path) ? 0 : -1;
 
 int cshim_process_gone(int32_t pid) { return kill((pid_t)pid, 0) == -1 && errno == ESRCH; }
 
-int cshim_pin_to_cpu(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) { errno = EINVAL; return -1; }
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof(set), &set);
-}
-
-int cshim_allowed_cpus(int *cpus, int max) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) == -1) return -1;
-    int n = 0;
-    for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-        if (CPU_ISSET(c, &set)) cpus[n++] = c;
-    return n;
-}
-
-int cshim_current_cpu(void) { return sched_getcpu(); }
-int cshim_online_cpus(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }
 int cshim_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); }
-
-int cshim_numa_available(void) { return numa_available() == -1 ? 0 : 1; }
-
-int cshim_numa_node_count(void) {
-    if (numa_available() == -1) return 1;
-    int n = numa_num_configured_nodes();
-    return n < 1 ? 1 : n;
-}
-
-int cshim_numa_node_of_cpu(int cpu) {
-    if (numa_available() == -1) return 0;
-    return numa_node_of_cpu(cpu);
-}
-
-int cshim_numa_cpus_of_node(int node, int *cpus, int max) {
-    if (numa_available() == -1) {
-        if (node != 0) { errno = EINVAL; return -1; }
-        return cshim_allowed_cpus(cpus, max);
-    }
-    struct bitmask *mask = numa_allocate_cpumask();
-    if (!mask) { errno = ENOMEM; return -1; }
-    if (numa_node_to_cpus(node, mask) == -1) { numa_free_cpumask(mask); return -1; }
-    int n = 0;
-    for (unsigned c = 0; c < mask->size && n < max; c++)
-        if (numa_bitmask_isbitset(mask, c)) cpus[n++] = (int)c;
-    numa_free_cpumask(mask);
-    return n;
-}
-
-int cshim_numa_run_on_node(int node) {
-    if (numa_available() == -1) { if (node == 0) return 0; errno = ENOSYS; return -1; }
-    return numa_run_on_node(node);
-}
-
-int cshim_numa_bind_memory(void *addr, size_t length, int node) {
-    if (numa_available() == -1) { if (node == 0) return 0; errno = ENOSYS; return -1; }
-    if (node < 0 || node >= 64 * 16) { errno = EINVAL; return -1; }
-    unsigned long mask[16] = {0};
-    mask[node / 64] = 1ul << (node % 64);
-    // MPOL_MF_MOVE also migrates pages already touched by the creator.
-    return (int)mbind(addr, length, MPOL_BIND, mask, 64 * 16, MPOL_MF_MOVE);
-}
 
 // MARK: - Kernel transports
 

@@ -8,8 +8,8 @@
 // is sufficient at the call site.
 //
 // The rest wraps system calls that Swift cannot call cleanly (variadic
-// `semctl`, `union semun`, futex, libnuma) and returns -1 with errno set, like
-// the calls they wrap.
+// `semctl`, `union semun`, futex) and returns -1 with errno set, like the
+// calls they wrap.
 #ifndef CSHIM_H
 #define CSHIM_H
 
@@ -224,28 +224,13 @@ int cshim_mkdtemp(char *template_path);
 // kill(pid, 0) == -1 && errno == ESRCH: no such process (it exited and was reaped).
 int cshim_process_gone(int32_t pid);
 
-// MARK: - Scheduling and NUMA
+// MARK: - Process
 
-// Pins the calling process (pid 0) to one CPU. 0 or -1 with errno.
-int cshim_pin_to_cpu(int cpu);
-// Writes the CPUs the calling process may run on into `cpus` (at most `max`);
-// returns how many, or -1 with errno.
-int cshim_allowed_cpus(int *cpus, int max);
-// The CPU the caller is running on now, or -1.
-int cshim_current_cpu(void);
-int cshim_online_cpus(void);
 // prctl(PR_SET_PDEATHSIG, SIGKILL): the kernel kills the caller when its parent dies.
 int cshim_die_with_parent(void);
 
-// libnuma: 1 if the kernel supports NUMA and libnuma works, else 0.
-int cshim_numa_available(void);
-int cshim_numa_node_count(void);          // configured nodes; 1 without NUMA
-int cshim_numa_node_of_cpu(int cpu);      // node, 0 without NUMA, -1 with errno
-// CPUs of `node` into `cpus` (at most `max`); count or -1.
-int cshim_numa_cpus_of_node(int node, int *cpus, int max);
-int cshim_numa_run_on_node(int node);     // 0 or -1
-// Binds an existing mapping's pages to `node` (mbind MPOL_BIND). 0 or -1.
-int cshim_numa_bind_memory(void *addr, size_t length, int node);
+// CPU pinning and NUMA live in CPlacement (CPlacement/), which only the
+// harness links: an embedder of ShmRing needs neither libnuma nor its headers.
 
 // MARK: - Kernel transports: signals, eventfd, POSIX message queues, Unix sockets
 

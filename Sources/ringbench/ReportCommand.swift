@@ -31,6 +31,7 @@ struct ReportCommand: ParsableCommand {
         guard document.schema == ResultDocument.schemaName else {
             throw CommandFailure(message: "\(file) has schema '\(document.schema)'; this ringbench reads \(ResultDocument.schemaName)")
         }
-        try destination.write { ResultRenderer.render(document, as: $0) }
+        // A NUMA study reads best as the study's own table.
+        try destination.write { $0 == .table && document.numaStudy != nil ? NumaRenderer.study(document) : ResultRenderer.render(document, as: $0) }
     }
 }

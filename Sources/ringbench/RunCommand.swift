@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
     var consumers: Int = 1
 
+    @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -57,14 +58,19 @@ struct RunCommand: ParsableCommand {
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize.value, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode)
-        let options = try output.runOptions()
+        var options = try output.runOptions()
+        options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)
-        let probes = try probeOptions.measure(pin: options.pin, processes: scenario.processCount)
+        // With node flags, probe the CPUs the placement chose.
+        let placedCPUs = options.placement.isEmpty ? [] : try Placement.resolve(
+            options.pin, producers: producers, consumers: consumers, request: options.placement, topology: options.topology).cpus.compactMap { $0 }
+        let probes = try probeOptions.measure(pin: placedCPUs.isEmpty ? options.pin : .cpus(placedCPUs), processes: scenario.processCount)
         let record = try BenchmarkRunner.run(scenario, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
+        try placementOptions.check(document)
     }
 }

@@ -24,12 +24,14 @@ struct SuiteCommand: ParsableCommand {
                                valueName: "S,..."))
     var sizes: String?
 
+    @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let profile = quick ? SuitePlan.quick : SuitePlan.full
-        let options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
+        var options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
+        options.placement = try placementOptions.request()
         let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.all
         let plan = SuitePlan.scenarios(transports: entries, sizes: try sizeList(), profile: profile)
         guard !plan.isEmpty else {
@@ -37,8 +39,8 @@ struct SuiteCommand: ParsableCommand {
         }
         // Everything is checked before the first fork, so a bad plan fails at once.
         for scenario in plan {
-            try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(scenario.transport).capabilities,
-                                         options: options)
+            let capabilities = try TransportCatalog.named(scenario.transport).capabilities
+            try BenchmarkRunner.validate(scenario, capabilities: capabilities, options: options.applicable(to: capabilities))
         }
         var effective = profile
         effective.repetitions = options.repetitions
@@ -49,7 +51,8 @@ struct SuiteCommand: ParsableCommand {
         var records: [RunRecord] = []
         for (index, scenario) in plan.enumerated() {
             progress.starting(index, scenario)
-            do { records.append(try BenchmarkRunner.run(scenario, options: options)) } catch {
+            let capabilities = try TransportCatalog.named(scenario.transport).capabilities
+            do { records.append(try BenchmarkRunner.run(scenario, options: options.applicable(to: capabilities))) } catch {
                 progress.finish()
                 throw error
             }
@@ -64,6 +67,7 @@ struct SuiteCommand: ParsableCommand {
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
+        try placementOptions.check(document)
     }
 
     func list(_ text: String, flag: String) throws -> [String] {

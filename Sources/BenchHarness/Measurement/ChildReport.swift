@@ -18,6 +18,8 @@ public struct ChildReport: Codable, Sendable {
     public var figures: [String: Double]?
     /// Set when the child failed; printed by the parent.
     public var error: String?
+    /// Where the child ran, asked of the kernel at the end (placement check).
+    public var ranOn: ProcessLocation?
 
     public init(role: Role, cpu: Int?) {
         self.role = role.name

@@ -1,4 +1,4 @@
-import CShim
+import CPlacement
 import Foundation
 
 /// The machine a result was measured on.
@@ -9,14 +9,18 @@ public struct MachineInfo: Codable, Sendable {
     public var numaNodes: Int
     public var kernel: String
     public var hostname: String?
+    /// Every online NUMA node: its CPUs, memory and distances to the others
+    /// (/sys/devices/system/node); absent in files written before it existed.
+    public var nodes: [NodeInfo]?
 
     public static func current() -> MachineInfo {
         var name = utsname()
         uname(&name)
         let kernel = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let host = withUnsafeBytes(of: name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return MachineInfo(cpuModel: cpuModel(), cpus: Int(cshim_online_cpus()),
-                           numaNodes: Int(cshim_numa_node_count()), kernel: kernel, hostname: host)
+        return MachineInfo(cpuModel: cpuModel(), cpus: Int(cplacement_online_cpus()),
+                           numaNodes: Int(cplacement_numa_node_count()), kernel: kernel, hostname: host,
+                           nodes: SystemTopology().nodes)
     }
 
     static func cpuModel() -> String {

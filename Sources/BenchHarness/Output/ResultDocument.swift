@@ -12,6 +12,8 @@ public struct ResultDocument: Codable, Sendable {
     public var probes: ProbeResults?
     /// Lock-engine runs (`ringbench locks`); absent from documents without any.
     public var lockRuns: [LockRunRecord]?
+    /// The NUMA placement study (`ringbench numa`); absent elsewhere.
+    public var numaStudy: NumaStudyResult?
 
     public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil,
                 lockRuns: [LockRunRecord]? = nil) {
@@ -42,6 +44,8 @@ public struct RunRecord: Codable, Sendable {
     /// Speed relative to the `pipe` run of the same mode and size (>1: faster
     /// than pipe); absent when the document has no such pipe run.
     public var versusPipe: Double?
+    /// Requested and observed placement of processes and pages (docs/numa.md).
+    public var placement: PlacementReport?
 
     public init(scenario: Scenario, repetitions: [RepetitionRecord], integrity: IntegrityCounts,
                 summary: RunSummary, notes: [String]? = nil, efficiency: RunEfficiency? = nil, versusPipe: Double? = nil) {

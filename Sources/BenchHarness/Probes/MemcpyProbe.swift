@@ -21,16 +21,22 @@ public enum MemcpyProbe {
     static let bytesPerBatch = 16 << 20
 
     /// Runs in a probe child: figures "memcpy.<bytes>" in bytes per second.
-    static func measureInChild() throws(HarnessError) -> [String: Double] {
+    /// `inspect` sees both buffers, touched, before anything is timed.
+    static func measureInChild(sizes: [Int] = sizes,
+                               inspect: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> [String: Double] = { _, _ in [:] })
+        throws(HarnessError) -> [String: Double] {
         let largest = sizes.max() ?? 0
         guard let source = malloc(largest), let destination = malloc(largest) else {
             throw .systemCall(call: "malloc(\(largest)) for the memcpy probe", errno: .noMemory)
         }
         defer { free(source); free(destination) }
-        // Touch every page of both buffers before timing anything.
+        // Touch every page of both buffers before timing anything. Not with
+        // zeros: the optimiser turns malloc + memset(0) into calloc, which
+        // leaves a fresh mapping untouched (seen by the NUMA page census).
         memset(source, 0x5A, largest)
-        memset(destination, 0, largest)
-        var figures: [String: Double] = [:]
+        memset(destination, 0xA5, largest)
+        var figures = inspect(UnsafeRawBufferPointer(start: source, count: largest),
+                              UnsafeRawBufferPointer(start: destination, count: largest))
         for size in sizes {
             let copies = UInt64(max(1, bytesPerBatch / size))
             let deadline = cshim_monotonic_ns() &+ UInt64(budgetSeconds * 1e9)

@@ -1,3 +1,4 @@
+import CPlacement
 import CShim
 #if canImport(Glibc)
 import Glibc
@@ -77,7 +78,7 @@ public enum ChildProcessRunner {
                 SignalGuard.restoreInChild()
                 _ = cshim_die_with_parent()
                 if getppid() != parent { _exit(1) } // parent died before prctl
-                if let cpu = spec.cpu, cshim_pin_to_cpu(Int32(cpu)) != 0 {
+                if let cpu = spec.cpu, cplacement_pin_to_cpu(Int32(cpu)) != 0 {
                     let message = "ringbench: \(spec.role): cannot pin to CPU \(cpu): \(String(cString: strerror(errno)))\n"
                     _ = message.withCString { write(2, $0, strlen($0)) }
                     _exit(pinFailedStatus)

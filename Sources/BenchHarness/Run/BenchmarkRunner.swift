@@ -8,6 +8,8 @@ public struct RunOptions: Sendable {
     /// Per repetition; nil derives one from the scenario.
     public var timeoutSeconds: Double?
     public var topology: any Topology
+    /// `--producer-node`, `--consumer-node`, `--memory-node`.
+    public var placement = PlacementRequest()
 
     public init(repetitions: Int = 5, warmup: Int = 1, pin: PinPolicy = .auto,
                 timeoutSeconds: Double? = nil, topology: any Topology = SystemTopology()) {
@@ -26,7 +28,8 @@ public enum BenchmarkRunner {
         let entry = try TransportCatalog.named(scenario.transport)
         try validate(scenario, capabilities: entry.capabilities, options: options)
         var placed = scenario
-        let placement = try Placement.resolve(options.pin, count: scenario.processCount, topology: options.topology)
+        let placement = try Placement.resolve(options.pin, producers: scenario.producers, consumers: scenario.consumers,
+                                              request: options.placement, topology: options.topology)
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         placed.placement = zip(roles, placement.cpus).map { role, cpu in
             PlacementEntry(role: role.name, cpu: cpu, node: cpu.map { options.topology.node(ofCPU: $0) })
@@ -34,7 +37,8 @@ public enum BenchmarkRunner {
         if !entry.capabilities.usesBacking { placed.backing = nil }
         let context = RepetitionContext(cpus: placement.cpus,
                                         timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario),
-                                        clock: scenario.mode == .roundtrip ? CycleClock.calibrate() : .monotonic)
+                                        clock: scenario.mode == .roundtrip ? CycleClock.calibrate() : .monotonic,
+                                        memory: placement.memory)
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
             let result = try entry.runRepetition(placed, context)
@@ -47,7 +51,14 @@ public enum BenchmarkRunner {
         if placement.oversubscribed {
             notes.append("oversubscribed: \(scenario.processCount) processes share \(Set(placement.cpus.compactMap { $0 }).count) CPUs")
         }
-        return record(placed, measured, notes: notes, clock: context.clock)
+        let placementReport = PlacementReport.check(request: options.placement, memory: placement.memory, producers: scenario.producers,
+                                                    observations: measured.compactMap(\.placement))
+        if !placementReport.matches {
+            notes.append("PLACEMENT MISMATCH: " + (placementReport.mismatches ?? []).joined(separator: "; "))
+        }
+        var result = record(placed, measured, notes: notes, clock: context.clock)
+        result.placement = placementReport
+        return result
     }
 
     static func defaultTimeout(_ scenario: Scenario) -> Double {
@@ -117,6 +128,14 @@ public enum BenchmarkRunner {
         guard options.repetitions >= 1 else { throw .invalidScenario("--repeat must be at least 1") }
         guard options.warmup >= 0 else { throw .invalidScenario("--warmup must not be negative") }
         if c.usesBacking { _ = try RegionNames.backing(s) }
+        if options.placement.memory != nil, !c.usesBacking {
+            throw .invalidScenario("--memory-node places a shared-memory ring; \(s.transport) has none (use spsc, mpmc-sem or mpmc-lockfree)")
+        }
+        if !options.placement.isEmpty {
+            // Nodes that do not exist or have no CPUs or memory fail here, before anything runs.
+            _ = try Placement.resolve(options.pin, producers: s.producers, consumers: s.consumers,
+                                      request: options.placement, topology: options.topology)
+        }
     }
 }
 
@@ -125,5 +144,15 @@ extension LatencyHistogram {
         LatencySummary(kind: kind, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                        p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max,
                        mean: h.mean, samples: h.totalCount, clock: clock)
+    }
+}
+
+extension RunOptions {
+    /// These options for one transport of a suite: `--memory-node` applies to
+    /// the shared-memory transports only, the node flags to every transport.
+    public func applicable(to capabilities: TransportCapabilities) -> RunOptions {
+        var options = self
+        if !capabilities.usesBacking { options.placement.memory = nil }
+        return options
     }
 }

@@ -10,6 +10,8 @@ public struct RepetitionContext: Sendable {
     public var timeoutSeconds: Double
     /// Calibrated once per run, before any fork.
     public var clock: CycleClock
+    /// Applied while the transport creates its shared memory (`--memory-node`).
+    public var memory: MemoryPolicy? = nil
 }
 
 /// The measured outcome of one repetition.
@@ -20,6 +22,8 @@ public struct RepetitionResult: Sendable {
     public var integrity: IntegrityCounts
     /// Round-trip latency buckets (value, count pairs), roundtrip mode only.
     public var latencyBuckets: [UInt64]?
+    /// Where the processes ran and the pages were.
+    public var placement: PlacementObservation? = nil
 }
 
 /// Runs one repetition of a message scenario: create the transport, fork the
@@ -29,7 +33,9 @@ public enum RepetitionRunner {
                                                      context: RepetitionContext) throws(HarnessError) -> RepetitionResult {
         let cleanup = CleanupRegistry()
         defer { cleanup.runAll() }
-        let transport = try T(scenario: scenario, cleanup: cleanup)
+        let transport = try MemoryBinding.whileCreating(context.memory) { () throws(HarnessError) in
+            try T(scenario: scenario, cleanup: cleanup)
+        }
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         let control = try ControlBlock(children: roles.count)
         let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
@@ -37,9 +43,20 @@ public enum RepetitionRunner {
         let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock, ledger: ledger)
 
         let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds) { _, spec throws(HarnessError) in
-            try transport.withPort(role: spec.role, MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
+            var report = try transport.withPort(role: spec.role, MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
+            report.ranOn = ProcessLocation.current()
+            return report
         }.reports
-        return summarise(scenario: scenario, reports: reports, ledger: ledger)
+        var result = summarise(scenario: scenario, reports: reports, ledger: ledger)
+        // After the run, before cleanup: the pages are where they ended up.
+        result.placement = PlacementObservation(
+            processes: specs.map { spec in
+                // A report names its role and index: "producer" and 0 for producer 0.
+                let report = reports.first { "\($0.role) \($0.index)" == spec.role.description }
+                return ObservedProcess(role: spec.role.description, plannedCPU: spec.cpu, ran: report?.ranOn)
+            },
+            pages: transport.sharedMemory.isEmpty ? nil : PageCensus.of(transport.sharedMemory))
+        return result
     }
 
     static func summarise(scenario: Scenario, reports: [ChildReport], ledger: DeliveryLedger? = nil) -> RepetitionResult {

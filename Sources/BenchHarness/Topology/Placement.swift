@@ -38,6 +38,8 @@ public struct Placement: Sendable, Equatable {
     public var cpus: [Int?]
     /// True when more processes run than there are CPUs to give them.
     public var oversubscribed: Bool
+    /// The policy for the run's shared memory (`--memory-node`); nil: first touch.
+    public var memory: MemoryPolicy? = nil
 
     /// Chooses a CPU for each of `count` processes.
     ///

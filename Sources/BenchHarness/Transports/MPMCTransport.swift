@@ -63,6 +63,8 @@ public struct MPMCTransport<Queue: HarnessQueue>: Transport {
         return try visitor.visit(&port)
     }
 
+    public var sharedMemory: [UnsafeRawBufferPointer] { [forward.region.bytes, backward.region.bytes] }
+
     private func reopen(_ queue: Queue) throws(ShmError) -> Queue {
         backing == .anon ? queue : try Queue.open(backing: backing, name: queue.region.name, options: RegionOptions())
     }

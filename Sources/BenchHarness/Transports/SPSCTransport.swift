@@ -46,6 +46,10 @@ public struct SPSCTransport: Transport {
         return try visitor.visit(&port)
     }
 
+    public var sharedMemory: [UnsafeRawBufferPointer] {
+        [forward.region.bytes, backward.region.bytes]
+    }
+
     private func reopen(_ ring: SPSCRing) throws(ShmError) -> SPSCRing {
         backing == .anon ? ring : try SPSCRing.open(backing: backing, name: ring.region.name)
     }

@@ -25,6 +25,15 @@ public protocol Transport {
     init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError)
 
     func withPort<Visitor: PortVisitor>(role: Role, _ visitor: Visitor) throws(HarnessError) -> Visitor.Output
+
+    /// The shared memory this transport created, as mapped in the parent:
+    /// the placement check asks the kernel where its pages are. Kernel
+    /// transports have none (the default).
+    var sharedMemory: [UnsafeRawBufferPointer] { get }
+}
+
+extension Transport {
+    public var sharedMemory: [UnsafeRawBufferPointer] { [] }
 }
 
 /// Code that runs with one concrete port (the measurement loop).
