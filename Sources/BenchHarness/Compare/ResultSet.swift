@@ -76,13 +76,13 @@ public struct ResultSet: Sendable {
 
     public static func decode(_ data: Data, name: String) throws(ResultFileError) -> (ResultDocument, [ScenarioKey]) {
         guard let object = try? JSONSerialization.jsonObject(with: data), let root = object as? [String: Any] else {
-            throw ResultFileError("\(name) is not JSON (expected a \(ResultDocument.schemaName) document)")
+            throw ResultFileError("\(name) is not a ringbench results file (not JSON; expected \(ResultDocument.schemaName))")
         }
         guard let schema = root["schema"] as? String else {
             throw ResultFileError("\(name) is not a ringbench results file: no \"schema\" field")
         }
         guard schema == ResultDocument.schemaName else {
-            throw ResultFileError("\(name) has schema '\(schema)'; compare reads \(ResultDocument.schemaName)")
+            throw ResultFileError("\(name) has schema '\(schema)'; this ringbench reads \(ResultDocument.schemaName)")
         }
         let document: ResultDocument
         do { document = try JSONDecoder().decode(ResultDocument.self, from: data) } catch {
