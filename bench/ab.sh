@@ -61,7 +61,6 @@ cleanup() {
     for wt in "${created_worktrees[@]+"${created_worktrees[@]}"}"; do
       git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
     done
-    git -C "$root" worktree prune >/dev/null 2>&1 || true
   fi
   [ -n "$scratch_out" ] && rm -rf "$scratch_out"
   exit "$status"

@@ -47,10 +47,17 @@ public enum HTMLReport {
 
     static func sizeLabel(_ size: Int) -> String { ResultRenderer.bytes(Double(size)) }
 
-    /// The scenario without its mode and size, for bar labels and legends.
-    static func variant(_ key: ScenarioKey) -> String {
-        key.description.replacingOccurrences(of: " \(key.mode) ", with: " ")
-            .replacingOccurrences(of: " " + sizeLabel(key.messageSize).replacingOccurrences(of: " ", with: ""), with: "")
+    /// Labels for one chart's scenarios: each key without the words every
+    /// key of the chart shares (mode, size, usually capacity, batch, CPUs);
+    /// those go to the title.
+    static func labels(_ keys: [ScenarioKey]) -> (labels: [String], common: String) {
+        let words = keys.map { $0.description.split(separator: " ").map(String.init) }
+        guard let first = words.first else { return ([], "") }
+        // Words shared at the same position by all keys (keys differ in
+        // length only through optional parts, so compare by content).
+        let shared = first.filter { w in words.allSatisfy { $0.contains(w) } }
+        let labels = words.map { $0.filter { !shared.contains($0) }.joined(separator: " ") }
+        return (labels.map { $0.isEmpty ? first[0] : $0 }, shared.joined(separator: " "))
     }
 
     static func throughput(_ set: ResultSet) -> String {
@@ -58,13 +65,15 @@ public enum HTMLReport {
         guard !runs.isEmpty else { return "<p>no throughput runs</p>\n" }
         var out = ""
         for size in Set(runs.map(\.key.messageSize)).sorted() {
-            let bars = runs.filter { $0.key.messageSize == size }.map { pooled -> SVGChart.Bar in
+            let group = runs.filter { $0.key.messageSize == size }
+            let (names, common) = labels(group.map(\.key))
+            let bars = zip(group, names).map { pooled, name -> SVGChart.Bar in
                 let values = pooled.runs.flatMap { $0.repetitions.map(\.messagesPerSecond) }
                 let median = values.isEmpty ? pooled.runs[0].summary.messagesPerSecond.median : Spread(values).median
-                return SVGChart.Bar(label: variant(pooled.key), value: median, low: values.min(), high: values.max(),
+                return SVGChart.Bar(label: name, value: median, low: values.min(), high: values.max(),
                                     text: ResultRenderer.rate(median) + "/s")
             }.sorted { $0.value > $1.value }
-            out += SVGChart.bars(kind: "throughput", title: "throughput, \(sizeLabel(size)) messages (median, min-max)", unit: "msgs/s", bars)
+            out += SVGChart.bars(kind: "throughput", title: "msgs/s (median, min-max): \(common)", unit: "msgs/s", bars)
         }
         return out
     }
@@ -89,15 +98,16 @@ public enum HTMLReport {
             let group = runs.filter { $0.key.messageSize == size }
             let finite = group.flatMap { distribution($0.runs[0].summary.latencyNs!).map(\.percentile) }.filter { $0 < 100 }
             let last = finite.map { percentileX($0, last: 0) }.max() ?? 3
-            let series = group.map { pooled in
-                SVGChart.Series(name: variant(pooled.key), points: distribution(pooled.runs[0].summary.latencyNs!).map {
+            let (names, common) = labels(group.map(\.key))
+            let series = zip(group, names).map { pooled, name in
+                SVGChart.Series(name: name, points: distribution(pooled.runs[0].summary.latencyNs!).map {
                     (x: percentileX($0.percentile, last: last), y: Double($0.ns))
                 })
             }
             var ticks: [(Double, String)] = [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")]
                 .filter { $0.0 <= last + 0.01 }
             ticks.append((last + 0.5, "max"))
-            out += SVGChart.lines(kind: "latency", title: "round trip, \(sizeLabel(size)) messages: percentile distribution",
+            out += SVGChart.lines(kind: "latency", title: "round-trip percentiles: \(common)",
                                   yUnit: "round trip (ns, log)", xTicks: ticks, xLabel: "percentile (log scale of 1/(1-p))",
                                   yFormat: { ResultRenderer.nanos(UInt64($0)) }, series)
         }
@@ -124,7 +134,9 @@ public enum HTMLReport {
         for mode in Scenario.Mode.allCases {
             let roundtrip = mode == .roundtrip
             for size in Set(keys.filter { $0.mode == mode.rawValue }.map(\.messageSize)).sorted() {
-                let series = keys.filter { $0.mode == mode.rawValue && $0.messageSize == size }.map { key -> SVGChart.Series in
+                let group = keys.filter { $0.mode == mode.rawValue && $0.messageSize == size }
+                let (names, common) = labels(group)
+                let series = zip(group, names).map { key, name -> SVGChart.Series in
                     var points: [(x: Double, y: Double)] = []
                     for (i, input) in inputs.enumerated() {
                         guard let pooled = input.set.runs.first(where: { $0.key == key }) else { continue }
@@ -135,11 +147,11 @@ public enum HTMLReport {
                         points.append((x: Double(i), y: y))
                     }
                     let marked = Set(points.indices.filter { regressed[key.description]?.contains(Int(points[$0].x)) == true })
-                    return SVGChart.Series(name: variant(key), points: points, marked: marked)
+                    return SVGChart.Series(name: name, points: points, marked: marked)
                 }.filter { $0.points.count > 1 }
                 guard !series.isEmpty else { continue }
                 let ticks = inputs.indices.map { (Double($0), String(inputs[$0].label.split(separator: "/").last ?? "").prefix(14).description) }
-                out += SVGChart.lines(kind: "trend", title: "\(mode.rawValue), \(sizeLabel(size)): \(roundtrip ? "p50 round trip" : "msgs/s median") per result",
+                out += SVGChart.lines(kind: "trend", title: "\(roundtrip ? "p50 round trip" : "msgs/s median") per result: \(common)",
                                       yUnit: roundtrip ? "p50 (ns, log)" : "msgs/s (log)", xTicks: ticks, xLabel: "result (oldest first); red: regression vs previous",
                                       yFormat: roundtrip ? { ResultRenderer.nanos(UInt64($0)) } : { ResultRenderer.rate($0) }, series)
             }

@@ -26,7 +26,7 @@ public enum SVGChart {
         var svg = open(kind: kind, width: width, height: height, title: title)
         for tick in axis.ticks {
             svg += line(x(tick), 34, x(tick), height - 26, cls: "grid")
-            svg += text(x(tick), height - 12, ResultRenderer.rate(tick), anchor: "middle", cls: "tick")
+            svg += text(x(tick), height - 12, compact(tick), anchor: "middle", cls: "tick")
         }
         svg += text(width - 8, height - 12, unit, anchor: "end", cls: "tick")
         for (i, bar) in bars.enumerated() {
@@ -53,7 +53,7 @@ public enum SVGChart {
     /// Lines over a numeric x axis with given tick labels; y on a log axis.
     public static func lines(kind: String, title: String, yUnit: String, xTicks: [(Double, String)], xLabel: String,
                              logY: Bool = true, yFormat: (Double) -> String, _ series: [Series]) -> String {
-        let width = 720.0, height = 340.0, left = 70.0, right = 170.0, top = 34.0, bottom = 50.0
+        let width = 720.0, height = 350.0, left = 70.0, right = 190.0, top = 48.0, bottom = 50.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) } + xTicks.map(\.0)
         let ys = series.flatMap { $0.points.map(\.y) }.filter { $0 > 0 }
@@ -71,7 +71,7 @@ public enum SVGChart {
             svg += text(px(x), top + plotH + 16, label, anchor: "middle", cls: "tick")
         }
         svg += text(left + plotW / 2, height - 8, xLabel, anchor: "middle", cls: "label")
-        svg += text(8, top - 10, yUnit, anchor: "start", cls: "label")
+        svg += text(8, top - 12, yUnit, anchor: "start", cls: "label")
         for (i, s) in series.enumerated() {
             let color = palette[i % palette.count]
             let points = s.points.filter { $0.y > 0 }
@@ -86,9 +86,17 @@ public enum SVGChart {
             }
             let ly = top + 14 * Double(i) + 6
             svg += line(left + plotW + 12, ly, left + plotW + 30, ly, cls: "legend", stroke: color)
-            svg += text(left + plotW + 34, ly + 4, String(s.name.prefix(24)), anchor: "start", cls: "legend")
+            svg += text(left + plotW + 34, ly + 4, String(s.name.prefix(28)), anchor: "start", cls: "legend")
         }
         return svg + "</svg>\n"
+    }
+
+    /// Axis labels: 100 k, 2 M, 1 G.
+    public static func compact(_ x: Double) -> String {
+        for (scale, suffix) in [(1e9, " G"), (1e6, " M"), (1e3, " k")] where x >= scale {
+            return String(format: "%g", (x / scale * 100).rounded() / 100) + suffix
+        }
+        return String(format: "%g", x)
     }
 
     static func open(kind: String, width: Double, height: Double, title: String) -> String {
