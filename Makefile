@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc report-check
 
 all: release
 
@@ -58,6 +58,11 @@ test: deps
 	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
 	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi
 	@rm -f .build-ipc-before .build-ipc-after
+
+# The HTML report in headless Chromium (installed with apt-get if missing):
+# every chart kind present, the screenshot not blank (bench/report-check.sh).
+report-check: build
+	bash bench/report-check.sh
 
 clean:
 	rm -rf .build .build-*

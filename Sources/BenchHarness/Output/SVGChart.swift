@@ -77,7 +77,9 @@ public enum SVGChart {
             let points = s.points.filter { $0.y > 0 }
             guard !points.isEmpty else { continue }
             let d = points.enumerated().map { j, p in String(format: "%@%.1f,%.1f", j == 0 ? "M" : "L", px(p.x), py(p.y)) }.joined(separator: " ")
-            svg += "<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\"><title>\(escape(s.name))</title></path>"
+            // Past the palette, lines repeat colours dashed.
+            let dash = i >= palette.count ? " stroke-dasharray=\"6 3\"" : ""
+            svg += "<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\"\(dash)><title>\(escape(s.name))</title></path>"
             for (j, p) in s.points.enumerated() where p.y > 0 {
                 let marked = s.marked.contains(j)
                 svg += String(format: "<circle class=\"%@\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%@\"><title>%@</title></circle>",
@@ -85,7 +87,7 @@ public enum SVGChart {
                               marked ? "#d62728" : color, escape("\(s.name): \(yFormat(p.y))" + (marked ? " (regressed)" : "")))
             }
             let ly = top + 14 * Double(i) + 6
-            svg += line(left + plotW + 12, ly, left + plotW + 30, ly, cls: "legend", stroke: color)
+            svg += line(left + plotW + 12, ly, left + plotW + 30, ly, cls: "legend", stroke: color).replacingOccurrences(of: "/>", with: dash + "/>")
             svg += text(left + plotW + 34, ly + 4, String(s.name.prefix(28)), anchor: "start", cls: "legend")
         }
         return svg + "</svg>\n"
