@@ -47,3 +47,33 @@ final class MannWhitneyTests: XCTestCase {
         XCTAssertNil(MannWhitney.test([], [1]))
     }
 }
+
+/// Comparing within machine states when the values are bimodal.
+final class StateStrataTests: XCTestCase {
+    // Fast and slow host placement, base vs a build ~70 ns slower per round trip,
+    // with more fast repetitions on the new side (as measured on the VM).
+    let base: [Double] = [130, 130, 130, 140, 140, 140, 490, 490, 520, 520, 520, 530]
+    let new: [Double] = [210, 210, 210, 210, 210, 210, 210, 220, 560, 570, 580, 590]
+
+    func testSplitsAtTheGapBetweenStates() throws {
+        let strata = try XCTUnwrap(StateStrata.split(base, new))
+        XCTAssertEqual(strata.map(\.base.count), [6, 6])
+        XCTAssertEqual(strata.map(\.new.count), [8, 4])
+        // The pooled medians say "33 % faster"; within each state it is slower.
+        XCTAssertGreaterThan(StateStrata.ratio(strata), 1.2)
+        XCTAssertLessThan(StateStrata.p(strata), 0.001)
+    }
+
+    func testNoSplitWithoutAGapOrWithAOneSidedCluster() {
+        XCTAssertNil(StateStrata.split([100, 101, 102, 103, 104, 105], [106, 107, 108, 109, 110, 111]))
+        // A doubling moves all new values into their own cluster: not strata.
+        XCTAssertNil(StateStrata.split([100, 101, 102, 103, 104, 105], [200, 201, 202, 203, 204, 205]))
+    }
+
+    func testSameMixtureIsNotSignificant() throws {
+        let a: [Double] = [130, 131, 132, 133, 500, 501, 502, 503], b: [Double] = [130.5, 131.5, 132.5, 133.5, 500.5, 501.5, 502.5, 503.5]
+        let strata = try XCTUnwrap(StateStrata.split(a, b))
+        XCTAssertGreaterThan(StateStrata.p(strata), 0.1)
+        XCTAssertEqual(StateStrata.ratio(strata), 1, accuracy: 0.01)
+    }
+}

@@ -194,3 +194,17 @@ final class ResultComparisonTests: XCTestCase {
         XCTAssertTrue(ComparisonRenderer.table(report).contains("regressed"))
     }
 }
+
+extension ResultComparisonTests {
+    func testBimodalLatencyIsComparedWithinMachineStates() throws {
+        // p50 per repetition = 1e9 / rate: fast state ~130 ns, slow ~500 ns;
+        // the new side is 70 ns slower in both but saw the fast state more often.
+        let base = [130.0, 131, 132, 133, 134, 135, 490, 495, 500, 505, 510, 515].map { 1e9 / $0 }
+        let new = [200.0, 201, 202, 203, 204, 205, 206, 207, 570, 575, 580, 585].map { 1e9 / $0 }
+        let report = try compare(F.document([F.run(mode: .roundtrip, rates: base)]), F.document([F.run(mode: .roundtrip, rates: new)]))
+        let r = try XCTUnwrap(verdict(report, .latencyP50))
+        XCTAssertEqual(r.method, "mann-whitney-stratified")
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        XCTAssertGreaterThan(r.ratio, 1.2)
+    }
+}

@@ -34,13 +34,13 @@ public enum MannWhitney {
         guard n1 > 0, n2 > 0 else { return nil }
         let pooled = (x.map { ($0, 0) } + y.map { ($0, 1) }).sorted { $0.0 < $1.0 }
         // Mid-ranks: a run of equal values shares the mean of its ranks.
-        var rankSumX = 0.0, tieTerm = 0.0, hasTies = false
+        var rankSumX = 0.0, hasTies = false
         var i = 0
         while i < pooled.count {
             var j = i
             while j + 1 < pooled.count, pooled[j + 1].0 == pooled[i].0 { j += 1 }
             let t = Double(j - i + 1)
-            if t > 1 { hasTies = true; tieTerm += t * t * t - t }
+            if t > 1 { hasTies = true }
             let midRank = Double(i + j) / 2 + 1
             for k in i...j where pooled[k].1 == 0 { rankSumX += midRank }
             i = j + 1
@@ -49,12 +49,21 @@ public enum MannWhitney {
         if !hasTies, n1 + n2 <= exactLimit {
             return Result(u: u, p: exactP(u: Int(u.rounded()), n1, n2), exact: true)
         }
-        let n = Double(n1 + n2), product = Double(n1) * Double(n2)
-        let mean = product / 2
-        let variance = product / 12 * ((n + 1) - tieTerm / (n * (n - 1)))
+        let mean = Double(n1) * Double(n2) / 2
+        let variance = Self.variance(x, y)
         guard variance > 0 else { return Result(u: u, p: 1, exact: false) }
         let z = max(0, abs(u - mean) - 0.5) / variance.squareRoot()
         return Result(u: u, p: min(1, erfc(z / 2.0.squareRoot())), exact: false)
+    }
+
+    /// The null variance of U, with the tie correction.
+    public static func variance(_ x: [Double], _ y: [Double]) -> Double {
+        let n1 = Double(x.count), n2 = Double(y.count), n = n1 + n2
+        guard n > 1 else { return 0 }
+        var counts: [Double: Int] = [:]
+        for v in x + y { counts[v, default: 0] += 1 }
+        let tieTerm = counts.values.reduce(0.0) { $0 + Double($1 * $1 * $1 - $1) }
+        return n1 * n2 / 12 * ((n + 1) - tieTerm / (n * (n - 1)))
     }
 
     /// Two-sided exact p: twice the smaller tail of U's null distribution.

@@ -289,12 +289,34 @@ public enum ResultComparison {
         let direction: Verdict = better ? .improved : .regressed
         let changeText = String(format: "%+.1f%%", result.change * 100)
         let thresholdText = String(format: "%.0f%%", options.threshold * 100)
+        let nb = x.values.count, nn = y.values.count
+        if nb >= options.minRankRepetitions, nn >= options.minRankRepetitions, let strata = StateStrata.split(x.values, y.values) {
+            // Bimodal values: the machine flipped state; compare within each state.
+            result.ratio = StateStrata.ratio(strata)
+            result.change = result.ratio - 1
+            let p = StateStrata.p(strata)
+            result.method = "mann-whitney-stratified"
+            result.p = p
+            let better = metric.biggerIsBetter ? result.change > 0 : result.change < 0
+            let changeText = String(format: "%+.1f%%", result.change * 100)
+            let where_ = "within \(strata.count) machine states (\(strata.map { "\($0.base.count)/\($0.new.count)" }.joined(separator: ", ")) values)"
+            if abs(result.change) < options.threshold {
+                result.verdict = .unchanged
+                result.reason = "\(changeText) \(where_) is within the \(thresholdText) threshold"
+            } else if p < options.alpha {
+                result.verdict = better ? .improved : .regressed
+                result.reason = String(format: "%@ %@, stratified U test p=%.3g < %g", changeText, where_, p, options.alpha)
+            } else {
+                result.verdict = .inconclusive
+                result.reason = String(format: "%@ %@ but not significant: stratified U test p=%.3g >= %g", changeText, where_, p, options.alpha)
+            }
+            return result
+        }
         if abs(result.change) < options.threshold {
             result.verdict = .unchanged
             result.reason = "\(changeText) is within the \(thresholdText) threshold"
             return result
         }
-        let nb = x.values.count, nn = y.values.count
         if nb >= options.minRankRepetitions, nn >= options.minRankRepetitions, let u = MannWhitney.test(x.values, y.values) {
             result.method = u.exact ? "mann-whitney-exact" : "mann-whitney-normal"
             result.p = u.p
