@@ -208,3 +208,15 @@ extension ResultComparisonTests {
         XCTAssertGreaterThan(r.ratio, 1.2)
     }
 }
+
+extension ResultComparisonTests {
+    func testProbesOfABRoundsAreFlaggedOnlyWhenTheSidesNeverSharedAState() {
+        let fast = F.probes(cacheLineNs: 70), slow = F.probes(cacheLineNs: 300)
+        let mixed = MachineState.differences(base: [slow, slow, fast], new: [fast, fast, slow], tolerance: 0.5)
+        XCTAssertEqual(mixed.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, false)
+        let apart = MachineState.differences(base: [slow, slow], new: [fast, fast], tolerance: 0.5)
+        XCTAssertEqual(apart.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, true)
+        let close = MachineState.differences(base: [F.probes(cacheLineNs: 70)], new: [F.probes(cacheLineNs: 100)], tolerance: 0.5)
+        XCTAssertEqual(close.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, false)
+    }
+}

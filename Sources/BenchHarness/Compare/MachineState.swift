@@ -44,12 +44,16 @@ public struct ProbeDifference: Codable, Sendable, Equatable {
     public var new: Double
     /// (new - base) / base.
     public var change: Double
-    /// |change| exceeds the tolerance: the machine was in another state.
+    /// The sides' values are further apart than the tolerance (new > base x
+    /// (1 + tolerance) or base > new x (1 + tolerance), over all their
+    /// values): the machine was in another state.
     public var flagged: Bool
 }
 
 /// The machine's physical state as the probes saw it: a side with several
-/// documents (A/B rounds) uses each probe's median over them.
+/// documents (A/B rounds) reports each probe's median over them, and is
+/// flagged only when no value of one side is within the tolerance of a value
+/// of the other (for single files: the two values differ by more than it).
 public enum MachineState {
     public static func differences(base: [ProbeResults], new: [ProbeResults], tolerance: Double) -> [ProbeDifference] {
         var out: [ProbeDifference] = []
@@ -59,7 +63,10 @@ public enum MachineState {
             let mb = Spread(b).median, mn = Spread(n).median
             guard mb > 0 else { return }
             let change = (mn - mb) / mb
-            out.append(ProbeDifference(probe: name, base: mb, new: mn, change: change, flagged: abs(change) > tolerance))
+            // Flagged only when the sides never saw the same state: A/B
+            // rounds that both caught both placements are comparable.
+            let apart = n.min()! > b.max()! * (1 + tolerance) || b.min()! > n.max()! * (1 + tolerance)
+            out.append(ProbeDifference(probe: name, base: mb, new: mn, change: change, flagged: apart))
         }
         add("cacheLineRoundTripNs") { $0.cacheLine.bestRoundTrip?.ns }
         let sizes = Set(base.flatMap { $0.memcpy.map(\.bytes) }).intersection(new.flatMap { $0.memcpy.map(\.bytes) })
