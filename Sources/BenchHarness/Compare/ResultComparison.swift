@@ -283,50 +283,40 @@ public enum ResultComparison {
             result.reason = "a side has no positive figure"
             return result
         }
+        let nb = x.values.count, nn = y.values.count
+        let ranked = nb >= options.minRankRepetitions && nn >= options.minRankRepetitions
         result.ratio = result.new.median / result.base.median
+        // The rank test to apply, if any: within machine states when the values
+        // are bimodal (StateStrata), else on all values.
+        var test: (p: Double, name: String)?
+        if ranked, let strata = StateStrata.split(x.values, y.values) {
+            result.ratio = StateStrata.ratio(strata)
+            result.method = "mann-whitney-stratified"
+            let counts = strata.map { "\($0.base.count)/\($0.new.count)" }.joined(separator: ", ")
+            test = (StateStrata.p(strata), "within \(strata.count) machine states (\(counts) values), stratified U test")
+        } else if ranked, let u = MannWhitney.test(x.values, y.values) {
+            result.method = u.exact ? "mann-whitney-exact" : "mann-whitney-normal"
+            test = (u.p, "U test")
+        }
         result.change = result.ratio - 1
         let better = metric.biggerIsBetter ? result.change > 0 : result.change < 0
         let direction: Verdict = better ? .improved : .regressed
         let changeText = String(format: "%+.1f%%", result.change * 100)
         let thresholdText = String(format: "%.0f%%", options.threshold * 100)
-        let nb = x.values.count, nn = y.values.count
-        if nb >= options.minRankRepetitions, nn >= options.minRankRepetitions, let strata = StateStrata.split(x.values, y.values) {
-            // Bimodal values: the machine flipped state; compare within each state.
-            result.ratio = StateStrata.ratio(strata)
-            result.change = result.ratio - 1
-            let p = StateStrata.p(strata)
-            result.method = "mann-whitney-stratified"
-            result.p = p
-            let better = metric.biggerIsBetter ? result.change > 0 : result.change < 0
-            let changeText = String(format: "%+.1f%%", result.change * 100)
-            let where_ = "within \(strata.count) machine states (\(strata.map { "\($0.base.count)/\($0.new.count)" }.joined(separator: ", ")) values)"
-            if abs(result.change) < options.threshold {
-                result.verdict = .unchanged
-                result.reason = "\(changeText) \(where_) is within the \(thresholdText) threshold"
-            } else if p < options.alpha {
-                result.verdict = better ? .improved : .regressed
-                result.reason = String(format: "%@ %@, stratified U test p=%.3g < %g", changeText, where_, p, options.alpha)
-            } else {
-                result.verdict = .inconclusive
-                result.reason = String(format: "%@ %@ but not significant: stratified U test p=%.3g >= %g", changeText, where_, p, options.alpha)
-            }
-            return result
-        }
         if abs(result.change) < options.threshold {
             result.verdict = .unchanged
             result.reason = "\(changeText) is within the \(thresholdText) threshold"
             return result
         }
-        if nb >= options.minRankRepetitions, nn >= options.minRankRepetitions, let u = MannWhitney.test(x.values, y.values) {
-            result.method = u.exact ? "mann-whitney-exact" : "mann-whitney-normal"
-            result.p = u.p
-            let pText = String(format: "p=%.3g", u.p)
-            if u.p < options.alpha {
+        if let test {
+            result.p = test.p
+            let detail = String(format: "%@ p=%.3g", test.name, test.p) + " (n=\(nb)/\(nn))"
+            if test.p < options.alpha {
                 result.verdict = direction
-                result.reason = "\(changeText), U test \(pText) < \(options.alpha) (n=\(nb)/\(nn))"
+                result.reason = "\(changeText), \(detail) < \(options.alpha)"
             } else {
                 result.verdict = .inconclusive
-                result.reason = "\(changeText) but not significant: U test \(pText) >= \(options.alpha) (n=\(nb)/\(nn))"
+                result.reason = "\(changeText) but not significant: \(detail) >= \(options.alpha)"
             }
             return result
         }
