@@ -4,8 +4,9 @@
 #   bench/ab.sh [--rounds N] [--keep] [--out DIR] BASE_REV HEAD_REV [suite options...]
 #
 # Builds both revisions (release) in their own git worktrees under the
-# repository root, .build-ab-<commit> (removed on exit, INT and TERM unless
-# --keep, which also reuses an existing build of the same commit), then runs
+# repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
+# when they existed before; --keep keeps them and reuses an existing build of
+# the same commit), then runs
 # the suite alternately A, B, A, B ... N rounds (default 6), so that both
 # sides see the same machine state (load, the host's CPU placement). Each
 # round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
