@@ -10,13 +10,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two results (files or directories of A/B rounds): verdict per scenario and metric; exit 2 on a regression.",
         discussion: """
-            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better).
-            With at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides; with
-            fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below
-            --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario.
+            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). With at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
 
-            Exit status: 0 nothing regressed, 2 at least one regression, 3 not comparable (different machines, no scenario
-            in common, or a regression-sized change while the probes say the machine was in another state), 1 an error.
+            Exit status: 0 nothing regressed, 2 at least one regression, 3 not comparable (different machines, no scenario in common, or a regression-sized change while the probes say the machine was in another state), 1 an error.
 
             Examples:
               ringbench compare results/base.json results/new.json
