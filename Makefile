@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check
 
 all: release
 
@@ -63,6 +63,11 @@ test: deps
 # observed CPUs and page nodes must equal the requested ones (docs/numa.md).
 numa-check:
 	bash .ci/numa-check
+
+# The HTML report in headless Chromium (installed with apt-get if missing):
+# every chart kind present, the screenshot not blank (bench/report-check.sh).
+report-check: build
+	bash bench/report-check.sh
 
 clean:
 	rm -rf .build .build-*

@@ -3,35 +3,69 @@ import BenchHarness
 import Foundation
 
 /// Renders a results file written with --format json: for reading committed
-/// results, or turning one run into a table and a CSV without rerunning it.
+/// results, or turning one run into a table and a CSV without rerunning it;
+/// and exports for dashboards (docs/results-format.md, "Exports").
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Print a results file (ringbench/result-v1 JSON) as a table, CSV or JSON.",
+        abstract: "Print a results file (ringbench/result-v1 JSON) as a table, CSV, JSON, Markdown, a dashboard export or HTML.",
         discussion: """
+            Formats: table, json, csv, markdown; github-action-benchmark (customBiggerIsBetter: msgs/s of every run);
+            github-action-benchmark-latency (customSmallerIsBetter: round-trip p50/p99/p99.9 ns); bmf (Bencher Metric
+            Format); html (one self-contained page with charts; several FILEs, oldest first, add trend charts).
             Example:
               ringbench report results/host-2026-11-25.json
               ringbench report results/host-2026-11-25.json --format csv --output table.csv
+              ringbench report old.json new.json --format html --output report.html
             """)
 
-    @Argument(help: ArgumentHelp("A results file written with --format json.", valueName: "FILE"))
-    var file: String
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case table, json, csv, markdown
+        case githubActionBenchmark = "github-action-benchmark"
+        case githubActionBenchmarkLatency = "github-action-benchmark-latency"
+        case bmf, html
+    }
 
-    @OptionGroup var destination: Destination
+    @Argument(help: ArgumentHelp("A results file written with --format json (html: several, oldest first).", valueName: "FILE"))
+    var files: [String]
+
+    @Option(help: "Output format: table, json, csv, markdown, github-action-benchmark, github-action-benchmark-latency, bmf or html.")
+    var format: Format = .table
+
+    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give a results FILE") }
+        guard files.count == 1 || format == .html else {
+            throw ValidationError("--format \(format.rawValue) reads one FILE; only html takes several")
+        }
+    }
 
     func run() throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw CommandFailure(message: "cannot read \(file): \(error.localizedDescription)")
+        var sets: [ResultSet] = [], firstKeys: [ScenarioKey] = []
+        for file in files {
+            do {
+                let (document, keys) = try ResultSet.loadDocument(file)
+                if sets.isEmpty { firstKeys = keys }
+                sets.append(ResultSet(label: file, documents: [document], scenarioKeys: [keys]))
+            } catch {
+                throw CommandFailure(message: error.description)
+            }
         }
-        let document: ResultDocument
-        do { document = try JSONDecoder().decode(ResultDocument.self, from: data) } catch {
-            throw CommandFailure(message: "\(file) is not a ringbench results file (\(ResultDocument.schemaName))")
-        }
-        guard document.schema == ResultDocument.schemaName else {
-            throw CommandFailure(message: "\(file) has schema '\(document.schema)'; this ringbench reads \(ResultDocument.schemaName)")
-        }
+        let document = sets[0].documents[0], runKeys = firstKeys
+        let text: String
+        switch format {
         // A NUMA study reads best as the study's own table.
-        try destination.write { $0 == .table && document.numaStudy != nil ? NumaRenderer.study(document) : ResultRenderer.render(document, as: $0) }
+        case .table: text = document.numaStudy != nil ? NumaRenderer.study(document) : ResultRenderer.render(document, as: .table)
+        case .json: text = ResultRenderer.render(document, as: .json)
+        case .csv: text = ResultRenderer.render(document, as: .csv)
+        case .markdown: text = DashboardExports.markdown(document)
+        case .githubActionBenchmark: text = DashboardExports.encode(DashboardExports.actionBenchmarkBigger(document, keys: runKeys))
+        case .githubActionBenchmarkLatency: text = DashboardExports.encode(DashboardExports.actionBenchmarkSmaller(document, keys: runKeys))
+        case .bmf: text = DashboardExports.encode(DashboardExports.bencher(document, keys: runKeys))
+        case .html: text = HTMLReport.render(zip(files, sets).map { HTMLReport.Input(label: $0, set: $1) })
+        }
+        try writeOutput(text, to: output)
     }
 }

@@ -16,7 +16,8 @@ struct Ringbench: ParsableCommand {
             also on failure, timeout, SIGINT and SIGTERM.
             """,
         version: ToolInfo.version,
-        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self, NumaCommand.self],
+        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
+                      CompareCommand.self, BaselineCommand.self, NumaCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 
@@ -32,6 +33,9 @@ struct Ringbench: ParsableCommand {
             fail(error.description, code: exitCode(for: error))
         } catch let error as CommandFailure {
             fail(error.message, code: error.code)
+        } catch let verdict as CompareExit {
+            fflush(nil)
+            Glibc.exit(verdict.code)
         } catch {
             // Help and version requests print and exit 0 the library's way;
             // usage errors become one line.
@@ -39,8 +43,15 @@ struct Ringbench: ParsableCommand {
             if code == .success { exit(withError: error) }
             let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
             let trimmed = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
-            fail(trimmed + " (see 'ringbench --help')", code: 2)
+            fail(trimmed + " (see 'ringbench --help')", code: usageErrorCode)
         }
+    }
+
+    /// Bad arguments exit 2, except for the commands whose 2 means "a
+    /// regression" (compare, baseline): there they are errors, 1.
+    static var usageErrorCode: Int32 {
+        let first = CommandLine.arguments.dropFirst().first
+        return first == "compare" || first == "baseline" ? 1 : 2
     }
 
     static func exitCode(for error: HarnessError) -> Int32 {

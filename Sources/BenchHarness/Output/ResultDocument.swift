@@ -63,6 +63,9 @@ public struct RepetitionRecord: Codable, Sendable {
     public var seconds: Double
     public var messagesPerSecond: Double
     public var bytesPerSecond: Double
+    /// Roundtrip mode: this repetition's own percentiles, so `compare` can
+    /// rank repetitions (absent in throughput mode and in older files).
+    public var latencyNs: RepetitionLatency?
 }
 
 public struct RunSummary: Codable, Sendable {
@@ -114,4 +117,7 @@ public struct LatencySummary: Codable, Sendable {
     public var samples: UInt64
     /// What timed the samples: "tsc", "cntvct" or "monotonic" (see CycleClock).
     public var clock: String?
+    /// The merged histogram's percentile distribution, for plots (absent in
+    /// older files).
+    public var distribution: [PercentilePoint]?
 }

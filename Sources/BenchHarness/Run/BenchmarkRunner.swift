@@ -71,7 +71,8 @@ public enum BenchmarkRunner {
         let reps = results.map { r in
             let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
             return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
-                                    bytesPerSecond: rate * Double(scenario.messageSize))
+                                    bytesPerSecond: rate * Double(scenario.messageSize),
+                                    latencyNs: r.latencyBuckets.flatMap(RepetitionLatency.init(buckets:)))
         }
         let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
         var latency: LatencySummary?
@@ -143,7 +144,8 @@ extension LatencyHistogram {
     public static func summary(_ h: Histogram<UInt64>, kind: String, clock: String? = nil) -> LatencySummary {
         LatencySummary(kind: kind, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                        p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max,
-                       mean: h.mean, samples: h.totalCount, clock: clock)
+                       mean: h.mean, samples: h.totalCount, clock: clock,
+                       distribution: PercentilePoint.distribution(of: h))
     }
 }
 

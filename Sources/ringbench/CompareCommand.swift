@@ -1,0 +1,99 @@
+import ArgumentParser
+import BenchHarness
+import Foundation
+
+/// `ringbench compare BASE NEW`: the regression gate. Exit codes follow
+/// ordo-one/package-benchmark where it has one (2 = a regression):
+/// 0 nothing regressed, 2 a regression, 3 not comparable, 1 an error.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two results (files or directories of A/B rounds): verdict per scenario and metric; exit 2 on a regression.",
+        discussion: """
+            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). With at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
+
+            Exit status: 0 nothing regressed, 2 at least one regression, 3 not comparable (different machines, no scenario in common, or a regression-sized change while the probes say the machine was in another state), 1 an error.
+
+            Examples:
+              ringbench compare results/base.json results/new.json
+              ringbench compare base/ head/ --format markdown >> "$GITHUB_STEP_SUMMARY"
+            """)
+
+    @Argument(help: ArgumentHelp("The reference: a results file, or a directory of them.", valueName: "BASE"))
+    var base: String
+
+    @Argument(help: ArgumentHelp("The candidate: a results file, or a directory of them.", valueName: "NEW"))
+    var new: String
+
+    @OptionGroup var settings: CompareSettings
+
+    func run() throws {
+        let report = try settings.compare(base: try Self.load(base), new: try Self.load(new))
+        try settings.emit(report)
+    }
+
+    static func load(_ path: String) throws -> ResultSet {
+        do { return try ResultSet.load(path) } catch { throw CommandFailure(message: error.description, code: 1) }
+    }
+}
+
+/// The options `compare` and `baseline compare` share.
+struct CompareSettings: ParsableArguments {
+    @Option(help: ArgumentHelp("Minimum effect size in percent: smaller changes are 'unchanged'.", valueName: "PERCENT"))
+    var threshold: Double = 5
+
+    @Option(help: "Significance level of the Mann-Whitney U test (two-sided).")
+    var alpha: Double = 0.01
+
+    @Option(name: .customLong("min-repetitions"),
+            help: ArgumentHelp("Values each side needs for the U test; with fewer, the noise band decides.", valueName: "N"))
+    var minRepetitions: Int = 5
+
+    @Option(name: .customLong("probe-tolerance"),
+            help: ArgumentHelp("Percent by which a probe (cache line, memcpy, wake-up) may differ before the machine state is flagged.", valueName: "PERCENT"))
+    var probeTolerance: Double = 50
+
+    @Flag(help: "Compare efficiency (figure / physical limit from the probes) instead of raw figures.")
+    var normalize = false
+
+    @Flag(name: .customLong("allow-different-machines"), help: "Compare results from different machines (CPU model, count, NUMA, kernel).")
+    var allowDifferentMachines = false
+
+    @Option(help: "Output format: table, markdown or json.")
+    var format: ComparisonRenderer.Format = .table
+
+    @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func options() throws -> CompareOptions {
+        guard threshold >= 0, threshold.isFinite else { throw CommandFailure(message: "--threshold must be a percentage >= 0", code: 1) }
+        guard alpha > 0, alpha < 1 else { throw CommandFailure(message: "--alpha must be between 0 and 1", code: 1) }
+        guard minRepetitions >= 2 else { throw CommandFailure(message: "--min-repetitions must be at least 2", code: 1) }
+        guard probeTolerance >= 0, probeTolerance.isFinite else { throw CommandFailure(message: "--probe-tolerance must be a percentage >= 0", code: 1) }
+        var o = CompareOptions()
+        o.threshold = threshold / 100
+        o.alpha = alpha
+        o.minRankRepetitions = minRepetitions
+        o.probeTolerance = probeTolerance / 100
+        o.normalize = normalize
+        o.allowDifferentMachines = allowDifferentMachines
+        return o
+    }
+
+    func compare(base: ResultSet, new: ResultSet) throws -> ComparisonReport {
+        ResultComparison.compare(base, new, options: try options())
+    }
+
+    /// Writes the report, then exits with its status (0, 2 or 3).
+    func emit(_ report: ComparisonReport) throws {
+        try writeOutput(ComparisonRenderer.render(report, as: format), to: output)
+        if report.exitCode != 0 { throw CompareExit(code: report.exitCode) }
+    }
+}
+
+/// A finished comparison whose verdict is a non-zero exit status (not an error: nothing more is printed).
+struct CompareExit: Error {
+    var code: Int32
+}
+
+extension ComparisonRenderer.Format: ExpressibleByArgument {}

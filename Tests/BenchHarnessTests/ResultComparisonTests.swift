@@ -1,0 +1,222 @@
+@testable import BenchHarness
+import Foundation
+import XCTest
+
+/// Verdicts of `compare` on made-up results.
+final class ResultComparisonTests: XCTestCase {
+    typealias F = CompareFixtures
+
+    func compare(_ base: ResultDocument, _ new: ResultDocument, _ configure: (inout CompareOptions) -> Void = { _ in }) throws -> ComparisonReport {
+        var options = CompareOptions()
+        configure(&options)
+        return ResultComparison.compare(try F.set(base), try F.set(new), options: options)
+    }
+
+    func verdict(_ report: ComparisonReport, _ metric: ComparedMetric, transport: String = "spsc") -> MetricComparison? {
+        report.results.first { $0.metric == metric && $0.transport == transport }
+    }
+
+    func testSlowerThroughputWithEnoughRepetitionsIsARegressionByTheUTest() throws {
+        let report = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(0.8e6))]))
+        let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        XCTAssertEqual(r.method, "mann-whitney-exact")
+        XCTAssertEqual(r.ratio, 0.8, accuracy: 1e-9)
+        XCTAssertEqual(report.status, .regressed)
+        XCTAssertEqual(report.exitCode, 2)
+        XCTAssertEqual(report.counts["regressed"], 1)
+    }
+
+    func testFasterIsImprovedAndExitsZero() throws {
+        let report = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(1.3e6))]))
+        XCTAssertEqual(verdict(report, .messagesPerSecond)?.verdict, .improved)
+        XCTAssertEqual(report.exitCode, 0)
+    }
+
+    func testSmallSignificantChangeIsUnchangedBelowTheThreshold() throws {
+        let report = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(0.97e6))]))
+        let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .unchanged, r.reason)
+        XCTAssertEqual(report.exitCode, 0)
+        // The same change with a 1 % threshold is a regression.
+        let strict = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(0.97e6))])) { $0.threshold = 0.01 }
+        XCTAssertEqual(verdict(strict, .messagesPerSecond)?.verdict, .regressed)
+    }
+
+    func testOverlappingSamplesAreInconclusive() throws {
+        let base = [1.0, 1.3, 0.7, 1.2, 0.8, 1.1].map { $0 * 1e6 }, new = [0.9, 1.2, 0.6, 1.0, 0.7, 0.95].map { $0 * 1e6 }
+        let report = try compare(F.document([F.run(rates: base)]), F.document([F.run(rates: new)]))
+        let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .inconclusive, r.reason)
+        XCTAssertGreaterThan(try XCTUnwrap(r.p), 0.01)
+        XCTAssertEqual(report.exitCode, 0)
+    }
+
+    func testLatencyPercentilesAreSmallerIsBetter() throws {
+        let report = try compare(F.document([F.run(mode: .roundtrip, rates: F.rates(1e6))]),
+                                 F.document([F.run(mode: .roundtrip, rates: F.rates(0.5e6))]))
+        for metric in [ComparedMetric.latencyP50, .latencyP99, .latencyP999] {
+            let r = try XCTUnwrap(verdict(report, metric))
+            XCTAssertFalse(r.biggerIsBetter)
+            XCTAssertEqual(r.verdict, .regressed, "\(metric): \(r.reason)")
+            XCTAssertEqual(r.ratio, 2, accuracy: 0.01)
+        }
+        // Throughput runs have no latency metrics.
+        let throughput = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(1e6))]))
+        XCTAssertEqual(throughput.results.map(\.metric), [.messagesPerSecond])
+    }
+
+    func testFewRepetitionsUseTheNoiseBand() throws {
+        let tight = try compare(F.document([F.run(rates: [1.0e6, 1.01e6, 0.99e6])]), F.document([F.run(rates: [0.7e6, 0.71e6, 0.69e6])]))
+        let r = try XCTUnwrap(verdict(tight, .messagesPerSecond))
+        XCTAssertEqual(r.method, "noise-band")
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        // A spread as wide as the change: inside the band.
+        let loose = try compare(F.document([F.run(rates: [1.0e6, 1.5e6, 0.6e6])]), F.document([F.run(rates: [0.7e6, 1.1e6, 0.5e6])]))
+        XCTAssertEqual(verdict(loose, .messagesPerSecond)?.verdict, .inconclusive)
+        // One repetition per side: no spread, no verdict.
+        let single = try compare(F.document([F.run(rates: [1e6])]), F.document([F.run(rates: [0.5e6])]))
+        let s = try XCTUnwrap(verdict(single, .messagesPerSecond))
+        XCTAssertEqual(s.verdict, .inconclusive)
+        XCTAssertTrue(s.reason.contains("one repetition"), s.reason)
+    }
+
+    func testDifferentMachinesAreNotComparedUnlessAllowed() throws {
+        var other = F.machine
+        other.cpus = 4
+        other.kernel = "6.2.0"
+        let base = F.document([F.run(rates: F.rates(1e6))]), new = F.document([F.run(rates: F.rates(0.5e6))], machine: other)
+        let report = try compare(base, new)
+        XCTAssertEqual(report.status, .notComparable)
+        XCTAssertEqual(report.exitCode, 3)
+        XCTAssertTrue(report.results.isEmpty)
+        XCTAssertEqual(report.machineDifferences, ["CPUs 2 -> 4", "kernel 6.1.0 -> 6.2.0"])
+        let allowed = try compare(base, new) { $0.allowDifferentMachines = true }
+        XCTAssertEqual(allowed.exitCode, 2)
+        XCTAssertTrue(allowed.notes.contains { $0.contains("different machines compared") })
+    }
+
+    func testHostnameAloneDoesNotMakeAnotherMachine() throws {
+        var renamed = F.machine
+        renamed.hostname = "runner-2"
+        XCTAssertTrue(MachineIdentity.differences(F.machine, renamed).isEmpty)
+        XCTAssertEqual(MachineIdentity.id(F.machine), "test-cpu-2cpu-1node-6.1.0")
+        XCTAssertEqual(MachineIdentity.id(MachineInfo(cpuModel: "AMD EPYC", cpus: 2, numaNodes: 1, kernel: "6.18.44-fc-v669")),
+                       "amd-epyc-2cpu-1node-6.18.44-fc-v669")
+    }
+
+    func testAnotherCacheLineStateIsFlaggedAndMasksRegressions() throws {
+        let base = F.document([F.run(rates: F.rates(1e6))], cacheLineNs: 70)
+        let new = F.document([F.run(rates: F.rates(0.35e6))], cacheLineNs: 300)
+        let report = try compare(base, new)
+        let flagged = try XCTUnwrap(report.probes.first { $0.probe == "cacheLineRoundTripNs" })
+        XCTAssertTrue(flagged.flagged)
+        XCTAssertEqual(flagged.change, 300.0 / 70 - 1, accuracy: 1e-9)
+        XCTAssertEqual(verdict(report, .messagesPerSecond)?.verdict, .inconclusive)
+        XCTAssertEqual(report.status, .notComparable)
+        XCTAssertEqual(report.exitCode, 3)
+    }
+
+    func testNormalizeComparesFiguresAgainstTheLimits() throws {
+        // Roundtrip p50 scales with the cache line: the same efficiency in both states.
+        let base = F.document([F.run(mode: .roundtrip, rates: F.rates(1e9 / 700))], cacheLineNs: 70)
+        let new = F.document([F.run(mode: .roundtrip, rates: F.rates(1e9 / 3000))], cacheLineNs: 300)
+        let normalized = try compare(base, new) { $0.normalize = true }
+        let r = try XCTUnwrap(verdict(normalized, .latencyP50))
+        XCTAssertEqual(r.unit, "x cache-line RTT")
+        XCTAssertEqual(r.verdict, .unchanged, r.reason)
+        XCTAssertEqual(normalized.exitCode, 0)
+        // Without probes there is nothing to normalise by.
+        let bare = try compare(F.document([F.run(rates: F.rates(1e6))], cacheLineNs: nil),
+                               F.document([F.run(rates: F.rates(1e6))], cacheLineNs: nil)) { $0.normalize = true }
+        XCTAssertEqual(verdict(bare, .messagesPerSecond)?.verdict, .inconclusive)
+    }
+
+    func testRunsAreMatchedByScenarioAndTheRestListed() throws {
+        let base = F.document([F.run("spsc", rates: F.rates(1e6)), F.run("pipe", rates: F.rates(1e5))])
+        let new = F.document([F.run("spsc", rates: F.rates(1e6)), F.run("fifo", rates: F.rates(1e5))])
+        let report = try compare(base, new)
+        XCTAssertEqual(report.results.map(\.transport), ["spsc"])
+        XCTAssertEqual(report.onlyInBase.count, 1)
+        XCTAssertTrue(report.onlyInBase[0].hasPrefix("pipe "))
+        XCTAssertTrue(report.onlyInNew[0].hasPrefix("fifo "))
+        let nothing = try compare(F.document([F.run("pipe", rates: F.rates(1e5))]), F.document([F.run("fifo", rates: F.rates(1e5))]))
+        XCTAssertEqual(nothing.exitCode, 3)
+    }
+
+    func testUnknownScenarioFieldsSeparateScenariosAndExtraFieldsAreIgnored() throws {
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(ResultRenderer.json(F.document([F.run(rates: [1e6])])).utf8)) as? [String: Any])
+        var runs = try XCTUnwrap(json["runs"] as? [[String: Any]])
+        var scenario = try XCTUnwrap(runs[0]["scenario"] as? [String: Any])
+        scenario["rate"] = 5000
+        runs[0]["scenario"] = scenario
+        runs[0]["futureField"] = ["x": 1]
+        json["runs"] = runs
+        json["somethingNew"] = true
+        let (_, keys) = try ResultSet.decode(try JSONSerialization.data(withJSONObject: json), name: "x.json")
+        XCTAssertTrue(keys[0].description.hasSuffix("rate=5000"), keys[0].description)
+        XCTAssertFalse(keys[0].description.contains("messages"))
+    }
+
+    func testMalformedDocumentsGiveOneLineErrors() {
+        func message(_ text: String) -> String {
+            do { _ = try ResultSet.decode(Data(text.utf8), name: "f.json"); return "" } catch { return error.description }
+        }
+        XCTAssertEqual(message("not json"), "f.json is not a ringbench results file (not JSON; expected ringbench/result-v1)")
+        XCTAssertEqual(message("{}"), "f.json is not a ringbench results file: no \"schema\" field")
+        XCTAssertEqual(message(#"{"schema":"ringbench/probes-v1"}"#), "f.json has schema 'ringbench/probes-v1'; this ringbench reads ringbench/result-v1")
+        XCTAssertEqual(message(#"{"schema":"ringbench/result-v1","tool":{"version":"1","commit":"x"}}"#),
+                       "f.json is not a valid ringbench/result-v1 document: missing field machine")
+    }
+
+    func testDirectoriesPoolRepetitionsPerScenario() throws {
+        let a = try F.set(F.document([F.run(rates: [1e6, 1.1e6])])), b = try F.set(F.document([F.run(rates: [0.9e6])]))
+        let pooled = ResultSet(label: "dir", documents: a.documents + b.documents,
+                               scenarioKeys: [a.runs.map(\.key), b.runs.map(\.key)])
+        XCTAssertEqual(pooled.runs.count, 1)
+        XCTAssertEqual(pooled.runs[0].runs.count, 2)
+        let report = ResultComparison.compare(pooled, pooled, options: CompareOptions())
+        XCTAssertEqual(report.results.first?.base.n, 3)
+    }
+
+    func testRenderersCarryTheVerdicts() throws {
+        let report = try compare(F.document([F.run(rates: F.rates(1e6))]), F.document([F.run(rates: F.rates(0.8e6))]))
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(ComparisonRenderer.json(report).utf8)) as? [String: Any])
+        XCTAssertEqual(json["schema"] as? String, "ringbench/compare-v1")
+        XCTAssertEqual(json["status"] as? String, "regressed")
+        let result = try XCTUnwrap((json["results"] as? [[String: Any]])?.first)
+        for key in ["scenario", "metric", "unit", "biggerIsBetter", "base", "new", "ratio", "change", "verdict", "reason", "method", "p"] {
+            XCTAssertNotNil(result[key], key)
+        }
+        let markdown = ComparisonRenderer.markdown(report)
+        XCTAssertTrue(markdown.hasPrefix("### ringbench compare: REGRESSION"), markdown)
+        XCTAssertTrue(markdown.contains("| scenario | metric | base | new | ratio | verdict | why |"))
+        XCTAssertTrue(ComparisonRenderer.table(report).contains("regressed"))
+    }
+}
+
+extension ResultComparisonTests {
+    func testBimodalLatencyIsComparedWithinMachineStates() throws {
+        // p50 per repetition = 1e9 / rate: fast state ~130 ns, slow ~500 ns;
+        // the new side is 70 ns slower in both but saw the fast state more often.
+        let base = [130.0, 131, 132, 133, 134, 135, 490, 495, 500, 505, 510, 515].map { 1e9 / $0 }
+        let new = [200.0, 201, 202, 203, 204, 205, 206, 207, 570, 575, 580, 585].map { 1e9 / $0 }
+        let report = try compare(F.document([F.run(mode: .roundtrip, rates: base)]), F.document([F.run(mode: .roundtrip, rates: new)]))
+        let r = try XCTUnwrap(verdict(report, .latencyP50))
+        XCTAssertEqual(r.method, "mann-whitney-stratified")
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        XCTAssertGreaterThan(r.ratio, 1.2)
+    }
+}
+
+extension ResultComparisonTests {
+    func testProbesOfABRoundsAreFlaggedOnlyWhenTheSidesNeverSharedAState() {
+        let fast = F.probes(cacheLineNs: 70), slow = F.probes(cacheLineNs: 300)
+        let mixed = MachineState.differences(base: [slow, slow, fast], new: [fast, fast, slow], tolerance: 0.5)
+        XCTAssertEqual(mixed.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, false)
+        let apart = MachineState.differences(base: [slow, slow], new: [fast, fast], tolerance: 0.5)
+        XCTAssertEqual(apart.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, true)
+        let close = MachineState.differences(base: [F.probes(cacheLineNs: 70)], new: [F.probes(cacheLineNs: 100)], tolerance: 0.5)
+        XCTAssertEqual(close.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, false)
+    }
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# A/B comparison of two commits on this machine: the recommended CI gate.
+#
+#   bench/ab.sh [--rounds N] [--keep] [--out DIR] BASE_REV HEAD_REV [suite options...]
+#
+# Builds both revisions (release) in their own git worktrees under the
+# repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
+# when they existed before; --keep keeps them and reuses an existing build of
+# the same commit), then runs
+# the suite alternately A, B, A, B ... N rounds (default 6), so that both
+# sides see the same machine state (load, the host's CPU placement). Each
+# round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
+# pools the rounds' repetitions per scenario and side (a directory argument),
+# prints the Markdown table, and this script exits with compare's status:
+#   0 nothing regressed, 2 a regression, 3 not comparable, 1 an error.
+#
+# Suite options default to: --quick. Options for compare go in
+# AB_COMPARE_ARGS (e.g. "--threshold 10"). AB_COMMAND=run runs
+# 'ringbench run' instead of 'ringbench suite' with the same options.
+# Examples:
+#   bench/ab.sh main HEAD
+#   bench/ab.sh --rounds 10 main HEAD --quick --transports spsc,pipe
+#   AB_COMMAND=run bench/ab.sh main HEAD --transport spsc --duration 0.2 --repeat 1
+set -euo pipefail
+
+rounds=6 keep=0 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+if [ $# -lt 2 ]; then
+  echo "usage: bench/ab.sh [--rounds N] [--keep] [--out DIR] BASE_REV HEAD_REV [suite options...]" >&2
+  exit 1
+fi
+case "$rounds" in ''|*[!0-9]*) echo "ab.sh: --rounds must be a positive integer" >&2; exit 1 ;; esac
+[ "$rounds" -ge 1 ] || { echo "ab.sh: --rounds must be at least 1" >&2; exit 1; }
+
+root="$(git rev-parse --show-toplevel)"
+cd "$root"
+base_sha="$(git rev-parse --verify --quiet "$1^{commit}")" || { echo "ab.sh: '$1' is not a commit" >&2; exit 1; }
+head_sha="$(git rev-parse --verify --quiet "$2^{commit}")" || { echo "ab.sh: '$2' is not a commit" >&2; exit 1; }
+shift 2
+[ $# -gt 0 ] || set -- --quick
+command="${AB_COMMAND:-suite}"
+swift="${SWIFT:-swift}"
+
+# Everything this script creates is listed here and removed by cleanup.
+created_worktrees=()
+scratch_out=""
+child=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$child" ]; then kill "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+  if [ "$keep" = 0 ]; then
+    for wt in "${created_worktrees[@]+"${created_worktrees[@]}"}"; do
+      git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+    done
+  fi
+  [ -n "$scratch_out" ] && rm -rf "$scratch_out"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in the background and waits, so INT/TERM reach cleanup at once.
+run() { "$@" & child=$!; wait "$child"; local s=$?; child=""; return $s; }
+
+# Builds one commit; sets bin to the path of its ringbench binary. (Not in
+# a $(...) subshell: created_worktrees must reach cleanup.)
+build() {
+  local sha="$1" dir="$root/.build-ab-${1:0:12}"
+  if [ -x "$dir/.build/release/ringbench" ] && [ "$keep" = 1 ]; then
+    echo "ab.sh: reusing the build of ${sha:0:12} in $dir" >&2
+  else
+    if [ ! -d "$dir" ]; then
+      git -C "$root" worktree add --detach --quiet "$dir" "$sha" >&2
+    fi
+    created_worktrees+=("$dir")
+    echo "ab.sh: building ${sha:0:12} in $dir (release)" >&2
+    run "$swift" build -c release --package-path "$dir" >"$dir.log" 2>&1 || {
+      echo "ab.sh: building ${sha:0:12} failed; last lines of $dir.log:" >&2; tail -20 "$dir.log" >&2; exit 1; }
+    rm -f "$dir.log"
+  fi
+  bin="$dir/.build/release/ringbench"
+}
+
+build "$base_sha"; base_bin="$bin"
+if [ "$head_sha" = "$base_sha" ]; then head_bin="$base_bin"; else build "$head_sha"; head_bin="$bin"; fi
+
+if [ -z "$out" ]; then scratch_out="$root/.build-ab-results-$$"; out="$scratch_out"; fi
+rm -rf "$out/base" "$out/head"
+mkdir -p "$out/base" "$out/head"
+
+echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=${base_sha:0:12} B=${head_sha:0:12}, alternating" >&2
+for i in $(seq 1 "$rounds"); do
+  for side in base head; do
+    if [ "$side" = base ]; then bin="$base_bin" sha="$base_sha"; else bin="$head_bin" sha="$head_sha"; fi
+    printf 'ab.sh: round %d/%d %s\n' "$i" "$rounds" "$side" >&2
+    RINGBENCH_COMMIT="$sha" run "$bin" "$command" "$@" --format json --output "$out/$side/round-$i.json" >/dev/null || {
+      echo "ab.sh: round $i ($side) failed" >&2; exit 1; }
+  done
+done
+
+# compare comes from the head build (it is the revision under review); an
+# old head without it falls back to the base build.
+compare_bin="$head_bin"
+"$compare_bin" compare --help >/dev/null 2>&1 || compare_bin="$base_bin"
+"$compare_bin" compare --help >/dev/null 2>&1 || { echo "ab.sh: neither build has 'ringbench compare'" >&2; exit 1; }
+status=0
+# shellcheck disable=SC2086
+"$compare_bin" compare "$out/base" "$out/head" --format markdown --output "$out/compare.md" ${AB_COMPARE_ARGS:-} || status=$?
+"$compare_bin" compare "$out/base" "$out/head" --format json --output "$out/compare.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
+cat "$out/compare.md"
+[ -n "$scratch_out" ] || echo "ab.sh: rounds and compare.{md,json} kept in $out" >&2
+exit "$status"
