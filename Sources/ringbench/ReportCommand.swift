@@ -20,10 +20,7 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var destination: Destination
 
     func run() throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw CommandFailure(message: "cannot read \(file): \(error.localizedDescription)")
-        }
+        let data = Data(try OutputFile.read(file, argument: "report"))
         let document: ResultDocument
         do { document = try JSONDecoder().decode(ResultDocument.self, from: data) } catch {
             throw CommandFailure(message: "\(file) is not a ringbench results file (\(ResultDocument.schemaName))")

@@ -25,7 +25,7 @@ public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .exited(code): return "exited with status \(code)"
-        case let .signaled(signal): return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        case let .signaled(signal): return "killed by signal \(signal) (\(SignalGuard.name(of: signal)))"
         case .stopped: return "killed by the harness after another child failed"
         }
     }
@@ -57,8 +57,8 @@ public enum ChildProcessRunner {
     public static let pinFailedStatus: Int32 = 70
 
     /// Runs `body(index, spec)` in one child per spec and returns every outcome.
-    /// On the first failed child, the rest are killed. On timeout or SIGINT/
-    /// SIGTERM all children are killed and reaped before this throws.
+    /// On the first failed child, the rest are killed. On timeout or SIGINT,
+    /// SIGTERM, SIGHUP or SIGQUIT all children are killed and reaped before this throws.
     /// `faultInjection` kills one child on purpose (see `FaultInjection`).
     public static func run(_ specs: [ChildSpec], timeoutSeconds: Double, faultInjection: FaultInjection? = nil,
                            body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
@@ -74,6 +74,7 @@ public enum ChildProcessRunner {
             fflush(nil)
             let pid = fork()
             if pid == 0 {
+                SignalGuard.disableBacktracerInChild()
                 SignalGuard.restoreInChild()
                 _ = cshim_die_with_parent()
                 if getppid() != parent { _exit(1) } // parent died before prctl
@@ -94,7 +95,7 @@ public enum ChildProcessRunner {
             pids.append(pid)
         }
 
-        let deadline = cshim_monotonic_ns() &+ UInt64(timeoutSeconds * 1e9)
+        let deadline = cshim_monotonic_ns() &+ nanoseconds(timeoutSeconds)
         var set = SignalGuard.watched
         var faultPending = faultInjection.map { $0.child < pids.count } ?? false
         while outcomes.contains(where: { $0 == nil }) {
@@ -121,12 +122,19 @@ public enum ChildProcessRunner {
             let left = min(deadline - now, faultPending ? 1_000_000 : 200_000_000)
             var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
             let signal = sigtimedwait(&set, nil, &ts)
-            if signal == SIGINT || signal == SIGTERM {
+            if SignalGuard.terminating.contains(signal) {
                 killAndReap(pids, &outcomes)
                 throw .interrupted(signal: signal)
             }
         }
         return outcomes.map { $0! }
+    }
+
+    /// Seconds as nanoseconds, saturating: no timeout value can trap here
+    /// (the CLI limits timeouts to a day; library callers may pass anything).
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
+        guard seconds > 0 else { return 0 }
+        return seconds < 1e9 ? UInt64(seconds * 1e9) : 1_000_000_000 * 1_000_000_000
     }
 
     private static func reap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?], block: Bool) {

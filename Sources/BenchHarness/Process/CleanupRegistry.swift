@@ -1,7 +1,7 @@
 /// The one cleanup mechanism of the harness: whatever creates an IPC object
 /// (SysV segment or set, file, FIFO, socket path, message queue) registers
 /// its removal here right after creating it. The parent runs the registry on
-/// every way out: success, failure, timeout, SIGINT and SIGTERM. Actions run
+/// every way out: success, failure, timeout and every terminating signal. Actions run
 /// newest first, at most once, and only in the process that registered them,
 /// so a forked child that inherits the registry never removes anything.
 public final class CleanupRegistry: @unchecked Sendable {
