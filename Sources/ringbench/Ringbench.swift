@@ -16,7 +16,8 @@ struct Ringbench: ParsableCommand {
             also on failure, timeout, SIGINT, SIGTERM, SIGHUP and SIGQUIT.
             """,
         version: ToolInfo.version,
-        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self],
+        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
+                      ReclaimCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 
@@ -27,6 +28,8 @@ struct Ringbench: ParsableCommand {
         SignalGuard.install()
         do {
             var command = try parseAsRoot()
+            // What killed runs left behind goes before a new run creates anything.
+            if command is RunCommand || command is SuiteCommand || command is LocksCommand { StaleLedger.reclaim() }
             try command.run()
         } catch let error as HarnessError {
             fail(error.description, code: exitCode(for: error))

@@ -45,6 +45,19 @@ public struct FaultInjection {
     }
 }
 
+/// Something the parent does once, as soon as `isReady()` (polled every
+/// millisecond while pending) returns true: the runner uses it to remove the
+/// names of a run's objects once every child has opened them.
+public struct ParentTrigger {
+    public var isReady: () -> Bool
+    public var action: () -> Void
+
+    public init(isReady: @escaping () -> Bool, action: @escaping () -> Void) {
+        self.isReady = isReady
+        self.action = action
+    }
+}
+
 /// Forks children, pins them, and waits for them. The parent only coordinates.
 ///
 /// Fork safety: the parent must be single-threaded (checked through
@@ -59,9 +72,10 @@ public enum ChildProcessRunner {
     /// Runs `body(index, spec)` in one child per spec and returns every outcome.
     /// On the first failed child, the rest are killed. On timeout or SIGINT,
     /// SIGTERM, SIGHUP or SIGQUIT all children are killed and reaped before this throws.
-    /// `faultInjection` kills one child on purpose (see `FaultInjection`).
+    /// `faultInjection` kills one child on purpose (see `FaultInjection`);
+    /// `trigger` runs once when ready (see `ParentTrigger`).
     public static func run(_ specs: [ChildSpec], timeoutSeconds: Double, faultInjection: FaultInjection? = nil,
-                           body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
+                           trigger: ParentTrigger? = nil, body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
         try SignalGuard.checkInterrupted()
         let threads = threadCount()
         guard threads == 1 else {
@@ -98,7 +112,12 @@ public enum ChildProcessRunner {
         let deadline = cshim_monotonic_ns() &+ nanoseconds(timeoutSeconds)
         var set = SignalGuard.watched
         var faultPending = faultInjection.map { $0.child < pids.count } ?? false
+        var triggerPending = trigger != nil
         while outcomes.contains(where: { $0 == nil }) {
+            if triggerPending, let trigger, trigger.isReady() {
+                trigger.action()
+                triggerPending = false
+            }
             if faultPending, let fault = faultInjection, outcomes[fault.child] == nil, fault.isReady() {
                 kill(pids[fault.child], SIGKILL)
                 faultPending = false
@@ -118,8 +137,8 @@ public enum ChildProcessRunner {
                 killAndReap(pids, &outcomes)
                 throw .timedOut(seconds: timeoutSeconds)
             }
-            // Wake at least every 200 ms, every 1 ms while a fault is pending.
-            let left = min(deadline - now, faultPending ? 1_000_000 : 200_000_000)
+            // Wake at least every 200 ms, every 1 ms while a fault or trigger is pending.
+            let left = min(deadline - now, faultPending || triggerPending ? 1_000_000 : 200_000_000)
             var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
             let signal = sigtimedwait(&set, nil, &ts)
             if SignalGuard.terminating.contains(signal) {

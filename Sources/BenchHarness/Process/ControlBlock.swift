@@ -49,6 +49,11 @@ public final class ControlBlock: @unchecked Sendable {
         while cshim_load_acquire(word(Self.arrivedOffset)) < total { spin.wait() }
     }
 
+    /// Parent side: every child has arrived at the start barrier. Acquire
+    /// pairs with the arrivals' acq_rel: each child's opening of its
+    /// endpoint happened before.
+    public var allArrived: Bool { cshim_load_acquire(word(Self.arrivedOffset)) >= UInt64(children) }
+
     /// Counts a finished producer; returns true for the last one. acq_rel:
     /// the last producer sees every other producer's sends completed.
     public func producerFinished(of producers: Int) -> Bool {

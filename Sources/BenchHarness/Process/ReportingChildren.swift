@@ -4,13 +4,16 @@
 public enum ReportingChildren {
     /// Runs `work(index, spec)` in one child per spec. Returns the reports of
     /// the children that count (all but one the fault injection killed on
-    /// purpose) and every outcome.
+    /// purpose) and every outcome. `afterAttach` runs in the parent as soon
+    /// as every child has reached the start barrier, i.e. has opened its
+    /// end of the transport (the runners release the run's names there).
     public static func run(_ specs: [ChildSpec], control: ControlBlock, timeoutSeconds: Double,
-                           faultInjection: FaultInjection? = nil,
+                           faultInjection: FaultInjection? = nil, afterAttach: (() -> Void)? = nil,
                            work: (Int, ChildSpec) throws(HarnessError) -> ChildReport)
         throws(HarnessError) -> (reports: [ChildReport], outcomes: [ChildOutcome]) {
         let outcomes = try ChildProcessRunner.run(specs, timeoutSeconds: timeoutSeconds,
-                                                  faultInjection: faultInjection) { index, spec in
+                                                  faultInjection: faultInjection,
+                                                  trigger: afterAttach.map { ParentTrigger(isReady: { control.allArrived }, action: $0) }) { index, spec in
             var report: ChildReport
             do throws(HarnessError) {
                 report = try work(index, spec)

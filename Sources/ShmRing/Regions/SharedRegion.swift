@@ -67,6 +67,18 @@ public final class SharedRegion: @unchecked Sendable {
         }
     }
 
+    /// In the creating process: removes the region's name now (unlinks the
+    /// file; for sysv, IPC_RMID on the segment and unlinks the key file) and
+    /// keeps the mapping. Call it once every process that needs the region
+    /// has opened it: from then on nothing of the region can outlive its
+    /// processes, even if all of them are killed, because the kernel frees
+    /// the memory with the last mapping. No-op elsewhere; `close()` later
+    /// finds nothing left to remove.
+    public func releaseName() {
+        guard let ownerPid, ownerPid == getpid(), let removal else { return }
+        Self.remove(removal)
+    }
+
     // MARK: Creating
 
     /// Creates a zero-filled region of `size` bytes exclusively: it fails if
