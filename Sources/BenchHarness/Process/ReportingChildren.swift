@@ -42,12 +42,29 @@ public enum ReportingChildren {
         for i in counted { reports[i] = control.readReport(child: i).flatMap(ChildReport.decode) }
         let failed = counted.filter { !outcomes[$0].succeeded || reports[$0]?.error != nil }
         if let first = failed.first {
-            let culprit = failed.first { reports[$0]?.error != nil }
+            // A child killed by a signal explains the failure before a peer's
+            // error (a pipe's reader sees EOF because its writer died).
+            let culprit = failed.first { if case .signaled = outcomes[$0] { return true }; return false }
+                ?? failed.first { reports[$0]?.error != nil }
                 ?? failed.first { outcomes[$0] != .stopped } ?? first
             throw .childFailed(role: specs[culprit].role.description,
-                               detail: reports[culprit]?.error ?? outcomes[culprit].description)
+                               detail: (reports[culprit]?.error ?? outcomes[culprit].description)
+                                   + receivedBeforeFailure(specs: specs, reports: reports, control: control))
         }
         return counted.compactMap { reports[$0] }
+    }
+
+    /// "; received before the failure: consumer 0: 1234 messages, 0
+    /// duplicated, 0 reordered, 0 corrupt": each consumer's integrity counts,
+    /// from its report if it wrote one, else from the progress it published
+    /// while running. Empty for runs without consumers (the lock engine).
+    static func receivedBeforeFailure(specs: [ChildSpec], reports: [Int: ChildReport], control: ControlBlock) -> String {
+        let parts: [String] = specs.indices.compactMap { i in
+            guard case .consumer = specs[i].role else { return nil }
+            let c = reports[i].flatMap { $0.error == nil ? $0.integrity : nil } ?? control.progress(child: i)
+            return "\(specs[i].role): \(c.received) messages, \(c.duplicated) duplicated, \(c.reordered) reordered, \(c.corrupt) corrupt"
+        }
+        return parts.isEmpty ? "" : "; received before the failure: " + parts.joined(separator: "; ")
     }
 }
 
