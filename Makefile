@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc fault-check fault-campaign
 
 all: release
 
@@ -58,6 +58,17 @@ test: deps
 	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
 	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi
 	@rm -f .build-ipc-before .build-ipc-after
+
+# Fault injection (docs/reliability.md): SIGKILL a producer, a consumer or the
+# parent of `ringbench run` at random points, for spsc, mpmc-sem,
+# mpmc-lockfree, pipe and sysv-msgq; checks exit, leftovers and integrity.
+# fault-check: 36 seeded trials (under a minute, run by .ci/run);
+# fault-campaign: the full 210, with every trial in results/fault-campaign.json.
+fault-check: build
+	python3 bench/fault-campaign.py --trials 36 --seed 1
+
+fault-campaign: build
+	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/fault-campaign.json
 
 clean:
 	rm -rf .build .build-*
