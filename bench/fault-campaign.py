@@ -251,11 +251,16 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--binary", default=".build/debug/ringbench")
     parser.add_argument("--json", help="write every trial and the summary here")
+    parser.add_argument("--transports", default=",".join(TRANSPORTS), help="comma-separated subset (to rerun one case)")
+    parser.add_argument("--victims", default=",".join(VICTIMS), help="comma-separated subset of producer,consumer,parent")
     options = parser.parse_args()
     if options.trials < 1:
         parser.error("--trials must be at least 1")
     rng = random.Random(options.seed)
-    combos = [(t, v) for t in TRANSPORTS for v in VICTIMS]
+    transports, victims = options.transports.split(","), options.victims.split(",")
+    if not set(transports) <= set(TRANSPORTS) or not set(victims) <= set(VICTIMS):
+        parser.error(f"--transports takes {','.join(TRANSPORTS)}; --victims takes {','.join(VICTIMS)}")
+    combos = [(t, v) for t in transports for v in victims]
     # Every combination equally often, in a seeded order.
     plan = [combos[i % len(combos)] for i in range(options.trials)]
     rng.shuffle(plan)

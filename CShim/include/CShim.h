@@ -134,6 +134,8 @@ int cshim_semctl_setall(int semid, const unsigned short *values);
 int cshim_semctl_rmid(int semid);
 // IPC_STAT: writes sem_otime (0 if no semop yet) and sem_nsems.
 int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems);
+// GETPID: the pid of the last semop on semaphore `semnum` (0 if none). In stale.c.
+int cshim_semctl_getpid(int semid, int semnum);
 // semop/semtimedop with one operation; flags is a mix of IPC_NOWAIT and SEM_UNDO.
 // timeout_ns == 0 waits forever.
 int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns);

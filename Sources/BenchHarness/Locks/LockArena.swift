@@ -47,6 +47,7 @@ public final class LockArena: @unchecked Sendable {
 
     /// A private SysV set of one semaphore with value 1, mode 0600.
     static func createSemaphore(cleanup: CleanupRegistry) throws(HarnessError) -> Int32 {
+        cleanup.ledger.record(.semaphoreSetsAboutToBeCreated)
         let semid = cshim_semget(cshim_IPC_PRIVATE, 1, cshim_IPC_CREAT | cshim_IPC_EXCL | 0o600)
         guard semid >= 0 else { throw .lastErrno("semget(IPC_PRIVATE, 1 semaphore)") }
         cleanup.register("SysV semaphore set \(semid)") { _ = cshim_semctl_rmid(semid) }

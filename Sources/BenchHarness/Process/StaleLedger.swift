@@ -37,16 +37,26 @@ public final class StaleLedger: @unchecked Sendable {
         /// set whose keys ftok derives from it go too.
         case regionFile(String)
         case semaphoreSet(Int32)
+        /// Recorded before creating a set whose id is not known yet (an
+        /// IPC_PRIVATE set): the sets this process created after `since`
+        /// (epoch seconds) that no other process has operated on since.
+        case semaphoreSetsBy(pid: Int32, since: Int)
         case messageQueue(Int32)
         /// A POSIX message queue name ("/ringbench-...").
         case posixQueue(String)
 
-        /// SysV sets and queues: IPC_RMID would destroy them in use.
+        /// SysV sets and queues: IPC_RMID would destroy them in use. (A
+        /// `semaphoreSetsBy` covers only the moment before the id is known.)
         var outlivesItsName: Bool {
             switch self {
             case .semaphoreSet, .messageQueue: true
             default: false
             }
+        }
+
+        /// `semaphoreSetsBy` for this process, from now.
+        public static var semaphoreSetsAboutToBeCreated: Entry {
+            .semaphoreSetsBy(pid: getpid(), since: time(nil))
         }
 
         var line: String {
@@ -55,6 +65,7 @@ public final class StaleLedger: @unchecked Sendable {
             case let .directory(path): "dir \(path)"
             case let .regionFile(path): "region \(path)"
             case let .semaphoreSet(id): "sem \(id)"
+            case let .semaphoreSetsBy(pid, since): "semby \(pid) \(since)"
             case let .messageQueue(id): "msg \(id)"
             case let .posixQueue(name): "mq \(name)"
             }
@@ -68,6 +79,10 @@ public final class StaleLedger: @unchecked Sendable {
             case "dir": self = .directory(value)
             case "region": self = .regionFile(value)
             case "sem": guard let id = Int32(value) else { return nil }; self = .semaphoreSet(id)
+            case "semby":
+                let f = value.split(separator: " ")
+                guard f.count == 2, let pid = Int32(f[0]), let since = Int(f[1]) else { return nil }
+                self = .semaphoreSetsBy(pid: pid, since: since)
             case "msg": guard let id = Int32(value) else { return nil }; self = .messageQueue(id)
             case "mq": self = .posixQueue(value)
             default: return nil
@@ -206,6 +221,15 @@ public final class StaleLedger: @unchecked Sendable {
             return unlink(path) == 0
         case let .semaphoreSet(id):
             return SysVTable.sem.owns(id: id) && SysVTable.sem.remove(id)
+        case let .semaphoreSetsBy(pid, since):
+            // sem_ctime is the creation time (or a later semctl); GETPID the
+            // last semop per semaphore: only the creator's initialising one.
+            var any = false
+            for row in SysVTable.sem.rows where row.cuid == geteuid() && row.ctime >= since && row.count > 0 {
+                let last = (0..<row.count).map { cshim_semctl_getpid(row.id, Int32($0)) }
+                if last.contains(pid), last.allSatisfy({ $0 == pid || $0 == 0 }), SysVTable.sem.remove(row.id) { any = true }
+            }
+            return any
         case let .messageQueue(id):
             return SysVTable.msg.owns(id: id) && SysVTable.msg.remove(id)
         case let .posixQueue(name):
@@ -232,6 +256,11 @@ public final class StaleLedger: @unchecked Sendable {
 enum SysVTable: String {
     case shm, sem, msg
 
+    /// Columns of sem_nsems and sem_ctime in /proc/sysvipc/sem (for other
+    /// tables: none; the columns there mean other things).
+    var countColumn: Int? { self == .sem ? 3 : nil }
+    var ctimeColumn: Int? { self == .sem ? 9 : nil }
+
     /// Column of the creator's uid (cuid) in /proc/sysvipc/<table>.
     var cuidColumn: Int {
         switch self {
@@ -241,8 +270,8 @@ enum SysVTable: String {
         }
     }
 
-    /// (key, id, cuid) of every object.
-    var rows: [(key: Int32, id: Int32, cuid: UInt32)] {
+    /// (key, id, cuid, semaphores, ctime) of every object (the last two only for sem).
+    var rows: [(key: Int32, id: Int32, cuid: UInt32, count: Int, ctime: Int)] {
         let fd = open("/proc/sysvipc/\(rawValue)", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { _ = close(fd) }
@@ -255,8 +284,10 @@ enum SysVTable: String {
         }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count > cuidColumn, let key = Int64(f[0]), let id = Int32(f[1]), let cuid = UInt32(f[cuidColumn]) else { return nil }
-            return (Int32(truncatingIfNeeded: key), id, cuid)
+            guard f.count > max(cuidColumn, ctimeColumn ?? 0), let key = Int64(f[0]), let id = Int32(f[1]),
+                  let cuid = UInt32(f[cuidColumn]) else { return nil }
+            let count = countColumn.flatMap { Int(f[$0]) } ?? 0, ctime = ctimeColumn.flatMap { Int(f[$0]) } ?? 0
+            return (Int32(truncatingIfNeeded: key), id, cuid, count, ctime)
         }
     }
 

@@ -45,6 +45,8 @@ public struct MPMCTransport<Queue: HarnessQueue>: Transport {
         guard scenario.capacity <= Queue.maximumCapacity else {
             throw .invalidScenario("\(Self.name) holds at most \(Queue.maximumCapacity) slots; --capacity \(scenario.capacity) is too large")
         }
+        // An IPC_PRIVATE set's id is known only after create returns.
+        if Queue.self == MPMCSemaphoreQueue.self { cleanup.ledger.record(.semaphoreSetsAboutToBeCreated) }
         do {
             forward = try Queue.create(backing: backing, name: RegionNames.make(backing, "fwd", cleanup), capacity: scenario.capacity,
                                        messageSize: scenario.messageSize, options: RegionOptions())
