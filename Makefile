@@ -63,12 +63,12 @@ test: deps
 # parent of `ringbench run` at random points, for spsc, mpmc-sem,
 # mpmc-lockfree, pipe and sysv-msgq; checks exit, leftovers and integrity.
 # fault-check: 36 seeded trials (under a minute, run by .ci/run);
-# fault-campaign: the full 210, with every trial in results/fault-campaign.json.
+# fault-campaign: the full 210, with every trial in results/reliability/fault-campaign.json.
 fault-check: build
 	python3 bench/fault-campaign.py --trials 36 --seed 1
 
 fault-campaign: build
-	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/fault-campaign.json
+	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
 
 clean:
 	rm -rf .build .build-*

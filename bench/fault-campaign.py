@@ -29,7 +29,7 @@ and checks:
 Writes a summary table to stdout and, with --json FILE, every trial and the
 summary as JSON. Exit status 0 only if every check passed.
 
-    bench/fault-campaign.py --trials 210 --seed 7 --json results/fault-campaign.json
+    bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
 """
 import argparse
 import ctypes
