@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign
 
 all: release
 
@@ -68,6 +68,17 @@ numa-check:
 # every chart kind present, the screenshot not blank (bench/report-check.sh).
 report-check: build
 	bash bench/report-check.sh
+
+# Fault injection (docs/reliability.md): SIGKILL a producer, a consumer or the
+# parent of `ringbench run` at random points, for spsc, mpmc-sem,
+# mpmc-lockfree, pipe and sysv-msgq; checks exit, leftovers and integrity.
+# fault-check: 36 seeded trials (under a minute, run by .ci/run);
+# fault-campaign: the full 210, with every trial in results/reliability/fault-campaign.json.
+fault-check: build
+	python3 bench/fault-campaign.py --trials 36 --seed 1
+
+fault-campaign: build
+	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
 
 clean:
 	rm -rf .build .build-*

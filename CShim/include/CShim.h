@@ -143,6 +143,8 @@ int cshim_semctl_rmid(int semid);
 int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems);
 // IPC_STAT: writes the set's owner uid and mode (permission bits).
 int cshim_semctl_perm(int semid, uint32_t *uid, uint32_t *mode);
+// GETPID: the pid of the last semop on semaphore `semnum` (0 if none). In stale.c.
+int cshim_semctl_getpid(int semid, int semnum);
 // semop/semtimedop with one operation; flags is a mix of IPC_NOWAIT and SEM_UNDO.
 // timeout_ns == 0 waits forever.
 int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns);

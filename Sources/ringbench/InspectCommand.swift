@@ -23,7 +23,9 @@ struct InspectCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory of ring files and SysV key files.", valueName: "DIR"))
     var directory: String = "/dev/shm"
 
-    @Option(help: ArgumentHelp("Seconds to wait for a creator to publish the ring.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.wait.help("Seconds to wait for a creator to publish the ring.", valueName: "SECONDS"),
+            transform: OptionRules.wait.transform)
     var wait: Double = 1
 
     func run() throws {

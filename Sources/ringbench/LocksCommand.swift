@@ -22,22 +22,29 @@ struct LocksCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The lock: \(LockKind.allCases.map(\.rawValue).joined(separator: ", ")), or all.", valueName: "KIND"))
     var lock: String
 
-    @Option(help: ArgumentHelp("Worker processes (more than CPUs is allowed and noted).", valueName: "N"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.lockProcesses.help("Worker processes (more than CPUs is allowed and noted).", valueName: "N"),
+            transform: OptionRules.lockProcesses.transform)
     var processes: Int = 2
 
     @Option(name: .customLong("critical-ns"), parsing: .unconditional,
-            help: ArgumentHelp("Nanoseconds of calibrated work on shared data inside the critical section (0: the counter increment only).", valueName: "NS"))
+            help: OptionRules.criticalNs.help("Nanoseconds of calibrated work on shared data inside the critical section (0: the counter increment only).", valueName: "NS"),
+            transform: OptionRules.criticalNs.transform)
     var criticalNs: Int = 0
 
-    @Option(help: ArgumentHelp("Seconds each repetition runs.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.duration.help("Seconds each repetition runs.", valueName: "SECONDS"),
+            transform: OptionRules.duration.transform)
     var duration: Double = 1
 
-    @Option(name: .customLong("latency-sample"),
-            help: ArgumentHelp("Time one acquisition in N (1: every one; larger N keeps the clock out of the throughput).", valueName: "N"))
+    @Option(name: .customLong("latency-sample"), parsing: .unconditional,
+            help: OptionRules.latencySample.help("Time one acquisition in N (1: every one; larger N keeps the clock out of the throughput).", valueName: "N"),
+            transform: OptionRules.latencySample.transform)
     var latencySample: Int = 1
 
-    @Option(name: .customLong("kill-holder-after"),
-            help: ArgumentHelp("Fault injection: SIGKILL worker 0 while it holds the lock, this many seconds into each repetition.", valueName: "SECONDS"))
+    @Option(name: .customLong("kill-holder-after"), parsing: .unconditional,
+            help: OptionRules.killHolderAfter.help("Fault injection: SIGKILL worker 0 while it holds the lock, this many seconds into each repetition.", valueName: "SECONDS"),
+            transform: OptionRules.killHolderAfter.transform)
     var killHolderAfter: Double?
 
     @OptionGroup var output: OutputOptions

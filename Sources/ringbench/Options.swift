@@ -2,58 +2,16 @@ import ArgumentParser
 import BenchHarness
 import Foundation
 
-/// An integer argument with an optional k/M/G suffix.
-protocol ScaledArgument: ExpressibleByArgument, CustomStringConvertible {
-    /// 1024 for byte sizes, 1000 for counts.
-    static var base: Int { get }
-    var value: Int { get }
-    init(_ value: Int)
-}
-
-extension ScaledArgument {
-    init?(argument: String) {
-        guard let v = parseScaled(argument, base: Self.base), v >= 0 else { return nil }
-        self.init(v)
-    }
-    var description: String { "\(value)" }
-}
-
-/// A byte count: 64, 64K, 1M (powers of 1024).
-struct ByteCount: ScaledArgument {
-    static let base = 1024
-    var value: Int
-    init(_ value: Int) { self.value = value }
-}
-
-/// A count: 10M, 500k (powers of 1000).
-struct Count: ScaledArgument {
-    static let base = 1000
-    var value: Int
-    init(_ value: Int) { self.value = value }
-}
-
-func parseScaled(_ text: String, base: Int) -> Int? {
-    let lowered = text.lowercased()
-    let scale: Int
-    var digits = Substring(lowered)
-    switch lowered.last {
-    case "k": scale = base; digits = digits.dropLast()
-    case "m": scale = base * base; digits = digits.dropLast()
-    case "g": scale = base * base * base; digits = digits.dropLast()
-    default: scale = 1
-    }
-    if base == 1024, digits.hasSuffix("i") { return nil }
-    guard let n = Int(digits) else { return nil }
-    let (r, overflow) = n.multipliedReportingOverflow(by: scale)
-    return overflow ? nil : r
-}
-
 /// Options shared by every measuring subcommand.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Measured repetitions per scenario (default 5; the suite: 3, or 1 with --quick).")
+    @Option(parsing: .unconditional,
+            help: OptionRules.repetitions.help("Measured repetitions per scenario (default 5; the suite: 3, or 1 with --quick).", valueName: "N"),
+            transform: OptionRules.repetitions.transform)
     var `repeat`: Int?
 
-    @Option(help: "Warm-up repetitions per scenario, run and discarded first (default 1; the suite with --quick: 0).")
+    @Option(parsing: .unconditional,
+            help: OptionRules.warmup.help("Warm-up repetitions per scenario, run and discarded first (default 1; the suite with --quick: 0).", valueName: "N"),
+            transform: OptionRules.warmup.transform)
     var warmup: Int?
 
     @Option(help: ArgumentHelp("Pinning: 'auto' (distinct CPUs, spread over NUMA nodes), 'none', or a CPU list like 0,1.",
@@ -62,16 +20,16 @@ struct OutputOptions: ParsableArguments {
 
     @OptionGroup var destination: Destination
 
-    @Option(help: ArgumentHelp("Kill a repetition's processes after this many seconds (default: derived from the run's size).",
-                               valueName: "SECONDS"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.timeout.help("Kill a repetition's processes after this many seconds (default: derived from the run's size).",
+                                           valueName: "SECONDS"),
+            transform: OptionRules.timeout.transform)
     var timeout: Double?
 
     /// The options, with the command's own defaults for what was not given.
     func runOptions(defaultRepetitions: Int = 5, defaultWarmup: Int = 1) throws -> RunOptions {
+        // Ranges were checked while parsing (OptionRules).
         let repetitions = `repeat` ?? defaultRepetitions, warmupRuns = warmup ?? defaultWarmup
-        guard repetitions >= 1 else { throw CommandFailure(message: "--repeat must be at least 1", code: 2) }
-        guard warmupRuns >= 0 else { throw CommandFailure(message: "--warmup must not be negative", code: 2) }
-        if let timeout, !(timeout > 0) { throw CommandFailure(message: "--timeout must be a positive number of seconds", code: 2) }
         return RunOptions(repetitions: repetitions, warmup: warmupRuns, pin: try PinPolicy(parsing: pin), timeoutSeconds: timeout)
     }
 
@@ -98,6 +56,11 @@ struct Destination: ParsableArguments {
     @Option(help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    /// Called by ArgumentParser after parsing: a bad --output fails before any work.
+    func validate() throws {
+        if let output { try OutputFile.checkWritable(output) }
+    }
+
     /// Renders with the chosen format and writes to --output or stdout.
     func write(_ render: (OutputFormat) -> String) throws {
         try writeOutput(render(format), to: output)
@@ -105,13 +68,7 @@ struct Destination: ParsableArguments {
 }
 
 func writeOutput(_ text: String, to path: String?) throws {
-    guard let path else {
-        print(text, terminator: "")
-        return
-    }
-    do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-        throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)")
-    }
+    try OutputFile.write(text, to: path)
 }
 
 /// `--no-probes`, for commands that write result files.

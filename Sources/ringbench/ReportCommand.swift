@@ -45,8 +45,9 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         var sets: [ResultSet] = [], firstKeys: [ScenarioKey] = []
         for file in files {
+            let bytes = try OutputFile.read(file, argument: "report")
             do {
-                let (document, keys) = try ResultSet.loadDocument(file)
+                let (document, keys) = try ResultSet.decode(Data(bytes), name: file)
                 if sets.isEmpty { firstKeys = keys }
                 sets.append(ResultSet(label: file, documents: [document], scenarioKeys: [keys]))
             } catch {

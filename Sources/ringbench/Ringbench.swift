@@ -13,21 +13,23 @@ struct Ringbench: ParsableCommand {
             With no subcommand, runs the short default suite and prints a table.
             Every run forks pinned producer and consumer processes, checks every message
             (sequence numbers and checksums) and removes every IPC object it created,
-            also on failure, timeout, SIGINT and SIGTERM.
+            also on failure, timeout, SIGINT, SIGTERM, SIGHUP and SIGQUIT.
             """,
         version: ToolInfo.version,
         subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
-                      CompareCommand.self, BaselineCommand.self, NumaCommand.self],
+                      CompareCommand.self, BaselineCommand.self, NumaCommand.self, ReclaimCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 
     /// Parses, runs, and turns every failure into one line on stderr.
     static func main() {
-        // Before anything can create an IPC object: SIGINT/SIGTERM become
+        // Before anything can create an IPC object: SIGINT, SIGTERM, SIGHUP and SIGQUIT become
         // synchronous events the runner handles (see SignalGuard).
         SignalGuard.install()
         do {
             var command = try parseAsRoot()
+            // What killed runs left behind goes before a new run creates anything.
+            if command is RunCommand || command is SuiteCommand || command is LocksCommand { StaleLedger.reclaim() }
             try command.run()
         } catch let error as HarnessError {
             fail(error.description, code: exitCode(for: error))
@@ -70,9 +72,11 @@ struct Ringbench: ParsableCommand {
 }
 
 /// A failure that is not a harness error (integrity violations, bad output path).
-struct CommandFailure: Error {
+struct CommandFailure: Error, CustomStringConvertible {
     var message: String
     var code: Int32 = 1
+    /// What ArgumentParser prints when a `validate()` throws this.
+    var description: String { message }
 }
 
 enum FileHandleOutput {

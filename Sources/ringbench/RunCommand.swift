@@ -19,28 +19,42 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Shared-memory backing for ring transports: sysv, mmap or anon.", valueName: "sysv|mmap|anon"))
     var backing: String = "sysv"
 
-    @Option(name: .customLong("message-size"), help: ArgumentHelp("Bytes per message, at least 8 (suffixes K, M).", valueName: "BYTES"))
-    var messageSize: ByteCount = ByteCount(8)
+    @Option(name: .customLong("message-size"), parsing: .unconditional,
+            help: OptionRules.messageSize.help("Bytes per message (suffixes K, M); kernel transports may carry less.", valueName: "BYTES"),
+            transform: OptionRules.messageSize.transform)
+    var messageSize: Int = 8
 
-    @Option(help: ArgumentHelp("Messages per repetition (round trips in roundtrip mode); suffixes k, M. Default 10M, or 100k in roundtrip mode.", valueName: "N"))
-    var messages: Count?
+    @Option(parsing: .unconditional,
+            help: OptionRules.messages.help("Messages per repetition (round trips in roundtrip mode); suffixes k, M. Default 10M, or 100k in roundtrip mode.", valueName: "N"),
+            transform: OptionRules.messages.transform)
+    var messages: Int?
 
-    @Option(help: ArgumentHelp("Run each repetition for this many seconds instead of a message count.", valueName: "SECONDS"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.duration.help("Run each repetition for this many seconds instead of a message count.", valueName: "SECONDS"),
+            transform: OptionRules.duration.transform)
     var duration: Double?
 
-    @Option(help: ArgumentHelp("Ring slots (a power of two).", valueName: "N"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N"),
+            transform: OptionRules.capacity.transform)
     var capacity: Int = 4096
 
-    @Option(help: ArgumentHelp("Messages per publication: the producer writes up to K before publishing, the consumer reads up to K at once.", valueName: "K"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.batch.help("Messages per publication: the producer writes up to K before publishing, the consumer reads up to K at once.", valueName: "K"),
+            transform: OptionRules.batch.transform)
     var batch: Int = 1
 
     @Option(help: "throughput or roundtrip.")
     var mode: Scenario.Mode = .throughput
 
-    @Option(help: ArgumentHelp("Producer processes (transports that allow several).", valueName: "P"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.processesPerSide.help("Producer processes (transports that allow several).", valueName: "P"),
+            transform: OptionRules.processesPerSide.transform)
     var producers: Int = 1
 
-    @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
+    @Option(parsing: .unconditional,
+            help: OptionRules.processesPerSide.help("Consumer processes (transports that allow several).", valueName: "C"),
+            transform: OptionRules.processesPerSide.transform)
     var consumers: Int = 1
 
     @OptionGroup var placementOptions: PlacementOptions
@@ -51,12 +65,9 @@ struct RunCommand: ParsableCommand {
         if messages != nil && duration != nil {
             throw CommandFailure(message: "give either --messages or --duration, not both", code: 2)
         }
-        if let duration, !(duration > 0) {
-            throw CommandFailure(message: "--duration must be a positive number of seconds", code: 2)
-        }
-        let count = duration == nil ? (messages?.value ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
+        let count = duration == nil ? (messages ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
-                                messageSize: messageSize.value, messages: count, durationSeconds: duration,
+                                messageSize: messageSize, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode)
         var options = try output.runOptions()
         options.placement = try placementOptions.request()

@@ -20,9 +20,11 @@ struct SuiteCommand: ParsableCommand {
                                valueName: "A,B,..."))
     var transports: String?
 
-    @Option(help: ArgumentHelp("Only these message sizes, comma-separated, suffixes K, M (default: 8,64,1K,64K).",
-                               valueName: "S,..."))
-    var sizes: String?
+    @Option(parsing: .unconditional,
+            help: OptionRules.messageSize.help("Only these message sizes, comma-separated, suffixes K, M (default: 8,64,1K,64K).",
+                                               valueName: "S,..."),
+            transform: OptionRules.sizeList)
+    var sizes: [Int]?
 
     @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
@@ -33,7 +35,7 @@ struct SuiteCommand: ParsableCommand {
         var options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
         options.placement = try placementOptions.request()
         let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.all
-        let plan = SuitePlan.scenarios(transports: entries, sizes: try sizeList(), profile: profile)
+        let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, profile: profile)
         guard !plan.isEmpty else {
             throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes", code: 2)
         }
@@ -71,20 +73,8 @@ struct SuiteCommand: ParsableCommand {
     }
 
     func list(_ text: String, flag: String) throws -> [String] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !items.isEmpty else { throw CommandFailure(message: "\(flag) needs at least one value", code: 2) }
-        return items
-    }
-
-    func sizeList() throws -> [Int] {
-        guard let sizes else { return SuitePlan.defaultSizes }
-        var values: [Int] = []
-        for item in try list(sizes, flag: "--sizes") {
-            guard let size = ByteCount(argument: item)?.value, size >= 8 else {
-                throw CommandFailure(message: "--sizes: '\(item)' is not a message size of at least 8 bytes (like 8, 64, 1K, 64K)", code: 2)
-            }
-            if !values.contains(size) { values.append(size) }
+        do { return try OptionRules.items(text) } catch {
+            throw CommandFailure(message: "\(flag) needs at least one value", code: 2)
         }
-        return values
     }
 }

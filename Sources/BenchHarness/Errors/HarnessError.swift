@@ -14,7 +14,7 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
     case childFailed(role: String, detail: String)
     /// Children overran the run's timeout and were killed.
     case timedOut(seconds: Double)
-    /// SIGINT or SIGTERM arrived; children were killed and IPC objects removed.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived; children were killed and IPC objects removed.
     case interrupted(signal: Int32)
     /// The peer broke the protocol (closed early, sent a short datagram...).
     case protocolViolation(String)
@@ -31,7 +31,7 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
         case let .invalidScenario(text): return text
         case let .childFailed(role, detail): return "\(role) failed: \(detail)"
         case let .timedOut(seconds): return "run did not finish within \(seconds) s; children were killed"
-        case let .interrupted(signal): return "interrupted by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"); children killed and IPC objects removed"
+        case let .interrupted(signal): return "interrupted by \(SignalGuard.name(of: signal)); children killed and IPC objects removed"
         case let .protocolViolation(text): return "protocol violation: \(text)"
         case let .correctness(text): return text
         case let .lockOwnerDied(pid): return "lock owner PID \(pid) died while holding the lock"

@@ -47,9 +47,11 @@ public final class LockArena: @unchecked Sendable {
 
     /// A private SysV set of one semaphore with value 1, mode 0600.
     static func createSemaphore(cleanup: CleanupRegistry) throws(HarnessError) -> Int32 {
+        cleanup.ledger.record(.semaphoreSetsAboutToBeCreated)
         let semid = cshim_semget(cshim_IPC_PRIVATE, 1, cshim_IPC_CREAT | cshim_IPC_EXCL | 0o600)
         guard semid >= 0 else { throw .lastErrno("semget(IPC_PRIVATE, 1 semaphore)") }
         cleanup.register("SysV semaphore set \(semid)") { _ = cshim_semctl_rmid(semid) }
+        cleanup.ledger.record(.semaphoreSet(semid)) // cannot be unnamed while in use
         guard cshim_semctl_setval(semid, 0, 1) == 0 else { throw .lastErrno("semctl(\(semid), SETVAL 1)") }
         return semid
     }
@@ -62,11 +64,14 @@ public final class LockArena: @unchecked Sendable {
         var template = Array("\(base)/ringbench-locks-XXXXXX".utf8CString)
         guard cshim_mkdtemp(&template) == 0 else { throw .lastErrno("mkdtemp(\(base)/ringbench-locks-XXXXXX)") }
         let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        cleanup.register("lock directory \(directory)") { _ = rmdir(directory) }
+        cleanup.ledger.record(.directory(directory))
+        cleanup.registerName("lock directory \(directory)") { _ = rmdir(directory) }
         let path = directory + "/lock"
+        cleanup.ledger.record(.file(path))
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .lastErrno("open(\(path), O_CREAT|O_EXCL)") }
-        cleanup.register("lock file \(path)") { _ = unlink(path) }
+        // Workers open it before the start barrier; then the path can go.
+        cleanup.registerName("lock file \(path)") { _ = unlink(path) }
         _ = close(fd)
         return path
     }

@@ -111,8 +111,16 @@ public enum MessageLoops {
         context.control.arriveAndWait()
         report.startNs = cshim_monotonic_ns()
         var ended = false
+        // Every 256 messages the counts so far go to the control block, so a
+        // run that fails mid-way still says what this consumer had verified.
+        let child = context.scenario.producers + index
+        var unpublished = 0
         while !ended {
-            _ = try port.receive(maxCount: batch) { _, bytes in
+            if unpublished >= 256 {
+                context.control.publishProgress(child: child, tracker.counts)
+                unpublished = 0
+            }
+            unpublished &+= try port.receive(maxCount: batch) { _, bytes in
                 let stamp = MessageCodec.stamp(of: bytes)
                 if stamp == MessageCodec.endOfStream {
                     ended = true

@@ -26,7 +26,7 @@ public enum ChildOutcome: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .exited(code): return "exited with status \(code)"
-        case let .signaled(signal): return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        case let .signaled(signal): return "killed by signal \(signal) (\(SignalGuard.name(of: signal)))"
         case .stopped: return "killed by the harness after another child failed"
         }
     }
@@ -46,6 +46,19 @@ public struct FaultInjection {
     }
 }
 
+/// Something the parent does once, as soon as `isReady()` (polled every
+/// millisecond while pending) returns true: the runner uses it to remove the
+/// names of a run's objects once every child has opened them.
+public struct ParentTrigger {
+    public var isReady: () -> Bool
+    public var action: () -> Void
+
+    public init(isReady: @escaping () -> Bool, action: @escaping () -> Void) {
+        self.isReady = isReady
+        self.action = action
+    }
+}
+
 /// Forks children, pins them, and waits for them. The parent only coordinates.
 ///
 /// Fork safety: the parent must be single-threaded (checked through
@@ -58,11 +71,12 @@ public enum ChildProcessRunner {
     public static let pinFailedStatus: Int32 = 70
 
     /// Runs `body(index, spec)` in one child per spec and returns every outcome.
-    /// On the first failed child, the rest are killed. On timeout or SIGINT/
-    /// SIGTERM all children are killed and reaped before this throws.
-    /// `faultInjection` kills one child on purpose (see `FaultInjection`).
+    /// On the first failed child, the rest are killed. On timeout or SIGINT,
+    /// SIGTERM, SIGHUP or SIGQUIT all children are killed and reaped before this throws.
+    /// `faultInjection` kills one child on purpose (see `FaultInjection`);
+    /// `trigger` runs once when ready (see `ParentTrigger`).
     public static func run(_ specs: [ChildSpec], timeoutSeconds: Double, faultInjection: FaultInjection? = nil,
-                           body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
+                           trigger: ParentTrigger? = nil, body: (Int, ChildSpec) -> Int32) throws(HarnessError) -> [ChildOutcome] {
         try SignalGuard.checkInterrupted()
         let threads = threadCount()
         guard threads == 1 else {
@@ -75,6 +89,7 @@ public enum ChildProcessRunner {
             fflush(nil)
             let pid = fork()
             if pid == 0 {
+                SignalGuard.disableBacktracerInChild()
                 SignalGuard.restoreInChild()
                 _ = cshim_die_with_parent()
                 if getppid() != parent { _exit(1) } // parent died before prctl
@@ -95,10 +110,15 @@ public enum ChildProcessRunner {
             pids.append(pid)
         }
 
-        let deadline = cshim_monotonic_ns() &+ UInt64(timeoutSeconds * 1e9)
+        let deadline = cshim_monotonic_ns() &+ nanoseconds(timeoutSeconds)
         var set = SignalGuard.watched
         var faultPending = faultInjection.map { $0.child < pids.count } ?? false
+        var triggerPending = trigger != nil
         while outcomes.contains(where: { $0 == nil }) {
+            if triggerPending, let trigger, trigger.isReady() {
+                trigger.action()
+                triggerPending = false
+            }
             if faultPending, let fault = faultInjection, outcomes[fault.child] == nil, fault.isReady() {
                 kill(pids[fault.child], SIGKILL)
                 faultPending = false
@@ -118,16 +138,23 @@ public enum ChildProcessRunner {
                 killAndReap(pids, &outcomes)
                 throw .timedOut(seconds: timeoutSeconds)
             }
-            // Wake at least every 200 ms, every 1 ms while a fault is pending.
-            let left = min(deadline - now, faultPending ? 1_000_000 : 200_000_000)
+            // Wake at least every 200 ms, every 1 ms while a fault or trigger is pending.
+            let left = min(deadline - now, faultPending || triggerPending ? 1_000_000 : 200_000_000)
             var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
             let signal = sigtimedwait(&set, nil, &ts)
-            if signal == SIGINT || signal == SIGTERM {
+            if SignalGuard.terminating.contains(signal) {
                 killAndReap(pids, &outcomes)
                 throw .interrupted(signal: signal)
             }
         }
         return outcomes.map { $0! }
+    }
+
+    /// Seconds as nanoseconds, saturating: no timeout value can trap here
+    /// (the CLI limits timeouts to a day; library callers may pass anything).
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
+        guard seconds > 0 else { return 0 }
+        return seconds < 1e9 ? UInt64(seconds * 1e9) : 1_000_000_000 * 1_000_000_000
     }
 
     private static func reap(_ pids: [pid_t], _ outcomes: inout [ChildOutcome?], block: Bool) {

@@ -11,7 +11,11 @@ import ShmRing
 /// |    128 | stop: non-zero tells duration-bounded loops to finish        |
 /// |    192 | consumersEnded: consumers that received their end of stream  |
 /// |    256 | sent[i]: messages producer i sent (up to `maxProducers`)      |
-/// |   8448 | report slots: per child, u64 length then that many bytes     |
+/// |   8448 | progress[c]: per child, one 64-byte line of u64 counts the   |
+/// |        | child publishes while it runs: received, duplicated,         |
+/// |        | reordered, corrupt (what a consumer killed mid-run, or one   |
+/// |        | stopped because its peer died, had verified)                 |
+/// | 8448 + 64 x children | report slots: per child, u64 length then bytes |
 ///
 /// The parent treats report bytes as untrusted: lengths are bounds-checked.
 public final class ControlBlock: @unchecked Sendable {
@@ -25,13 +29,14 @@ public final class ControlBlock: @unchecked Sendable {
     static let consumersEndedOffset = 192
     static let sentOffset = 256
     public static let maxProducers = 1024
-    static let slotsOffset = sentOffset + 8 * maxProducers
+    static let progressOffset = sentOffset + 8 * maxProducers
+    var slotsOffset: Int { Self.progressOffset + 64 * children }
 
     public init(children: Int, reportSlotSize: Int = 1 << 20) throws(HarnessError) {
         self.children = children
         self.reportSlotSize = reportSlotSize
         do {
-            region = try SharedRegion.create(backing: .anon, name: "control", size: Self.slotsOffset + children * reportSlotSize)
+            region = try SharedRegion.create(backing: .anon, name: "control", size: Self.progressOffset + 64 * children + children * reportSlotSize)
         } catch { throw .shm(error) }
     }
 
@@ -48,6 +53,11 @@ public final class ControlBlock: @unchecked Sendable {
         var spin = SpinWait()
         while cshim_load_acquire(word(Self.arrivedOffset)) < total { spin.wait() }
     }
+
+    /// Parent side: every child has arrived at the start barrier. Acquire
+    /// pairs with the arrivals' acq_rel: each child's opening of its
+    /// endpoint happened before.
+    public var allArrived: Bool { cshim_load_acquire(word(Self.arrivedOffset)) >= UInt64(children) }
 
     /// Counts a finished producer; returns true for the last one. acq_rel:
     /// the last producer sees every other producer's sends completed.
@@ -86,10 +96,32 @@ public final class ControlBlock: @unchecked Sendable {
     public var stopRequested: Bool { cshim_load_relaxed(word(Self.stopOffset)) != 0 }
     public func requestStop() { cshim_store_relaxed(word(Self.stopOffset), 1) }
 
+    /// Child side, while running: the integrity counts so far. Relaxed: the
+    /// parent reads them only after the child is gone (waitpid orders that),
+    /// and four independent counters need no order among themselves.
+    public func publishProgress(child: Int, _ counts: IntegrityCounts) {
+        let line = (region.base + Self.progressOffset + 64 * child).assumingMemoryBound(to: UInt64.self)
+        cshim_store_relaxed(line, counts.received)
+        cshim_store_relaxed(line + 1, counts.duplicated)
+        cshim_store_relaxed(line + 2, counts.reordered)
+        cshim_store_relaxed(line + 3, counts.corrupt)
+    }
+
+    /// Parent side, after the child exited: its last published counts.
+    public func progress(child: Int) -> IntegrityCounts {
+        let line = (region.base + Self.progressOffset + 64 * child).assumingMemoryBound(to: UInt64.self)
+        var counts = IntegrityCounts()
+        counts.received = cshim_load_relaxed(line)
+        counts.duplicated = cshim_load_relaxed(line + 1)
+        counts.reordered = cshim_load_relaxed(line + 2)
+        counts.corrupt = cshim_load_relaxed(line + 3)
+        return counts
+    }
+
     /// Child side: stores its encoded report. Oversized reports are cut to an
     /// error report so the parent always has something to read.
     public func writeReport(child: Int, bytes: [UInt8]) {
-        let slot = region.base + Self.slotsOffset + child * reportSlotSize
+        let slot = region.base + slotsOffset + child * reportSlotSize
         let payload = bytes.count <= reportSlotSize - 8 ? bytes : Array("report too large".utf8)
         payload.withUnsafeBytes { slot.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         // Release: the bytes are written before the length that announces them.
@@ -98,7 +130,7 @@ public final class ControlBlock: @unchecked Sendable {
 
     /// Parent side, after the child exited: its report, or nil if it wrote none.
     public func readReport(child: Int) -> [UInt8]? {
-        let slot = region.base + Self.slotsOffset + child * reportSlotSize
+        let slot = region.base + slotsOffset + child * reportSlotSize
         // Acquire pairs with the child's release store of the length.
         let length = cshim_load_acquire(slot.assumingMemoryBound(to: UInt64.self))
         guard length > 0, length <= UInt64(reportSlotSize - 8) else { return nil }

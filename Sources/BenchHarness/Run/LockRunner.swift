@@ -69,7 +69,8 @@ public enum LockRunner {
                                              victim: victim, clock: clock)
 
         let (reports, outcomes) = try ReportingChildren.run(specs, control: control, timeoutSeconds: timeoutSeconds,
-                                                            faultInjection: fault) { index, spec throws(HarnessError) in
+                                                            faultInjection: fault,
+                                                            afterAttach: { cleanup.releaseNames() }) { index, spec throws(HarnessError) in
             try arena.withLock(LockWorkerLoop.Visitor(index: index, cpu: spec.cpu, context: context))
         }
         var killed: KilledHolderRecord?

@@ -42,7 +42,8 @@ public enum RepetitionRunner {
         let ledger = try DeliveryLedger.make(for: scenario)
         let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock, ledger: ledger)
 
-        let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds) { _, spec throws(HarnessError) in
+        let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds,
+                                                afterAttach: { cleanup.releaseNames() }) { _, spec throws(HarnessError) in
             var report = try transport.withPort(role: spec.role, MessageLoops.Visitor(role: spec.role, cpu: spec.cpu, context: loopContext))
             report.ranOn = ProcessLocation.current()
             return report

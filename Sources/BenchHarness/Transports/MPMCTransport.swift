@@ -3,16 +3,21 @@ import ShmRing
 /// An MPMC queue the harness can run, under its command-line name.
 public protocol HarnessQueue: MPMCQueue {
     static var transportName: String { get }
+    /// The SysV semaphore set the queue uses, if any: it cannot be unnamed
+    /// while in use, so the run's ledger records it (see `StaleLedger`).
+    var semaphoreSetID: Int32? { get }
 }
 
 extension MPMCSemaphoreQueue: HarnessQueue {
     /// Blocking waits sleep in semop; a batch of k claims k slots with one semop.
     public static var transportName: String { "mpmc-sem" }
+    public var semaphoreSetID: Int32? { semaphores.id }
 }
 
 extension MPMCLockFreeQueue: HarnessQueue {
     /// Blocking waits spin, then yield; a batch is k single claims.
     public static var transportName: String { "mpmc-lockfree" }
+    public var semaphoreSetID: Int32? { nil }
 }
 
 /// Either MPMC queue (`ShmRing.MPMCSemaphoreQueue`, `ShmRing.MPMCLockFreeQueue`)
@@ -40,16 +45,27 @@ public struct MPMCTransport<Queue: HarnessQueue>: Transport {
         guard scenario.capacity <= Queue.maximumCapacity else {
             throw .invalidScenario("\(Self.name) holds at most \(Queue.maximumCapacity) slots; --capacity \(scenario.capacity) is too large")
         }
+        // An IPC_PRIVATE set's id is known only after create returns.
+        if Queue.self == MPMCSemaphoreQueue.self { cleanup.ledger.record(.semaphoreSetsAboutToBeCreated) }
         do {
-            forward = try Queue.create(backing: backing, name: RegionNames.unique(backing, "fwd"), capacity: scenario.capacity,
+            forward = try Queue.create(backing: backing, name: RegionNames.make(backing, "fwd", cleanup), capacity: scenario.capacity,
                                        messageSize: scenario.messageSize, options: RegionOptions())
             cleanup.register("\(Self.name) forward queue \(forward.region.name)") { [forward] in forward.removeName() }
+            Self.track(forward, cleanup)
             // The way back carries echoes; a throughput run never uses it.
-            backward = try Queue.create(backing: backing, name: RegionNames.unique(backing, "back"),
+            backward = try Queue.create(backing: backing, name: RegionNames.make(backing, "back", cleanup),
                                         capacity: scenario.mode == .roundtrip ? scenario.capacity : 1,
                                         messageSize: scenario.messageSize, options: RegionOptions())
             cleanup.register("\(Self.name) backward queue \(backward.region.name)") { [backward] in backward.removeName() }
+            Self.track(backward, cleanup)
         } catch { throw .shm(error) }
+    }
+
+    /// The region's name goes once every child has opened the queue; its
+    /// semaphore set, which cannot, is recorded for the stale reclaim.
+    static func track(_ queue: Queue, _ cleanup: CleanupRegistry) {
+        if let id = queue.semaphoreSetID { cleanup.ledger.record(.semaphoreSet(id)) }
+        RegionNames.releaseAfterAttach(queue.region, cleanup)
     }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {

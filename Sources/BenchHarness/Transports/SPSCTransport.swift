@@ -19,14 +19,16 @@ public struct SPSCTransport: Transport {
     public init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError) {
         backing = try RegionNames.backing(scenario)
         do {
-            forward = try SPSCRing.create(backing: backing, name: RegionNames.unique(backing, "fwd"),
+            forward = try SPSCRing.create(backing: backing, name: RegionNames.make(backing, "fwd", cleanup),
                                           capacity: scenario.capacity, messageSize: scenario.messageSize)
             cleanup.register("spsc forward ring \(forward.region.name)") { [forward] in forward.region.removeName() }
+            RegionNames.releaseAfterAttach(forward.region, cleanup)
             // The way back carries echoes; a throughput run never uses it.
-            backward = try SPSCRing.create(backing: backing, name: RegionNames.unique(backing, "back"),
+            backward = try SPSCRing.create(backing: backing, name: RegionNames.make(backing, "back", cleanup),
                                            capacity: scenario.mode == .roundtrip ? scenario.capacity : 1,
                                            messageSize: scenario.messageSize)
             cleanup.register("spsc backward ring \(backward.region.name)") { [backward] in backward.region.removeName() }
+            RegionNames.releaseAfterAttach(backward.region, cleanup)
         } catch { throw .shm(error) }
     }
 
@@ -92,6 +94,27 @@ public enum RegionNames {
         guard backing != .anon else { return nil }
         counter += 1
         return "ringbench-\(getpid())-\(counter)-\(purpose)"
+    }
+
+    /// A unique name for a region about to be created, recorded in the run's
+    /// ledger first, so that a parent killed right after creating it leaves
+    /// something the stale reclaim finds.
+    public static func make(_ backing: RegionBacking, _ purpose: String, _ cleanup: CleanupRegistry) -> String? {
+        let name = unique(backing, purpose)
+        if let name {
+            // ShmRing's file for a name under the default directory
+            // (RegionOptions().directory): the mmap file, or the sysv key file.
+            let file = "\(RegionOptions().directory)/\(name)" + (backing == .sysv ? ".sysv-key" : "")
+            cleanup.ledger.record(.regionFile(file))
+        }
+        return name
+    }
+
+    /// Removes the region's name (file, key file, segment id) once every
+    /// child has opened it: the mapping lives on until the last process goes.
+    public static func releaseAfterAttach(_ region: SharedRegion, _ cleanup: CleanupRegistry) {
+        guard region.backing != .anon else { return }
+        cleanup.registerName("name of \(region.name)") { [region] in region.removeName() }
     }
 
     public static func backing(_ scenario: Scenario) throws(HarnessError) -> RegionBacking {

@@ -145,6 +145,7 @@ public final class SharedRegion: @unchecked Sendable {
         return lstat(path, &st) == 0 && UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode
     }
 
+
     // MARK: Creating
 
     /// Creates a zero-filled region of `size` bytes exclusively: it fails with

@@ -18,8 +18,10 @@ public struct FIFOTransport: Transport {
         self.scenario = scenario
         let directory = try PrivateDirectory(purpose: "fifo", cleanup: cleanup)
         paths = try Duplex(forward: directory.file("forward"), backward: directory.file("backward")).map { path throws(HarnessError) in
+            cleanup.ledger.record(.file(path))
             _ = try KernelCall.create("mkfifo(\(path))") { mkfifo(path, 0o600) }
-            cleanup.register("fifo \(path)") { _ = unlink(path) }
+            // Both children have it open once they arrive: the path can go.
+            cleanup.registerName("fifo \(path)") { _ = unlink(path) }
             return path
         }
     }

@@ -6,8 +6,9 @@ import Glibc
 /// POSIX message queues, one per direction, named uniquely per run
 /// ("/ringbench-PID-N-forward"), created exclusively with mode 0600 and
 /// mq_msgsize equal to the message size, so the kernel itself refuses any
-/// other length. The parent creates and unlinks them; the children open them
-/// by name like unrelated processes.
+/// other length. The parent creates them; the children open them by name
+/// like unrelated processes, and the parent unlinks the names as soon as
+/// both have.
 public struct POSIXMessageQueueTransport: Transport {
     public static let name = "posix-mq"
     public static var capabilities: TransportCapabilities { KernelLimits.posixMessage.capabilities }
@@ -24,10 +25,13 @@ public struct POSIXMessageQueueTransport: Transport {
         // msg_max deep: the default ceiling for an unprivileged queue.
         let depth = KernelLimits.posixQueueDepth, size = scenario.messageSize
         names = try Duplex(forward: prefix + "-forward", backward: prefix + "-backward").map { name throws(HarnessError) in
+            cleanup.ledger.record(.posixQueue(name))
             let queue = try KernelCall.create("mq_open(\(name), O_CREAT|O_EXCL, maxmsg \(depth), msgsize \(size))") {
                 cshim_mq_create(name, depth, size)
             }
-            cleanup.register("posix message queue \(name)") { _ = cshim_mq_unlink(name) }
+            // mq_unlink once both children have opened it: the queue lives
+            // on until the last descriptor closes.
+            cleanup.registerName("posix message queue \(name)") { _ = cshim_mq_unlink(name) }
             _ = cshim_mq_close(queue)
             return name
         }

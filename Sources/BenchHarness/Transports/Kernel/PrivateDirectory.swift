@@ -7,7 +7,8 @@ import Glibc
 /// can create, replace or connect to what is inside, so a path-based object
 /// cannot be swapped for a symlink or hijacked by another user. Its removal
 /// is registered first, so cleanup (newest first) removes the files inside
-/// before the directory.
+/// before the directory; like them it is a name (`registerName`), removed as
+/// soon as every child has opened or connected what it needs.
 struct PrivateDirectory {
     let path: String
 
@@ -19,7 +20,9 @@ struct PrivateDirectory {
         guard made else { throw KernelCall.failure("mkdtemp(\(base)/ringbench-...)", errno: errno) }
         let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         self.path = path
-        cleanup.register("directory \(path)") { _ = rmdir(path) }
+        cleanup.ledger.record(.directory(path))
+        // A name like the paths inside: it goes once the children are connected.
+        cleanup.registerName("directory \(path)") { _ = rmdir(path) }
     }
 
     /// A path inside the directory.

@@ -18,6 +18,9 @@ public struct SysVMessageQueueTransport: Transport {
         self.scenario = scenario
         let queue = try KernelCall.create("msgget(IPC_PRIVATE)") { msgget(cshim_IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0o600) }
         cleanup.register("sysv message queue \(queue)") { _ = msgctl(queue, IPC_RMID, nil) }
+        // IPC_RMID destroys a queue at once, so it cannot be unnamed while in
+        // use: if the parent is killed, the stale reclaim removes it.
+        cleanup.ledger.record(.messageQueue(queue))
         self.queue = queue
     }
 

@@ -18,6 +18,9 @@ public struct UnixDatagramTransport: Transport {
         consumerSocket = try UnixSocket.bound(.datagram, to: consumerPath, cleanup: cleanup)
         try UnixSocket.connect(producerSocket, to: consumerPath)
         try UnixSocket.connect(consumerSocket, to: producerPath)
+        // Both sockets are connected to each other: the paths (and the
+        // directory) are no longer needed by anyone, even before the fork.
+        cleanup.releaseNames()
     }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {

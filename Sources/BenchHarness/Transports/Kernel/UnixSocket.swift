@@ -38,8 +38,10 @@ enum UnixSocket {
         let fd = try make(kind)
         KernelCall.closeOnCleanup(fd, "socket \(path)", cleanup)
         _ = unlink(path)
+        cleanup.ledger.record(.file(path))
         _ = try KernelCall.create("bind(\(path))") { cshim_unix_bind(fd, path) }
-        cleanup.register("socket path \(path)") { _ = unlink(path) }
+        // Connected or accepted sockets do not need the path any more.
+        cleanup.registerName("socket path \(path)") { _ = unlink(path) }
         return fd
     }
 
