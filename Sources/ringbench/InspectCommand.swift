@@ -24,7 +24,7 @@ struct InspectCommand: ParsableCommand {
     var directory: String = "/dev/shm"
 
     @Option(parsing: .unconditional,
-            help: OptionRules.wait.help("Seconds to wait for a creator to publish the ring.", valueName: "SECONDS"),
+            help: OptionRules.wait.help("Seconds to wait for a creator to publish the ring.", valueName: "SECONDS", default: 1),
             transform: OptionRules.wait.transform)
     var wait: Double = 1
 

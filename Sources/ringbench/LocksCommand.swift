@@ -23,22 +23,22 @@ struct LocksCommand: ParsableCommand {
     var lock: String
 
     @Option(parsing: .unconditional,
-            help: OptionRules.lockProcesses.help("Worker processes (more than CPUs is allowed and noted).", valueName: "N"),
+            help: OptionRules.lockProcesses.help("Worker processes (more than CPUs is allowed and noted).", valueName: "N", default: 2),
             transform: OptionRules.lockProcesses.transform)
     var processes: Int = 2
 
     @Option(name: .customLong("critical-ns"), parsing: .unconditional,
-            help: OptionRules.criticalNs.help("Nanoseconds of calibrated work on shared data inside the critical section (0: the counter increment only).", valueName: "NS"),
+            help: OptionRules.criticalNs.help("Nanoseconds of calibrated work on shared data inside the critical section (0: the counter increment only).", valueName: "NS", default: 0),
             transform: OptionRules.criticalNs.transform)
     var criticalNs: Int = 0
 
     @Option(parsing: .unconditional,
-            help: OptionRules.duration.help("Seconds each repetition runs.", valueName: "SECONDS"),
+            help: OptionRules.duration.help("Seconds each repetition runs.", valueName: "SECONDS", default: 1),
             transform: OptionRules.duration.transform)
     var duration: Double = 1
 
     @Option(name: .customLong("latency-sample"), parsing: .unconditional,
-            help: OptionRules.latencySample.help("Time one acquisition in N (1: every one; larger N keeps the clock out of the throughput).", valueName: "N"),
+            help: OptionRules.latencySample.help("Time one acquisition in N (1: every one; larger N keeps the clock out of the throughput).", valueName: "N", default: 1),
             transform: OptionRules.latencySample.transform)
     var latencySample: Int = 1
 

@@ -39,9 +39,11 @@ struct NumberRule<Value: Comparable & Sendable>: Sendable {
     /// For `transform:`.
     var transform: @Sendable (String) throws -> Value { { try self.parse($0) } }
 
-    /// The option's help with its range appended, so --help documents it.
-    func help(_ text: String, valueName: String) -> ArgumentHelp {
-        ArgumentHelp("\(text) Range: \(rangeText).", valueName: valueName)
+    /// The option's help with its range (and default) appended, so --help
+    /// documents them (ArgumentParser shows no default for a transform).
+    func help(_ text: String, valueName: String, default value: Value? = nil) -> ArgumentHelp {
+        let shown = value.map { " Default: \(show($0))." } ?? ""
+        return ArgumentHelp("\(text) Range: \(rangeText).\(shown)", valueName: valueName)
     }
 }
 

@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
     var backing: String = "sysv"
 
     @Option(name: .customLong("message-size"), parsing: .unconditional,
-            help: OptionRules.messageSize.help("Bytes per message (suffixes K, M); kernel transports may carry less.", valueName: "BYTES"),
+            help: OptionRules.messageSize.help("Bytes per message (suffixes K, M); kernel transports may carry less.", valueName: "BYTES", default: 8),
             transform: OptionRules.messageSize.transform)
     var messageSize: Int = 8
 
@@ -35,12 +35,12 @@ struct RunCommand: ParsableCommand {
     var duration: Double?
 
     @Option(parsing: .unconditional,
-            help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N"),
+            help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N", default: 4096),
             transform: OptionRules.capacity.transform)
     var capacity: Int = 4096
 
     @Option(parsing: .unconditional,
-            help: OptionRules.batch.help("Messages per publication: the producer writes up to K before publishing, the consumer reads up to K at once.", valueName: "K"),
+            help: OptionRules.batch.help("Messages per publication: the producer writes up to K before publishing, the consumer reads up to K at once.", valueName: "K", default: 1),
             transform: OptionRules.batch.transform)
     var batch: Int = 1
 
@@ -48,12 +48,12 @@ struct RunCommand: ParsableCommand {
     var mode: Scenario.Mode = .throughput
 
     @Option(parsing: .unconditional,
-            help: OptionRules.processesPerSide.help("Producer processes (transports that allow several).", valueName: "P"),
+            help: OptionRules.processesPerSide.help("Producer processes (transports that allow several).", valueName: "P", default: 1),
             transform: OptionRules.processesPerSide.transform)
     var producers: Int = 1
 
     @Option(parsing: .unconditional,
-            help: OptionRules.processesPerSide.help("Consumer processes (transports that allow several).", valueName: "C"),
+            help: OptionRules.processesPerSide.help("Consumer processes (transports that allow several).", valueName: "C", default: 1),
             transform: OptionRules.processesPerSide.transform)
     var consumers: Int = 1
 
