@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc sanitize sanitize-address sanitize-thread fuzz
 
 all: release
 
@@ -58,6 +58,25 @@ test: deps
 	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
 	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi
 	@rm -f .build-ipc-before .build-ipc-after
+
+# The test suite under AddressSanitizer and under ThreadSanitizer, each in its
+# own scratch path (docs/reliability.md, "Sanitizers", says what is skipped and why).
+SANITIZE_TEST = $(SWIFT) test --disable-swift-testing
+ASAN_SKIP ?=
+TSAN_SKIP ?=
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: deps
+	$(SANITIZE_TEST) --sanitize=address --scratch-path .build-asan $(ASAN_SKIP)
+
+sanitize-thread: deps
+	$(SANITIZE_TEST) --sanitize=thread --scratch-path .build-tsan $(TSAN_SKIP)
+
+# libFuzzer over every open/attach path and every producer/consumer path, for
+# FUZZ_SECONDS (default 60); prints executions and coverage (Tests/Fuzz/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) bash Tests/Fuzz/fuzz.sh
 
 clean:
 	rm -rf .build .build-*
