@@ -39,7 +39,10 @@ let package = Package(
         ),
         // Helpers every test target shares (IPC snapshots, scratch directories).
         .target(name: "TestSupport", dependencies: ["ShmRing"], path: "Tests/Support"),
-        .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim", "TestSupport"]),
+        // Opens an mpmc-sem queue and dies (or stops) at a named point of its
+        // critical section; ShmRingTests launch it (tests never fork).
+        .executableTarget(name: "MPMCDeathHelper", dependencies: ["ShmRing"], path: "Tests/MPMCDeathHelper"),
+        .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim", "TestSupport", "MPMCDeathHelper"]),
         .testTarget(name: "BenchHarnessTests", dependencies: ["BenchHarness", "ShmRing", "TestSupport"]),
         .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench", "ShmRing", "TestSupport"]),
     ],

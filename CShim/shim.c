@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
@@ -93,6 +94,15 @@ int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems) {
     return 0;
 }
 
+int cshim_semctl_perm(int semid, uint32_t *uid, uint32_t *mode) {
+    struct semid_ds ds;
+    union cshim_semun arg = { .buf = &ds };
+    if (semctl(semid, 0, IPC_STAT, arg) == -1) return -1;
+    *uid = (uint32_t)ds.sem_perm.uid;
+    *mode = (uint32_t)ds.sem_perm.mode;
+    return 0;
+}
+
 int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns) {
     struct sembuf sb = { .sem_num = semnum, .sem_op = op, .sem_flg = flags };
     if (timeout_ns == 0) return semop(semid, &sb, 1);
@@ -135,6 +145,23 @@ int cshim_shm_stat(int shmid, uint64_t *size, uint32_t *uid, uint32_t *mode) {
 }
 
 int32_t cshim_ftok(const char *path, int proj_id) { return (int32_t)ftok(path, proj_id); }
+
+int cshim_prefault(void *addr, size_t length, int write) {
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(addr, length, MADV_POPULATE_WRITE) == 0) return 0;
+    if (errno != EINVAL) return -1;
+#endif
+    long page = sysconf(_SC_PAGESIZE);
+    if (page < 4096) page = 4096;
+    volatile unsigned char *bytes = (volatile unsigned char *)addr;
+    unsigned char sink = 0;
+    for (size_t offset = 0; offset < length; offset += (size_t)page) {
+        if (write) bytes[offset] = 0;
+        else sink |= bytes[offset];
+    }
+    (void)sink;
+    return 0;
+}
 
 const size_t cshim_sizeof_pthread_mutex = sizeof(pthread_mutex_t);
 const size_t cshim_sizeof_sem = sizeof(sem_t);

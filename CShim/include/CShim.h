@@ -18,6 +18,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+// Cross-process atomics must be lock-free: a libatomic fallback lock lives in
+// each process's own memory, so two processes would "lock" different locks
+// and the shared word would be updated non-atomically, silently.
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free for cross-process shared memory");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free for cross-process shared memory");
+_Static_assert(sizeof(long long) == 8 && sizeof(int) == 4, "the atomics below assume 64-bit long long and 32-bit int");
+
 // MARK: - Atomics on raw shared-memory words (64-bit)
 
 #define CSHIM_A64(p) ((_Atomic uint64_t *)(p))
@@ -134,6 +141,8 @@ int cshim_semctl_setall(int semid, const unsigned short *values);
 int cshim_semctl_rmid(int semid);
 // IPC_STAT: writes sem_otime (0 if no semop yet) and sem_nsems.
 int cshim_semctl_stat(int semid, int64_t *otime, uint64_t *nsems);
+// IPC_STAT: writes the set's owner uid and mode (permission bits).
+int cshim_semctl_perm(int semid, uint32_t *uid, uint32_t *mode);
 // semop/semtimedop with one operation; flags is a mix of IPC_NOWAIT and SEM_UNDO.
 // timeout_ns == 0 waits forever.
 int cshim_semop1(int semid, unsigned short semnum, short op, short flags, uint64_t timeout_ns);
@@ -158,6 +167,15 @@ int cshim_shm_rmid(int shmid);
 // IPC_STAT: writes the segment size and owner uid.
 int cshim_shm_stat(int shmid, uint64_t *size, uint32_t *uid, uint32_t *mode);
 int32_t cshim_ftok(const char *path, int proj_id); // -1 with errno
+
+// Faults in every page of [addr, addr + length) of a shared mapping:
+// madvise(MADV_POPULATE_WRITE) (Linux 5.14+), which reports a page that cannot
+// be backed (a truncated file, a full tmpfs) as -1/EFAULT or ENOMEM instead of
+// raising SIGBUS. On an older kernel (EINVAL) it falls back to touching one
+// byte per page through a volatile pointer (a write of zero when `write`, for
+// a fresh zero-filled region; a read otherwise), which the compiler cannot drop.
+// 0 or -1 with errno.
+int cshim_prefault(void *addr, size_t length, int write);
 
 // Constants Swift may not see as macros.
 extern const int cshim_IPC_PRIVATE;

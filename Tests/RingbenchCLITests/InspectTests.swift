@@ -26,7 +26,7 @@ final class InspectTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertTrue(r.stdout.contains("capacity 16 slots of 32 bytes"), r.stdout)
             XCTAssertTrue(r.stdout.contains("3 message(s) pending"), r.stdout)
-            ring.region.close()
+            ring.region.removeName()
         }
     }
 
@@ -42,7 +42,7 @@ final class InspectTests: XCTestCase {
         }
         let ring = try SPSCRing.create(backing: .mmap, name: "private", capacity: 4, messageSize: 8,
                                        options: RegionOptions(directory: directory))
-        defer { ring.region.close() }
+        defer { ring.region.removeName() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Ringbench.executable.path,

@@ -23,7 +23,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func fullAndEmpty<Q: MPMCQueue>(_ type: Q.Type) throws {
         let q = try anon(type, capacity: 4)
-        defer { q.close() }
+        defer { q.removeName() }
         XCTAssertNil(try q.tryPop(as: UInt64.self), "\(type): a new queue is empty")
         for v in 0..<4 as Range<UInt64> { XCTAssertTrue(try q.tryPush(v)) }
         XCTAssertFalse(try q.tryPush(UInt64(99)), "\(type): push into a full queue")
@@ -37,7 +37,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func wrapAround<Q: MPMCQueue>(_ type: Q.Type) throws {
         let q = try anon(type, capacity: 8)
-        defer { q.close() }
+        defer { q.removeName() }
         var next: UInt64 = 0, expected: UInt64 = 0
         for round in 0..<500 {
             for _ in 0..<(round % 8 + 1) where try q.tryPush(next) { next += 1 }
@@ -56,7 +56,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func batches<Q: MPMCQueue>(_ type: Q.Type) throws {
         let q = try anon(type, capacity: 16)
-        defer { q.close() }
+        defer { q.removeName() }
         // "Up to": a batch larger than the room fills the room.
         XCTAssertEqual(try q.tryPushBatch(maxCount: 10) { i, slot in slot.storeBytes(of: UInt64(i), as: UInt64.self) }, 10)
         XCTAssertEqual(try q.tryPushBatch(maxCount: 10) { i, slot in slot.storeBytes(of: UInt64(10 + i), as: UInt64.self) }, 6)
@@ -81,7 +81,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func smallCapacity<Q: MPMCQueue>(_ type: Q.Type, _ capacity: Int) throws {
         let q = try anon(type, capacity: capacity)
-        defer { q.close() }
+        defer { q.removeName() }
         var next: UInt64 = 0, expected: UInt64 = 0
         for _ in 0..<200 {
             while try q.tryPush(next) { next += 1 }
@@ -102,7 +102,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func messageSize<Q: MPMCQueue>(_ type: Q.Type, _ size: Int) throws {
         let q = try anon(type, capacity: 4, messageSize: size)
-        defer { q.close() }
+        defer { q.removeName() }
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { out.deallocate() }
         for round in 0..<6 {
@@ -121,7 +121,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func blockingTimeouts<Q: MPMCQueue>(_ type: Q.Type) throws {
         let q = try anon(type, capacity: 2)
-        defer { q.close() }
+        defer { q.removeName() }
         XCTAssertThrowsError(try q.pop(timeoutSeconds: 0.05) { _ in }) { error in
             guard case ShmError.timedOut = error else { return XCTFail("\(type): \(error)") }
         }
@@ -146,7 +146,7 @@ final class MPMCQueueTests: XCTestCase {
     func openByName<Q: MPMCQueue>(_ type: Q.Type, _ backing: RegionBacking) throws {
         let scratch = try ScratchDirectory()
         let created = try Q.create(backing: backing, name: "q", capacity: 8, messageSize: 24, options: scratch.options)
-        defer { created.close() }
+        defer { created.removeName() }
         let opened = try Q.open(backing: backing, name: "q", options: scratch.options)
         XCTAssertEqual(opened.capacity, 8)
         XCTAssertEqual(opened.messageSize, 24)
@@ -159,7 +159,7 @@ final class MPMCQueueTests: XCTestCase {
         }
         // Another structure under the name: rejected by kind.
         let ring = try SPSCRing.create(backing: backing, name: "ring", capacity: 8, messageSize: 24, options: scratch.options)
-        defer { ring.region.close() }
+        defer { ring.region.removeName() }
         XCTAssertThrowsError(try Q.open(backing: backing, name: "ring", options: scratch.options)) { error in
             guard case ShmError.wrongStructure = error else { return XCTFail("\(type) \(backing): \(error)") }
         }
@@ -170,7 +170,7 @@ final class MPMCQueueTests: XCTestCase {
         XCTAssertThrowsError(try anon(MPMCLockFreeQueue.self, capacity: 3), "not a power of two")
         XCTAssertThrowsError(try anon(MPMCLockFreeQueue.self, capacity: 4, messageSize: 4), "below 8 bytes")
         let q = try anon(MPMCSemaphoreQueue.self, capacity: 4)
-        defer { q.close() }
+        defer { q.removeName() }
         XCTAssertThrowsError(try q.pushBatch(count: 5, timeoutSeconds: 0.1) { _, _ in }, "more than capacity at once")
     }
 
@@ -178,7 +178,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func testImpossibleSequenceWordIsCorruptRing() throws {
         let q = try anon(MPMCLockFreeQueue.self, capacity: 8)
-        defer { q.close() }
+        defer { q.removeName() }
         // Slot 0 may only ever hold 2p or 2p + 1 with p ≡ 0 (mod 8); 2·3 is p = 3.
         q.sequenceWord(0).pointee = 6
         XCTAssertThrowsError(try q.tryPush(UInt64(1))) { error in
@@ -191,7 +191,7 @@ final class MPMCQueueTests: XCTestCase {
 
     func testImpossiblePositionsAreCorruptRingAndReleaseTheMutex() throws {
         let q = try anon(MPMCSemaphoreQueue.self, capacity: 8)
-        defer { q.close() }
+        defer { q.removeName() }
         XCTAssertTrue(try q.tryPush(UInt64(1)))
         // A peer claims the tail is far beyond the head.
         q.word(MPMCSemaphoreLayout.tailOffset).pointee = 1000
@@ -217,8 +217,8 @@ final class MPMCQueueTests: XCTestCase {
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.freeSlotsSemaphore), 4)
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.filledSlotsSemaphore), 0)
             XCTAssertEqual(try q.semaphores.value(MPMCSemaphoreLayout.mutexSemaphore), 1)
-            q.close()
-            XCTAssertFalse(IPCSnapshot.semaphoreIDs().contains(id), "\(backing): set removed on close")
+            q.removeName()
+            XCTAssertFalse(IPCSnapshot.semaphoreIDs().contains(id), "\(backing): removeName by the only user removes the set")
         }
     }
 
@@ -237,7 +237,8 @@ final class MPMCQueueTests: XCTestCase {
         }
         // Creating over it fails too, naming the key.
         XCTAssertThrowsError(try SemaphoreSet.create(key: key, initialValues: [1], name: "again")) { error in
-            XCTAssertTrue("\(error)".contains("already in use"), "\(error)")
+            guard case ShmError.alreadyExists = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("already exists"), "\(error)")
         }
         // Once initialised by a semop, it opens.
         XCTAssertEqual(cshim_semop1(id, 0, 1, 0, 0), 0)
@@ -249,11 +250,11 @@ final class MPMCQueueTests: XCTestCase {
     func testCreatedSetIsStampedAndSemaphoreKeyDiffersFromTheSegment() throws {
         let scratch = try ScratchDirectory()
         let q = try MPMCSemaphoreQueue.create(backing: .sysv, name: "q", capacity: 4, messageSize: 8, options: scratch.options)
-        defer { q.close() }
+        defer { q.removeName() }
         var otime: Int64 = 0, nsems: UInt64 = 0
         XCTAssertEqual(cshim_semctl_stat(q.semaphores.id, &otime, &nsems), 0)
         XCTAssertNotEqual(otime, 0, "the creator's semop stamped sem_otime")
-        XCTAssertEqual(nsems, 3)
+        XCTAssertEqual(nsems, UInt64(MPMCSemaphoreLayout.semaphoreCount))
         let keyFile = scratch.path + "/q" + RegionLocation.sysvKeySuffix
         XCTAssertNotEqual(q.semaphores.key, cshim_ftok(keyFile, SharedRegion.projectID))
     }

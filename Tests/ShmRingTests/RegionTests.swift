@@ -18,8 +18,8 @@ final class RegionTests: XCTestCase {
             // A second creator loses: names are claimed exclusively.
             XCTAssertThrowsError(try SPSCRing.create(backing: backing, name: "r-\(backing)", capacity: 8, messageSize: 24,
                                                      options: scratch.options))
-            opened.region.close()
-            ring.region.close()
+            opened.region.removeName()
+            ring.region.removeName()
             XCTAssertThrowsError(try SPSCRing.open(backing: backing, name: "r-\(backing)", options: scratch.options)) { error in
                 XCTAssertEqual(error as? ShmError, .noSuchRegion(name: "r-\(backing)"))
             }
@@ -36,7 +36,7 @@ final class RegionTests: XCTestCase {
             var consumer = ring.consumer()
             XCTAssertTrue(try producer.tryPush(UInt64(42)))
             XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 42)
-            ring.region.close()
+            ring.region.removeName()
         }
         // IPC_PRIVATE segments are marked for removal at creation.
         XCTAssertEqual(IPCSnapshot.segmentCount(), before)
@@ -60,7 +60,7 @@ final class RegionTests: XCTestCase {
         XCTAssertThrowsError(try SPSCRing.open(backing: .mmap, name: "link", options: scratch.options)) { error in
             XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
         }
-        ring.region.close()
+        ring.region.removeName()
     }
 
     // MARK: Bad headers: garbage written into a real region file, then opened.
@@ -70,7 +70,7 @@ final class RegionTests: XCTestCase {
         let scratch = try ScratchDirectory()
         let ring = try SPSCRing.create(backing: .mmap, name: "victim", capacity: 8, messageSize: 16, options: scratch.options)
         var bytes = Array(UnsafeRawBufferPointer(start: ring.region.base, count: ring.region.size))
-        ring.region.close() // removes the file; write the damaged copy in its place
+        ring.region.removeName() // removes the file; write the damaged copy in its place
         damage(&bytes)
         FileManager.default.createFile(atPath: scratch.file("victim"), contents: Data(bytes),
                                        attributes: [.posixPermissions: 0o600])

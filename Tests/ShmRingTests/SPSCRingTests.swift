@@ -188,6 +188,6 @@ final class ReadmeExampleTests: XCTestCase {
         var second: UInt32 = 0
         try consumer.pop { bytes in second = bytes.load(as: UInt32.self) }
         XCTAssertEqual(second, 7)
-        ring.region.close()
+        ring.region.removeName()
     }
 }

@@ -19,7 +19,7 @@ public final class LockArena: @unchecked Sendable {
         do {
             region = try SharedRegion.create(backing: .anon, name: "lock arena", size: LockArenaLayout.regionSize)
         } catch { throw .shm(error) }
-        cleanup.register("lock arena") { [region] in region.close() }
+        cleanup.retain("lock arena", region)
         RegionHeader(kind: .lockArena, totalSize: region.size, capacity: 1, slotSize: 0).write(to: region)
         var semid: Int32 = -1
         var lockFilePath: String?

@@ -22,7 +22,7 @@ enum ProbeProcesses {
     static func run(cpus: [Int], _ body: (Child) throws(HarnessError) -> [String: Double]) throws(HarnessError) -> [[String: Double]] {
         let page: SharedRegion
         do { page = try SharedRegion.create(backing: .anon, name: "probe", size: 4096) } catch { throw .shm(error) }
-        defer { page.close() }
+        defer { withExtendedLifetime(page) {} }
         let control = try ControlBlock(children: cpus.count, reportSlotSize: 64 << 10)
         let specs = cpus.enumerated().map { ChildSpec(role: .worker($0), cpu: $1) }
         let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: timeoutSeconds) { index, spec throws(HarnessError) in

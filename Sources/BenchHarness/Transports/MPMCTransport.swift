@@ -43,12 +43,12 @@ public struct MPMCTransport<Queue: HarnessQueue>: Transport {
         do {
             forward = try Queue.create(backing: backing, name: RegionNames.unique(backing, "fwd"), capacity: scenario.capacity,
                                        messageSize: scenario.messageSize, options: RegionOptions())
-            cleanup.register("\(Self.name) forward queue \(forward.region.name)") { [forward] in forward.close() }
+            cleanup.register("\(Self.name) forward queue \(forward.region.name)") { [forward] in forward.removeName() }
             // The way back carries echoes; a throughput run never uses it.
             backward = try Queue.create(backing: backing, name: RegionNames.unique(backing, "back"),
                                         capacity: scenario.mode == .roundtrip ? scenario.capacity : 1,
                                         messageSize: scenario.messageSize, options: RegionOptions())
-            cleanup.register("\(Self.name) backward queue \(backward.region.name)") { [backward] in backward.close() }
+            cleanup.register("\(Self.name) backward queue \(backward.region.name)") { [backward] in backward.removeName() }
         } catch { throw .shm(error) }
     }
 

@@ -21,12 +21,12 @@ public struct SPSCTransport: Transport {
         do {
             forward = try SPSCRing.create(backing: backing, name: RegionNames.unique(backing, "fwd"),
                                           capacity: scenario.capacity, messageSize: scenario.messageSize)
-            cleanup.register("spsc forward ring \(forward.region.name)") { [forward] in forward.region.close() }
+            cleanup.register("spsc forward ring \(forward.region.name)") { [forward] in forward.region.removeName() }
             // The way back carries echoes; a throughput run never uses it.
             backward = try SPSCRing.create(backing: backing, name: RegionNames.unique(backing, "back"),
                                            capacity: scenario.mode == .roundtrip ? scenario.capacity : 1,
                                            messageSize: scenario.messageSize)
-            cleanup.register("spsc backward ring \(backward.region.name)") { [backward] in backward.region.close() }
+            cleanup.register("spsc backward ring \(backward.region.name)") { [backward] in backward.region.removeName() }
         } catch { throw .shm(error) }
     }
 

@@ -32,6 +32,19 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(String)
     /// A blocking operation gave up.
     case timedOut(operation: String, seconds: Double)
+    /// `create` found the name taken (by a live or a stale object).
+    case alreadyExists(name: String)
+    /// The object to open belongs to a uid this process does not trust
+    /// (`RegionOptions.allowedOwners`).
+    case untrustedOwner(name: String, uid: UInt32)
+    /// The object to open is writable by group or others
+    /// (`RegionOptions.allowSharedWrite` accepts it).
+    case unsafePermissions(name: String, mode: UInt32)
+    /// The file system behind a region has no room for its pages (ENOSPC
+    /// from posix_fallocate); nothing was left behind.
+    case outOfSpace(name: String, bytes: UInt64)
+    /// The semaphore set of a queue was removed (EIDRM) while in use.
+    case semaphoresRemoved(name: String)
 
     public var description: String {
         switch self {
@@ -61,6 +74,16 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return text
         case let .timedOut(operation, seconds):
             return "\(operation) timed out after \(seconds) s"
+        case let .alreadyExists(name):
+            return "ring '\(name)' already exists (remove the stale object or choose another name)"
+        case let .untrustedOwner(name, uid):
+            return "refusing to open '\(name)': it is owned by uid \(uid), not by this user (RegionOptions.allowedOwners trusts other owners)"
+        case let .unsafePermissions(name, mode):
+            return "refusing to open '\(name)': mode 0\(String(mode, radix: 8)) lets group or others write it (RegionOptions.allowSharedWrite accepts that)"
+        case let .outOfSpace(name, bytes):
+            return "no space for ring '\(name)' (\(bytes) bytes): its file system is full; nothing was left behind"
+        case let .semaphoresRemoved(name):
+            return "the semaphore set of '\(name)' was removed while in use"
         }
     }
 }

@@ -23,7 +23,8 @@
 /// area is laid out in `LockArenaLayout` (LockArenaLayout.swift, next to this file).
 public enum RegionLayout {
     public static let magic: UInt64 = 0x3147_4E49_524D_4853 // "SHMRING1"
-    public static let layoutVersion: UInt32 = 1
+    /// 2: the semaphore queue's repair line and its five-semaphore set.
+    public static let layoutVersion: UInt32 = 2
     public static let headerSize = 128
 
     public static let magicOffset = 0
@@ -107,29 +108,50 @@ public enum SPSCLayout {
 /// The semaphore-guarded MPMC queue's area, after the header (see
 /// `MPMCSemaphoreQueue`):
 ///
-/// | offset | size            | field                                             |
-/// |-------:|----------------:|---------------------------------------------------|
-/// |    128 | 8 (+120 pad)    | enqueue line: `tail`, next position to write (u64) |
-/// |    256 | 8 (+120 pad)    | dequeue line: `head`, next position to read (u64)  |
-/// |    384 | capacity×stride | slots: the message only, no per-slot word          |
+/// | offset | size            | field                                                        |
+/// |-------:|----------------:|--------------------------------------------------------------|
+/// |    128 | 8 (+120 pad)    | enqueue line: `tail`, next position to write (u64)            |
+/// |    256 | 8 (+120 pad)    | dequeue line: `head`, next position to read (u64)             |
+/// |    384 | 8               | intent: operation of the mutex holder (0 none, 1 push, 2 pop) |
+/// |    392 | 8               | intent: permits the holder took (its batch size)              |
+/// |    400 | 8               | intent: `tail` (push) or `head` (pop) when it started         |
+/// |    408 | 8               | repairs: how often a holder repaired after a death (counter)  |
+/// |    416 | 8               | name retired: 1 once the region's name was removed            |
+/// |    424 | 88              | reserved (zero)                                               |
+/// |    512 | capacity×stride | slots: the message only, no per-slot word                    |
 ///
 /// `stride` = slotSize rounded up to 8, and to a multiple of 64 once it
-/// exceeds 64. Both positions change only under the set's mutex semaphore;
-/// the slot of position p is `p & (capacity - 1)`. Header parameter 0 holds
-/// the semaphore set's IPC key (0 for IPC_PRIVATE), so an opener can check
-/// that the set it derives belongs to this region. The set, separate from
-/// the region, has three semaphores: 0 free slots (starts at capacity),
-/// 1 filled slots (starts at 0), 2 mutex (starts at 1).
+/// exceeds 64. Every word from 128 to 424 changes only under the set's mutex
+/// semaphore; the slot of position p is `p & (capacity - 1)`. Header
+/// parameter 0 holds the semaphore set's IPC key (0 for IPC_PRIVATE), so an
+/// opener can check that the set it derives belongs to this region. The set,
+/// separate from the region, has five semaphores: 0 free slots (starts at
+/// capacity), 1 filled slots (starts at 0), 2 mutex (starts at 1, taken with
+/// SEM_UNDO), 3 busy (1 while a holder is inside the critical section, no
+/// undo: still 1 after a holder's death, which is how the next holder knows
+/// to repair), 4 users (processes attached, each +1 with SEM_UNDO).
 public enum MPMCSemaphoreLayout {
     public static let tailOffset = RegionLayout.headerSize
     public static let headOffset = tailOffset + RegionLayout.hotLineSeparation
-    public static let slotsOffset = headOffset + RegionLayout.hotLineSeparation
+    public static let intentLineOffset = headOffset + RegionLayout.hotLineSeparation
+    public static let intentOperationOffset = intentLineOffset
+    public static let intentCountOffset = intentLineOffset + 8
+    public static let intentPositionOffset = intentLineOffset + 16
+    public static let repairCountOffset = intentLineOffset + 24
+    public static let nameRetiredOffset = intentLineOffset + 32
+    public static let slotsOffset = intentLineOffset + RegionLayout.hotLineSeparation
     public static let semaphoreKeyParameter = 0
+
+    public static let intentNone: UInt64 = 0
+    public static let intentPush: UInt64 = 1
+    public static let intentPop: UInt64 = 2
 
     public static let freeSlotsSemaphore: UInt16 = 0
     public static let filledSlotsSemaphore: UInt16 = 1
     public static let mutexSemaphore: UInt16 = 2
-    public static let semaphoreCount = 3
+    public static let busySemaphore: UInt16 = 3
+    public static let usersSemaphore: UInt16 = 4
+    public static let semaphoreCount = 5
     /// The free-slot semaphore starts at `capacity`, which must fit SEMVMX
     /// (32767): the largest power of two that does.
     public static let maximumCapacity = 1 << 14

@@ -1,4 +1,5 @@
 import CShim
+import Synchronization
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -22,11 +23,18 @@ import Glibc
 /// The initial values must fit a `semop` delta (at most 32767, SEMVMX).
 ///
 /// # Ownership
-/// The creating process removes the set (`IPC_RMID`) on `remove()` or deinit;
-/// a forked child or an opener never does (the pid is checked). A SysV set,
-/// unlike a segment, cannot be marked for removal while in use, so
-/// IPC_PRIVATE sets too are removed only by their creator: register
-/// `remove()` with whatever cleans up after the creator.
+/// By default the creating process removes the set (`IPC_RMID`) on
+/// `remove()` or deinit; a forked child or an opener never does on deinit
+/// (the pid is checked). A SysV set, unlike a segment, cannot be marked for
+/// removal while in use: removal is immediate, and every later operation on
+/// it, in any process, fails with `ShmError.semaphoresRemoved` (EIDRM). A
+/// structure that decides removal itself (`MPMCSemaphoreQueue`: the last user
+/// removes its set) clears `removesOnDeinit`.
+///
+/// # Timeouts
+/// Every timed operation takes an absolute CLOCK_MONOTONIC deadline and
+/// recomputes what is left before each retry, so a signal (EINTR) never
+/// restarts the full timeout.
 public final class SemaphoreSet: @unchecked Sendable {
     public let id: Int32
     /// The IPC key (`SemaphoreSet.privateKey` for IPC_PRIVATE).
@@ -35,7 +43,11 @@ public final class SemaphoreSet: @unchecked Sendable {
     /// What the set belongs to, for error messages.
     public let name: String
     private let ownerPid: pid_t?
-    private var removed = false
+    private struct State {
+        var removed = false
+        var removesOnDeinit = true
+    }
+    private let state = Mutex(State())
 
     public static var privateKey: Int32 { cshim_IPC_PRIVATE }
     /// ftok's project id for semaphore sets: differs from `SharedRegion`'s
@@ -52,7 +64,16 @@ public final class SemaphoreSet: @unchecked Sendable {
         self.ownerPid = owner ? getpid() : nil
     }
 
-    deinit { remove() }
+    deinit {
+        if state.withLock({ $0.removesOnDeinit }) { remove() }
+    }
+
+    /// Whether the creating process removes the set on deinit (default
+    /// true). Internal: for structures that decide removal themselves.
+    var removesOnDeinit: Bool {
+        get { state.withLock { $0.removesOnDeinit } }
+        set { state.withLock { $0.removesOnDeinit = newValue } }
+    }
 
     /// The key `ftok` derives from `path` with the semaphore project id.
     public static func key(forFile path: String) throws(ShmError) -> Int32 {
@@ -72,7 +93,7 @@ public final class SemaphoreSet: @unchecked Sendable {
         guard id >= 0 else {
             let e = Errno(rawValue: errnoValue())
             if e == .fileExists {
-                throw .invalidArgument("SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)) for the semaphores of '\(name)' is already in use (ftok collision or a stale set: see ipcs -s)")
+                throw .alreadyExists(name: "\(name) (semaphore set, SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)); see ipcs -s)")
             }
             throw .systemCall(call: "semget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(initialValues.count), IPC_CREAT|IPC_EXCL)", errno: e)
         }
@@ -92,11 +113,14 @@ public final class SemaphoreSet: @unchecked Sendable {
         return set
     }
 
-    /// Opens a set another process created: waits, up to `timeoutSeconds`,
-    /// for the set to exist and for its creator's first semop.
-    public static func open(key: Int32, count: Int, name: String, timeoutSeconds: Double) throws(ShmError) -> SemaphoreSet {
+    /// Opens a set another process created: waits, up to `timeoutSeconds`
+    /// (.infinity: forever), for the set to exist and for its creator's first
+    /// semop, and refuses a set owned by an untrusted uid or writable by
+    /// group/others (`options.allowedOwners`, `options.allowSharedWrite`).
+    public static func open(key: Int32, count: Int, name: String, timeoutSeconds: Double,
+                            options: RegionOptions = RegionOptions()) throws(ShmError) -> SemaphoreSet {
         let keyText = "0x\(String(UInt32(bitPattern: key), radix: 16))"
-        let deadline = Deadline(seconds: timeoutSeconds)
+        let deadline = try Deadline(seconds: timeoutSeconds, what: "semaphore open timeout")
         var id: Int32
         while true {
             id = cshim_semget(key, 0, 0)
@@ -109,6 +133,10 @@ public final class SemaphoreSet: @unchecked Sendable {
             default: throw .systemCall(call: "semget(key \(keyText))", errno: e)
             }
         }
+        var uid: UInt32 = 0
+        var mode: UInt32 = 0
+        guard cshim_semctl_perm(id, &uid, &mode) == 0 else { throw .lastErrno("semctl(\(id), IPC_STAT)") }
+        try options.checkOwner(uid: uid, mode: mode, name: "\(name) (semaphore set \(keyText))")
         while true {
             var otime: Int64 = 0
             var nsems: UInt64 = 0
@@ -123,11 +151,30 @@ public final class SemaphoreSet: @unchecked Sendable {
         return SemaphoreSet(id: id, key: key, count: count, name: name, owner: false)
     }
 
-    /// Removes the set, in the creating process only. Idempotent.
+    /// Removes the set, in the creating process only. Idempotent and
+    /// thread-safe. Other users' later operations fail with
+    /// `ShmError.semaphoresRemoved`.
     public func remove() {
-        guard !removed, let ownerPid, ownerPid == getpid() else { return }
-        removed = true
-        _ = cshim_semctl_rmid(id)
+        guard let ownerPid, ownerPid == getpid() else { return }
+        removeNow()
+    }
+
+    /// Removes the set whichever process created it (the last user of a
+    /// queue does this). Idempotent and thread-safe.
+    func removeNow() {
+        let first = state.withLock { s in
+            defer { s.removed = true }
+            return !s.removed
+        }
+        if first { _ = cshim_semctl_rmid(id) }
+    }
+
+    /// Sets semaphore `index` to `value` (SETVAL). Repair only: SETVAL also
+    /// clears every process's undo adjustment of that semaphore.
+    func setValue(_ index: UInt16, _ value: Int) throws(ShmError) {
+        guard cshim_semctl_setval(id, Int32(index), Int32(value)) == 0 else {
+            throw .lastErrno("semctl(semaphores of \(name), SETVAL \(index) = \(value))")
+        }
     }
 
     /// The current value of semaphore `index` (GETVAL: one system call).
@@ -145,49 +192,79 @@ public final class SemaphoreSet: @unchecked Sendable {
         case unavailable
     }
 
-    /// Applies up to three operations atomically (all or none) with one
-    /// semop, or semtimedop when `timeoutNs` is non-zero. A zero delta is
-    /// dropped: semop would read it as wait-for-zero, which no caller means.
-    /// EINTR (a signal such as SIGCONT) retries with the same timeout.
+    /// Applies up to four operations atomically (all or none) with one
+    /// semop. An operation without `noWait` may sleep until `deadlineNs`, an
+    /// absolute `cshim_monotonic_ns()` time (`UInt64.max`: no limit); the
+    /// wait is semtimedop with what is left, recomputed after a signal
+    /// (EINTR), so signals never extend it. A zero delta is dropped: semop
+    /// would read it as wait-for-zero; `SemaphoreOperation.waitForZero` is
+    /// the explicit form.
     @inlinable
     public func apply(_ a: SemaphoreOperation, _ b: SemaphoreOperation = .none, _ c: SemaphoreOperation = .none,
-                      timeoutNs: UInt64 = 0) throws(ShmError) -> Outcome {
-        var ops = (a.raw, b.raw, c.raw)
-        // Compact the non-zero operations to the front.
+                      _ d: SemaphoreOperation = .none, deadlineNs: UInt64 = .max) throws(ShmError) -> Outcome {
+        var ops = (cshim_sembuf(), cshim_sembuf(), cshim_sembuf(), cshim_sembuf())
+        // The real operations, compacted to the front.
         var n: UInt32 = 0
         withUnsafeMutableBytes(of: &ops) { raw in
             let list = raw.bindMemory(to: cshim_sembuf.self)
-            for i in 0..<3 where list[i].op != 0 {
-                list[Int(n)] = list[i]
-                n &+= 1
-            }
+            // Written out, not looped over an array: no allocation here.
+            if !a.isNothing { list[Int(n)] = a.raw; n &+= 1 }
+            if !b.isNothing { list[Int(n)] = b.raw; n &+= 1 }
+            if !c.isNothing { list[Int(n)] = c.raw; n &+= 1 }
+            if !d.isNothing { list[Int(n)] = d.raw; n &+= 1 }
         }
         guard n > 0 else { return .done }
         while true {
+            var timeoutNs: UInt64 = 0 // 0: no limit
+            if deadlineNs != .max {
+                let now = cshim_monotonic_ns()
+                // Past the deadline, one nanosecond: an attempt that does not sleep.
+                timeoutNs = deadlineNs > now ? deadlineNs - now : 1
+            }
             let r = withUnsafeBytes(of: &ops) { raw in
                 cshim_semop(id, raw.baseAddress!.assumingMemoryBound(to: cshim_sembuf.self), n, timeoutNs)
             }
             if r == 0 { return .done }
             let e = errnoValue()
-            if e == EINTR { continue }
+            if e == EINTR {
+                if deadlineNs != .max, cshim_monotonic_ns() >= deadlineNs { return .unavailable }
+                continue
+            }
             if e == EAGAIN { return .unavailable }
+            if e == EIDRM || e == EINVAL { throw .semaphoresRemoved(name: name) }
             throw .systemCall(call: "semop(semaphores of \(name), id \(id))", errno: Errno(rawValue: e))
         }
     }
 }
 
 /// One operation of a semop: add `delta` to semaphore `index`; a negative
-/// delta waits until the value allows it unless `IPC_NOWAIT` is among `flags`.
+/// delta waits until the value allows it unless `noWait` is set. A zero
+/// delta is "nothing" and dropped by `apply`, except in `waitForZero`.
 @frozen
 public struct SemaphoreOperation: Sendable {
     public var raw: cshim_sembuf
+    /// Keep a zero delta (semop's wait-for-zero) instead of dropping it.
+    @usableFromInline var waitsForZero: Bool
 
     @inlinable
     public init(index: UInt16, delta: Int16, noWait: Bool = false, undo: Bool = false) {
         raw = cshim_sembuf(num: index, op: delta,
                            flags: Int16((noWait ? cshim_IPC_NOWAIT : 0) | (undo ? cshim_SEM_UNDO : 0)))
+        waitsForZero = false
     }
 
+    /// Succeeds only while semaphore `index` is 0 (with `noWait`, fails at once otherwise).
+    @inlinable
+    public static func waitForZero(_ index: UInt16, noWait: Bool = true) -> SemaphoreOperation {
+        var op = SemaphoreOperation(index: index, delta: 0, noWait: noWait)
+        op.waitsForZero = true
+        return op
+    }
+
+    @inlinable
+    var isNothing: Bool { raw.op == 0 && !waitsForZero }
+
     /// No operation (dropped by `apply`).
+    @inlinable
     public static var none: SemaphoreOperation { SemaphoreOperation(index: 0, delta: 0) }
 }

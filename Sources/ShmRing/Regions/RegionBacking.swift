@@ -1,4 +1,7 @@
 import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a region's memory comes from.
 public enum RegionBacking: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -25,7 +28,19 @@ public struct RegionOptions: Sendable {
     /// Touch every page when creating (write) or opening (read), so that no
     /// page fault lands on the hot path later. On a VM whose host reclaims
     /// free memory, a first touch can cost tens of microseconds per page.
+    /// Openers prefault only after the header has been validated.
     public var prefault: Bool
+    /// How long an opener waits for a region (or semaphore set) that does not
+    /// exist yet, so that an opener started before its creator need not
+    /// retry. 0 (the default) reports `ShmError.noSuchRegion` at once.
+    public var waitForCreationSeconds: Double = 0
+    /// Owners (uids) an opener trusts besides its own effective uid. An
+    /// object owned by anyone else is refused with `ShmError.untrustedOwner`:
+    /// its owner could rewrite or truncate it at any moment.
+    public var allowedOwners: [UInt32] = []
+    /// Accept objects that group or others may write (mode bits 0o022).
+    /// Off by default: such an object is refused with `ShmError.unsafePermissions`.
+    public var allowSharedWrite: Bool = false
 
     public init(permissions: FilePermissions = [.ownerReadWrite],
                 directory: String = "/dev/shm",
@@ -35,6 +50,13 @@ public struct RegionOptions: Sendable {
         self.directory = directory
         self.openTimeoutSeconds = openTimeoutSeconds
         self.prefault = prefault
+    }
+
+    /// Refuses an object another user owns or that group/others may write,
+    /// unless this caller opted in (`allowedOwners`, `allowSharedWrite`).
+    func checkOwner(uid: UInt32, mode: UInt32, name: String) throws(ShmError) {
+        guard uid == geteuid() || allowedOwners.contains(uid) else { throw .untrustedOwner(name: name, uid: uid) }
+        guard allowSharedWrite || mode & 0o022 == 0 else { throw .unsafePermissions(name: name, mode: mode & 0o7777) }
     }
 }
 

@@ -63,8 +63,9 @@ extension RegionHeader {
     }
 
     /// Waits (boundedly) for the creator to publish the region, then checks
-    /// every field against the real mapping. Throws a typed error for each way
-    /// a region can be wrong; never reads outside the mapping.
+    /// every field against the real mapping, and only then prefaults an
+    /// opener's mapping (`RegionOptions.prefault`). Throws a typed error for
+    /// each way a region can be wrong; never reads outside the mapping.
     public static func validate(_ region: SharedRegion, expecting kind: StructureKind,
                                 timeoutSeconds: Double) throws(ShmError) -> RegionHeader {
         let name = region.name
@@ -77,7 +78,7 @@ extension RegionHeader {
         // while the state is still 0: wait for ready before judging the magic,
         // unless the bytes are clearly foreign (non-zero, wrong).
         if magic != 0 && magic != RegionLayout.magic { throw .notARing(name: name, magic: magic) }
-        let deadline = Deadline(seconds: timeoutSeconds)
+        let deadline = try Deadline(seconds: timeoutSeconds, what: "openTimeoutSeconds")
         while true {
             // Acquire pairs with the creator's release in `publishReady`.
             let state = cshim_load_acquire(stateWord(region))
@@ -126,6 +127,9 @@ extension RegionHeader {
         header.parameters = (0..<RegionLayout.parameterCount).map {
             b.load(fromByteOffset: RegionLayout.parametersOffset + 8 * $0, as: UInt64.self)
         }
+        // Only now is the mapping's size known to be the one the header
+        // (checked above) describes: fault the pages in.
+        if region.prefaultAfterValidation { try region.prefault(writing: false) }
         return header
     }
 }

@@ -1,4 +1,5 @@
 import CShim
+import Synchronization
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -10,9 +11,18 @@ import Musl
 /// lock arenas) lay themselves out inside one; the first 128 bytes are always
 /// the `RegionHeader`.
 ///
-/// The creating process owns the region: `close()` (or deinit) in the creator
-/// removes the underlying object (unlink, IPC_RMID). A forked child inherits
-/// the object but never removes it, because removal checks the pid.
+/// # Lifetime: the mapping and the name are separate
+/// * The mapping lives exactly as long as this object: it is unmapped only
+///   in `deinit`, when the last ring, queue, producer or consumer holding the
+///   region goes. There is no public `close()`, so no copy of a structure can
+///   ever point at unmapped memory.
+/// * The name (the mmap file, the SysV key file and segment id) is removed
+///   by `removeName()`, explicitly, by any process, at most once; existing
+///   mappings stay valid (unlink and IPC_RMID only drop the name). By
+///   default the creating process also removes it when its region object is
+///   deinitialised; a structure that wants the name to outlive its creator
+///   (a pipeline stage restarted by name) clears `removesNameOnDeinit`. A
+///   forked child never removes anything on deinit (the pid is checked).
 public final class SharedRegion: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let size: Int
@@ -24,16 +34,26 @@ public final class SharedRegion: @unchecked Sendable {
     private let ownerPid: pid_t?
     private let unmap: Unmap
     private let removal: Removal?
-    private var closed = false
+    /// Whether `RegionHeader.validate` faults the pages in once the header is
+    /// known to be sound (openers); creators prefault in `create`.
+    let prefaultAfterValidation: Bool
+    private let state: Mutex<NameState>
+
+    struct NameState {
+        var removed = false
+        var removesOnDeinit: Bool
+    }
 
     enum Unmap { case munmap, shmdt }
     enum Removal {
-        case unlink(path: String)
-        case sysv(shmid: Int32, keyFile: String?)
+        /// `device`/`inode` identify the file we mapped, so that removing the
+        /// name never unlinks a newer object that reuses the path.
+        case unlink(path: String, device: UInt64, inode: UInt64)
+        case sysv(shmid: Int32, keyFile: String?, device: UInt64, inode: UInt64)
     }
 
     init(base: UnsafeMutableRawPointer, size: Int, name: String, backing: RegionBacking,
-         owner: Bool, unmap: Unmap, removal: Removal?) {
+         owner: Bool, unmap: Unmap, removal: Removal?, prefaultAfterValidation: Bool = false) {
         self.base = base
         self.size = size
         self.name = name
@@ -41,36 +61,62 @@ public final class SharedRegion: @unchecked Sendable {
         self.ownerPid = owner ? getpid() : nil
         self.unmap = unmap
         self.removal = removal
+        self.prefaultAfterValidation = prefaultAfterValidation
+        self.state = Mutex(NameState(removesOnDeinit: owner))
     }
 
-    deinit { close() }
-
-    /// Unmaps; in the creating process also removes the object. Idempotent.
-    public func close() {
-        guard !closed else { return }
-        closed = true
+    deinit {
+        if let ownerPid, ownerPid == getpid(), removesNameOnDeinit { removeName() }
         switch unmap {
         case .munmap: _ = munmap(base, size)
         case .shmdt: _ = cshim_shmdt(base)
         }
-        guard let ownerPid, ownerPid == getpid(), let removal else { return }
-        Self.remove(removal)
     }
 
-    static func remove(_ removal: Removal) {
-        switch removal {
-        case let .unlink(path):
-            _ = unlink(path)
-        case let .sysv(shmid, keyFile):
-            _ = cshim_shm_rmid(shmid)
-            if let keyFile { _ = unlink(keyFile) }
+    /// Whether the creating process removes the name when this object is
+    /// deinitialised (default true in the creator, false elsewhere). Internal:
+    /// structures whose name must outlive the creator clear it.
+    var removesNameOnDeinit: Bool {
+        get { state.withLock { $0.removesOnDeinit } }
+        set { state.withLock { $0.removesOnDeinit = newValue } }
+    }
+
+    /// True once this process removed the name (`removeName()` or deinit).
+    public var nameRemoved: Bool { state.withLock { $0.removed } }
+
+    /// Removes the region's name (unlink; IPC_RMID and the key file for
+    /// sysv), so that nothing new can open it. Every existing mapping, in
+    /// this process and others, stays valid until it is dropped. Idempotent
+    /// and thread-safe; a path that now names a different file is left alone.
+    /// Does nothing for anonymous and IPC_PRIVATE regions (they have no name).
+    public func removeName() {
+        let first = state.withLock { s in
+            defer { s.removed = true }
+            return !s.removed
         }
+        guard first, let removal else { return }
+        switch removal {
+        case let .unlink(path, device, inode):
+            if Self.pathNames(path, device: device, inode: inode) { _ = unlink(path) }
+        case let .sysv(shmid, keyFile, device, inode):
+            _ = cshim_shm_rmid(shmid)
+            if let keyFile, Self.pathNames(keyFile, device: device, inode: inode) { _ = unlink(keyFile) }
+        }
+    }
+
+    /// True when `path` is still the file (device, inode) we created or opened.
+    static func pathNames(_ path: String, device: UInt64, inode: UInt64) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode
     }
 
     // MARK: Creating
 
-    /// Creates a zero-filled region of `size` bytes exclusively: it fails if
-    /// the name is taken. `name` nil is allowed for sysv (IPC_PRIVATE) and anon.
+    /// Creates a zero-filled region of `size` bytes exclusively: it fails with
+    /// `ShmError.alreadyExists` if the name is taken. `name` nil is allowed for
+    /// sysv (IPC_PRIVATE) and anon. File-backed regions reserve their pages
+    /// (posix_fallocate) so that a full tmpfs fails here, with
+    /// `ShmError.outOfSpace`, rather than by SIGBUS on a later first touch.
     public static func create(backing: RegionBacking, name: String?, size: Int,
                               options: RegionOptions = RegionOptions()) throws(ShmError) -> SharedRegion {
         guard size >= RegionLayout.headerSize, UInt64(size) <= RegionLayout.maximumRegionSize else {
@@ -92,25 +138,22 @@ public final class SharedRegion: @unchecked Sendable {
                 region = try createSysVPrivate(size: size, options: options)
             }
         }
-        if options.prefault { region.touchPages(writing: true) }
+        // A failure here drops `region`, whose deinit (we are its creator)
+        // removes the name it just claimed.
+        if options.prefault { try region.prefault(writing: true) }
         return region
     }
 
-    /// Faults every page in now. Writing zero is harmless: a new region is
-    /// zero-filled and not yet published. Reading maps the existing pages.
-    func touchPages(writing: Bool) {
-        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
-        var offset = 0
-        var sink: UInt8 = 0
-        while offset < size {
-            if writing {
-                base.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
-            } else {
-                sink |= base.load(fromByteOffset: offset, as: UInt8.self)
-            }
-            offset += page
+    /// Faults every page in now, so that no page fault lands on the hot path
+    /// later (on a VM whose host reclaims free memory a first touch can cost
+    /// tens of microseconds). MADV_POPULATE_WRITE does it in one call and
+    /// reports a page that cannot be backed as EFAULT instead of SIGBUS; an
+    /// older kernel gets a touch loop (see `cshim_prefault`). Openers call it
+    /// only after the header has been validated against the mapping's size.
+    func prefault(writing: Bool) throws(ShmError) {
+        guard cshim_prefault(base, size, writing ? 1 : 0) == 0 else {
+            throw .lastErrno("madvise(\(name), \(size) bytes, MADV_POPULATE_WRITE)")
         }
-        withExtendedLifetime(sink) {}
     }
 
     private static func createAnonymous(size: Int, name: String) throws(ShmError) -> SharedRegion {
@@ -120,27 +163,41 @@ public final class SharedRegion: @unchecked Sendable {
     }
 
     /// Creates the file exclusively (which also claims the name), private by
-    /// default, never through a symbolic link. Returns the open descriptor.
-    private static func createExclusiveFile(_ location: RegionLocation, options: RegionOptions) throws(ShmError) -> Int32 {
+    /// default, never through a symbolic link. Returns the open descriptor
+    /// and the file's (device, inode).
+    private static func createExclusiveFile(_ location: RegionLocation,
+                                            options: RegionOptions) throws(ShmError) -> (fd: Int32, device: UInt64, inode: UInt64) {
         let fd = Glibc.open(location.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.permissions.rawValue)
         guard fd >= 0 else {
             let e = Errno(rawValue: errnoValue())
-            if e == .fileExists { throw .invalidArgument("ring '\(location.name)' already exists (\(location.path))") }
+            if e == .fileExists { throw .alreadyExists(name: location.name) }
             throw .systemCall(call: "open(\(location.path), O_CREAT|O_EXCL)", errno: e)
         }
-        return fd
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let error = ShmError.lastErrno("fstat(\(location.path))")
+            _ = Glibc.close(fd)
+            _ = unlink(location.path)
+            throw error
+        }
+        return (fd, UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
     private static func createFile(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
-        let fd = try createExclusiveFile(location, options: options)
-        defer { _ = Glibc.close(fd) }
+        let file = try createExclusiveFile(location, options: options)
+        defer { _ = Glibc.close(file.fd) }
         // From here on a failure must remove the file we created.
         do throws(ShmError) {
-            guard ftruncate(fd, off_t(size)) == 0 else { throw .lastErrno("ftruncate(\(location.path), \(size))") }
-            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+            guard ftruncate(file.fd, off_t(size)) == 0 else { throw .lastErrno("ftruncate(\(location.path), \(size))") }
+            // Reserve the pages: on tmpfs ftruncate reserves nothing, and a
+            // full file system would otherwise SIGBUS at the first touch.
+            let r = posix_fallocate(file.fd, 0, off_t(size))
+            if r == ENOSPC { throw .outOfSpace(name: location.name, bytes: UInt64(size)) }
+            guard r == 0 else { throw .systemCall(call: "posix_fallocate(\(location.path), \(size))", errno: Errno(rawValue: r)) }
+            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0)
             guard let p, p != MAP_FAILED else { throw .lastErrno("mmap(\(location.path), \(size) bytes)") }
-            return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: true,
-                                unmap: .munmap, removal: .unlink(path: location.path))
+            return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: true, unmap: .munmap,
+                                removal: .unlink(path: location.path, device: file.device, inode: file.inode))
         } catch {
             _ = unlink(location.path)
             throw error
@@ -149,7 +206,8 @@ public final class SharedRegion: @unchecked Sendable {
 
     private static func createSysVNamed(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
         // The key file exists only so ftok has an inode to hash.
-        _ = Glibc.close(try createExclusiveFile(location, options: options))
+        let file = try createExclusiveFile(location, options: options)
+        _ = Glibc.close(file.fd)
         do throws(ShmError) {
             let key = cshim_ftok(location.path, projectID)
             guard key != -1 else { throw .lastErrno("ftok(\(location.path))") }
@@ -157,9 +215,8 @@ public final class SharedRegion: @unchecked Sendable {
             let shmid = cshim_shmget(key, size, flags)
             guard shmid >= 0 else {
                 let e = Errno(rawValue: errnoValue())
-                if e == .fileExists {
-                    throw .invalidArgument("SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)) for ring '\(location.name)' is already in use (ftok collision or a stale segment: see ipcs -m)")
-                }
+                // An ftok collision or a stale segment holds the key: the name is taken.
+                if e == .fileExists { throw .alreadyExists(name: "\(location.name) (SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)); see ipcs -m)") }
                 throw .systemCall(call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(size) bytes, IPC_CREAT|IPC_EXCL)", errno: e)
             }
             guard let p = cshim_shmat(shmid, 0) else {
@@ -167,8 +224,8 @@ public final class SharedRegion: @unchecked Sendable {
                 _ = cshim_shm_rmid(shmid)
                 throw error
             }
-            return SharedRegion(base: p, size: size, name: location.name, backing: .sysv, owner: true,
-                                unmap: .shmdt, removal: .sysv(shmid: shmid, keyFile: location.path))
+            return SharedRegion(base: p, size: size, name: location.name, backing: .sysv, owner: true, unmap: .shmdt,
+                                removal: .sysv(shmid: shmid, keyFile: location.path, device: file.device, inode: file.inode))
         } catch {
             _ = unlink(location.path)
             throw error
@@ -196,36 +253,55 @@ public final class SharedRegion: @unchecked Sendable {
 
     // MARK: Opening
 
-    /// Maps an existing named region. This only maps: `RegionHeader.open`
-    /// waits for the creator and validates the header against `size`.
+    /// Maps an existing named region. This only maps and checks who owns the
+    /// object (see `RegionOptions.allowedOwners`); `RegionHeader.validate`
+    /// waits for the creator, checks the header against the mapping and only
+    /// then prefaults. With `options.waitForCreationSeconds` > 0 a missing
+    /// object is waited for, boundedly, instead of reported at once.
     public static func open(backing: RegionBacking, name: String,
                             options: RegionOptions = RegionOptions()) throws(ShmError) -> SharedRegion {
-        let region: SharedRegion
         switch backing {
         case .anon:
             throw .invalidArgument("an anonymous region cannot be opened by name; share it by fork")
         case .mmap:
-            region = try openFile(location: RegionLocation(name: name, backing: .mmap, options: options), options: options)
+            return try openFile(location: RegionLocation(name: name, backing: .mmap, options: options), options: options)
         case .sysv:
-            region = try openSysV(location: RegionLocation(name: name, backing: .sysv, options: options), options: options)
+            return try openSysV(location: RegionLocation(name: name, backing: .sysv, options: options), options: options)
         }
-        if options.prefault { region.touchPages(writing: false) }
-        return region
+    }
+
+    /// Runs `attempt` until it returns a value or throws something other than
+    /// `noSuchRegion`, for up to `options.waitForCreationSeconds`.
+    private static func waitingForCreation<T>(_ options: RegionOptions,
+                                              _ attempt: () throws(ShmError) -> T) throws(ShmError) -> T {
+        let deadline = try Deadline(seconds: options.waitForCreationSeconds, what: "waitForCreationSeconds")
+        while true {
+            do throws(ShmError) {
+                return try attempt()
+            } catch .noSuchRegion(let name) {
+                if deadline.expired { throw .noSuchRegion(name: name) }
+                Deadline.pause()
+            }
+        }
     }
 
     private static func openFile(location: RegionLocation, options: RegionOptions) throws(ShmError) -> SharedRegion {
-        let fd = Glibc.open(location.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw openError(location: location, call: "open(\(location.path))") }
+        let fd = try waitingForCreation(options) { () throws(ShmError) -> Int32 in
+            let fd = Glibc.open(location.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { throw openError(location: location, call: "open(\(location.path))") }
+            return fd
+        }
         defer { _ = Glibc.close(fd) }
         // The creator may be between open(O_EXCL) and ftruncate: wait, boundedly,
         // for the file to reach header size. Garbage is rejected at once.
-        let deadline = Deadline(seconds: options.openTimeoutSeconds)
+        let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
         var st = stat()
         while true {
             guard fstat(fd, &st) == 0 else { throw .lastErrno("fstat(\(location.path))") }
             if (st.st_mode & S_IFMT) != S_IFREG {
                 throw .notARing(name: location.name, magic: 0)
             }
+            try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
             if Int(st.st_size) >= RegionLayout.headerSize { break }
             if st.st_size >= 8 {
                 var magic: UInt64 = 0
@@ -238,23 +314,33 @@ public final class SharedRegion: @unchecked Sendable {
             }
             Deadline.pause()
         }
+        // The size is the file creator's choice, untrusted until the header
+        // agrees: map it (which costs nothing per page) but never walk it here.
+        guard UInt64(st.st_size) <= RegionLayout.maximumRegionSize else {
+            throw .sizeMismatch(name: location.name, headerSays: RegionLayout.maximumRegionSize, actual: UInt64(st.st_size))
+        }
         let size = Int(st.st_size)
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw .lastErrno("mmap(\(location.path), \(size) bytes)") }
-        return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: false,
-                            unmap: .munmap, removal: nil)
+        return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: false, unmap: .munmap,
+                            removal: .unlink(path: location.path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+                            prefaultAfterValidation: options.prefault)
     }
 
     private static func openSysV(location: RegionLocation, options: RegionOptions) throws(ShmError) -> SharedRegion {
         var st = stat()
-        guard lstat(location.path, &st) == 0 else { throw openError(location: location, call: "stat(\(location.path))") }
+        try waitingForCreation(options) { () throws(ShmError) in
+            guard lstat(location.path, &st) == 0 else { throw openError(location: location, call: "stat(\(location.path))") }
+        }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw .invalidArgument("SysV key file \(location.path) is not a regular file")
         }
+        // Whoever owns the key file chooses the key: it must be trusted too.
+        try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
         let key = cshim_ftok(location.path, projectID)
         guard key != -1 else { throw openError(location: location, call: "ftok(\(location.path))") }
         // The creator makes the key file before the segment: wait for it, boundedly.
-        let deadline = Deadline(seconds: options.openTimeoutSeconds)
+        let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
         var shmid: Int32
         while true {
             shmid = cshim_shmget(key, 0, 0)
@@ -271,9 +357,14 @@ public final class SharedRegion: @unchecked Sendable {
         guard cshim_shm_stat(shmid, &segmentSize, &uid, &mode) == 0 else {
             throw openError(location: location, call: "shmctl(\(shmid), IPC_STAT)")
         }
+        try options.checkOwner(uid: uid, mode: mode, name: location.name)
+        guard segmentSize <= RegionLayout.maximumRegionSize else {
+            throw .sizeMismatch(name: location.name, headerSays: RegionLayout.maximumRegionSize, actual: segmentSize)
+        }
         guard let p = cshim_shmat(shmid, 0) else { throw openError(location: location, call: "shmat(\(shmid))") }
-        return SharedRegion(base: p, size: Int(segmentSize), name: location.name, backing: .sysv, owner: false,
-                            unmap: .shmdt, removal: nil)
+        return SharedRegion(base: p, size: Int(segmentSize), name: location.name, backing: .sysv, owner: false, unmap: .shmdt,
+                            removal: .sysv(shmid: shmid, keyFile: location.path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+                            prefaultAfterValidation: options.prefault)
     }
 
     private static func openError(location: RegionLocation, call: String,
@@ -287,10 +378,42 @@ public final class SharedRegion: @unchecked Sendable {
     }
 }
 
-/// A bounded wait used by openers. Sleeps between polls: this is set-up, not a hot path.
+/// A bounded wait used by openers and by the semaphore queue: an absolute
+/// CLOCK_MONOTONIC deadline, so that retries (EINTR, polling) never restart
+/// the full timeout. Internal to the region, semaphore and MPMC files.
 struct Deadline {
+    /// Absolute monotonic nanoseconds; `UInt64.max` never expires.
     let end: UInt64
-    init(seconds: Double) { end = cshim_monotonic_ns() &+ UInt64(max(0, seconds) * 1e9) }
-    var expired: Bool { cshim_monotonic_ns() >= end }
+
+    /// `seconds`: .infinity waits forever; values too large for the clock
+    /// are treated as forever too; NaN and negative values are rejected.
+    init(seconds: Double, what: @autoclosure () -> String = "timeout") throws(ShmError) {
+        end = try Self.endNs(seconds: seconds, what: what())
+    }
+
+    init(endNs: UInt64) { end = endNs }
+
+    static var forever: Deadline { Deadline(endNs: .max) }
+
+    /// The absolute end `seconds` from now, or `UInt64.max` (forever).
+    static func endNs(seconds: Double, what: @autoclosure () -> String) throws(ShmError) -> UInt64 {
+        guard !seconds.isNaN, seconds >= 0 else {
+            throw .invalidArgument("\(what()) must be a non-negative number of seconds (or infinity), got \(seconds)")
+        }
+        let now = cshim_monotonic_ns()
+        // Compare in Double before converting: UInt64(x) traps past 2^64.
+        let ns = seconds * 1e9
+        guard ns < 0x1p62 else { return .max }
+        let (end, overflow) = now.addingReportingOverflow(UInt64(ns))
+        return overflow ? .max : end
+    }
+
+    var expired: Bool { end != .max && cshim_monotonic_ns() >= end }
+    /// Nanoseconds left (at least 1 while not expired); 0 once expired.
+    var remainingNs: UInt64 {
+        guard end != .max else { return .max }
+        let now = cshim_monotonic_ns()
+        return now >= end ? 0 : end - now
+    }
     static func pause() { usleep(1000) }
 }

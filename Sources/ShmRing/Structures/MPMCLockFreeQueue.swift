@@ -80,7 +80,9 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         self.stride = MPMCLockFreeLayout.stride(slotSize: messageSize)
     }
 
-    public func close() { region.close() }
+    /// Removes the region's name (see `SharedRegion.removeName`); the mapping
+    /// stays valid for every queue value still holding it.
+    public func removeName() { region.removeName() }
 
     // MARK: - Slots and positions
 
@@ -110,7 +112,15 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         // word (acquire below) decides whether the slot may be taken.
         var position = cshim_load_relaxed(word)
         let mask = UInt64(capacity &- 1)
+        // Bounded: a peer that pins the position and writes a sequence that
+        // always says "taken" would otherwise keep us here forever. Honest
+        // contention retries a handful of times per competitor.
+        var attempts = 0
         while true {
+            attempts &+= 1
+            guard attempts <= Self.claimAttemptLimit else {
+                throw .corruptRing(reason: "no slot could be claimed in \(Self.claimAttemptLimit) attempts at position \(position) (sequence words and positions disagree)")
+            }
             // Acquire pairs with the release store that gave the slot this
             // turn: a consumer's reads of the old message (for a producer) or
             // the producer's writes of the message (for a consumer) are done.
@@ -132,6 +142,11 @@ public struct MPMCLockFreeQueue: MPMCQueue {
             }
         }
     }
+
+    /// Claim attempts before a claim is declared impossible: far above what
+    /// any number of honest competitors cause (each failed attempt means
+    /// another process claimed a position), far below a noticeable stall.
+    @usableFromInline static let claimAttemptLimit = 1 << 20
 
     // MARK: - Push
 

@@ -29,8 +29,9 @@ public protocol MPMCQueue: Sendable {
     var messageSize: Int { get }
 
     /// Writes up to `maxCount` messages if there is room for any; returns
-    /// how many (0 when full). Never waits for room (the semaphore queue may
-    /// still wait briefly for its mutex).
+    /// how many (0 when full). Never waits for room. The semaphore queue may
+    /// wait for its mutex, at most `MPMCSemaphoreQueue.tryMutexTimeoutSeconds`,
+    /// then throws `ShmError.timedOut` (its holder is stopped).
     func tryPushBatch(maxCount: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) -> Int
     /// Writes exactly `count` (at most `capacity`) messages, waiting for room;
     /// `timeoutSeconds` nil waits forever.
@@ -40,8 +41,11 @@ public protocol MPMCQueue: Sendable {
     /// Waits until at least one message is ready, then reads up to `maxCount`.
     func popBatch(maxCount: Int, timeoutSeconds: Double?, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int
 
-    /// Unmaps; in the creating process also removes every object behind the queue.
-    func close()
+    /// Removes the queue's name, so that nothing new can open it. Queue
+    /// values that exist keep working (the mapping goes when the last of them
+    /// goes; see each queue for its semaphores). Idempotent. By default the
+    /// creating process also does this when its last queue value goes.
+    func removeName()
 }
 
 // The single-message and copying forms, once for both queues.
@@ -52,7 +56,8 @@ extension MPMCQueue {
         try tryPushBatch(maxCount: 1) { _, slot in fill(slot) } == 1
     }
 
-    /// Copies `bytes` (at most `messageSize`) into the next slot.
+    /// Copies `bytes` (at most `messageSize`) into the next slot; the rest of
+    /// the slot is zeroed.
     @inlinable
     public func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
         try checkFits(bytes.count)
@@ -130,8 +135,14 @@ extension MPMCQueue {
         }
     }
 
+    /// Copies `bytes` to the start of `slot` and zeroes the rest, so that a
+    /// short message never shows the previous lap's bytes to a consumer
+    /// (messages are fixed-size; the queue stores no length).
     @inlinable
     func copy(_ bytes: UnsafeRawBufferPointer, into slot: UnsafeMutableRawBufferPointer) {
         if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+        if bytes.count < slot.count {
+            (slot.baseAddress! + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: slot.count - bytes.count)
+        }
     }
 }

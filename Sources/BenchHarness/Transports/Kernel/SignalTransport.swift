@@ -35,7 +35,7 @@ public struct SignalTransport: Transport {
 
     public init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError) {
         do { pids = try SharedRegion.create(backing: .anon, name: "signal pids", size: 128) } catch { throw .shm(error) }
-        cleanup.register("signal pid block") { [pids] in pids.close() }
+        cleanup.retain("signal pid block", pids)
     }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
