@@ -132,11 +132,13 @@ enum Handle {
         }
     }
 
-    func close() {
+    /// Removes the name at once (the creator would on its last value anyway);
+    /// the mapping goes with the last value.
+    func removeName() {
         switch self {
-        case let .spsc(r): r.region.close()
-        case let .lockFree(q): q.close()
-        case let .semaphore(q): q.close()
+        case let .spsc(r): r.region.removeName()
+        case let .lockFree(q): q.removeName()
+        case let .semaphore(q): q.removeName()
         }
     }
 }
@@ -178,7 +180,7 @@ func openRawSysV(_ contents: [UInt8]) {
     fixUpHeader(&bytes)
     guard let region = try? SharedRegion.create(backing: .sysv, name: "rawsysv", size: max(bytes.count, RegionLayout.headerSize),
                                                 options: fuzzOptions) else { return }
-    defer { region.close() }
+    defer { region.removeName() }
     bytes.withUnsafeBytes { region.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     for kind in Kind.allCases { exercise(kind, backing: .sysv, name: "rawsysv") }
 }
@@ -187,25 +189,24 @@ func openRawSysV(_ contents: [UInt8]) {
 /// over whatever the body holds.
 func exercise(_ kind: Kind, backing: RegionBacking, name: String) {
     guard let handle = try? kind.open(backing: backing, name: name) else { return }
-    defer { handle.close() }
     var program = FuzzInput(UnsafeBufferPointer(start: nil, count: 0))
     var session = Session(handle: handle, checked: false)
     // Pops first (the body is the peer's), then pushes, then pops again.
-    for op: UInt8 in [1, 3, 0, 2, 1, 3, 5, 4] { session.run(op, &program) }
+    for op: UInt8 in [1, 3, 0, 2, 1, 3, 5, 4] where !session.isOver { session.run(op, &program) }
 }
 
 // MARK: - Structured regions and operation programs
 
 func runStructured(_ input: inout FuzzInput) {
     let setup = input.byte()
-    let kind = Kind.allCases[Int(setup % 3)]
+    let kind = Kind.allCases[Int((setup & 0x7F) % 3)]
     let backing: RegionBacking = setup & 0x80 != 0 ? .sysv : .mmap
     let capacity = 1 << Int(input.byte() % 6) // 1 ... 32
     let messageSize = 8 + Int(input.byte() % 72)
     guard let created = try? kind.create(backing: backing, name: "made", capacity: capacity, messageSize: messageSize) else {
         fatalError("create \(kind) capacity \(capacity) message \(messageSize) failed")
     }
-    defer { created.close() }
+    defer { created.removeName() }
     // A second handle by name: what the peer process would hold.
     let opened: Handle
     do {
@@ -213,10 +214,9 @@ func runStructured(_ input: inout FuzzInput) {
     } catch {
         fatalError("a freshly created \(kind) does not open: \(error)")
     }
-    defer { opened.close() }
     var session = Session(handle: created, peer: opened, checked: true)
     var steps = 0
-    while !input.isExhausted, steps < 512 {
+    while !input.isExhausted, steps < 512, !session.isOver {
         session.run(input.byte(), &input)
         steps += 1
     }
@@ -233,6 +233,13 @@ struct Session: ~Copyable {
     var nextValue: UInt64 = 1
     var spscProducer: SPSCRing.Producer?
     var spscConsumer: SPSCRing.Consumer?
+    /// Errors so far. Detecting corruption may legitimately cost a bounded
+    /// spin (the lock-free claim retries up to 2^20 times); once a region
+    /// has shown it is corrupt a few times, more operations only repeat that,
+    /// so the session stops (`isOver`) and the input stays fast.
+    var errors = 0
+    static let errorLimit = 2
+    var isOver: Bool { errors >= Self.errorLimit }
 
     init(handle: Handle, peer: Handle? = nil, checked: Bool) {
         self.handle = handle
@@ -257,6 +264,7 @@ struct Session: ~Copyable {
     // MARK: Operations
 
     mutating func run(_ op: UInt8, _ input: inout FuzzInput) {
+        guard !isOver else { return }
         do throws(ShmError) {
             switch op % 10 {
             case 0: try push(count: 1, batch: false)
@@ -274,6 +282,7 @@ struct Session: ~Copyable {
             // Every ShmError is an acceptable answer to a hostile region;
             // after one the model no longer says what the queue holds.
             checked = false
+            errors += 1
             _ = error.description
         }
     }
@@ -439,7 +448,7 @@ func writeSeeds(to directory: String) {
             if let made = try? kind.create(backing: backing, name: "seed", capacity: 4, messageSize: 16) {
                 let raw = Array(UnsafeRawBufferPointer(start: made.region.base, count: made.region.size))
                 seeds["raw-\(kind)-\(backing)"] = [backing == .sysv ? 2 : 0] + raw
-                made.close()
+                made.removeName()
             }
         }
     }

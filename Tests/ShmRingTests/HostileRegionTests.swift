@@ -33,7 +33,7 @@ final class HostileRegionTests: XCTestCase {
     /// Before that, the cases below that need it are skipped rather than run:
     /// on the old code a 1 TiB sparse file makes open fault in 1 TiB of tmpfs
     /// pages, and a pinned sequence word leaves a thread spinning forever.
-    static let reliabilityCoreMerged = false
+    static let reliabilityCoreMerged = true
 
     func requireReliabilityCore(_ what: String) throws {
         try XCTSkipUnless(Self.reliabilityCoreMerged, "needs reliability-core (\(what))")
