@@ -32,10 +32,12 @@ final class RegionTests: XCTestCase {
         let before = IPCSnapshot.segmentCount()
         for backing in [RegionBacking.sysv, .anon] {
             let ring = try SPSCRing.create(backing: backing, name: nil, capacity: 4, messageSize: 8)
-            var producer = ring.producer()
-            var consumer = ring.consumer()
-            XCTAssertTrue(try producer.tryPush(UInt64(42)))
-            XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 42)
+            do { // the handles end before the region is unmapped
+                var producer = try ring.producer()
+                var consumer = try ring.consumer()
+                XCTAssertTrue(try producer.tryPush(UInt64(42)))
+                XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 42)
+            }
             ring.region.removeName()
         }
         // IPC_PRIVATE segments are marked for removal at creation.

@@ -11,15 +11,15 @@ final class SPSCRingTests: XCTestCase {
 
     func testEmptyRingPopsNothing() throws {
         let ring = try makeRing(capacity: 4)
-        var consumer = ring.consumer()
+        var consumer = try ring.consumer()
         XCTAssertNil(try consumer.tryPop(as: UInt64.self))
         XCTAssertEqual(try consumer.tryPopBatch(maxCount: 8) { _, _ in XCTFail("no message expected") }, 0)
     }
 
     func testFullRingRefusesAndRecovers() throws {
         let ring = try makeRing(capacity: 4)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         XCTAssertFalse(try producer.tryPush(UInt64(99)), "a full ring must refuse")
         XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 0)
@@ -30,8 +30,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testWrapAroundKeepsOrderOverManyLaps() throws {
         let ring = try makeRing(capacity: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         var next: UInt64 = 0, expected: UInt64 = 0
         for step in 0..<10_000 {
             let pushes = step % 5 + 1
@@ -53,8 +53,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testBatchesArePartialWhenSpaceIsShort() throws {
         let ring = try makeRing(capacity: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(i), as: UInt64.self) }, 5)
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { i, slot in slot.storeBytes(of: UInt64(5 + i), as: UInt64.self) }, 3)
         XCTAssertEqual(try producer.tryPushBatch(maxCount: 5) { _, _ in XCTFail("ring is full") }, 0)
@@ -67,8 +67,8 @@ final class SPSCRingTests: XCTestCase {
     func testCapacityOneAndTwo() throws {
         for capacity in [1, 2] {
             let ring = try makeRing(capacity: capacity)
-            var producer = ring.producer()
-            var consumer = ring.consumer()
+            var producer = try ring.producer()
+            var consumer = try ring.consumer()
             for round in 0..<100 {
                 for i in 0..<capacity { XCTAssertTrue(try producer.tryPush(UInt64(round * 10 + i))) }
                 XCTAssertFalse(try producer.tryPush(UInt64(0)))
@@ -81,8 +81,8 @@ final class SPSCRingTests: XCTestCase {
     func testMessageSizesFrom8BytesTo64KiB() throws {
         for size in [8, 9, 15, 16, 56, 57, 64, 100, 1024, 4096, 65536] {
             let ring = try makeRing(capacity: 4, messageSize: size)
-            var producer = ring.producer()
-            var consumer = ring.consumer()
+            var producer = try ring.producer()
+            var consumer = try ring.consumer()
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
             defer { out.deallocate() }
             for lap in 0..<6 {
@@ -96,8 +96,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testOversizedInputsAreRejected() throws {
         let ring = try makeRing(capacity: 2, messageSize: 8)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         let big = [UInt8](repeating: 1, count: 9)
         XCTAssertThrowsError(try big.withUnsafeBytes { try producer.tryPush(bytes: $0) })
         XCTAssertThrowsError(try producer.tryPush((UInt64(1), UInt64(2))))
@@ -116,8 +116,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testBlockingVariantsTimeOut() throws {
         let ring = try makeRing(capacity: 1)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         try producer.push(timeoutSeconds: 0.1) { $0.storeBytes(of: UInt64(5), as: UInt64.self) }
         XCTAssertThrowsError(try producer.push(timeoutSeconds: 0.05) { _ in }) { error in
             guard case .timedOut? = error as? ShmError else { return XCTFail("\(error)") }
@@ -132,7 +132,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testConsumerPositionAheadOfProducerIsCorruption() throws {
         let ring = try makeRing(capacity: 4)
-        var producer = ring.producer()
+        var producer = try ring.producer()
         for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         // The consumer claims to have read 1000 messages.
         (ring.region.base + SPSCLayout.readPositionOffset).storeBytes(of: UInt64(1000), as: UInt64.self)
@@ -143,7 +143,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testSequenceWordFromTheFutureIsCorruption() throws {
         let ring = try makeRing(capacity: 4)
-        var consumer = ring.consumer()
+        var consumer = try ring.consumer()
         (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(77), as: UInt64.self)
         XCTAssertThrowsError(try consumer.tryPop(as: UInt64.self)) { error in
             guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)") }
@@ -152,8 +152,8 @@ final class SPSCRingTests: XCTestCase {
 
     func testStaleSequenceWordsFromEarlierLapsAreNotMessages() throws {
         let ring = try makeRing(capacity: 2)
-        var producer = ring.producer()
-        var consumer = ring.consumer()
+        var producer = try ring.producer()
+        var consumer = try ring.consumer()
         for i in 0..<2 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
         for _ in 0..<2 { XCTAssertNotNil(try consumer.tryPop(as: UInt64.self)) }
         // Slots still hold sequence words 1 and 2 from lap 0; lap 1 must see them as empty.
@@ -177,16 +177,16 @@ final class ReadmeExampleTests: XCTestCase {
         let scratch = try ScratchDirectory()
         let ring = try SPSCRing.create(backing: .mmap, name: "quotes", capacity: 4096, messageSize: 64,
                                        options: scratch.options)
-        var producer = ring.producer()
+        var producer = try ring.producer()
         _ = try producer.tryPush(UInt64(42))
-        try producer.push { slot in slot.storeBytes(of: 7, as: UInt32.self) }
+        try producer.push(timeoutSeconds: 1) { slot in slot.storeBytes(of: 7, as: UInt32.self) }
 
         let same = try SPSCRing.open(backing: .mmap, name: "quotes", options: scratch.options)
-        var consumer = same.consumer()
+        var consumer = try same.consumer()
         let value = try consumer.tryPop(as: UInt64.self)
         XCTAssertEqual(value, 42)
         var second: UInt32 = 0
-        try consumer.pop { bytes in second = bytes.load(as: UInt32.self) }
+        _ = try consumer.pop(timeoutSeconds: 1) { bytes in second = bytes.load(as: UInt32.self) }
         XCTAssertEqual(second, 7)
         ring.region.removeName()
     }

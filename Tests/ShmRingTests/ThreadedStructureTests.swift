@@ -22,7 +22,7 @@ final class ThreadedStructureTests: XCTestCase {
             runConcurrently([
                 {
                     do {
-                        var producer = ring.producer()
+                        var producer = try ring.producer()
                         var next: UInt64 = 0
                         while next < count {
                             // Alternate single and batch pushes: both paths run under the sanitizer.
@@ -47,7 +47,7 @@ final class ThreadedStructureTests: XCTestCase {
                 },
                 {
                     do {
-                        var consumer = ring.consumer()
+                        var consumer = try ring.consumer()
                         var expected: UInt64 = 0
                         while expected < count {
                             var bad: String?
@@ -59,7 +59,7 @@ final class ThreadedStructureTests: XCTestCase {
                             if expected % 2 == 0 {
                                 if try consumer.tryPopBatch(maxCount: 7, { _, slot in check(slot) }) == 0 { sched_yield() }
                             } else {
-                                try consumer.pop(timeoutSeconds: Self.waitSeconds) { slot in check(slot) }
+                                _ = try consumer.pop(timeoutSeconds: Self.waitSeconds) { slot in check(slot) }
                             }
                             if let bad { throw ShmError.corruptRing(reason: bad) }
                         }

@@ -33,11 +33,16 @@ public struct SPSCTransport: Transport {
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
         let fwd: SPSCRing, back: SPSCRing
         do { fwd = try reopen(forward); back = try reopen(backward) } catch { throw .shm(error) }
-        if case .producer = role {
-            var port = Port(outbound: fwd.producer(), inbound: back.consumer())
-            return try visitor.visit(&port)
-        }
-        var port = Port(outbound: back.producer(), inbound: fwd.consumer())
+        // Each child claims its ends; the harness's loops spin (`.spin` keeps
+        // the wake-up check off the peer's hot path).
+        var port: Port
+        do {
+            if case .producer = role {
+                port = Port(outbound: try fwd.producer(wait: .spin), inbound: try back.consumer(wait: .spin))
+            } else {
+                port = Port(outbound: try back.producer(wait: .spin), inbound: try fwd.consumer(wait: .spin))
+            }
+        } catch { throw .shm(error) }
         return try visitor.visit(&port)
     }
 

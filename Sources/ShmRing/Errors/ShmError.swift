@@ -45,6 +45,11 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     case outOfSpace(name: String, bytes: UInt64)
     /// The semaphore set of a queue was removed (EIDRM) while in use.
     case semaphoresRemoved(name: String)
+    /// Another live process (possibly this one) holds this end of the ring.
+    case endpointTaken(name: String, side: EndpointSide, pid: Int32)
+    /// The process at the other end of the ring died without closing it;
+    /// everything it had published was delivered first.
+    case peerDied(pid: Int32)
 
     public var description: String {
         switch self {
@@ -84,6 +89,10 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "no space for ring '\(name)' (\(bytes) bytes): its file system is full; nothing was left behind"
         case let .semaphoresRemoved(name):
             return "the semaphore set of '\(name)' was removed while in use"
+        case let .endpointTaken(name, side, pid):
+            return "the \(side) end of ring '\(name)' is already held by live process \(pid)"
+        case let .peerDied(pid):
+            return "the process at the other end of the ring (pid \(pid)) died without closing it"
         }
     }
 }

@@ -23,7 +23,9 @@
 /// area is laid out in `LockArenaLayout` (LockArenaLayout.swift, next to this file).
 public enum RegionLayout {
     public static let magic: UInt64 = 0x3147_4E49_524D_4853 // "SHMRING1"
-    /// 2: the semaphore queue's repair line and its five-semaphore set.
+    /// 2: the semaphore queue's repair line and its five-semaphore set; the
+    /// SPSC ring's endpoint area (owners, end of stream, wait words); the
+    /// record ring. (Both changes were made from version 1 on separate branches.)
     public static let layoutVersion: UInt32 = 2
     public static let headerSize = 128
 
@@ -62,6 +64,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
     case mpmcLockFreeQueue = 3
     case lockArena = 4
     case benchControl = 5
+    case recordRing = 6
 
     public var description: String {
         switch self {
@@ -70,26 +73,73 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
         case .mpmcLockFreeQueue: "lock-free MPMC queue"
         case .lockArena: "lock arena"
         case .benchControl: "benchmark control block"
+        case .recordRing: "record ring"
         }
     }
 }
 
-/// The SPSC ring's area, after the header (see `SPSCRing` for why):
+/// The endpoint area both rings (`SPSCRing`, `RecordRing`) start with, right
+/// after the header: who owns each end, end of stream, and the words the
+/// wait strategies sleep on (see `Endpoint` and docs/design.md). Three lines,
+/// each written by one side only except the wait line:
+///
+/// | offset | size | field              | written by | meaning                                                   |
+/// |-------:|-----:|--------------------|------------|-----------------------------------------------------------|
+/// |    128 |    8 | producerPosition   | producer   | record ring: published write position; SPSC: unused (0)    |
+/// |    136 |    8 | producerOwner      | producer   | `ProcessIdentity.packed` of the claimant, 0 = unclaimed    |
+/// |    144 |    8 | endOfStream        | producer   | 0 = open; p + 1 = closed after position p (release)        |
+/// |    152 |    8 | producerWaitingAt  | producer   | 0, or w + 1 while blocked for space at write position w   |
+/// |    256 |    8 | readPosition       | consumer   | next position to read; slots below it may be reused       |
+/// |    264 |    8 | consumerOwner      | consumer   | as producerOwner                                          |
+/// |    272 |    8 | consumerWaitingAt  | consumer   | 0, or r + 1 while blocked for data at read position r     |
+/// |    384 |    4 | consumerWake       | producer   | futex word the consumer sleeps on; bumped to wake it      |
+/// |    388 |    4 | consumerSleeping   | both       | 1: the consumer is (about to be) asleep (cleared by waker)|
+/// |    392 |    4 | producerWake       | consumer   | futex word the producer sleeps on                         |
+/// |    396 |    4 | producerSleeping   | both       | 1: the producer is (about to be) asleep                   |
+/// |    400 |    4 | consumerParks      | consumer   | 1 while the consumer's strategy is `park`                 |
+/// |    404 |    4 | producerParks      | producer   | 1 while the producer's strategy is `park`                 |
+/// |    408 |    8 | creatorIdentity    | creator    | `ProcessIdentity.packed` of the creating process          |
+/// |    416 |    8 | corruption         | both       | non-zero once either side found the ring corrupt          |
+///
+/// The ring's own data starts at `dataOffset` (512).
+public enum EndpointLayout {
+    public static let producerLineOffset = RegionLayout.headerSize
+    public static let producerPositionOffset = producerLineOffset
+    public static let producerOwnerOffset = producerLineOffset + 8
+    public static let endOfStreamOffset = producerLineOffset + 16
+    public static let producerWaitingAtOffset = producerLineOffset + 24
+    public static let consumerLineOffset = producerLineOffset + RegionLayout.hotLineSeparation
+    public static let readPositionOffset = consumerLineOffset
+    public static let consumerOwnerOffset = consumerLineOffset + 8
+    public static let consumerWaitingAtOffset = consumerLineOffset + 16
+    public static let waitLineOffset = consumerLineOffset + RegionLayout.hotLineSeparation
+    public static let consumerWakeOffset = waitLineOffset
+    public static let consumerSleepingOffset = waitLineOffset + 4
+    public static let producerWakeOffset = waitLineOffset + 8
+    public static let producerSleepingOffset = waitLineOffset + 12
+    public static let consumerParksOffset = waitLineOffset + 16
+    public static let producerParksOffset = waitLineOffset + 20
+    public static let creatorIdentityOffset = waitLineOffset + 24
+    public static let corruptionOffset = waitLineOffset + 32
+    public static let dataOffset = waitLineOffset + RegionLayout.hotLineSeparation
+}
+
+/// The SPSC ring's area: the endpoint area (`EndpointLayout`, 128..<512),
+/// then the slots (see `SPSCRing` for why):
 ///
 /// | offset                  | size            | field                                   |
 /// |------------------------:|----------------:|-----------------------------------------|
-/// | 128                     | 128             | producer line: reserved, never shared   |
-/// | 256                     | 8 (+120 pad)    | consumer line: `readPosition` (u64)      |
-/// | 384                     | capacity×stride | slots                                   |
+/// | 128                     | 384             | endpoint area (`EndpointLayout`)        |
+/// | 512                     | capacity×stride | slots                                   |
 ///
 /// Each slot is `stride` bytes: an 8-byte sequence word, then the message.
 /// `stride` = 8 + slotSize rounded up to 8, and to a multiple of 64 once it
 /// exceeds 64, so that large slots start on a cache line.
 /// A slot at position p is full when its sequence word equals p + 1.
 public enum SPSCLayout {
-    public static let producerLineOffset = RegionLayout.headerSize
-    public static let readPositionOffset = producerLineOffset + RegionLayout.hotLineSeparation
-    public static let slotsOffset = readPositionOffset + RegionLayout.hotLineSeparation
+    public static let producerLineOffset = EndpointLayout.producerLineOffset
+    public static let readPositionOffset = EndpointLayout.readPositionOffset
+    public static let slotsOffset = EndpointLayout.dataOffset
     public static let sequenceWordSize = 8
 
     public static func stride(slotSize: Int) -> Int {
@@ -199,5 +249,50 @@ extension RegionLayout {
         let (bytes, overflow) = capacity.multipliedReportingOverflow(by: stride)
         guard !overflow, bytes <= Int(maximumRegionSize) - offset else { return nil }
         return offset + bytes
+    }
+}
+
+/// The record ring's area (see `RecordRing`): the endpoint area, whose
+/// `producerPosition` word is the published write position (a byte
+/// position, release-stored by `commit`), then a byte ring:
+///
+/// | offset | size     | field                                              |
+/// |-------:|---------:|----------------------------------------------------|
+/// |    128 |      384 | endpoint area (`EndpointLayout`)                    |
+/// |    512 | capacity | records, each 8-byte aligned                        |
+///
+/// Header fields: `capacity` = bytes in the byte ring (a power of two, at
+/// least `minimumCapacity`), `slotSize` = the largest record payload, at
+/// most `capacity - recordHeaderSize` and `maximumRecordLength`.
+///
+/// Each record is an 8-byte header, then the payload, padded to 8 bytes:
+///
+/// | offset | size | field  | meaning                                        |
+/// |-------:|-----:|--------|------------------------------------------------|
+/// |      0 |    4 | length | payload bytes (u32)                             |
+/// |      4 |    4 | type   | 1 = record, 2 = padding to the end of the ring  |
+///
+/// A record never wraps: when it does not fit before the end, a padding
+/// record fills the rest and the record starts at offset 0. Positions grow
+/// by 8 + length rounded up to 8; the byte of position p is `p & (capacity - 1)`.
+public enum RecordLayout {
+    public static let dataOffset = EndpointLayout.dataOffset
+    public static let recordHeaderSize = 8
+    public static let recordType: UInt32 = 1
+    public static let paddingType: UInt32 = 2
+    public static let minimumCapacity = 64
+    public static let maximumCapacity = 1 << 40
+    /// The largest payload any record ring accepts (the u32 length field
+    /// could say more; 1 GiB keeps every sum far from overflow).
+    public static let maximumRecordLength = 1 << 30
+
+    /// Bytes a record of `length` payload bytes takes in the ring.
+    @inlinable
+    public static func footprint(length: Int) -> Int { recordHeaderSize + (length + 7) & ~7 }
+
+    /// Total region size, or nil past `RegionLayout.maximumRegionSize`.
+    public static func regionSize(capacity: Int) -> Int? {
+        guard capacity <= Int(RegionLayout.maximumRegionSize) - dataOffset else { return nil }
+        return dataOffset + capacity
     }
 }

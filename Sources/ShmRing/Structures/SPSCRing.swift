@@ -31,54 +31,99 @@ import CShim
 /// reported as `ShmError.corruptRing`; neither can cause an access outside
 /// the slot array.
 ///
+/// # Endpoints, waiting, end of stream (shared with `RecordRing`: `Endpoint`)
+/// `producer(wait:)` and `consumer(wait:)` claim one end each for this
+/// process; `Producer.close()` ends the stream; blocking calls wait with the
+/// endpoint's `WaitStrategy`, take a timeout, and report a dead peer
+/// (`peerDied`) once its last message has been read.
+///
 /// # Hot path
 /// `tryPush`/`tryPop` and their batch and in-place forms take no lock, make
 /// no system call and allocate nothing; they are `@inlinable` so clients
-/// specialise the closures they pass.
+/// specialise the closures they pass. The only addition for parking is one
+/// load of the peer's read-mostly `parks` word per publication (and, when the
+/// peer parks, a fence and one more load); the futex is called only when
+/// the peer actually sleeps.
 public struct SPSCRing: Sendable {
     public let region: SharedRegion
     public let capacity: Int
     public let messageSize: Int
     @usableFromInline let stride: Int
+    /// How the ring was named (nil: anonymous or IPC_PRIVATE), so that the
+    /// consumer can remove the name at the end of the stream.
+    let naming: RegionOptions?
 
     /// Creates a ring exclusively. `name` nil gives an IPC_PRIVATE (sysv) or
-    /// anonymous region, for processes related by fork.
+    /// anonymous region, for processes related by fork. With `reclaimStale`,
+    /// a name left by a ring whose creator and endpoints are all gone is
+    /// removed and the ring created in its place.
     public static func create(backing: RegionBacking, name: String?, capacity: Int, messageSize: Int,
-                              options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
-        let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
-                                                maximumCapacity: RegionLayout.maximumCapacity, options: options,
-                                                regionSize: SPSCLayout.regionSize)
-        // The mapping is zero-filled: every sequence word is 0 (empty) and
-        // readPosition is 0, which is the initial state.
-        RegionHeader(kind: .spscRing, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
-        RegionHeader.publishReady(region)
-        return SPSCRing(region: region, capacity: capacity, messageSize: messageSize)
+                              options: RegionOptions = RegionOptions(), reclaimStale: Bool = false) throws(ShmError) -> SPSCRing {
+        try RingLifecycle.creating(backing: backing, name: name, options: options, reclaimStale: reclaimStale) { () throws(ShmError) in
+            let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
+                                                    maximumCapacity: RegionLayout.maximumCapacity, options: options,
+                                                    regionSize: SPSCLayout.regionSize)
+            // The mapping is zero-filled: every sequence word is 0 (empty), both
+            // ends are unclaimed and readPosition is 0, which is the initial state.
+            RegionHeader(kind: .spscRing, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
+            Endpoint.recordCreator(region)
+            RegionHeader.publishReady(region)
+            return SPSCRing(region: region, capacity: capacity, messageSize: messageSize, naming: name == nil ? nil : options)
+        }
     }
 
-    /// Opens a ring another process created, validating its header.
-    public static func open(backing: RegionBacking, name: String,
-                            options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
-        let region = try SharedRegion.open(backing: backing, name: name, options: options)
-        return try attach(region, timeoutSeconds: options.openTimeoutSeconds)
+    /// Opens a ring another process created, validating its header. With
+    /// `waitForCreationSeconds` > 0, a ring that does not exist yet is waited
+    /// for that long (then `timedOut`); 0 fails at once with `noSuchRegion`.
+    public static func open(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions(),
+                            waitForCreationSeconds: Double = 0) throws(ShmError) -> SPSCRing {
+        try RingLifecycle.open(backing: backing, name: name, options: options, waitSeconds: waitForCreationSeconds) { region throws(ShmError) in
+            try attach(region, timeoutSeconds: options.openTimeoutSeconds, naming: options)
+        }
+    }
+
+    /// Opens the named ring, or creates it if it does not exist; either way
+    /// its shape must be `capacity` slots of `messageSize` bytes.
+    public static func openOrCreate(backing: RegionBacking, name: String, capacity: Int, messageSize: Int,
+                                    options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
+        let ring = try RingLifecycle.openOrCreate(name: name, open: { () throws(ShmError) in
+            try open(backing: backing, name: name, options: options)
+        }, create: { () throws(ShmError) in
+            try create(backing: backing, name: name, capacity: capacity, messageSize: messageSize, options: options)
+        })
+        guard ring.capacity == capacity, ring.messageSize == messageSize else {
+            throw .invalidArgument("ring '\(name)' exists with \(ring.capacity) slots of \(ring.messageSize) bytes, not \(capacity) of \(messageSize)")
+        }
+        return ring
     }
 
     /// Validates a mapped region as an SPSC ring.
     public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> SPSCRing {
-        let shape = try SlotShape.attach(region, kind: .spscRing, maximumCapacity: RegionLayout.maximumCapacity,
-                                         timeoutSeconds: timeoutSeconds, regionSize: SPSCLayout.regionSize)
-        return SPSCRing(region: region, capacity: shape.capacity, messageSize: shape.messageSize)
+        try attach(region, timeoutSeconds: timeoutSeconds, naming: nil)
     }
 
-    init(region: SharedRegion, capacity: Int, messageSize: Int) {
+    static func attach(_ region: SharedRegion, timeoutSeconds: Double, naming: RegionOptions?) throws(ShmError) -> SPSCRing {
+        let shape = try SlotShape.attach(region, kind: .spscRing, maximumCapacity: RegionLayout.maximumCapacity,
+                                         timeoutSeconds: timeoutSeconds, regionSize: SPSCLayout.regionSize)
+        return SPSCRing(region: region, capacity: shape.capacity, messageSize: shape.messageSize, naming: naming)
+    }
+
+    init(region: SharedRegion, capacity: Int, messageSize: Int, naming: RegionOptions?) {
         self.region = region
         self.capacity = capacity
         self.messageSize = messageSize
         self.stride = SPSCLayout.stride(slotSize: messageSize)
+        self.naming = naming
     }
 
     /// A point-in-time view for monitoring; reads only, bounded by capacity.
     public struct Snapshot: Sendable {
         public var creatorPid: Int32
+        /// Pids holding each end (nil: unclaimed); they may have died since.
+        public var producerPid: Int32?
+        public var consumerPid: Int32?
+        /// The producer closed the ring.
+        public var endOfStream: Bool
         /// Messages the consumer has taken so far.
         public var readPosition: UInt64
         /// Full slots from the consumer's position on (at most capacity).
@@ -98,7 +143,15 @@ public struct SPSCRing: Sendable {
             pending += 1
         }
         let pid = base.load(fromByteOffset: RegionLayout.creatorPidOffset, as: UInt64.self)
-        return Snapshot(creatorPid: Int32(truncatingIfNeeded: pid), readPosition: read, pending: pending)
+        func owner(_ offset: Int) -> Int32? {
+            // Relaxed: monitoring only.
+            ProcessIdentity(packed: cshim_load_relaxed((base + offset).assumingMemoryBound(to: UInt64.self)))?.pid
+        }
+        return Snapshot(creatorPid: Int32(truncatingIfNeeded: pid),
+                        producerPid: owner(EndpointLayout.producerOwnerOffset),
+                        consumerPid: owner(EndpointLayout.consumerOwnerOffset),
+                        endOfStream: cshim_load_relaxed((base + EndpointLayout.endOfStreamOffset).assumingMemoryBound(to: UInt64.self)) != 0,
+                        readPosition: read, pending: pending)
     }
 
     /// Where the slots and the consumer's position are, shared by both ends.
@@ -106,6 +159,7 @@ public struct SPSCRing: Sendable {
     struct Geometry {
         @usableFromInline let slots: UnsafeMutableRawPointer
         @usableFromInline let readPositionWord: UnsafeMutablePointer<UInt64>
+        @usableFromInline let endOfStreamWord: UnsafeMutablePointer<UInt64>
         @usableFromInline let mask: UInt64
         @usableFromInline let stride: Int
         @usableFromInline let messageSize: Int
@@ -113,6 +167,7 @@ public struct SPSCRing: Sendable {
         init(_ ring: SPSCRing) {
             slots = ring.region.base + SPSCLayout.slotsOffset
             readPositionWord = (ring.region.base + SPSCLayout.readPositionOffset).assumingMemoryBound(to: UInt64.self)
+            endOfStreamWord = (ring.region.base + EndpointLayout.endOfStreamOffset).assumingMemoryBound(to: UInt64.self)
             mask = UInt64(ring.capacity - 1)
             stride = ring.stride
             messageSize = ring.messageSize
@@ -136,28 +191,70 @@ public struct SPSCRing: Sendable {
         }
     }
 
-    /// The producing end. Exactly one process may hold one at a time.
-    public func producer() -> Producer { Producer(ring: self) }
-    /// The consuming end. Exactly one process may hold one at a time.
-    public func consumer() -> Consumer { Consumer(ring: self) }
+    /// Claims the producing end for this process (see `Producer`). Throws
+    /// `endpointTaken` while another live process, or another handle in
+    /// this one, holds it; a ring whose producer closed it refuses a new one.
+    public func producer(wait strategy: WaitStrategy = .park) throws(ShmError) -> Producer {
+        try Producer(ring: self, strategy: strategy)
+    }
+
+    /// Claims the consuming end for this process (see `Consumer`).
+    public func consumer(wait strategy: WaitStrategy = .park) throws(ShmError) -> Consumer {
+        try Consumer(ring: self, strategy: strategy)
+    }
 
     // MARK: - Producer
 
-    public struct Producer: ~Copyable {
+    /// The producing end: at most one per ring at a time, across processes
+    /// (the claim stores this process's identity in the region). Dropping it
+    /// releases the claim and leaves the stream open, so a new producer can
+    /// continue it; `close()` ends the stream. A producer that finds the
+    /// previous owner dead resumes after the last message it published.
+    /// It may move to another thread; it cannot be copied.
+    public struct Producer: ~Copyable, @unchecked Sendable {
+        // @unchecked: the pointers are into the region `ring` keeps mapped,
+        // and only this unique handle writes through them.
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
-        @usableFromInline var writePosition: UInt64 = 0
-        @usableFromInline var cachedReadPosition: UInt64 = 0
+        @usableFromInline let endpoint: Endpoint
+        @usableFromInline var writePosition: UInt64
+        @usableFromInline var cachedReadPosition: UInt64
 
-        init(ring: SPSCRing) {
+        init(ring: SPSCRing, strategy: WaitStrategy) throws(ShmError) {
+            let geometry = Geometry(ring)
+            // Acquire: pairs with the release store in `close`.
+            if cshim_load_acquire(geometry.endOfStreamWord) != 0 {
+                throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
+            }
+            let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
+            // Resume where the region stands: after the consumer's position
+            // (acquire: see its release in `Consumer.release`), over every
+            // slot a previous producer published, at most a ring's worth.
+            let read = cshim_load_acquire(geometry.readPositionWord)
+            var position = read
+            while position &- read < geometry.mask &+ 1,
+                  cshim_load_acquire(geometry.sequenceWord(position)) == position &+ 1 { // acquire: as the consumer's check
+                position &+= 1
+            }
             self.ring = ring
-            geometry = Geometry(ring)
-            // Resume where the region stands: the consumer's position (acquire:
-            // see its release in `Consumer.release`) is where writing may go on
-            // only if the ring is empty; a fresh ring has both at 0.
-            let start = cshim_load_acquire(geometry.readPositionWord)
-            writePosition = start
-            cachedReadPosition = start
+            self.geometry = geometry
+            self.endpoint = endpoint
+            writePosition = position
+            cachedReadPosition = read
+        }
+
+        deinit { endpoint.release() }
+
+        /// Ends the stream: the consumer reads what was pushed, then gets
+        /// `.endOfStream`. Releases the claim. A named ring closed this way
+        /// keeps its name after its creator exits, until the consumer reaches
+        /// the end (see README, "Lifecycle").
+        public consuming func close() {
+            // Release: every message published before is visible to a
+            // consumer that acquires this word.
+            cshim_store_release(geometry.endOfStreamWord, writePosition &+ 1)
+            endpoint.wakePeerIfSleeping()
+            if ring.region.isOwner { ring.region.keepNameForConsumer() }
         }
 
         /// Free slots, at least `wanted` if possible, reloading the consumer's
@@ -173,7 +270,7 @@ public struct SPSCRing: Sendable {
             let read = cshim_load_acquire(geometry.readPositionWord)
             used = writePosition &- read
             guard read <= writePosition, used <= capacity else {
-                throw .corruptRing(reason: "consumer position \(read) is inconsistent with producer position \(writePosition) (capacity \(capacity))")
+                throw endpoint.corrupt("consumer position \(read) is inconsistent with producer position \(writePosition) (capacity \(capacity))")
             }
             cachedReadPosition = read
             return capacity &- used
@@ -194,10 +291,15 @@ public struct SPSCRing: Sendable {
             try fill(geometry.message(writePosition))
             publish(writePosition)
             writePosition &+= 1
+            endpoint.wakePeerIfParked()
             return true
         }
 
-        /// Copies `bytes` (at most `messageSize`) into the next slot.
+        /// Copies `bytes` (at most `messageSize`) into the next slot. A
+        /// shorter message is padded with zero bytes to `messageSize`: the
+        /// consumer always reads `messageSize` bytes, never the rest of an
+        /// earlier lap's message. (The ring stores no length; a protocol that
+        /// needs one carries it in the message, or uses `RecordRing`.)
         @inlinable
         public mutating func tryPush(bytes: UnsafeRawBufferPointer) throws(ShmError) -> Bool {
             guard bytes.count <= geometry.messageSize else {
@@ -205,6 +307,9 @@ public struct SPSCRing: Sendable {
             }
             return try tryPush { slot in
                 if let src = bytes.baseAddress { slot.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+                if bytes.count < slot.count {
+                    (slot.baseAddress! + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: slot.count &- bytes.count)
+                }
             }
         }
 
@@ -218,51 +323,79 @@ public struct SPSCRing: Sendable {
         }
 
         /// Writes up to `maxCount` messages in place, `fill(i, slot)` for each,
-        /// after one free-space check. Returns how many were written (0 when full).
+        /// after one free-space check. Returns how many were written (0 when
+        /// full). If `fill` throws, the messages before it stay published.
         @inlinable
         public mutating func tryPushBatch(maxCount: Int,
                                           _ fill: (Int, UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
             guard maxCount > 0 else { return 0 }
             let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
             var i = 0
+            // One wake-up check per batch, also when `fill` throws midway.
+            defer { if i > 0 { endpoint.wakePeerIfParked() } }
             while i < n {
-                let position = writePosition &+ UInt64(i)
-                try fill(i, geometry.message(position))
-                publish(position)
+                try fill(i, geometry.message(writePosition))
+                // Advance with each publication: if a later `fill` throws,
+                // the slots already published stay counted and are never rewritten.
+                publish(writePosition)
+                writePosition &+= 1
                 i &+= 1
             }
-            writePosition &+= UInt64(n)
             return n
         }
 
-        /// Blocking push: spins, then yields, until a slot is free or the
-        /// deadline passes (`timeoutSeconds` nil waits forever).
+        /// Blocking push: waits with the endpoint's strategy until a slot is
+        /// free. Throws `timedOut` after `timeoutSeconds` (nil or infinity:
+        /// never), `peerDied` if the consumer died, `corruptRing`.
         @inlinable
-        public mutating func push(timeoutSeconds: Double? = nil,
+        public mutating func push(timeoutSeconds: Double?,
                                   _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
-            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC push") { () throws(ShmError) in try tryPush(fill) }
+            let endpoint = endpoint
+            _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
+                                  { () throws(ShmError) in try tryPush(fill) }, settled: { false })
         }
 
-        /// Blocking copy-in push.
+        /// Blocking copy-in push (see `tryPush(bytes:)` and `push(timeoutSeconds:_:)`).
         @inlinable
-        public mutating func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
-            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC push") { () throws(ShmError) in try tryPush(bytes: bytes) }
+        public mutating func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double?) throws(ShmError) {
+            let endpoint = endpoint
+            _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
+                                  { () throws(ShmError) in try tryPush(bytes: bytes) }, settled: { false })
+        }
+
+        /// Blocking push of a trivial value.
+        @inlinable
+        public mutating func push<T: BitwiseCopyable>(_ value: T, timeoutSeconds: Double?) throws(ShmError) {
+            let endpoint = endpoint
+            _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
+                                  { () throws(ShmError) in try tryPush(value) }, settled: { false })
         }
     }
 
     // MARK: - Consumer
 
-    public struct Consumer: ~Copyable {
+    /// The consuming end: at most one per ring at a time, across processes.
+    /// A consumer that finds the previous owner dead resumes at the last
+    /// position that one handed back (a message it was reading when it died
+    /// is delivered again). It may move to another thread; it cannot be copied.
+    public struct Consumer: ~Copyable, @unchecked Sendable {
+        // @unchecked: as `Producer`.
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
-        @usableFromInline var readPosition: UInt64 = 0
+        @usableFromInline let endpoint: Endpoint
+        @usableFromInline var readPosition: UInt64
+        @usableFromInline var reachedEndOfStream = false
 
-        init(ring: SPSCRing) {
+        init(ring: SPSCRing, strategy: WaitStrategy) throws(ShmError) {
+            let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
             self.ring = ring
+            self.endpoint = endpoint
             geometry = Geometry(ring)
-            // Relaxed: only this consumer writes readPosition.
-            readPosition = cshim_load_relaxed(geometry.readPositionWord)
+            // Acquire: pairs with a previous consumer's release of its position.
+            readPosition = cshim_load_acquire(geometry.readPositionWord)
         }
+
+        deinit { endpoint.release() }
 
         /// Whether the slot at `position` holds its message. Acquire pairs with
         /// the producer's release in `publish`: the message bytes are visible.
@@ -271,7 +404,7 @@ public struct SPSCRing: Sendable {
             let sequence = cshim_load_acquire(geometry.sequenceWord(position))
             if sequence == position &+ 1 { return true }
             if sequence > position &+ 1 {
-                throw .corruptRing(reason: "slot sequence \(sequence) is ahead of consumer position \(position)")
+                throw endpoint.corrupt("slot sequence \(sequence) is ahead of consumer position \(position)")
             }
             return false
         }
@@ -281,10 +414,12 @@ public struct SPSCRing: Sendable {
         @inlinable
         func release(upTo position: UInt64) {
             cshim_store_release(geometry.readPositionWord, position)
+            endpoint.wakePeerIfParked()
         }
 
         /// Reads one message in place; `body` sees `messageSize` bytes that
-        /// stay valid only during the call. Returns false when empty.
+        /// stay valid only during the call. Returns false when empty (see
+        /// `pop(timeoutSeconds:_:)` to tell an empty ring from its end).
         @inlinable
         public mutating func tryPop(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
             guard try isFull(readPosition) else { return false }
@@ -320,28 +455,82 @@ public struct SPSCRing: Sendable {
         public mutating func tryPopBatch(maxCount: Int,
                                          _ body: (Int, UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
             var n = 0
+            // Hand back what was read even if `body` throws midway.
+            defer {
+                if n > 0 {
+                    readPosition &+= UInt64(n)
+                    release(upTo: readPosition)
+                }
+            }
             while n < maxCount, try isFull(readPosition &+ UInt64(n)) {
                 try body(n, UnsafeRawBufferPointer(geometry.message(readPosition &+ UInt64(n))))
                 n &+= 1
             }
-            if n > 0 {
-                readPosition &+= UInt64(n)
-                release(upTo: readPosition)
-            }
             return n
         }
 
-        /// Blocking pop in place: spins, then yields.
-        @inlinable
-        public mutating func pop(timeoutSeconds: Double? = nil,
-                                 _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
-            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC pop") { () throws(ShmError) in try tryPop(body) }
+        /// Whether the wait for a message is over without one: the producer
+        /// closed the stream at this position. Also the consistency checks a
+        /// waiting consumer makes (issue 7.20): nonsense from the peer, or from
+        /// anyone scribbling on the region, is `corruptRing`, not a silent wait.
+        @usableFromInline
+        func reachedEnd() throws(ShmError) -> Bool {
+            let position = readPosition
+            // Acquire: pairs with the producer's release in `waitSlowly`: every
+            // slot below where it waits is published (so a zeroed sequence
+            // word is found, not waited on).
+            let waiting = cshim_load_acquire(endpoint.word(EndpointLayout.producerWaitingAtOffset))
+            if waiting != 0, waiting &- 1 > position, try !isFull(position) {
+                throw endpoint.corrupt("the producer waits at position \(waiting &- 1) but slot \(position) holds no message")
+            }
+            return try endpoint.consumerReachedEnd(position: position) { () throws(ShmError) in try isFull(position) }
         }
 
-        /// Blocking copy-out pop.
+        /// Called once the stream has ended: the first time, removes the name.
+        @usableFromInline
+        mutating func endOfStream() -> Received {
+            if !reachedEndOfStream {
+                reachedEndOfStream = true
+                RingLifecycle.removeNameAtEnd(ring.region, naming: ring.naming)
+            }
+            return .endOfStream
+        }
+
+        /// Blocking pop in place. Returns `.message` after `body` ran, or
+        /// `.endOfStream` once the producer closed the ring and every message
+        /// was read. Throws `timedOut` after `timeoutSeconds` (nil or
+        /// infinity: never), `peerDied` if the producer died without closing
+        /// (after its last message was read), `corruptRing`.
         @inlinable
-        public mutating func pop(into buffer: UnsafeMutableRawBufferPointer, timeoutSeconds: Double? = nil) throws(ShmError) {
-            try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "SPSC pop") { () throws(ShmError) in try tryPop(into: buffer) }
+        public mutating func pop(timeoutSeconds: Double?,
+                                 _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Received {
+            let endpoint = endpoint
+            let got = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
+                                        { () throws(ShmError) in try tryPop(body) },
+                                        settled: { () throws(ShmError) in try reachedEnd() })
+            return got ? .message : endOfStream()
+        }
+
+        /// Blocking copy-out pop (see `pop(timeoutSeconds:_:)`).
+        @inlinable
+        public mutating func pop(into buffer: UnsafeMutableRawBufferPointer, timeoutSeconds: Double?) throws(ShmError) -> Received {
+            let endpoint = endpoint
+            let got = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
+                                        { () throws(ShmError) in try tryPop(into: buffer) },
+                                        settled: { () throws(ShmError) in try reachedEnd() })
+            return got ? .message : endOfStream()
+        }
+
+        /// Blocking pop of a trivial value; nil at end of stream.
+        @inlinable
+        public mutating func pop<T: BitwiseCopyable>(as type: T.Type, timeoutSeconds: Double?) throws(ShmError) -> T? {
+            var value: T?
+            let endpoint = endpoint
+            _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
+                                  { () throws(ShmError) in value = try tryPop(as: T.self); return value != nil },
+                                  settled: { () throws(ShmError) in try reachedEnd() })
+            if value == nil { _ = endOfStream() }
+            return value
         }
     }
 }

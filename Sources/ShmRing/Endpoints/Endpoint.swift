@@ -1,0 +1,297 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One claimed end of a ring: the code the SPSC ring and the record ring
+/// share for ownership, waking, waiting and detecting a dead or misbehaving
+/// peer. It works on the endpoint area every ring region starts with
+/// (`EndpointLayout`); the rings' handles (`SPSCRing.Producer`, ...) hold one
+/// and release it in their deinit.
+///
+/// # Ownership
+/// Each side has an owner word holding the claimant's `ProcessIdentity`
+/// (pid and start time). A claim is a compare-and-swap from 0, or from the
+/// identity of a process that is provably gone (no process with that pid and
+/// start time exists), so a reused pid is never taken for the old owner.
+///
+/// # Waking (see docs/design.md, "Parking")
+/// A parking side announces `parks = 1` when it claims. To sleep it sets its
+/// `sleeping` flag, issues a seq_cst fence, re-checks the ring, and only then
+/// waits on its `wake` futex word. The other side, after publishing, reads
+/// the peer's `parks` flag (relaxed: a word that changes only at claim and
+/// release, so it stays in the cache) and, if set, issues a seq_cst fence and
+/// reads `sleeping`; only if that is set does it bump `wake` and call
+/// FUTEX_WAKE. The two fences make this Dekker's pattern: at least one side
+/// sees the other's write, so either the sleeper sees the new data or the
+/// waker sees the flag. The sleeper sleeps in slices of `parkSliceNs`, so a
+/// wake-up that could only be lost in the instant a peer claims (before its
+/// `parks` flag is visible) costs at most one slice, and a dead peer is
+/// noticed while asleep.
+@usableFromInline
+struct Endpoint: @unchecked Sendable {
+    // @unchecked: raw pointers into the region, which the ring's handle keeps mapped.
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let side: EndpointSide
+    @usableFromInline let strategy: WaitStrategy
+    /// The peer's `parks` flag, `sleeping` flag and `wake` word.
+    @usableFromInline let peerParks: UnsafeMutablePointer<UInt32>
+    @usableFromInline let peerSleeping: UnsafeMutablePointer<UInt32>
+    @usableFromInline let peerWake: UnsafeMutablePointer<UInt32>
+    /// This process's identity as stored in the owner word.
+    @usableFromInline let identity: UInt64
+    @usableFromInline let name: String
+
+    /// How often a waiting side checks that its peer lives (peer death is
+    /// reported within about twice this).
+    @usableFromInline static let checkIntervalNs: UInt64 = 10_000_000
+    /// Longest single futex sleep of a parked side.
+    @usableFromInline static let parkSliceNs: UInt64 = 10_000_000
+
+    // MARK: Words of the endpoint area
+
+    static func ownerOffset(_ side: EndpointSide) -> Int {
+        side == .producer ? EndpointLayout.producerOwnerOffset : EndpointLayout.consumerOwnerOffset
+    }
+    static func waitingAtOffset(_ side: EndpointSide) -> Int {
+        side == .producer ? EndpointLayout.producerWaitingAtOffset : EndpointLayout.consumerWaitingAtOffset
+    }
+    static func parksOffset(_ side: EndpointSide) -> Int {
+        side == .producer ? EndpointLayout.producerParksOffset : EndpointLayout.consumerParksOffset
+    }
+    static func sleepingOffset(_ side: EndpointSide) -> Int {
+        side == .producer ? EndpointLayout.producerSleepingOffset : EndpointLayout.consumerSleepingOffset
+    }
+    static func wakeOffset(_ side: EndpointSide) -> Int {
+        side == .producer ? EndpointLayout.producerWakeOffset : EndpointLayout.consumerWakeOffset
+    }
+
+    @usableFromInline
+    func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (base + offset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    func word32(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (base + offset).assumingMemoryBound(to: UInt32.self)
+    }
+
+    // MARK: Claiming and releasing
+
+    private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64) {
+        base = region.base
+        self.side = side
+        self.strategy = strategy
+        self.identity = identity
+        name = region.name
+        peerParks = (base + Self.parksOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
+        peerSleeping = (base + Self.sleepingOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
+        peerWake = (base + Self.wakeOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// Claims `side` of the ring in `region` for this process. Throws
+    /// `endpointTaken` while a live process (this one included) holds it;
+    /// takes over from an owner that is gone. The caller then resumes from
+    /// the positions in the region.
+    static func claim(_ region: SharedRegion, side: EndpointSide, strategy: WaitStrategy) throws(ShmError) -> Endpoint {
+        guard let me = ProcessIdentity.current() else {
+            throw .lastErrno("read /proc/self/stat (needed to claim a ring endpoint)")
+        }
+        let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed)
+        let owner = endpoint.word(ownerOffset(side))
+        // Bounded: each failed CAS means another claimant changed the word;
+        // after a few rounds one of them is the live owner.
+        for _ in 0..<16 {
+            var current = cshim_load_acquire(owner)
+            if current != 0, let holder = ProcessIdentity(packed: current), holder.canStillWrite {
+                throw .endpointTaken(name: region.name, side: side, pid: holder.pid)
+            }
+            // Acquire on success pairs with the previous owner's release in
+            // `release`, so its last position stores are visible to our resume.
+            // (An owner that died made no release; its stores reached memory
+            // before the kernel reported it gone.)
+            if cshim_cas_acq_rel(owner, &current, me.packed) {
+                // A predecessor may have died asleep, its flag still set.
+                cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
+                // Relaxed: read by the peer only to decide whether to fence;
+                // see the type's comment for why a late sight of it is harmless.
+                cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy == .park ? 1 : 0)
+                return endpoint
+            }
+        }
+        throw .endpointTaken(name: region.name, side: side,
+                             pid: Int32(truncatingIfNeeded: cshim_load_relaxed(owner) & 0xFFFF_FFFF))
+    }
+
+    /// Gives the claim up (the handle's deinit). Release: every position the
+    /// handle stored is visible to the next claimant's acquire. A forked
+    /// child's copy of a handle never releases its parent's claim.
+    func release() {
+        guard UInt32(truncatingIfNeeded: identity) == UInt32(bitPattern: getpid()) else { return }
+        cshim_store32_relaxed(word32(Self.parksOffset(side)), 0)
+        var expected = identity
+        _ = cshim_cas_release(word(Self.ownerOffset(side)), &expected, 0)
+    }
+
+    // MARK: Waking the peer (hot path)
+
+    /// Call after publishing (producer) or freeing space (consumer): wakes a
+    /// parked peer. Without a parking peer this is one load of a read-mostly
+    /// word, no fence and no system call.
+    @inlinable
+    func wakePeerIfParked() {
+        // Relaxed: a hint that the peer may sleep; see the type's comment.
+        guard cshim_load32_relaxed(peerParks) != 0 else { return }
+        wakePeerIfSleeping()
+    }
+
+    /// The Dekker half of the waker: fence, then look at the peer's flag.
+    @inlinable
+    func wakePeerIfSleeping() {
+        // seq_cst fence: our publication (before) and our read of `sleeping`
+        // (after) cannot be reordered; pairs with the fence in `park`.
+        cshim_fence_seq_cst()
+        if cshim_load32_relaxed(peerSleeping) != 0 { wakePeer() }
+    }
+
+    /// The system call, only when the peer sleeps. Clearing the flag first
+    /// makes one wake-up per sleep, however many messages follow.
+    @usableFromInline
+    func wakePeer() {
+        // acq_rel: ordered with the fence above and the sleeper's own store.
+        if cshim_exchange32_acq_rel(peerSleeping, 0) != 0 {
+            // Relaxed: the futex call orders it; the sleeper compares the value.
+            _ = cshim_fetch_add32_relaxed(peerWake, 1)
+            _ = cshim_futex_wake(peerWake, 1)
+        }
+    }
+
+    // MARK: Waiting
+
+    /// Waits until `attempt` succeeds (returns true), `settled` says the wait
+    /// is over without success (returns false: end of stream), the peer is
+    /// found dead (`peerDied`) or the ring corrupt (`corruptRing`), or the
+    /// deadline passes (`timedOut`). `position` is where this side waits,
+    /// published for the peer's consistency checks.
+    @inlinable
+    func wait(timeoutSeconds: Double?, operation: @autoclosure () -> String, position: UInt64,
+              _ attempt: () throws(ShmError) -> Bool,
+              settled: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        if try attempt() { return true }
+        return try waitSlowly(timeoutSeconds: timeoutSeconds, operation: operation(), position: position,
+                              attempt, settled: settled)
+    }
+
+    @usableFromInline
+    func waitSlowly(timeoutSeconds: Double?, operation: String, position: UInt64,
+                    _ attempt: () throws(ShmError) -> Bool,
+                    settled: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
+        let waitingAt = word(Self.waitingAtOffset(side))
+        // Release: what we published before waiting is visible to a peer that
+        // reads this word (the consumer's consistency check relies on it).
+        cshim_store_release(waitingAt, position &+ 1)
+        // Relaxed: only a hint for the peer's checks; a stale value is harmless.
+        defer { cshim_store_relaxed(waitingAt, 0) }
+        var spins = 0
+        var nextCheck = cshim_monotonic_ns() &+ Self.checkIntervalNs
+        while true {
+            if try settled() { return false }
+            if spins < SpinWait.spinLimit {
+                spins &+= 1
+                cshim_cpu_pause()
+            } else {
+                switch strategy {
+                case .spin: cshim_cpu_pause()
+                case .yield: sched_yield()
+                case .park: if try park(until: deadline, recheck: attempt) { return true }
+                }
+            }
+            if try attempt() { return true }
+            guard spins >= SpinWait.spinLimit || spins & 255 == 0 else { continue }
+            let now = cshim_monotonic_ns()
+            if now >= nextCheck {
+                nextCheck = now &+ Self.checkIntervalNs
+                if let dead = try deadPeer() {
+                    // Its last publications are visible now: drain them first.
+                    if try attempt() { return true }
+                    if try settled() { return false }
+                    throw .peerDied(pid: dead)
+                }
+            }
+            if now >= deadline.endNs { throw .timedOut(operation: operation, seconds: timeoutSeconds ?? 0) }
+        }
+    }
+
+    /// One sleep of at most a slice. Returns true if the re-check after
+    /// raising the flag succeeded (nothing slept).
+    func park(until deadline: WaitDeadline, recheck: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        let sleeping = word32(Self.sleepingOffset(side))
+        let wake = word32(Self.wakeOffset(side))
+        // Acquire: read before raising the flag, so a bump after it makes
+        // futex_wait return at once (EAGAIN) instead of sleeping.
+        let epoch = cshim_load32_acquire(wake)
+        cshim_store32_relaxed(sleeping, 1)
+        // seq_cst fence: the flag (before) and the re-check (after) cannot be
+        // reordered; pairs with the fence in `wakePeerIfSleeping`.
+        cshim_fence_seq_cst()
+        if try recheck() {
+            cshim_store32_relaxed(sleeping, 0)
+            return true
+        }
+        let left = deadline.remainingNs(now: cshim_monotonic_ns())
+        _ = cshim_futex_wait(wake, epoch, max(1, min(Self.parkSliceNs, left)))
+        cshim_store32_relaxed(sleeping, 0)
+        return false
+    }
+
+    /// The peer's pid if the peer's owner word names a process that is gone;
+    /// nil while it lives or while nobody holds that end (not yet claimed, or
+    /// released: a new peer may still come). Throws `corruptRing` once
+    /// either side flagged the ring corrupt.
+    func deadPeer() throws(ShmError) -> Int32? {
+        // Relaxed: a flag; its reason was reported on the side that set it.
+        if cshim_load_relaxed(word(EndpointLayout.corruptionOffset)) != 0 {
+            throw .corruptRing(reason: "the other end of ring '\(name)' found it corrupt")
+        }
+        // Acquire: pairs with the claim's CAS.
+        let owner = cshim_load_acquire(word(Self.ownerOffset(side.peer)))
+        guard owner != 0 else { return nil }
+        guard let peer = ProcessIdentity(packed: owner) else {
+            throw corrupt("the \(side.peer) owner word of ring '\(name)' holds 0x\(String(owner, radix: 16)), not a process")
+        }
+        return peer.canStillWrite ? nil : peer.pid
+    }
+
+    /// The consumer's part of a wait that both rings share: is the stream
+    /// over at `position`? Also checks what a waiting consumer can check
+    /// (issue 7.20): its own position word must hold its position, and an
+    /// end of stream must not be behind it; `hasData` says whether a message
+    /// is ready at `position` (an end beyond it promises one).
+    @usableFromInline
+    func consumerReachedEnd(position: UInt64, hasData: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        // Relaxed: only this consumer writes its position.
+        let shared = cshim_load_relaxed(word(EndpointLayout.readPositionOffset))
+        guard shared == position else {
+            throw corrupt("the consumer position in ring '\(name)' is \(shared); this consumer is at \(position)")
+        }
+        // Acquire: pairs with the release in the producers' `close`.
+        let end = cshim_load_acquire(word(EndpointLayout.endOfStreamOffset))
+        guard end != 0 else { return false }
+        if end &- 1 == position { return true }
+        if end &- 1 < position {
+            throw corrupt("end of stream at \(end &- 1) is behind the consumer position \(position) in ring '\(name)'")
+        }
+        if try !hasData() {
+            throw corrupt("end of stream at \(end &- 1) but nothing to read at \(position) in ring '\(name)'")
+        }
+        return false
+    }
+
+    /// Flags the ring corrupt, so the peer stops too, and returns the error.
+    @usableFromInline
+    func corrupt(_ reason: String) -> ShmError {
+        // Relaxed: the peer polls it; nothing else is published with it.
+        cshim_store_relaxed(word(EndpointLayout.corruptionOffset), 1)
+        return .corruptRing(reason: reason)
+    }
+}

@@ -1,0 +1,203 @@
+import CShim
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The life of a named ring, shared by `SPSCRing` and `RecordRing`: waiting
+/// for a ring to be created, create-or-open, removing a name, and reclaiming
+/// a name whose creator and endpoints are all gone.
+///
+/// # Who removes a named ring
+/// * The creator's last reference to the region removes the name (as every
+///   region does), **unless** the producer closed the stream in the creator's
+///   process (`Producer.close()`): then the name stays for the consumer, so a
+///   producer may write, close and exit before the consumer even starts.
+/// * The consumer that reaches the end of the stream removes the name.
+/// * Anyone may remove it explicitly (`RingNames.remove`), and
+///   `RingNames.removeStale` (or `create(..., reclaimStale: true)`) removes
+///   it only when its creator and both endpoints are gone (what a
+///   SIGKILLed pipeline leaves behind).
+/// Removing a name never unmaps: processes that have the ring keep using it.
+enum RingLifecycle {
+    /// How often `open` polls for a ring that does not exist yet.
+    static let creationPollNs: UInt64 = 5_000_000
+
+    /// Maps the named region and validates it with `attach`, waiting up to
+    /// `waitSeconds` for it to be created.
+    static func open<R>(backing: RegionBacking, name: String, options: RegionOptions, waitSeconds: Double,
+                        attach: (SharedRegion) throws(ShmError) -> R) throws(ShmError) -> R {
+        try waitingForCreation(name: name, waitSeconds: waitSeconds) { () throws(ShmError) in
+            try attach(try SharedRegion.open(backing: backing, name: name, options: options))
+        }
+    }
+
+    /// Calls `open` until it stops failing with `noSuchRegion` or
+    /// `waitSeconds` pass (0: one try).
+    static func waitingForCreation<R>(name: String, waitSeconds: Double,
+                                      _ open: () throws(ShmError) -> R) throws(ShmError) -> R {
+        let deadline = try WaitDeadline(timeoutSeconds: waitSeconds)
+        while true {
+            do throws(ShmError) {
+                return try open()
+            } catch .noSuchRegion(let missing) {
+                if deadline.hasExpired {
+                    if waitSeconds > 0 { throw .timedOut(operation: "waiting for ring '\(missing)' to be created", seconds: waitSeconds) }
+                    throw .noSuchRegion(name: missing)
+                }
+                var pause = timespec(tv_sec: 0, tv_nsec: Int(creationPollNs))
+                _ = nanosleep(&pause, nil)
+            }
+        }
+    }
+
+    /// Opens the ring if it exists, creates it otherwise; a creator racing
+    /// us wins and we open its ring. Bounded to a few rounds.
+    static func openOrCreate<R>(name: String, open: () throws(ShmError) -> R,
+                                create: () throws(ShmError) -> R) throws(ShmError) -> R {
+        var lastError = ShmError.noSuchRegion(name: name)
+        for _ in 0..<4 {
+            do throws(ShmError) { return try open() } catch .noSuchRegion { } // absent: create it
+            do throws(ShmError) { return try create() } catch { lastError = error } // taken meanwhile: open again
+        }
+        throw lastError
+    }
+
+    /// Creates with `create`; if that fails and `reclaimStale` is set and the
+    /// name is held by a stale ring, removes it and creates again (once).
+    static func creating<R>(backing: RegionBacking, name: String?, options: RegionOptions, reclaimStale: Bool,
+                            _ create: () throws(ShmError) -> R) throws(ShmError) -> R {
+        do throws(ShmError) {
+            return try create()
+        } catch {
+            guard reclaimStale, let name, try removeStale(backing: backing, name: name, options: options) else { throw error }
+            return try create()
+        }
+    }
+
+    // MARK: Removing names
+
+    /// The consumer reached the end of the stream: the name has served.
+    /// `naming` nil: an unnamed ring.
+    static func removeNameAtEnd(_ region: SharedRegion, naming: RegionOptions?) {
+        guard let naming else { return }
+        region.keepNameForConsumer() // this process must not remove it a second time
+        _ = try? remove(backing: region.backing, name: region.name, options: naming)
+    }
+
+    /// Removes the name: the mmap file, or the SysV segment and its key file.
+    /// Returns false if there was nothing to remove.
+    @discardableResult
+    static func remove(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
+        let location = try RegionLocation(name: name, backing: backing, options: options)
+        switch backing {
+        case .anon:
+            throw .invalidArgument("an anonymous ring has no name to remove")
+        case .mmap:
+            break
+        case .sysv:
+            let key = cshim_ftok(location.path, SharedRegion.projectID)
+            if key != -1 {
+                let shmid = cshim_shmget(key, 0, 0)
+                if shmid >= 0, cshim_shm_rmid(shmid) != 0 { throw .lastErrno("shmctl(\(shmid), IPC_RMID)") }
+            }
+        }
+        guard Glibc.unlink(location.path) == 0 else {
+            let e = Errno(rawValue: errnoValue())
+            if e == .noSuchFileOrDirectory { return false }
+            throw .systemCall(call: "unlink(\(location.path))", errno: e)
+        }
+        return true
+    }
+
+    /// Removes the named ring if it is stale: whoever created it and whoever
+    /// held either end are all gone. Returns false (and touches nothing) if
+    /// the name does not exist or anything there is alive. A region that is
+    /// not a ring of this library is never removed (typed error).
+    static func removeStale(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
+        let region: SharedRegion
+        do throws(ShmError) {
+            region = try SharedRegion.open(backing: backing, name: name, options: options)
+        } catch .noSuchRegion {
+            return false
+        }
+        guard try isStale(region) else { return false }
+        return try remove(backing: backing, name: name, options: options)
+    }
+
+    /// Whether the creator and both endpoint owners of a ring region are gone.
+    static func isStale(_ region: SharedRegion) throws(ShmError) -> Bool {
+        guard region.size >= EndpointLayout.dataOffset else {
+            throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
+        }
+        let base = region.base
+        let magic = base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self)
+        // A creator that died before writing the magic leaves zeros: judged by its pid below.
+        guard magic == RegionLayout.magic || magic == 0 else { throw .notARing(name: region.name, magic: magic) }
+        if magic != 0 {
+            let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
+            guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue else {
+                throw .wrongStructure(name: region.name, expected: "ring", found: StructureKind(rawValue: kind)?.description ?? "kind \(kind)")
+            }
+        }
+        func word(_ offset: Int) -> UInt64 {
+            // Acquire: pairs with the claims' CAS; monitoring needs no more.
+            cshim_load_acquire((base + offset).assumingMemoryBound(to: UInt64.self))
+        }
+        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.canStillWrite ?? false) }
+        let creator = word(EndpointLayout.creatorIdentityOffset)
+        if creator != 0 {
+            guard gone(creator) else { return false }
+        } else {
+            // Died before recording its identity: only the header's pid is known.
+            let pid = Int32(truncatingIfNeeded: word(RegionLayout.creatorPidOffset))
+            if pid > 0, kill(pid, 0) == 0 || errnoValue() == EPERM { return false }
+        }
+        return gone(word(EndpointLayout.producerOwnerOffset)) && gone(word(EndpointLayout.consumerOwnerOffset))
+    }
+}
+
+/// Removing ring names by hand (what `ringbench rm` does), for both kinds
+/// of ring. See `RingLifecycle` for who removes a name otherwise.
+public enum RingNames {
+    /// Removes the name of a ring (the mmap file, or the SysV segment and its
+    /// key file) now; processes that have the ring keep using it. Returns
+    /// false if there was nothing to remove.
+    @discardableResult
+    public static func remove(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.remove(backing: backing, name: name, options: options)
+    }
+
+    /// Removes the named ring only if it is stale: its creator and whoever
+    /// held either end are all gone (dead, or released). Returns whether it
+    /// did; a live ring is left alone, a region that is not a ring is a
+    /// typed error.
+    @discardableResult
+    public static func removeStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        try RingLifecycle.removeStale(backing: backing, name: name, options: options)
+    }
+
+    /// Whether the named ring is stale (see `removeStale`); false if absent.
+    public static func isStale(backing: RegionBacking, name: String, options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        do throws(ShmError) {
+            return try RingLifecycle.isStale(SharedRegion.open(backing: backing, name: name, options: options))
+        } catch .noSuchRegion {
+            return false
+        }
+    }
+}
+
+extension Endpoint {
+    /// Stores the creator's identity; call before `RegionHeader.publishReady`
+    /// (whose release store publishes it).
+    static func recordCreator(_ region: SharedRegion) {
+        let me = ProcessIdentity.current()?.packed ?? 0
+        region.base.storeBytes(of: me, toByteOffset: EndpointLayout.creatorIdentityOffset, as: UInt64.self)
+    }
+}
+
+extension SharedRegion {
+    /// The creator's close/deinit will leave the name in place: the stream
+    /// was closed and its consumer removes the name at its end.
+    func keepNameForConsumer() { removesNameOnDeinit = false }
+}

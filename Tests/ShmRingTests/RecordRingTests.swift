@@ -1,0 +1,156 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import ShmRing
+
+/// The record ring in one process: sizes from a seeded distribution over
+/// many laps, padding at the wrap, batches, the largest record, end of
+/// stream between parking threads, and hostile values in the region.
+final class RecordRingTests: XCTestCase {
+    /// A small deterministic generator (SplitMix64), so failures replay.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Record `index` is `length` bytes derived from its index.
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer, index: UInt64) {
+        for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: index &* 31 &+ UInt64(i)) }
+    }
+
+    static func check(_ record: UnsafeRawBufferPointer, index: UInt64, length: Int) -> Bool {
+        record.count == length && record.indices.allSatisfy { record[$0] == UInt8(truncatingIfNeeded: index &* 31 &+ UInt64($0)) }
+    }
+
+    func testSeededSizesOverManyLapsArriveIntactAndInOrder() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 120)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        var sizes = SeededGenerator(state: 42)
+        var expected = SeededGenerator(state: 42)
+        var written: UInt64 = 0, read: UInt64 = 0
+        for round in 0..<5_000 {
+            for _ in 0..<(round % 4 + 1) {
+                var probe = sizes
+                let length = Int(probe.next() % 121)
+                guard try producer.tryReserve(length, { Self.fill($0, index: written) }) else { break }
+                sizes = probe
+                written += 1
+            }
+            producer.commit()
+            for _ in 0..<(round % 3 + 1) {
+                guard let record = try consumer.tryPeek() else { break }
+                let length = Int(expected.next() % 121)
+                XCTAssertTrue(Self.check(record, index: read, length: length), "record \(read)")
+                consumer.release()
+                read += 1
+            }
+        }
+        XCTAssertGreaterThan(read, 2_000, "many laps of a 256-byte ring")
+    }
+
+    func testRecordThatDoesNotFitBeforeTheEndIsPaddedToTheStart() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 64, maximumRecordLength: 56)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        XCTAssertTrue(try producer.tryReserve(40) { Self.fill($0, index: 1) }) // 48 bytes: 16 left before the end
+        producer.commit()
+        XCTAssertTrue(Self.check(try XCTUnwrap(consumer.tryPeek()), index: 1, length: 40))
+        consumer.release()
+        XCTAssertTrue(try producer.tryReserve(16) { Self.fill($0, index: 2) }) // 24 bytes: padding, then at 0
+        producer.commit()
+        let record = try XCTUnwrap(consumer.tryPeek())
+        XCTAssertTrue(Self.check(record, index: 2, length: 16))
+        XCTAssertEqual(record.baseAddress, UnsafeRawPointer(ring.region.base + RecordLayout.dataOffset + 8), "starts at offset 0")
+        consumer.release()
+        // The largest record fits an empty ring whatever the offset, once the
+        // consumer has passed the padding (published by the failed reserve).
+        XCTAssertFalse(try producer.tryReserve(56) { Self.fill($0, index: 3) })
+        XCTAssertNil(try consumer.tryPeek(), "only padding")
+        XCTAssertTrue(try producer.tryReserve(56) { Self.fill($0, index: 3) })
+        producer.commit()
+        XCTAssertTrue(Self.check(try XCTUnwrap(consumer.tryPeek()), index: 3, length: 56))
+    }
+
+    func testBatchIsInvisibleUntilCommitted() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 64)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        for i in 0..<3 { XCTAssertTrue(try producer.tryReserve(10) { Self.fill($0, index: UInt64(i)) }) }
+        XCTAssertNil(try consumer.tryPeek())
+        producer.commit()
+        for i in 0..<3 {
+            XCTAssertTrue(Self.check(try XCTUnwrap(consumer.tryPeek()), index: UInt64(i), length: 10))
+            consumer.release()
+        }
+        XCTAssertNil(try consumer.tryPeek())
+    }
+
+    func testLargestRecordIsEnforcedAndAThrowingFillWritesNothing() throws {
+        XCTAssertThrowsError(try RecordRing.create(backing: .anon, name: nil, capacity: 64, maximumRecordLength: 57))
+        XCTAssertThrowsError(try RecordRing.create(backing: .anon, name: nil, capacity: 48, maximumRecordLength: 8))
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 128, maximumRecordLength: 32)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        XCTAssertThrowsError(try producer.tryReserve(33) { _ in })
+        XCTAssertThrowsError(try producer.tryReserve(8) { _ throws(ShmError) in throw .invalidArgument("fill failed") })
+        XCTAssertTrue(try producer.tryReserve(0) { _ in })
+        producer.commit()
+        XCTAssertEqual(try consumer.tryPeek()?.count, 0, "the empty record, not the failed one")
+    }
+
+    func testEndOfStreamBetweenParkingThreads() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 4096, maximumRecordLength: 1000)
+        let count: UInt64 = 5_000
+        let done = ResultBox<Void, ShmError>()
+        Thread { [ring] in
+            do throws(ShmError) {
+                var producer = try ring.producer(wait: .park)
+                var sizes = SeededGenerator(state: 7)
+                for i in 0..<count {
+                    try producer.reserve(Int(sizes.next() % 1001), timeoutSeconds: 10) { Self.fill($0, index: i) }
+                    if i % 5 == 0 { producer.commit() }
+                }
+                producer.close()
+                done.set(.success(()))
+            } catch { done.set(.failure(error)) }
+        }.start()
+        var consumer = try ring.consumer(wait: .park)
+        var sizes = SeededGenerator(state: 7)
+        var index: UInt64 = 0
+        while try consumer.read(timeoutSeconds: 10, { record in
+            XCTAssertTrue(Self.check(record, index: index, length: Int(sizes.next() % 1001)), "record \(index)")
+        }) == .message {
+            index += 1
+        }
+        XCTAssertEqual(index, count)
+        guard case .success? = done.wait(seconds: 10) else { return XCTFail("producer: \(String(describing: done.value))") }
+    }
+
+    func testHostileHeadersAndPositionsAreCorruptRing() throws {
+        func expectCorrupt(_ damage: (UnsafeMutableRawPointer) -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
+            let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 64)
+            var producer = try ring.producer(wait: .spin)
+            var consumer = try ring.consumer(wait: .spin)
+            XCTAssertTrue(try producer.tryReserve(16) { _ in })
+            producer.commit()
+            damage(ring.region.base)
+            XCTAssertThrowsError(try consumer.peek(timeoutSeconds: 1), file: file, line: line) { error in
+                guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)", file: file, line: line) }
+            }
+        }
+        let data = RecordLayout.dataOffset
+        try expectCorrupt { $0.storeBytes(of: UInt32(65), toByteOffset: data, as: UInt32.self) }        // longer than the largest
+        try expectCorrupt { $0.storeBytes(of: UInt32(9), toByteOffset: data + 4, as: UInt32.self) }     // unknown type
+        try expectCorrupt { $0.storeBytes(of: UInt32(2), toByteOffset: data + 4, as: UInt32.self) }     // padding mid-ring
+        try expectCorrupt { $0.storeBytes(of: UInt32(60), toByteOffset: data, as: UInt32.self) }        // beyond the published bytes
+        try expectCorrupt { $0.storeBytes(of: UInt64(1 << 40), toByteOffset: EndpointLayout.producerPositionOffset, as: UInt64.self) }
+        try expectCorrupt { $0.storeBytes(of: UInt64(13), toByteOffset: EndpointLayout.producerPositionOffset, as: UInt64.self) }
+    }
+}
