@@ -97,13 +97,14 @@ struct FuzzInput {
 
 /// The three structures, each opened the way a user would, by name.
 enum Kind: CaseIterable {
-    case spsc, lockFree, semaphore
+    case spsc, lockFree, semaphore, record
 
     func open(backing: RegionBacking, name: String) throws(ShmError) -> Handle {
         switch self {
         case .spsc: return .spsc(try SPSCRing.open(backing: backing, name: name, options: fuzzOptions))
         case .lockFree: return .lockFree(try MPMCLockFreeQueue.open(backing: backing, name: name, options: fuzzOptions))
         case .semaphore: return .semaphore(try MPMCSemaphoreQueue.open(backing: backing, name: name, options: fuzzOptions))
+        case .record: return .record(try RecordRing.open(backing: backing, name: name, options: fuzzOptions))
         }
     }
 
@@ -115,6 +116,9 @@ enum Kind: CaseIterable {
                                                                      messageSize: messageSize, options: fuzzOptions))
         case .semaphore: return .semaphore(try MPMCSemaphoreQueue.create(backing: backing, name: name, capacity: capacity,
                                                                         messageSize: messageSize, options: fuzzOptions))
+        // `capacity` slots' worth of bytes; records of up to `messageSize` bytes.
+        case .record: return .record(try RecordRing.create(backing: backing, name: name, capacity: 64 * capacity,
+                                                          maximumRecordLength: min(messageSize, 64 * capacity - 8), options: fuzzOptions))
         }
     }
 }
@@ -123,12 +127,14 @@ enum Handle {
     case spsc(SPSCRing)
     case lockFree(MPMCLockFreeQueue)
     case semaphore(MPMCSemaphoreQueue)
+    case record(RecordRing)
 
     var region: SharedRegion {
         switch self {
         case let .spsc(r): r.region
         case let .lockFree(q): q.region
         case let .semaphore(q): q.region
+        case let .record(r): r.region
         }
     }
 
@@ -139,6 +145,7 @@ enum Handle {
         case let .spsc(r): r.region.removeName()
         case let .lockFree(q): q.removeName()
         case let .semaphore(q): q.removeName()
+        case let .record(r): r.region.removeName()
         }
     }
 }
@@ -199,7 +206,7 @@ func exercise(_ kind: Kind, backing: RegionBacking, name: String) {
 
 func runStructured(_ input: inout FuzzInput) {
     let setup = input.byte()
-    let kind = Kind.allCases[Int((setup & 0x7F) % 3)]
+    let kind = Kind.allCases[Int(setup & 0x7F) % Kind.allCases.count]
     let backing: RegionBacking = setup & 0x80 != 0 ? .sysv : .mmap
     let capacity = 1 << Int(input.byte() % 6) // 1 ... 32
     let messageSize = 8 + Int(input.byte() % 72)
@@ -231,8 +238,12 @@ struct Session: ~Copyable {
     var model: [UInt64] = []
     var modelHead = 0
     var nextValue: UInt64 = 1
+    // Ring endpoints are claimed when first needed (and again after a close
+    // or a restart), so claiming over a scribbled owner word is fuzzed too.
     var spscProducer: SPSCRing.Producer?
     var spscConsumer: SPSCRing.Consumer?
+    var recordProducer: RecordRing.Producer?
+    var recordConsumer: RecordRing.Consumer?
     /// Errors so far. Detecting corruption may legitimately cost a bounded
     /// spin (the lock-free claim retries up to 2^20 times); once a region
     /// has shown it is corrupt a few times, more operations only repeat that,
@@ -245,28 +256,29 @@ struct Session: ~Copyable {
         self.handle = handle
         self.peer = peer
         self.checked = checked
-        if case let .spsc(ring) = handle {
-            spscProducer = ring.producer()
-            spscConsumer = (peer.flatMap { if case let .spsc(r) = $0 { r } else { nil } } ?? ring).consumer()
-        }
     }
 
+    /// Messages the structure holds when full (records: of the largest size, roughly).
     var capacity: Int {
         switch handle {
         case let .spsc(r): r.capacity
         case let .lockFree(q): q.capacity
         case let .semaphore(q): q.capacity
+        case let .record(r): max(1, r.capacity / RecordLayout.footprint(length: r.maximumRecordLength))
         }
     }
 
     var region: SharedRegion { handle.region }
+
+    /// The handle pops go through: the peer's when there is one (a separate mapping).
+    var consumerHandle: Handle { peer ?? handle }
 
     // MARK: Operations
 
     mutating func run(_ op: UInt8, _ input: inout FuzzInput) {
         guard !isOver else { return }
         do throws(ShmError) {
-            switch op % 10 {
+            switch op % 11 {
             case 0: try push(count: 1, batch: false)
             case 1: try pop(count: 1, batch: false)
             case 2: try push(count: 1 + Int(input.byte()) % (2 * capacity), batch: true)
@@ -276,7 +288,8 @@ struct Session: ~Copyable {
             case 6: scribbleWord(at: Int(input.byte()) | Int(input.byte()) << 8, value: input.word())
             case 7: scribblePosition(which: input.byte(), delta: input.word())
             case 8: scribbleSequence(slot: Int(input.byte()), delta: input.byte())
-            default: reopenEndpoints()
+            case 9: closeProducer()
+            default: restartEndpoints()
             }
         } catch {
             // Every ShmError is an acceptable answer to a hostile region;
@@ -287,15 +300,32 @@ struct Session: ~Copyable {
         }
     }
 
+    mutating func claimProducer() throws(ShmError) {
+        switch handle {
+        case let .spsc(r): if spscProducer == nil { spscProducer = try r.producer() }
+        case let .record(r): if recordProducer == nil { recordProducer = try r.producer() }
+        default: break
+        }
+    }
+
+    mutating func claimConsumer() throws(ShmError) {
+        switch consumerHandle {
+        case let .spsc(r): if spscConsumer == nil { spscConsumer = try r.consumer() }
+        case let .record(r): if recordConsumer == nil { recordConsumer = try r.consumer() }
+        default: break
+        }
+    }
+
     mutating func push(count: Int, batch: Bool, blocking: Bool = false) throws(ShmError) {
+        try claimProducer()
         let first = nextValue
         let fill = { (i: Int, slot: UnsafeMutableRawBufferPointer) in
-            precondition(slot.count >= 8)
-            slot.storeBytes(of: first &+ UInt64(i), as: UInt64.self)
-            // The rest of the slot: a pattern the consumer checks.
-            for j in 8..<slot.count { slot[j] = UInt8(truncatingIfNeeded: Int(first) &+ i &+ j) }
+            let value = first &+ UInt64(i)
+            // The first 8 bytes carry the value (when they fit), the rest a pattern the consumer checks.
+            withUnsafeBytes(of: value) { for j in 0..<min(8, slot.count) { slot[j] = $0[j] } }
+            for j in min(8, slot.count)..<slot.count { slot[j] = UInt8(truncatingIfNeeded: Int(truncatingIfNeeded: value) &+ j) }
         }
-        let pushed: Int
+        var pushed = 0
         switch handle {
         case .spsc:
             if blocking {
@@ -308,11 +338,27 @@ struct Session: ~Copyable {
             } else {
                 pushed = try spscProducer!.tryPush { slot throws(ShmError) in fill(0, slot) } ? 1 : 0
             }
+        case let .record(r):
+            // Record i is 8 + (value mod 17) bytes, at most the ring's largest.
+            let length = { (i: Int) in min(r.maximumRecordLength, 8 + Int((first &+ UInt64(i)) % 17)) }
+            if blocking {
+                do throws(ShmError) {
+                    try recordProducer!.reserve(length(0), timeoutSeconds: 0) { slot throws(ShmError) in fill(0, slot) }
+                    pushed = 1
+                } catch .timedOut { pushed = 0 }
+            } else {
+                while pushed < count {
+                    let i = pushed
+                    guard try recordProducer!.tryReserve(length(i), { slot throws(ShmError) in fill(i, slot) }) else { break }
+                    pushed += 1
+                }
+            }
+            recordProducer!.commit()
         case let .lockFree(q): pushed = try pushMPMC(q, count: count, blocking: blocking, fill)
         case let .semaphore(q): pushed = try pushMPMC(q, count: count, blocking: blocking, fill)
         }
         precondition(pushed >= 0 && pushed <= count, "push reported \(pushed) of \(count)")
-        if checked {
+        if checked, case .record = handle {} else if checked {
             let room = capacity - (model.count - modelHead)
             precondition(pushed == min(count, room), "pushed \(pushed) of \(count) with room for \(room)")
         }
@@ -332,27 +378,41 @@ struct Session: ~Copyable {
     }
 
     mutating func pop(count: Int, batch: Bool, blocking: Bool = false) throws(ShmError) {
+        try claimConsumer()
         var seen: [UInt64] = []
         var damaged = false
         let body = { (_: Int, slot: UnsafeRawBufferPointer) in
-            let value = slot.load(as: UInt64.self)
+            var value: UInt64 = 0
+            withUnsafeMutableBytes(of: &value) { for j in 0..<min(8, slot.count) { $0[j] = slot[j] } }
             seen.append(value)
-            for j in 8..<slot.count where slot[j] != UInt8(truncatingIfNeeded: Int(truncatingIfNeeded: value) &+ j) {
+            for j in min(8, slot.count)..<slot.count where slot[j] != UInt8(truncatingIfNeeded: Int(truncatingIfNeeded: value) &+ j) {
                 damaged = true
             }
         }
-        // Pop through the peer's handle when there is one: it is a separate mapping of the same region.
-        let target = peer ?? handle
-        switch target {
+        switch consumerHandle {
         case .spsc:
             if blocking {
                 do throws(ShmError) {
-                    try spscConsumer!.pop(timeoutSeconds: 0) { slot throws(ShmError) in body(0, slot) }
+                    _ = try spscConsumer!.pop(timeoutSeconds: 0) { slot throws(ShmError) in body(0, slot) }
                 } catch .timedOut {}
             } else if batch {
                 _ = try spscConsumer!.tryPopBatch(maxCount: count) { i, slot throws(ShmError) in body(i, slot) }
             } else {
                 _ = try spscConsumer!.tryPop { slot throws(ShmError) in body(0, slot) }
+            }
+        case .record:
+            if blocking {
+                do throws(ShmError) {
+                    if let record = try recordConsumer!.peek(timeoutSeconds: 0) {
+                        body(0, record)
+                        recordConsumer!.release()
+                    }
+                } catch .timedOut {}
+            } else {
+                while seen.count < count, let record = try recordConsumer!.tryPeek() {
+                    body(seen.count, record)
+                    recordConsumer!.release()
+                }
             }
         case let .lockFree(q): try popMPMC(q, count: count, blocking: blocking, body)
         case let .semaphore(q): try popMPMC(q, count: count, blocking: blocking, body)
@@ -408,26 +468,34 @@ struct Session: ~Copyable {
     /// A slot's first word (the sequence word of the SPSC ring and the
     /// lock-free queue; message bytes of the semaphore queue), nudged.
     mutating func scribbleSequence(slot: Int, delta: UInt8) {
-        let stride: Int, slots: Int
+        var stride: Int, slots: Int, count = capacity
         switch handle {
         case let .spsc(r): stride = SPSCLayout.stride(slotSize: r.messageSize); slots = SPSCLayout.slotsOffset
         case let .lockFree(q): stride = MPMCLockFreeLayout.stride(slotSize: q.messageSize); slots = MPMCLockFreeLayout.slotsOffset
         case let .semaphore(q): stride = MPMCSemaphoreLayout.stride(slotSize: q.messageSize); slots = MPMCSemaphoreLayout.slotsOffset
+        case let .record(r): stride = 8; slots = RecordLayout.dataOffset; count = r.capacity / 8 // headers sit on 8-byte boundaries
         }
-        let word = (region.base + slots + (slot % capacity) * stride).assumingMemoryBound(to: UInt64.self)
+        let word = (region.base + slots + (slot % count) * stride).assumingMemoryBound(to: UInt64.self)
         let signed = Int64(Int8(bitPattern: delta))
         word.pointee = delta == 0 ? 0 : word.pointee &+ UInt64(bitPattern: signed)
         checked = false
     }
 
-    /// A restarted producer and consumer: new endpoints that resume from the region.
-    mutating func reopenEndpoints() {
-        guard case let .spsc(ring) = handle else { return }
+    /// The producer ends the stream (its handle is consumed); the next push claims anew.
+    mutating func closeProducer() {
+        spscProducer.take()?.close()
+        recordProducer.take()?.close()
+        // After end of stream a new producer may or may not be accepted: the model stops.
+        checked = false
+    }
+
+    /// A restarted producer and consumer: the handles go (releasing their
+    /// claims) and the next operations claim again, resuming from the region.
+    mutating func restartEndpoints() {
         spscProducer = nil
         spscConsumer = nil
-        spscProducer = ring.producer()
-        spscConsumer = ring.consumer()
-        // A restarted end may legitimately resume elsewhere: stop checking.
+        recordProducer = nil
+        recordConsumer = nil
         checked = false
     }
 }
