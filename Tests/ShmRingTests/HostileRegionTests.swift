@@ -23,7 +23,8 @@ final class HostileRegionTests: XCTestCase {
         "lock-free sequence word of another slot", "lock-free sequence word pinned ahead",
         "semaphore queue positions impossible",
         "scribbler vs SPSC consumer", "scribbler vs SPSC producer",
-        "scribbler vs lock-free consumer", "scribbler vs semaphore-queue consumer",
+        "scribbler vs lock-free consumer", "scribbler vs semaphore-queue consumer", "scribbler vs record ring",
+        "parameters: semaphore key of another set",
     ]
 
     static let hangLimitSeconds = 20.0
@@ -405,6 +406,22 @@ final class HostileRegionTests: XCTestCase {
         XCTAssertFalse(outcome?.hasPrefix("unexpected") ?? true, outcome ?? "hung")
     }
 
+    func testScribblerVersusRecordRing() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 40)
+        let outcome = try scribbling(over: ring.region, from: EndpointLayout.producerLineOffset) { () -> String in
+            Self.drain(restarting: { () throws(ShmError) in RecordEnds(producer: try ring.producer(), consumer: try ring.consumer()) }) {
+                (ends: inout RecordEnds) throws(ShmError) in
+                if try ends.producer.tryReserve(24, { $0.storeBytes(of: UInt64(7), as: UInt64.self) }) { ends.producer.commit() }
+                guard let record = try ends.consumer.tryPeek() else { return false }
+                _ = record.count >= 8 ? record.load(as: UInt64.self) : 0
+                ends.consumer.release()
+                return true
+            }
+        }
+        print("\(name): \(outcome ?? "hung")")
+        XCTAssertFalse(outcome?.hasPrefix("unexpected") ?? true, outcome ?? "hung")
+    }
+
     func testScribblerVersusLockFreeConsumer() throws {
         try requireReliabilityCore("bounded claim")
         let q = try MPMCLockFreeQueue.create(backing: .anon, name: nil, capacity: 16, messageSize: 16)
@@ -564,6 +581,12 @@ final class HostileRegionTests: XCTestCase {
 }
 
 struct Hang: Error {}
+
+/// Both ends of a record ring, restarted together.
+struct RecordEnds: ~Copyable {
+    var producer: RecordRing.Producer
+    var consumer: RecordRing.Consumer
+}
 
 /// Both ends of an SPSC ring, restarted together.
 struct Ends: ~Copyable {
