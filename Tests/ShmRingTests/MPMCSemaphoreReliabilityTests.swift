@@ -146,6 +146,67 @@ final class MPMCSemaphoreReliabilityTests: XCTestCase {
         XCTAssertEqual(seen, [0, 1, 2, 3, 4])
     }
 
+    // MARK: Threads through every path
+
+    /// Two producer and two consumer threads on an 8-slot queue: pushes of 1
+    /// to 7 (sleeping for room), pops of up to 5 (sleeping for messages).
+    /// Every message arrives once, each producer's in order at each consumer.
+    func testThreadsExchangeEveryMessageOnceInOrder() throws {
+        let q = try MPMCSemaphoreQueue.create(backing: .anon, name: nil, capacity: 8, messageSize: 8)
+        let perProducer: UInt64 = 20_000
+        let received = Mutex<[[UInt64]]>([[], []])
+        let total = Mutex<UInt64>(0)
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for producer in 0..<2 as Range<UInt64> {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var next: UInt64 = 0
+                while next < perProducer {
+                    let count = Int(min(1 + next % 7, perProducer - next))
+                    let first = next
+                    do {
+                        try q.pushBatch(count: count, timeoutSeconds: 60) { i, slot in
+                            slot.storeBytes(of: producer << 32 | (first + UInt64(i)), as: UInt64.self)
+                        }
+                    } catch { failures.withLock { $0.append("push: \(error)") }; return }
+                    next += UInt64(count)
+                }
+            }
+        }
+        for consumer in 0..<2 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var mine: [UInt64] = []
+                let deadline = cshim_monotonic_ns() + 120_000_000_000
+                while total.withLock({ $0 }) < 2 * perProducer, cshim_monotonic_ns() < deadline {
+                    do {
+                        let n = try q.popBatch(maxCount: 5, timeoutSeconds: 0.2) { _, slot in mine.append(slot.load(as: UInt64.self)) }
+                        total.withLock { $0 += UInt64(n) }
+                    } catch ShmError.timedOut {
+                        continue
+                    } catch { failures.withLock { $0.append("pop: \(error)") }; break }
+                }
+                received.withLock { $0[consumer] = mine }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 180), .success)
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        let all = received.withLock { $0 }
+        for stream in all {
+            for producer in 0..<2 as Range<UInt64> {
+                let seq = stream.filter { $0 >> 32 == producer }.map { $0 & 0xFFFF_FFFF }
+                XCTAssertEqual(seq, seq.sorted(), "each producer's messages in order at each consumer")
+            }
+        }
+        let everything = (all[0] + all[1]).sorted()
+        XCTAssertEqual(everything.count, Int(2 * perProducer))
+        XCTAssertEqual(everything, (0..<2).flatMap { p in (0..<perProducer).map { UInt64(p) << 32 | $0 } })
+        XCTAssertEqual(q.repairCount, 0)
+    }
+
     // MARK: Short messages
 
     func testShortCopiedMessageLeavesNoStaleBytes() throws {

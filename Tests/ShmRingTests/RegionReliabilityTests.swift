@@ -84,6 +84,30 @@ final class RegionReliabilityTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("kept")))
     }
 
+    func testAStaleNameCanBeRemovedWithoutMappingIt() throws {
+        let scratch = try ScratchDirectory()
+        for backing in [RegionBacking.mmap, .sysv] {
+            var key: Int32 = -1
+            do {
+                // A creator that "died": it leaves its name behind.
+                let q = try MPMCLockFreeQueue.create(backing: backing, name: "stale", capacity: 4, messageSize: 8,
+                                                     options: scratch.options)
+                q.region.removesNameOnDeinit = false
+                if backing == .sysv { key = cshim_ftok(scratch.file("stale" + RegionLocation.sysvKeySuffix), SharedRegion.projectID) }
+            }
+            XCTAssertThrowsError(try MPMCLockFreeQueue.create(backing: backing, name: "stale", capacity: 4, messageSize: 8,
+                                                              options: scratch.options)) { error in
+                XCTAssertEqual(error as? ShmError, .alreadyExists(name: "stale"), "\(backing)")
+            }
+            XCTAssertTrue(try SharedRegion.removeName(backing: backing, name: "stale", options: scratch.options))
+            XCTAssertFalse(try SharedRegion.removeName(backing: backing, name: "stale", options: scratch.options))
+            if backing == .sysv { XCTAssertEqual(cshim_shmget(key, 0, 0), -1, "the segment went too") }
+            let fresh = try MPMCLockFreeQueue.create(backing: backing, name: "stale", capacity: 4, messageSize: 8,
+                                                     options: scratch.options)
+            XCTAssertTrue(fresh.region.isOwner)
+        }
+    }
+
     // MARK: Timeouts
 
     func testRegionTimeoutsRejectNaNAndNegativeAndAcceptInfinity() throws {

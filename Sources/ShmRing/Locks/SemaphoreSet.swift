@@ -92,9 +92,8 @@ public final class SemaphoreSet: @unchecked Sendable {
         let id = cshim_semget(key, Int32(initialValues.count), cshim_IPC_CREAT | cshim_IPC_EXCL | Int32(permissions.rawValue))
         guard id >= 0 else {
             let e = Errno(rawValue: errnoValue())
-            if e == .fileExists {
-                throw .alreadyExists(name: "\(name) (semaphore set, SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)); see ipcs -s)")
-            }
+            // An ftok collision or a stale set holds the key (see ipcs -s).
+            if e == .fileExists { throw .alreadyExists(name: name) }
             throw .systemCall(call: "semget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(initialValues.count), IPC_CREAT|IPC_EXCL)", errno: e)
         }
         let set = SemaphoreSet(id: id, key: key, count: initialValues.count, name: name, owner: true)
@@ -181,7 +180,11 @@ public final class SemaphoreSet: @unchecked Sendable {
     @inlinable
     public func value(_ index: UInt16) throws(ShmError) -> Int {
         let v = cshim_semctl_getval(id, Int32(index))
-        guard v >= 0 else { throw .lastErrno("semctl(semaphores of \(name), GETVAL \(index))") }
+        guard v >= 0 else {
+            let e = errnoValue()
+            if e == EIDRM || e == EINVAL { throw .semaphoresRemoved(name: name) }
+            throw .systemCall(call: "semctl(semaphores of \(name), GETVAL \(index))", errno: Errno(rawValue: e))
+        }
         return Int(v)
     }
 

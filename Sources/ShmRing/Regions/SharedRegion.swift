@@ -104,6 +104,41 @@ public final class SharedRegion: @unchecked Sendable {
         }
     }
 
+    /// Removes whatever holds `name` without mapping it: the mmap file, or
+    /// the SysV key file and the segment its key names (either may be
+    /// missing, e.g. after a creator died between the two). For reclaiming a
+    /// stale name once the caller has decided that nobody uses it (for
+    /// example its creator's `ProcessIdentity` is dead): this does not check
+    /// liveness. Refuses objects owned by an untrusted uid (see
+    /// `RegionOptions.allowedOwners`). Returns false when nothing was there.
+    @discardableResult
+    public static func removeName(backing: RegionBacking, name: String,
+                                  options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
+        guard backing != .anon else { throw .invalidArgument("an anonymous region has no name to remove") }
+        let location = try RegionLocation(name: name, backing: backing, options: options)
+        var st = stat()
+        guard lstat(location.path, &st) == 0 else {
+            let e = Errno(rawValue: errnoValue())
+            if e == .noSuchFileOrDirectory { return false }
+            throw .systemCall(call: "stat(\(location.path))", errno: e)
+        }
+        guard uid_t(st.st_uid) == geteuid() || options.allowedOwners.contains(UInt32(st.st_uid)) else {
+            throw .untrustedOwner(name: name, uid: UInt32(st.st_uid))
+        }
+        if backing == .sysv, (st.st_mode & S_IFMT) == S_IFREG {
+            let key = cshim_ftok(location.path, projectID)
+            let shmid = key == -1 ? -1 : cshim_shmget(key, 0, 0)
+            if shmid >= 0 {
+                var size: UInt64 = 0, uid: UInt32 = 0, mode: UInt32 = 0
+                if cshim_shm_stat(shmid, &size, &uid, &mode) == 0, uid == geteuid() || options.allowedOwners.contains(uid) {
+                    _ = cshim_shm_rmid(shmid)
+                }
+            }
+        }
+        guard unlink(location.path) == 0 else { throw .lastErrno("unlink(\(location.path))") }
+        return true
+    }
+
     /// True when `path` is still the file (device, inode) we created or opened.
     static func pathNames(_ path: String, device: UInt64, inode: UInt64) -> Bool {
         var st = stat()
@@ -216,7 +251,7 @@ public final class SharedRegion: @unchecked Sendable {
             guard shmid >= 0 else {
                 let e = Errno(rawValue: errnoValue())
                 // An ftok collision or a stale segment holds the key: the name is taken.
-                if e == .fileExists { throw .alreadyExists(name: "\(location.name) (SysV key 0x\(String(UInt32(bitPattern: key), radix: 16)); see ipcs -m)") }
+                if e == .fileExists { throw .alreadyExists(name: location.name) }
                 throw .systemCall(call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(size) bytes, IPC_CREAT|IPC_EXCL)", errno: e)
             }
             guard let p = cshim_shmat(shmid, 0) else {

@@ -13,12 +13,13 @@ import CShim
 ///   second semop. A pop mirrors it. So an uncontended batch of k costs two
 ///   system calls however large k is, and `sem_op = -k` claims the whole batch.
 /// * When that fails, a blocking call watches the positions briefly (no
-///   system call), then takes the mutex alone (a few non-blocking tries, then
-///   a sleeping semop) and, holding it, takes what the positions say is
-///   ready. If nothing is, it releases the mutex and sleeps until a permit
-///   exists without taking it (`-k, +k` in one semop). Permits are therefore
-///   only ever held together with the mutex: that is what makes a death
-///   repairable (below). See `enter` for why it never sleeps for both.
+///   system call). If the positions show enough ready, it takes the mutex
+///   alone (a few non-blocking tries, then a sleeping semop) and, holding
+///   it, takes what the positions show. If they show nothing, it sleeps until
+///   a permit exists without taking it (`-k, +k` in one semop, in slices of
+///   100 ms) and tries again. Permits are therefore only ever held together
+///   with the mutex: that is what makes a death repairable (below). See
+///   `enter` for why it never sleeps for both.
 /// * The copy happens inside the mutex. With several producers the filled
 ///   count cannot name which slots are complete, so a slot may only become
 ///   claimable once its bytes are written; the mutex gives that for free.
@@ -50,8 +51,9 @@ import CShim
 /// 2. the holder records its intent (operation, count, start position) on
 ///    the intent line before moving a position and clears it just before its
 ///    release semop;
-/// 3. whoever next takes the mutex alone (the fast path's semop requires busy
-///    = 0, so it fails and falls back to this path) finds busy = 1 and
+/// 3. the fast path's semop requires busy = 0, so after a death it fails;
+///    whoever then sees work to do by the positions takes the mutex alone,
+///    finds busy = 1 and
 ///    repairs: with nobody else holding permits, free = capacity - (tail - head)
 ///    and filled = tail - head exactly, so it sets both (SETVAL) and then
 ///    busy = 0. A recorded intent must agree with the positions (the dead
@@ -318,37 +320,50 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
                 spin &+= 1
             }
         }
-        // The mutex alone, then inside it what the positions show is ready
-        // (nobody else holds permits while we hold the mutex). Never sleep for
-        // permits and mutex in one semop: on wake-up the kernel hands the
-        // sleeper the mutex at once, and the waker, wanting it back for its
-        // next operation, sleeps until the woken process is scheduled, a
-        // convoy of two wake-ups per message.
+        // Why did the one-semop take fail? The positions (no system call)
+        // tell: if they show enough ready, the permits should be there, so the
+        // mutex is held, or its holder died (busy 1), or the counts are off:
+        // take the mutex alone and look (`takeHoldingMutex` repairs and takes
+        // what the positions show). Otherwise nothing is ready: a try form
+        // returns 0, a blocking one sleeps until a permit exists.
         let mutexDeadline: UInt64
         if let deadlineNs { mutexDeadline = deadlineNs } else { mutexDeadline = try Self.deadlineNs(Self.tryMutexTimeoutSeconds) }
-        // Each round either returns or sleeps until permits exist or the
-        // deadline passes (`takeHoldingMutex` rules out permits the positions
-        // deny, which would otherwise make a round return at once).
+        // Each round either returns or sleeps (for the mutex, or for permits
+        // up to one slice), so the loop is bounded by the deadline.
         while true {
-            guard try lockMutex(until: mutexDeadline) else {
-                if deadlineNs == nil {
-                    throw .timedOut(operation: "MPMC semaphore queue '\(region.name)' mutex (its holder is stopped or very slow)",
-                                    seconds: Self.tryMutexTimeoutSeconds)
+            if ready(semaphore) >= enough {
+                guard try lockMutex(until: mutexDeadline) else {
+                    if deadlineNs == nil {
+                        throw .timedOut(operation: "MPMC semaphore queue '\(region.name)' mutex (its holder is stopped or very slow)",
+                                        seconds: Self.tryMutexTimeoutSeconds)
+                    }
+                    return 0
                 }
-                return 0
+                let n = try takeHoldingMutex(semaphore, wanted: wanted, exact: exact)
+                if n > 0 { return n }
+                try unlockMutex()
             }
-            let n = try takeHoldingMutex(semaphore, wanted: wanted, exact: exact)
-            if n > 0 { return n }
-            try unlockMutex()
             guard let deadlineNs else { return 0 }
+            let now = cshim_monotonic_ns()
+            guard now < deadlineNs else { return 0 }
             // Sleep until `enough` permits exist, without taking them (-k then
-            // +k in one semop), then start over. Bounded by the deadline.
+            // +k in one semop). Never sleep for permits and mutex in one
+            // semop: on wake-up the kernel hands the sleeper the mutex at
+            // once, and the waker, wanting it back for its next operation,
+            // sleeps until the woken process is scheduled, a convoy of two
+            // wake-ups per message. In slices: permits a holder's death
+            // stranded while we slept are noticed from the positions above.
+            let sliceEnd = deadlineNs - now > Self.sleepSliceNs ? now + Self.sleepSliceNs : deadlineNs
             let wait = SemaphoreOperation(index: semaphore, delta: -Int16(enough))
             let back = SemaphoreOperation(index: semaphore, delta: Int16(enough))
-            guard try semaphores.apply(wait, back, deadlineNs: deadlineNs) == .done else { return 0 }
-            if let n = try enterAtOnce(semaphore, wanted: wanted, exact: exact, ready: ready(semaphore)) { return n }
+            if try semaphores.apply(wait, back, deadlineNs: sliceEnd) == .done,
+               let n = try enterAtOnce(semaphore, wanted: wanted, exact: exact, ready: ready(semaphore)) { return n }
         }
     }
+
+    /// Longest single sleep for permits (100 ms): after it the positions are
+    /// looked at again. Costs a few system calls per slice on an idle queue.
+    @usableFromInline static let sleepSliceNs: UInt64 = 100_000_000
 
     /// The fast path's single semop: min(wanted, ready) permits (`exact`:
     /// wanted), the mutex, busy 0 -> 1. Nil when it could not all be had now.
