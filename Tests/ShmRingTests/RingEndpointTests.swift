@@ -173,6 +173,27 @@ final class RingEndpointTests: XCTestCase {
         }
     }
 
+    /// A sequence word written far ahead: the consumer finds it, and the
+    /// producer waiting on the full ring ends in corruptRing too.
+    func testSequenceWordFarAheadEndsTheWaitingProducerToo() throws {
+        let ring = try makeRing(capacity: 2)
+        var consumer = try ring.consumer(wait: .yield)
+        let producerResult = ResultBox<Void, ShmError>()
+        Thread { [ring] in
+            do throws(ShmError) {
+                var producer = try ring.producer(wait: .park)
+                for i in 0..<3 { try producer.push(UInt64(i), timeoutSeconds: 20) } // the third waits
+                producerResult.set(.success(()))
+            } catch { producerResult.set(.failure(error)) }
+        }.start()
+        while ring.snapshot().pending < 2 { usleep(1000) }
+        (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(1 << 40), as: UInt64.self)
+        assertError({ _ = try consumer.pop(as: UInt64.self, timeoutSeconds: 20) }, matches: { if case .corruptRing = $0 { true } else { false } })
+        guard case .failure(.corruptRing)? = producerResult.wait(seconds: 20) else {
+            return XCTFail("producer: \(String(describing: producerResult.value))")
+        }
+    }
+
     func testOverwrittenConsumerPositionIsCorruptRing() throws {
         let ring = try makeRing(capacity: 4)
         var consumer = try ring.consumer(wait: .spin)
@@ -206,5 +227,49 @@ final class RingEndpointTests: XCTestCase {
         }
         XCTAssertEqual(expected, count)
         guard case .success? = done.wait(seconds: 10) else { return XCTFail("producer: \(String(describing: done.value))") }
+    }
+}
+
+/// Names in one process: openOrCreate, shape checks, explicit and stale removal.
+final class RingNameTests: XCTestCase {
+    func testOpenOrCreateCreatesOnceThenOpensAndChecksTheShape() throws {
+        let scratch = try ScratchDirectory()
+        for backing in [RegionBacking.mmap, .sysv] {
+            let first = try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 8, messageSize: 16, options: scratch.options)
+            let second = try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 8, messageSize: 16, options: scratch.options)
+            XCTAssertTrue(first.region.isOwner)
+            XCTAssertFalse(second.region.isOwner)
+            XCTAssertThrowsError(try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 16, messageSize: 16,
+                                                           options: scratch.options))
+            XCTAssertThrowsError(try RecordRing.open(backing: backing, name: "shared", options: scratch.options)) { error in
+                guard case .wrongStructure? = error as? ShmError else { return XCTFail("\(error)") }
+            }
+            let records = try RecordRing.openOrCreate(backing: backing, name: "records", capacity: 256, maximumRecordLength: 64,
+                                                      options: scratch.options)
+            XCTAssertEqual(try RecordRing.openOrCreate(backing: backing, name: "records", capacity: 256, maximumRecordLength: 64,
+                                                       options: scratch.options).maximumRecordLength, 64)
+            // This process created both and lives: neither is stale.
+            XCTAssertFalse(try RingNames.removeStale(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertTrue(try RingNames.remove(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertFalse(try RingNames.remove(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertTrue(try RingNames.remove(backing: backing, name: "records", options: scratch.options))
+            XCTAssertThrowsError(try SPSCRing.open(backing: backing, name: "shared", options: scratch.options))
+            _ = records
+        }
+    }
+
+    /// A stale name: creator identity of a dead process (our pid with another
+    /// start time), no endpoints. `reclaimStale` replaces it; without, "exists".
+    func testStaleNameIsReclaimedOnlyWhenAsked() throws {
+        let scratch = try ScratchDirectory()
+        let old = try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options)
+        old.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
+                                   as: UInt64.self)
+        XCTAssertThrowsError(try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options))
+        XCTAssertTrue(try RingNames.isStale(backing: .mmap, name: "left", options: scratch.options))
+        let fresh = try SPSCRing.create(backing: .mmap, name: "left", capacity: 8, messageSize: 8, options: scratch.options,
+                                        reclaimStale: true)
+        XCTAssertEqual(try SPSCRing.open(backing: .mmap, name: "left", options: scratch.options).capacity, 8)
+        _ = fresh
     }
 }
