@@ -115,7 +115,11 @@ final class MPMCSemaphoreReliabilityTests: XCTestCase {
     }
 
     func testNonFiniteAndHugeTimeouts() throws {
-        let q = try MPMCSemaphoreQueue.create(backing: .anon, name: nil, capacity: 4, messageSize: 8)
+        try nonFiniteAndHugeTimeouts(MPMCSemaphoreQueue.create(backing: .anon, name: nil, capacity: 4, messageSize: 8))
+        try nonFiniteAndHugeTimeouts(MPMCLockFreeQueue.create(backing: .anon, name: nil, capacity: 4, messageSize: 8))
+    }
+
+    func nonFiniteAndHugeTimeouts<Q: MPMCQueue>(_ q: Q) throws {
         for bad: Double in [.nan, -1, -Double.infinity] {
             XCTAssertThrowsError(try q.pop(timeoutSeconds: bad) { _ in }) { error in
                 guard case ShmError.invalidArgument = error else { return XCTFail("\(bad): \(error)") }

@@ -413,6 +413,16 @@ public final class SharedRegion: @unchecked Sendable {
     }
 }
 
+/// The absolute `cshim_monotonic_ns` deadline of a blocking queue operation:
+/// nil and .infinity wait forever (`UInt64.max`), so do values too large for
+/// the clock; NaN and negative values are `ShmError.invalidArgument`. Used by
+/// the MPMC queues' blocking forms (not on their fast paths).
+@usableFromInline
+func queueDeadlineNs(_ seconds: Double?) throws(ShmError) -> UInt64 {
+    guard let seconds else { return .max }
+    return try Deadline.endNs(seconds: seconds, what: "timeoutSeconds")
+}
+
 /// A bounded wait used by openers and by the semaphore queue: an absolute
 /// CLOCK_MONOTONIC deadline, so that retries (EINTR, polling) never restart
 /// the full timeout. Internal to the region, semaphore and MPMC files.

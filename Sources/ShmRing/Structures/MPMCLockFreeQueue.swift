@@ -169,7 +169,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
                           _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) {
         var done = 0
         var spin = SpinWait()
-        let deadline = WaitDeadline(seconds: timeoutSeconds)
+        let endNs = try queueDeadlineNs(timeoutSeconds)
         while done < count {
             let first = done
             let n = try tryPushBatch(maxCount: count &- done) { i, slot in fill(first &+ i, slot) }
@@ -177,7 +177,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
                 done &+= n
                 spin.reset()
             } else {
-                if deadline.expired(after: spin) { throw .timedOut(operation: "MPMC lock-free queue push", seconds: timeoutSeconds ?? 0) }
+                if Self.expired(endNs, spin) { throw .timedOut(operation: "MPMC lock-free queue push", seconds: timeoutSeconds ?? 0) }
                 spin.wait()
             }
         }
@@ -203,11 +203,20 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     public func popBatch(maxCount: Int, timeoutSeconds: Double? = nil,
                          _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int {
         guard maxCount > 0 else { return 0 }
-        var n = 0
-        try SpinWait.until(timeoutSeconds: timeoutSeconds, operation: "MPMC lock-free queue pop") { () throws(ShmError) in
-            n = try tryPopBatch(maxCount: maxCount, body)
-            return n > 0
+        var spin = SpinWait()
+        let endNs = try queueDeadlineNs(timeoutSeconds)
+        while true {
+            let n = try tryPopBatch(maxCount: maxCount, body)
+            if n > 0 { return n }
+            if Self.expired(endNs, spin) { throw .timedOut(operation: "MPMC lock-free queue pop", seconds: timeoutSeconds ?? 0) }
+            spin.wait()
         }
-        return n
+    }
+
+    /// Whether the absolute deadline `endNs` (`UInt64.max`: none) has passed.
+    /// Reads the clock only every 256 spins, so that waiting stays cheap.
+    @inlinable
+    static func expired(_ endNs: UInt64, _ spin: SpinWait) -> Bool {
+        endNs != .max && spin.spins & 255 == 0 && cshim_monotonic_ns() >= endNs
     }
 }

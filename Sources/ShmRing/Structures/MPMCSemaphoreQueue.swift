@@ -489,14 +489,9 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
                                  SemaphoreOperation(index: MPMCSemaphoreLayout.busySemaphore, delta: -1, noWait: true))
     }
 
-    /// The absolute deadline for `seconds`: nil and .infinity wait forever
-    /// (`UInt64.max`); NaN and negative values are `invalidArgument`; values
-    /// too large for the clock mean forever rather than trapping.
-    @usableFromInline
-    static func deadlineNs(_ seconds: Double?) throws(ShmError) -> UInt64 {
-        guard let seconds else { return .max }
-        return try Deadline.endNs(seconds: seconds, what: "timeoutSeconds")
-    }
+    /// The absolute deadline for `seconds` (see `queueDeadlineNs`).
+    @inlinable
+    static func deadlineNs(_ seconds: Double?) throws(ShmError) -> UInt64 { try queueDeadlineNs(seconds) }
 
     @inlinable
     func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
