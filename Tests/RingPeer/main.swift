@@ -38,7 +38,7 @@ if args.count > 9, let delay = Double(args[9]) { usleep(UInt32(delay * 1e6)) }
 
 func recordLength(_ i: UInt64) -> Int { Int((i &* 7919) % 200) }
 
-func run() throws(ShmError) {
+func run() throws { // untyped, as ordinary client code is
     switch (role, kind) {
     case ("produce", "spsc"):
         let ring = create
@@ -68,7 +68,13 @@ func run() throws(ShmError) {
         let ring = try SPSCRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
         var consumer = try ring.consumer(wait: wait)
         var expected: UInt64 = 0
-        while let value = try consumer.pop(as: UInt64.self, timeoutSeconds: 10) {
+        // The client-code shape of issue 7 (a copy-out pop inside
+        // withUnsafeMutableBytes), compiled in release builds of this helper.
+        var buffer = [UInt8](repeating: 0, count: 8)
+        while true {
+            let got = try buffer.withUnsafeMutableBytes { try consumer.pop(into: $0, timeoutSeconds: 10) }
+            guard got == .message else { break }
+            let value = buffer.withUnsafeBytes { $0.load(as: UInt64.self) }
             guard value == expected else { fail("message \(expected) arrived as \(value)") }
             expected += 1
         }
@@ -94,7 +100,7 @@ func run() throws(ShmError) {
 do {
     try run()
     print("ok \(count)")
-} catch .peerDied(let pid) {
+} catch ShmError.peerDied(let pid) {
     fail("peer \(pid) died", status: 3)
 } catch {
     fail("\(error)")

@@ -273,3 +273,22 @@ final class RingNameTests: XCTestCase {
         _ = fresh
     }
 }
+
+extension RingNameTests {
+    /// A closed stream with undelivered messages is not stale, even with its
+    /// creator and producer gone: it waits for its consumer.
+    func testClosedUndrainedStreamIsNotStale() throws {
+        let scratch = try ScratchDirectory()
+        let ring = try SPSCRing.create(backing: .mmap, name: "waiting", capacity: 4, messageSize: 8, options: scratch.options)
+        var producer = try ring.producer()
+        XCTAssertTrue(try producer.tryPush(UInt64(1)))
+        producer.close()
+        ring.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
+                                    as: UInt64.self)
+        XCTAssertFalse(try RingNames.isStale(backing: .mmap, name: "waiting", options: scratch.options))
+        var consumer = try ring.consumer()
+        XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 1)
+        _ = consume consumer
+        XCTAssertTrue(try RingNames.isStale(backing: .mmap, name: "waiting", options: scratch.options), "drained: stale")
+    }
+}
