@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz
 
 all: release
 
@@ -79,6 +79,31 @@ fault-check: build
 
 fault-campaign: build
 	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
+
+# The test suite under AddressSanitizer and under ThreadSanitizer, each in its
+# own scratch path (docs/reliability.md, "Sanitizers", says what is skipped and why).
+# TSan skips RingbenchCLITests: each of them drives forked ringbench processes,
+# and TSan's shadow memory is per process, so it cannot see their races in
+# shared memory; the in-process threaded tests are what it checks.
+SANITIZE_TEST = $(SWIFT) test --disable-swift-testing
+ASAN_SKIP ?=
+TSAN_SKIP ?= --skip RingbenchCLITests
+sanitize: sanitize-address sanitize-thread
+
+# Leak detection is off by default: at exit the XCTest runner and Foundation
+# leak objects of their own (ASAN_OPTIONS=detect_leaks=1 shows them).
+ASAN_OPTIONS ?= detect_leaks=0
+sanitize-address: deps
+	ASAN_OPTIONS=$(ASAN_OPTIONS) $(SANITIZE_TEST) --sanitize=address --scratch-path .build-asan $(ASAN_SKIP)
+
+sanitize-thread: deps
+	$(SANITIZE_TEST) --sanitize=thread --scratch-path .build-tsan $(TSAN_SKIP)
+
+# libFuzzer over every open/attach path and every producer/consumer path, for
+# FUZZ_SECONDS (default 60); prints executions and coverage (Tests/Fuzz/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) bash Tests/Fuzz/fuzz.sh
 
 clean:
 	rm -rf .build .build-*
