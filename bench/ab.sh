@@ -23,6 +23,9 @@
 #   AB_COMMAND=run bench/ab.sh main HEAD --transport spsc --duration 0.2 --repeat 1
 set -euo pipefail
 
+# Everything runs in main, called on the last line: bash reads the whole
+# file before running it, so editing the script cannot break a running gate.
+main() {
 rounds=6 keep=0 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -121,3 +124,6 @@ status=0
 cat "$out/compare.md"
 [ -n "$scratch_out" ] || echo "ab.sh: rounds and compare.{md,json} kept in $out" >&2
 exit "$status"
+}
+
+main "$@"

@@ -203,6 +203,10 @@ public enum ResultComparison {
         case unusable(String)
     }
 
+    /// Values a side needs before its spread means anything (two values
+    /// that happen to agree would make any change look significant).
+    static let minimumForSpread = 3
+
     static func values(_ metric: ComparedMetric, _ pooled: ResultSet.PooledRun, normalize: Bool) -> Extracted? {
         var all: [Double] = [], proxy: [Double] = []
         for (run, probes) in zip(pooled.runs, pooled.probes) {
@@ -234,7 +238,7 @@ public enum ResultComparison {
             }
             all += raw
         }
-        return .values(Values(values: all, proxyCV: proxy.isEmpty ? nil : Spread(proxy).cv))
+        return .values(Values(values: all, proxyCV: proxy.count >= minimumForSpread ? Spread(proxy).cv : nil))
     }
 
     /// Multiplier turning a raw figure into figure / physical limit:
@@ -322,9 +326,9 @@ public enum ResultComparison {
         }
         // Too few repetitions to rank: the change must leave the runs' own noise.
         result.method = "noise-band"
-        let spreads = [x, y].compactMap { v -> Double? in v.values.count > 1 ? Spread(v.values).cv : v.proxyCV }
+        let spreads = [x, y].compactMap { v -> Double? in v.values.count >= minimumForSpread ? Spread(v.values).cv : v.proxyCV }
         guard !spreads.isEmpty else {
-            result.reason = "\(changeText) from one repetition per side: no spread to judge the noise (run with --repeat \(options.minRankRepetitions) or more)"
+            result.reason = "\(changeText) from \(nb)/\(nn) repetitions: too few to judge the noise (run with --repeat \(options.minRankRepetitions) or more)"
             return result
         }
         let pooledCV = (spreads.map { $0 * $0 }.reduce(0, +) / Double(spreads.count)).squareRoot()

@@ -22,8 +22,7 @@ public enum HTMLReport {
         guard let last = inputs.last else { return "" }
         let document = last.set.documents[0]
         var body = "<h1>ringbench report</h1>\n<p>" + SVGChart.escape(ResultRenderer.machineLine(document)) + "<br>"
-        body += "files: " + inputs.map { SVGChart.escape("\($0.label) (commit \($0.set.commits.map { String($0.prefix(10)) }.joined(separator: ",")))") }
-            .joined(separator: ", ") + "</p>\n"
+        body += "files (#1 oldest): " + inputs.enumerated().map { i, input in "#\(i + 1) " + SVGChart.escape("\(input.label) (commit \(input.set.commits.map { String($0.prefix(10)) }.joined(separator: ",")))") }.joined(separator: ", ") + "</p>\n"
         if let probes = document.probes { body += "<p>limits: " + SVGChart.escape(ProbeRenderer.summary(probes)) + "</p>\n" }
         body += "<h2>Throughput (\(SVGChart.escape(last.label)))</h2>\n" + throughput(last.set)
         body += "<h2>Round-trip latency distribution (\(SVGChart.escape(last.label)))</h2>\n" + latency(last.set)
@@ -150,7 +149,8 @@ public enum HTMLReport {
                     return SVGChart.Series(name: name, points: points, marked: marked)
                 }.filter { $0.points.count > 1 }
                 guard !series.isEmpty else { continue }
-                let ticks = inputs.indices.map { (Double($0), String(inputs[$0].label.split(separator: "/").last ?? "").prefix(14).description) }
+                // "#3 c054e3f": file order and commit; the files are listed at the top.
+                let ticks = inputs.indices.map { (Double($0), "#\($0 + 1) " + (inputs[$0].set.commits.first.map { String($0.prefix(7)) } ?? "")) }
                 out += SVGChart.lines(kind: "trend", title: "\(roundtrip ? "p50 round trip" : "msgs/s median") per result: \(common)",
                                       yUnit: roundtrip ? "p50 (ns, log)" : "msgs/s (log)", xTicks: ticks, xLabel: "result (oldest first); red: regression vs previous",
                                       yFormat: roundtrip ? { ResultRenderer.nanos(UInt64($0)) } : { ResultRenderer.rate($0) }, series)
