@@ -116,6 +116,11 @@ public enum ResultRenderer {
             if let n = overhead.nsPerRoundTrip { parts.append(String(format: "%.0f ns per round trip", n)) }
             text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
         }
+        if let floor = document.floor {
+            text += "ring floor: spsc / \(RingFloor.name) = " + String(format: "%.2f", floor.medianRatio)
+                + " (median of \(floor.rounds.count) back-to-back pairs: "
+                + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"
+        }
         for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
         return text.isEmpty ? "" : "\n" + text
     }

@@ -12,6 +12,8 @@ public struct ResultDocument: Codable, Sendable {
     public var probes: ProbeResults?
     /// Lock-engine runs (`ringbench locks`); absent from documents without any.
     public var lockRuns: [LockRunRecord]?
+    /// `ringbench floor`: the spsc transport against the ring's minimal loop.
+    public var floor: FloorComparison?
 
     public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil,
                 lockRuns: [LockRunRecord]? = nil) {

@@ -24,20 +24,28 @@ public struct RunOptions: Sendable {
 public enum BenchmarkRunner {
     public static func run(_ scenario: Scenario, options: RunOptions) throws(HarnessError) -> RunRecord {
         let entry = try TransportCatalog.named(scenario.transport)
-        try validate(scenario, capabilities: entry.capabilities, options: options)
+        return try run(scenario, options: options, capabilities: entry.capabilities, repetition: entry.runRepetition)
+    }
+
+    /// Runs `repetition` as the scenario's transport: the catalog's entries
+    /// and loops outside the catalog (the ring floor) share placement,
+    /// warm-up and summary.
+    static func run(_ scenario: Scenario, options: RunOptions, capabilities: TransportCapabilities,
+                    repetition: (Scenario, RepetitionContext) throws(HarnessError) -> RepetitionResult) throws(HarnessError) -> RunRecord {
+        try validate(scenario, capabilities: capabilities, options: options)
         var placed = scenario
         let placement = try Placement.resolve(options.pin, count: scenario.processCount, topology: options.topology)
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         placed.placement = zip(roles, placement.cpus).map { role, cpu in
             PlacementEntry(role: role.name, cpu: cpu, node: cpu.map { options.topology.node(ofCPU: $0) })
         }
-        if !entry.capabilities.usesBacking { placed.backing = nil }
+        if !capabilities.usesBacking { placed.backing = nil }
         let context = RepetitionContext(cpus: placement.cpus,
                                         timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario),
                                         clock: scenario.mode == .roundtrip ? CycleClock.calibrate() : .monotonic)
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
-            let result = try entry.runRepetition(placed, context)
+            let result = try repetition(placed, context)
             if index >= options.warmup { measured.append(result) }
         }
         var notes: [String] = []
