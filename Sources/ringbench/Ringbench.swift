@@ -16,7 +16,7 @@ struct Ringbench: ParsableCommand {
             also on failure, timeout, SIGINT and SIGTERM.
             """,
         version: ToolInfo.version,
-        subcommands: [SuiteCommand.self, RunCommand.self, FloorCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self],
+        subcommands: [SuiteCommand.self, RunCommand.self, FloorCommand.self, LatencyCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 

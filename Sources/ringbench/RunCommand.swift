@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
     var consumers: Int = 1
 
+    @Option(help: ArgumentHelp("Throughput mode, paced: messages per second per producer on a fixed schedule; the consumers record one-way latency from each message's intended send time (suffixes k, M). Messages of 16 B or more.", valueName: "R"))
+    var rate: Count?
+
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -56,7 +59,7 @@ struct RunCommand: ParsableCommand {
         let count = duration == nil ? (messages?.value ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize.value, messages: count, durationSeconds: duration,
-                                capacity: capacity, batch: batch, mode: mode)
+                                capacity: capacity, batch: batch, mode: mode, rate: rate.map { Double($0.value) })
         let options = try output.runOptions()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)

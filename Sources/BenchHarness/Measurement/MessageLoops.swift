@@ -28,7 +28,7 @@ public enum MessageLoops {
         public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil) {
             self.scenario = scenario
             self.control = control
-            self.codec = MessageCodec(messageSize: scenario.messageSize)
+            self.codec = MessageCodec(messageSize: scenario.messageSize, timed: scenario.rate != nil)
             self.clock = clock
             self.ledger = ledger
         }
@@ -48,9 +48,21 @@ public enum MessageLoops {
         var report = ChildReport(role: role, cpu: cpu)
         switch (context.scenario.mode, role) {
         case let (.throughput, .producer(index)):
-            try produce(&port, index: index, context: context, report: &report)
+            if let rate = context.scenario.rate {
+                var pacing = FixedSchedule(clock: context.clock, messagesPerSecond: rate)
+                try produce(&port, index: index, context: context, pacing: &pacing, report: &report)
+            } else {
+                var pacing = Unpaced()
+                try produce(&port, index: index, context: context, pacing: &pacing, report: &report)
+            }
         case let (.throughput, .consumer(index)):
-            try consume(&port, index: index, context: context, report: &report)
+            if context.scenario.rate != nil {
+                var timing = FromIntendedTime(clock: context.clock)
+                try consume(&port, index: index, context: context, timing: &timing, report: &report)
+            } else {
+                var timing = Untimed()
+                try consume(&port, index: index, context: context, timing: &timing, report: &report)
+            }
         case (.roundtrip, .producer(0)):
             try ping(&port, context: context, report: &report)
         case (.roundtrip, .consumer(0)):
@@ -69,8 +81,9 @@ public enum MessageLoops {
     public static let stopCheckInterval: UInt64 = 1024
 
     @inlinable
-    static func produce<P: MessagePort & ~Copyable>(_ port: inout P, index: Int, context: Context,
-                                                    report: inout ChildReport) throws(HarnessError) {
+    static func produce<P: MessagePort & ~Copyable, Pacing: SendPacing>(
+        _ port: inout P, index: Int, context: Context, pacing: inout Pacing, report: inout ChildReport
+    ) throws(HarnessError) {
         let codec = context.codec
         let batch = UInt64(context.scenario.batch)
         let total = UInt64(context.scenario.messages ?? .max)
@@ -78,6 +91,7 @@ public enum MessageLoops {
         context.control.arriveAndWait()
         let start = cshim_monotonic_ns()
         let deadline = context.deadline(from: start)
+        pacing.begin()
         // Count-bounded runs go in one stretch; duration-bounded ones in
         // stretches between clock reads.
         let stretch = deadline == .max ? total : max(stopCheckInterval, batch &* 64)
@@ -90,8 +104,10 @@ public enum MessageLoops {
             while sequence < end {
                 let count = Int(truncatingIfNeeded: min(batch, end &- sequence))
                 let first = stampBase | sequence
+                // Paced: a batch is due at its first message's time.
+                let due = pacing.due(sequence)
                 try port.send(count: count) { i, bytes in
-                    codec.fill(bytes, stamp: first &+ UInt64(truncatingIfNeeded: i))
+                    pacing.fill(codec, bytes, stamp: first &+ UInt64(truncatingIfNeeded: i), due: due)
                 }
                 sequence &+= UInt64(truncatingIfNeeded: count)
             }
@@ -122,13 +138,14 @@ public enum MessageLoops {
     /// What a consumer does with each message: end of stream, or the
     /// checksum, the ledger (several consumers) and the tracker.
     @inlinable @inline(__always)
-    static func take(_ bytes: UnsafeRawBufferPointer, codec: MessageCodec, book: DeliveryLedger.Book?,
-                     tracker: inout IntegrityTracker, ended: inout Bool) {
+    static func take<Timing: ArrivalTiming>(_ bytes: UnsafeRawBufferPointer, codec: MessageCodec, book: DeliveryLedger.Book?,
+                                            timing: inout Timing, tracker: inout IntegrityTracker, ended: inout Bool) {
         let stamp = MessageCodec.stamp(of: bytes)
         if stamp == MessageCodec.endOfStream {
             ended = true
             return
         }
+        timing.arrived(bytes)
         let intact = codec.verify(bytes)
         guard let book else {
             tracker.record(stamp: stamp, intact: intact)
@@ -143,8 +160,9 @@ public enum MessageLoops {
     }
 
     @inlinable
-    static func consume<P: MessagePort & ~Copyable>(_ port: inout P, index: Int, context: Context,
-                                                    report: inout ChildReport) throws(HarnessError) {
+    static func consume<P: MessagePort & ~Copyable, Timing: ArrivalTiming>(
+        _ port: inout P, index: Int, context: Context, timing: inout Timing, report: inout ChildReport
+    ) throws(HarnessError) {
         let codec = context.codec
         let batch = context.scenario.batch
         var tracker = IntegrityTracker(producers: context.scenario.producers,
@@ -155,7 +173,7 @@ public enum MessageLoops {
         var ended = false
         while !ended {
             _ = try port.receive(maxCount: batch) { _, bytes in
-                take(bytes, codec: codec, book: book, tracker: &tracker, ended: &ended)
+                take(bytes, codec: codec, book: book, timing: &timing, tracker: &tracker, ended: &ended)
             }
         }
         report.endNs = cshim_monotonic_ns()
@@ -166,6 +184,7 @@ public enum MessageLoops {
             tracker.finish(sentPerProducer: (0..<context.scenario.producers).map { context.control.sentCount(producer: $0) })
         }
         report.integrity = tracker.counts
+        report.latencyBuckets = timing.buckets
     }
 
     @inlinable

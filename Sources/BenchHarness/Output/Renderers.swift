@@ -91,7 +91,8 @@ public enum ResultRenderer {
     static func tableRow(_ run: RunRecord) -> [String] {
         let s = run.scenario, l = run.summary.latencyNs
         return [
-            s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : ""),
+            s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : "")
+                + (s.rate.map { " @\(rate($0))/s" } ?? ""),
             s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
             rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
             bytes(run.summary.bytesPerSecond.median) + "/s",
@@ -115,6 +116,9 @@ public enum ResultRenderer {
             if let n = overhead.nsPerMessage { parts.append(String(format: "%.1f ns per message", n)) }
             if let n = overhead.nsPerRoundTrip { parts.append(String(format: "%.0f ns per round trip", n)) }
             text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
+        }
+        if document.runs.contains(where: { $0.scenario.rate != nil }) {
+            text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
         }
         if let floor = document.floor {
             text += "ring floor: spsc / \(RingFloor.name) = " + String(format: "%.2f", floor.medianRatio)
