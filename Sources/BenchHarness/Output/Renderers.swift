@@ -117,6 +117,7 @@ public enum ResultRenderer {
             if let n = overhead.nsPerRoundTrip { parts.append(String(format: "%.0f ns per round trip", n)) }
             text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
         }
+        text += missingSizes(document)
         if document.runs.contains(where: { $0.scenario.rate != nil }) {
             text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
         }
@@ -127,6 +128,21 @@ public enum ResultRenderer {
         }
         for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
         return text.isEmpty ? "" : "\n" + text
+    }
+
+    /// Says which transports have no row at a size other rows have, because
+    /// they cannot carry it (so a missing rival row is never silent).
+    static func missingSizes(_ document: ResultDocument) -> String {
+        let sizes = Set(document.runs.map(\.scenario.messageSize))
+        var seen = Set<String>(), text = ""
+        for name in document.runs.map(\.scenario.transport) where seen.insert(name).inserted {
+            guard let c = try? TransportCatalog.named(name).capabilities, let limit = c.maximumMessageSize else { continue }
+            let missing = sizes.filter { $0 > limit }.sorted()
+            if !missing.isEmpty {
+                text += "\(name): no \(missing.map { bytes(Double($0)) }.joined(separator: ", ")) rows: it carries at most \(bytes(Double(limit))) (\(c.limitReason))\n"
+            }
+        }
+        return text
     }
 
     public static func ratio(_ x: Double) -> String {

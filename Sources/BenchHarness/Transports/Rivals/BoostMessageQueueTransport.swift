@@ -60,7 +60,7 @@ public struct BoostMessageQueueTransport: Transport {
             // The way back carries echoes; a throughput run never uses it.
             let capacity = purpose == "back" && scenario.mode == .throughput ? 1 : scenario.capacity
             guard rival_boost_mq_create(name, capacity, messageSize, &error, 256) else {
-                throw .library(String(cString: error))
+                throw .library(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
             cleanup.register("\(Self.name) \(name)") { _ = rival_boost_mq_remove(name) }
             names.append(name)
