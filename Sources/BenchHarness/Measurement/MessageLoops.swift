@@ -94,7 +94,7 @@ public enum MessageLoops {
         pacing.begin()
         // Count-bounded runs go in one stretch; duration-bounded ones in
         // stretches between clock reads.
-        let stretch = deadline == .max ? total : max(stopCheckInterval, batch &* 64)
+        let stretch = deadline == .max ? total : pacing.stretch(max(stopCheckInterval, batch &* 64))
         var sequence: UInt64 = 0
         while sequence < total {
             let end = sequence &+ min(stretch, total &- sequence)

@@ -7,6 +7,9 @@ import Histogram
 public protocol SendPacing {
     /// Starts the schedule (after the start barrier).
     mutating func begin()
+    /// Messages between two stop checks of a duration-bounded run, given the
+    /// unpaced number: a slow schedule must not overrun the duration.
+    func stretch(_ unpaced: UInt64) -> UInt64
     /// Waits until message `sequence` is due and returns its intended send
     /// time (CycleClock ticks; 0 unpaced).
     mutating func due(_ sequence: UInt64) -> UInt64
@@ -17,6 +20,7 @@ public protocol SendPacing {
 public struct Unpaced: SendPacing {
     @inlinable public init() {}
     @inlinable @inline(__always) public mutating func begin() {}
+    @inlinable public func stretch(_ unpaced: UInt64) -> UInt64 { unpaced }
     @inlinable @inline(__always) public mutating func due(_ sequence: UInt64) -> UInt64 { 0 }
     @inlinable @inline(__always)
     public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64) {
@@ -32,13 +36,20 @@ public struct FixedSchedule: SendPacing {
     @usableFromInline let clock: CycleClock
     @usableFromInline var start: UInt64 = 0
     @usableFromInline let ticksPerMessage: Double
+    let messagesPerSecond: Double
 
     public init(clock: CycleClock, messagesPerSecond: Double) {
         self.clock = clock
+        self.messagesPerSecond = messagesPerSecond
         ticksPerMessage = 1e9 / messagesPerSecond / clock.nanosecondsPerTick
     }
 
     public mutating func begin() { start = clock.now() }
+
+    /// About a millisecond of the schedule, at most the unpaced stretch.
+    public func stretch(_ unpaced: UInt64) -> UInt64 {
+        max(1, min(unpaced, UInt64(messagesPerSecond / 1000)))
+    }
 
     @inlinable
     public mutating func due(_ sequence: UInt64) -> UInt64 {
