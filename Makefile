@@ -25,6 +25,19 @@ deps:
 	  fi; \
 	fi
 
+# The rivals' headers (Boost.Lockfree, Boost.Interprocess, Concurrency Kit),
+# for the harness's Rivals target only, installed the same way.
+	@if ! printf '#include <ck_ring.h>\n' | cc -E -x c - >/dev/null 2>&1 || ! printf '#include <boost/lockfree/spsc_queue.hpp>\n' | c++ -E -x c++ - >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libboost-dev and libck-dev (the rival transports)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libboost-dev libck-dev >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libboost-dev libck-dev >/dev/null; } || \
+	      { echo "could not install libboost-dev and libck-dev with apt-get" >&2; exit 1; }; \
+	  else \
+	    echo "libboost-dev or libck-dev is missing; run: sudo apt-get update && sudo apt-get install -y libboost-dev libck-dev" >&2; exit 1; \
+	  fi; \
+	fi
+
 build: deps
 	$(SWIFT) build
 

@@ -28,10 +28,17 @@ let package = Package(
             name: "ShmRing",
             dependencies: ["CShim", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        // The ring's rivals (Boost.Lockfree, Boost.Interprocess, Concurrency
+        // Kit), from Debian's libboost-dev and libck-dev: the harness only.
+        .target(
+            name: "Rivals",
+            path: "Rivals",
+            linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("rt")]
+        ),
         .target(
             name: "BenchHarness",
             dependencies: [
-                "ShmRing", "CShim", "CPlacement",
+                "ShmRing", "CShim", "CPlacement", "Rivals",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -85,6 +85,8 @@ enum OptionRules {
         return rule
     }()
     static let batch = NumberRule<Int>.integer(1...(1 << 20))
+    /// `--rate`: messages per second per producer (a paced run).
+    static let rate = NumberRule<Int>.integer(1...1_000_000_000, scale: 1000)
     static let processesPerSide = NumberRule<Int>.integer(1...(ControlBlock.maxProducers - 1))
     static let lockProcesses = NumberRule<Int>.integer(1...LockRunner.maximumProcesses)
     static let repetitions = NumberRule<Int>.integer(1...1000)

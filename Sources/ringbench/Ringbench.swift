@@ -16,7 +16,7 @@ struct Ringbench: ParsableCommand {
             also on failure, timeout, SIGINT, SIGTERM, SIGHUP and SIGQUIT.
             """,
         version: ToolInfo.version,
-        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
+        subcommands: [SuiteCommand.self, RunCommand.self, FloorCommand.self, LatencyCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
                       CompareCommand.self, BaselineCommand.self, NumaCommand.self, ReclaimCommand.self],
         defaultSubcommand: SuiteCommand.self
     )

@@ -58,6 +58,11 @@ struct RunCommand: ParsableCommand {
     var consumers: Int = 1
 
     @OptionGroup var placementOptions: PlacementOptions
+    @Option(parsing: .unconditional,
+            help: OptionRules.rate.help("Throughput mode, paced: messages per second per producer on a fixed schedule; the consumers record one-way latency from each message's intended send time (suffixes k, M). Messages of 16 B or more.", valueName: "R"),
+            transform: OptionRules.rate.transform)
+    var rate: Int?
+
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -68,7 +73,7 @@ struct RunCommand: ParsableCommand {
         let count = duration == nil ? (messages ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
         let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize, messages: count, durationSeconds: duration,
-                                capacity: capacity, batch: batch, mode: mode)
+                                capacity: capacity, batch: batch, mode: mode, rate: rate.map { Double($0) })
         var options = try output.runOptions()
         options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.

@@ -23,6 +23,8 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
     /// A lock's holder died while holding a lock that cannot be recovered
     /// (futex, spin, ticket, POSIX semaphore): waiting on would hang forever.
     case lockOwnerDied(pid: Int32)
+    /// A rival library's call failed (its own one-line reason).
+    case library(String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,7 @@ public enum HarnessError: Error, CustomStringConvertible, Sendable {
         case let .protocolViolation(text): return "protocol violation: \(text)"
         case let .correctness(text): return text
         case let .lockOwnerDied(pid): return "lock owner PID \(pid) died while holding the lock"
+        case let .library(text): return text
         }
     }
 

@@ -14,8 +14,20 @@
 /// alone misses some multi-word damage (a whole stale payload whose words all
 /// differ by one can sum to the same value), the exact comparison misses
 /// nothing, and both vectorise. The stamp `UInt64.max` marks end of stream.
+///
+/// Paced runs (`--rate`, `timed`) carry one more word, the intended send
+/// time, and shift the rest by 8 bytes:
+///
+/// | bytes      | content (timed)                                               |
+/// |-----------:|---------------------------------------------------------------|
+/// |   0..<8    | stamp                                                         |
+/// |   8..<16   | intended send time: CycleClock ticks (messages of 16 B or more)|
+/// |  16..<24   | checksum (messages of 24 bytes or more)                       |
+/// |  24..<size | payload                                                       |
 public struct MessageCodec: Sendable {
     public let messageSize: Int
+    /// Where the checksum is: 8, or 16 in timed messages.
+    @usableFromInline let checksumOffset: Int
 
     public static let endOfStream: UInt64 = .max
     public static let producerShift: UInt64 = 48
@@ -23,7 +35,13 @@ public struct MessageCodec: Sendable {
     @usableFromInline static let k: UInt64 = 0x9E37_79B9_7F4A_7C15
     @usableFromInline static let stampMix: UInt64 = 0xC2B2_AE3D_27D4_EB4F
 
-    public init(messageSize: Int) { self.messageSize = messageSize }
+    public init(messageSize: Int, timed: Bool = false) {
+        self.messageSize = messageSize
+        checksumOffset = timed ? 16 : 8
+    }
+
+    /// Offset of the intended send time in timed messages.
+    public static let sendTimeOffset = 8
 
     @inlinable
     public static func stamp(producer: Int, sequence: UInt64) -> UInt64 {
@@ -31,13 +49,32 @@ public struct MessageCodec: Sendable {
     }
 
     /// Writes a complete message with this stamp into `bytes` (messageSize bytes).
-    @inlinable
+    /// Below 16 bytes that is one store, kept inline in every loop; the
+    /// checksum and payload pass is a call of its own.
+    @inlinable @inline(__always)
     public func fill(_ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64) {
         let base = bytes.baseAddress!
         base.storeBytes(of: stamp, as: UInt64.self)
-        guard messageSize >= 16 else { return }
-        let payload = base + 16
-        let payloadBytes = messageSize - 16
+        if messageSize >= checksumOffset &+ 8 { fillPayload(base, stamp: stamp) }
+    }
+
+    /// A timed message: the stamp, the intended send time, then as `fill`.
+    @inlinable @inline(__always)
+    public func fill(_ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, sendTick: UInt64) {
+        bytes.baseAddress!.storeBytes(of: sendTick, toByteOffset: Self.sendTimeOffset, as: UInt64.self)
+        fill(bytes, stamp: stamp)
+    }
+
+    /// The intended send time of a timed message.
+    @inlinable
+    public static func sendTick(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        bytes.baseAddress!.loadUnaligned(fromByteOffset: sendTimeOffset, as: UInt64.self)
+    }
+
+    @inlinable
+    func fillPayload(_ base: UnsafeMutableRawPointer, stamp: UInt64) {
+        let payload = base + checksumOffset + 8
+        let payloadBytes = messageSize - checksumOffset - 8
         let words = payloadBytes >> 3
         var sum: UInt64 = 0
         var value = stamp &+ Self.k
@@ -59,7 +96,22 @@ public struct MessageCodec: Sendable {
             }
             sum = sum &+ (last ^ UInt64(truncatingIfNeeded: words))
         }
-        base.storeBytes(of: sum ^ (stamp &* Self.stampMix), toByteOffset: 8, as: UInt64.self)
+        base.storeBytes(of: sum ^ (stamp &* Self.stampMix), toByteOffset: checksumOffset, as: UInt64.self)
+    }
+
+    /// Copies a message: small ones word by word inline (an echo of 8 B
+    /// through `memmove` costs a call on the round trip's critical path).
+    @inlinable
+    public static func copy(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, byteCount: Int) {
+        guard byteCount <= 64, byteCount & 7 == 0 else {
+            target.copyMemory(from: source, byteCount: byteCount)
+            return
+        }
+        var offset = 0
+        while offset < byteCount {
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+            offset &+= 8
+        }
     }
 
     /// The stamp of a received message (unaligned-safe).
@@ -70,14 +122,17 @@ public struct MessageCodec: Sendable {
 
     /// Whether the checksum and every payload byte match the stamp (always
     /// true below 16 bytes, where the stamp is all there is).
-    @inlinable
+    @inlinable @inline(__always)
     public func verify(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard messageSize >= 16 else { return true }
-        let base = bytes.baseAddress!
+        messageSize < checksumOffset &+ 8 || verifyPayload(bytes.baseAddress!)
+    }
+
+    @inlinable
+    func verifyPayload(_ base: UnsafeRawPointer) -> Bool {
         let stamp = base.loadUnaligned(as: UInt64.self)
-        let stored = base.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-        let payload = base + 16
-        let payloadBytes = messageSize - 16
+        let stored = base.loadUnaligned(fromByteOffset: checksumOffset, as: UInt64.self)
+        let payload = base + checksumOffset + 8
+        let payloadBytes = messageSize - checksumOffset - 8
         let words = payloadBytes >> 3
         var sum: UInt64 = 0
         var difference: UInt64 = 0

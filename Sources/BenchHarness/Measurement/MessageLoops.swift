@@ -28,7 +28,7 @@ public enum MessageLoops {
         public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil) {
             self.scenario = scenario
             self.control = control
-            self.codec = MessageCodec(messageSize: scenario.messageSize)
+            self.codec = MessageCodec(messageSize: scenario.messageSize, timed: scenario.rate != nil)
             self.clock = clock
             self.ledger = ledger
         }
@@ -48,9 +48,21 @@ public enum MessageLoops {
         var report = ChildReport(role: role, cpu: cpu)
         switch (context.scenario.mode, role) {
         case let (.throughput, .producer(index)):
-            try produce(&port, index: index, context: context, report: &report)
+            if let rate = context.scenario.rate {
+                var pacing = FixedSchedule(clock: context.clock, messagesPerSecond: rate)
+                try produce(&port, index: index, context: context, pacing: &pacing, report: &report)
+            } else {
+                var pacing = Unpaced()
+                try produce(&port, index: index, context: context, pacing: &pacing, report: &report)
+            }
         case let (.throughput, .consumer(index)):
-            try consume(&port, index: index, context: context, report: &report)
+            if context.scenario.rate != nil {
+                var timing = FromIntendedTime(clock: context.clock)
+                try consume(&port, index: index, context: context, timing: &timing, report: &report)
+            } else {
+                var timing = Untimed()
+                try consume(&port, index: index, context: context, timing: &timing, report: &report)
+            }
         case (.roundtrip, .producer(0)):
             try ping(&port, context: context, report: &report)
         case (.roundtrip, .consumer(0)):
@@ -61,48 +73,96 @@ public enum MessageLoops {
         return report
     }
 
+    /// Messages sent between two looks at the clock in duration-bounded
+    /// runs: a clock read costs ~50 ns here, a ring message ~5 ns, so
+    /// checking every message (or every 64) would be a tenth of the ring's
+    /// cost; 1024 messages are ~5 us of a ring and ~1-10 ms of a kernel
+    /// transport, and the rate is computed from the real end time anyway.
+    public static let stopCheckInterval: UInt64 = 1024
+
     @inlinable
-    static func produce<P: MessagePort & ~Copyable>(_ port: inout P, index: Int, context: Context,
-                                                    report: inout ChildReport) throws(HarnessError) {
+    static func produce<P: MessagePort & ~Copyable, Pacing: SendPacing>(
+        _ port: inout P, index: Int, context: Context, pacing: inout Pacing, report: inout ChildReport
+    ) throws(HarnessError) {
         let codec = context.codec
-        let batch = context.scenario.batch
+        let batch = UInt64(context.scenario.batch)
         let total = UInt64(context.scenario.messages ?? .max)
         let stampBase = MessageCodec.stamp(producer: index, sequence: 0)
         context.control.arriveAndWait()
         let start = cshim_monotonic_ns()
         let deadline = context.deadline(from: start)
+        pacing.begin()
+        // Count-bounded runs go in one stretch; duration-bounded ones in
+        // stretches between clock reads.
+        let stretch = deadline == .max ? total : pacing.stretch(max(stopCheckInterval, batch &* 64))
         var sequence: UInt64 = 0
-        var rounds: UInt64 = 0
         while sequence < total {
-            // The clock is read every 64 sends, so duration runs stay cheap.
-            if deadline != .max, rounds & 63 == 0, cshim_monotonic_ns() >= deadline { break }
-            rounds &+= 1
-            let count = Int(truncatingIfNeeded: min(UInt64(batch), total &- sequence))
-            let first = sequence
-            try port.send(count: count) { i, bytes in
-                codec.fill(bytes, stamp: stampBase | (first &+ UInt64(truncatingIfNeeded: i)))
+            let end = sequence &+ min(stretch, total &- sequence)
+            // One call site per port operation, so the port's code (and the
+            // ring's) is inlined here; ports take a batch of one on a path
+            // of its own.
+            while sequence < end {
+                let count = Int(truncatingIfNeeded: min(batch, end &- sequence))
+                let first = stampBase | sequence
+                // Paced: a batch is due at its first message's time.
+                let due = pacing.due(sequence)
+                try port.send(count: count) { i, bytes in
+                    pacing.fill(codec, bytes, stamp: first &+ UInt64(truncatingIfNeeded: i), due: due)
+                }
+                sequence &+= UInt64(truncatingIfNeeded: count)
             }
-            sequence &+= UInt64(count)
+            if deadline != .max, cshim_monotonic_ns() >= deadline { break }
         }
         report.endNs = cshim_monotonic_ns()
         report.startNs = start
         report.integrity.sent = sequence
         context.control.setSentCount(producer: index, sequence)
-        // The last producer to finish ends the stream, once per consumer: a
-        // FIFO transport delivers every earlier message before the markers.
-        // One marker at a time, each taken before the next is sent, so that
-        // a consumer popping a batch never takes another consumer's marker.
-        if context.control.producerFinished(of: context.scenario.producers) {
-            for ended in 0..<context.scenario.consumers {
-                try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: MessageCodec.endOfStream) }
-                if context.scenario.consumers > 1 { context.control.waitForEndedConsumers(ended + 1) }
-            }
+        try endStream(&port, context: context)
+    }
+
+    /// The last producer to finish ends the stream, once per consumer: a
+    /// FIFO transport delivers every earlier message before the markers.
+    /// One marker at a time, each taken before the next is sent, so that
+    /// a consumer popping a batch never takes another consumer's marker.
+    /// (A call of its own, so that the loop has one `send` to inline.)
+    @inlinable @inline(never)
+    static func endStream<P: MessagePort & ~Copyable>(_ port: inout P, context: Context) throws(HarnessError) {
+        guard context.control.producerFinished(of: context.scenario.producers) else { return }
+        let codec = context.codec
+        for ended in 0..<context.scenario.consumers {
+            try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: MessageCodec.endOfStream) }
+            if context.scenario.consumers > 1 { context.control.waitForEndedConsumers(ended + 1) }
+        }
+    }
+
+    /// What a consumer does with each message: end of stream, or the
+    /// checksum, the ledger (several consumers) and the tracker.
+    @inlinable @inline(__always)
+    static func take<Timing: ArrivalTiming>(_ bytes: UnsafeRawBufferPointer, codec: MessageCodec, book: DeliveryLedger.Book?,
+                                            timing: inout Timing, tracker: inout IntegrityTracker, ended: inout Bool) {
+        let stamp = MessageCodec.stamp(of: bytes)
+        if stamp == MessageCodec.endOfStream {
+            ended = true
+            return
+        }
+        timing.arrived(bytes)
+        let intact = codec.verify(bytes)
+        guard let book else {
+            tracker.record(stamp: stamp, intact: intact)
+            return
+        }
+        // The ledger sees this consumer's duplicates exactly, at any distance.
+        switch intact ? book.mark(stamp: stamp) : nil {
+        case .again?: tracker.counts.duplicated &+= 1
+        case .unknown?: tracker.counts.corrupt &+= 1
+        case .first?, nil: tracker.record(stamp: stamp, intact: intact)
         }
     }
 
     @inlinable
-    static func consume<P: MessagePort & ~Copyable>(_ port: inout P, index: Int, context: Context,
-                                                    report: inout ChildReport) throws(HarnessError) {
+    static func consume<P: MessagePort & ~Copyable, Timing: ArrivalTiming>(
+        _ port: inout P, index: Int, context: Context, timing: inout Timing, report: inout ChildReport
+    ) throws(HarnessError) {
         let codec = context.codec
         let batch = context.scenario.batch
         var tracker = IntegrityTracker(producers: context.scenario.producers,
@@ -121,18 +181,7 @@ public enum MessageLoops {
                 unpublished = 0
             }
             unpublished &+= try port.receive(maxCount: batch) { _, bytes in
-                let stamp = MessageCodec.stamp(of: bytes)
-                if stamp == MessageCodec.endOfStream {
-                    ended = true
-                } else {
-                    let intact = codec.verify(bytes)
-                    // The ledger sees this consumer's duplicates exactly, at any distance.
-                    switch intact ? book?.mark(stamp: stamp) : nil {
-                    case .again?: tracker.counts.duplicated &+= 1
-                    case .unknown?: tracker.counts.corrupt &+= 1
-                    case .first?, nil: tracker.record(stamp: stamp, intact: intact)
-                    }
-                }
+                take(bytes, codec: codec, book: book, timing: &timing, tracker: &tracker, ended: &ended)
             }
         }
         report.endNs = cshim_monotonic_ns()
@@ -143,6 +192,7 @@ public enum MessageLoops {
             tracker.finish(sentPerProducer: (0..<context.scenario.producers).map { context.control.sentCount(producer: $0) })
         }
         report.integrity = tracker.counts
+        report.latencyBuckets = timing.buckets
     }
 
     @inlinable
@@ -202,13 +252,11 @@ public enum MessageLoops {
             var stamp: UInt64 = 0
             let got = try port.receive(maxCount: 1) { _, bytes in
                 stamp = MessageCodec.stamp(of: bytes)
-                copy.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: size)
+                MessageCodec.copy(from: bytes.baseAddress!, to: copy.baseAddress!, byteCount: size)
             }
             guard got == 1 else { continue }
             if stamp == MessageCodec.endOfStream { break }
-            try port.send(count: 1) { _, bytes in
-                bytes.baseAddress!.copyMemory(from: copy.baseAddress!, byteCount: size)
-            }
+            try port.send(count: 1) { _, bytes in MessageCodec.copy(from: copy.baseAddress!, to: bytes.baseAddress!, byteCount: size) }
             tracker.record(stamp: stamp, intact: codec.verify(UnsafeRawBufferPointer(copy)))
         }
         report.endNs = cshim_monotonic_ns()

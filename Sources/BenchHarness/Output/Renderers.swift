@@ -91,7 +91,8 @@ public enum ResultRenderer {
     static func tableRow(_ run: RunRecord) -> [String] {
         let s = run.scenario, l = run.summary.latencyNs
         return [
-            s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : ""),
+            s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : "")
+                + (s.rate.map { " @\(rate($0))/s" } ?? ""),
             s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
             rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
             bytes(run.summary.bytesPerSecond.median) + "/s",
@@ -116,8 +117,32 @@ public enum ResultRenderer {
             if let n = overhead.nsPerRoundTrip { parts.append(String(format: "%.0f ns per round trip", n)) }
             text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
         }
+        text += missingSizes(document)
+        if document.runs.contains(where: { $0.scenario.rate != nil }) {
+            text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
+        }
+        if let floor = document.floor {
+            text += "ring floor: spsc / \(RingFloor.name) = " + String(format: "%.2f", floor.medianRatio)
+                + " (median of \(floor.rounds.count) back-to-back pairs: "
+                + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"
+        }
         for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
         return text.isEmpty ? "" : "\n" + text
+    }
+
+    /// Says which transports have no row at a size other rows have, because
+    /// they cannot carry it (so a missing rival row is never silent).
+    static func missingSizes(_ document: ResultDocument) -> String {
+        let sizes = Set(document.runs.map(\.scenario.messageSize))
+        var seen = Set<String>(), text = ""
+        for name in document.runs.map(\.scenario.transport) where seen.insert(name).inserted {
+            guard let c = try? TransportCatalog.named(name).capabilities, let limit = c.maximumMessageSize else { continue }
+            let missing = sizes.filter { $0 > limit }.sorted()
+            if !missing.isEmpty {
+                text += "\(name): no \(missing.map { bytes(Double($0)) }.joined(separator: ", ")) rows: it carries at most \(bytes(Double(limit))) (\(c.limitReason))\n"
+            }
+        }
+        return text
     }
 
     public static func ratio(_ x: Double) -> String {

@@ -14,6 +14,8 @@ public struct ResultDocument: Codable, Sendable {
     public var lockRuns: [LockRunRecord]?
     /// The NUMA placement study (`ringbench numa`); absent elsewhere.
     public var numaStudy: NumaStudyResult?
+    /// `ringbench floor`: the spsc transport against the ring's minimal loop.
+    public var floor: FloorComparison?
 
     public init(tool: ToolInfo, machine: MachineInfo, runs: [RunRecord], probes: ProbeResults? = nil,
                 lockRuns: [LockRunRecord]? = nil) {

@@ -26,7 +26,15 @@ public struct RunOptions: Sendable {
 public enum BenchmarkRunner {
     public static func run(_ scenario: Scenario, options: RunOptions) throws(HarnessError) -> RunRecord {
         let entry = try TransportCatalog.named(scenario.transport)
-        try validate(scenario, capabilities: entry.capabilities, options: options)
+        return try run(scenario, options: options, capabilities: entry.capabilities, repetition: entry.runRepetition)
+    }
+
+    /// Runs `repetition` as the scenario's transport: the catalog's entries
+    /// and loops outside the catalog (the ring floor) share placement,
+    /// warm-up and summary.
+    static func run(_ scenario: Scenario, options: RunOptions, capabilities: TransportCapabilities,
+                    repetition: (Scenario, RepetitionContext) throws(HarnessError) -> RepetitionResult) throws(HarnessError) -> RunRecord {
+        try validate(scenario, capabilities: capabilities, options: options)
         var placed = scenario
         let placement = try Placement.resolve(options.pin, producers: scenario.producers, consumers: scenario.consumers,
                                               request: options.placement, topology: options.topology)
@@ -34,14 +42,14 @@ public enum BenchmarkRunner {
         placed.placement = zip(roles, placement.cpus).map { role, cpu in
             PlacementEntry(role: role.name, cpu: cpu, node: cpu.map { options.topology.node(ofCPU: $0) })
         }
-        if !entry.capabilities.usesBacking { placed.backing = nil }
+        if !capabilities.usesBacking { placed.backing = nil }
         let context = RepetitionContext(cpus: placement.cpus,
                                         timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario),
-                                        clock: scenario.mode == .roundtrip ? CycleClock.calibrate() : .monotonic,
+                                        clock: scenario.mode == .roundtrip || scenario.rate != nil ? CycleClock.calibrate() : .monotonic,
                                         memory: placement.memory)
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
-            let result = try entry.runRepetition(placed, context)
+            let result = try repetition(placed, context)
             if index >= options.warmup { measured.append(result) }
         }
         var notes: [String] = []
@@ -76,10 +84,11 @@ public enum BenchmarkRunner {
         }
         let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
         var latency: LatencySummary?
-        if scenario.mode == .roundtrip {
+        if scenario.mode == .roundtrip || scenario.rate != nil {
             var histogram = LatencyHistogram.make()
             for r in results { LatencyHistogram.add(r.latencyBuckets ?? [], to: &histogram) }
-            latency = LatencyHistogram.summary(histogram, kind: "roundtrip", clock: clock.source)
+            latency = LatencyHistogram.summary(histogram, kind: scenario.rate == nil ? "roundtrip" : "oneway-from-intended",
+                                               clock: clock.source)
         }
         let summary = RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
                                  bytesPerSecond: Spread(reps.map(\.bytesPerSecond)),
@@ -125,6 +134,13 @@ public enum BenchmarkRunner {
             guard seconds > 0, seconds.isFinite else { throw .invalidScenario("--duration must be a positive number of seconds") }
         default:
             throw .invalidScenario("give exactly one of --messages and --duration")
+        }
+        if let rate = s.rate {
+            guard rate > 0, rate.isFinite else { throw .invalidScenario("--rate must be a positive number of messages per second") }
+            guard s.mode == .throughput else { throw .invalidScenario("--rate paces throughput mode; roundtrip mode is paced by its echoes") }
+            guard s.messageSize >= 16 else {
+                throw .invalidScenario("--rate needs --message-size of at least 16 bytes: each message carries its intended send time in bytes 8..<16")
+            }
         }
         guard options.repetitions >= 1 else { throw .invalidScenario("--repeat must be at least 1") }
         guard options.warmup >= 0 else { throw .invalidScenario("--warmup must not be negative") }

@@ -83,8 +83,10 @@ public enum RepetitionRunner {
             }
             let start = producers.map(\.startNs).min() ?? 0
             let end = consumers.map(\.endNs).max() ?? start
+            // Paced runs: every consumer's one-way latencies, merged later.
+            let latencies = scenario.rate == nil ? nil : consumers.flatMap { $0.latencyBuckets ?? [] }
             return RepetitionResult(seconds: Double(end &- start) / 1e9, messages: integrity.received,
-                                    integrity: integrity, latencyBuckets: nil)
+                                    integrity: integrity, latencyBuckets: latencies)
         case .roundtrip:
             let pinger = producers.first
             var integrity = (pinger?.integrity ?? IntegrityCounts()) + IntegrityCounts()

@@ -24,10 +24,13 @@ public struct Scenario: Codable, Sendable, Equatable {
     public var mode: Mode
     /// Where each process ran; filled in when the run is placed.
     public var placement: [PlacementEntry]
+    /// Paced throughput runs (`--rate`): messages per second per producer,
+    /// each due at a fixed time; nil sends as fast as the transport takes them.
+    public var rate: Double?
 
     public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
                 messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
-                placement: [PlacementEntry] = []) {
+                placement: [PlacementEntry] = [], rate: Double? = nil) {
         self.transport = transport
         self.backing = backing
         self.producers = producers
@@ -39,11 +42,12 @@ public struct Scenario: Codable, Sendable, Equatable {
         self.batch = batch
         self.mode = mode
         self.placement = placement
+        self.rate = rate
     }
 
     enum CodingKeys: String, CodingKey {
         case transport, backing, producers, consumers, messageSize, messages
-        case durationSeconds = "duration", capacity, batch, mode, placement
+        case durationSeconds = "duration", capacity, batch, mode, placement, rate
     }
 
     /// How many processes run: a roundtrip always has exactly one pinger and one echoer.

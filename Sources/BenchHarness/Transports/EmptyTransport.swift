@@ -28,6 +28,9 @@ public struct EmptyTransport: Transport {
         guard let messages = scenario.messages else {
             throw .invalidScenario("empty needs --messages: its consumer fabricates exactly that many messages and cannot learn when a --duration run stopped")
         }
+        guard scenario.rate == nil else {
+            throw .invalidScenario("empty cannot be paced (--rate): its consumer fabricates messages and never sees a send time")
+        }
         self.scenario = scenario
         total = UInt64(messages)
     }

@@ -60,20 +60,51 @@ public struct SPSCTransport: Transport {
         @usableFromInline var outbound: SPSCRing.Producer
         @usableFromInline var inbound: SPSCRing.Consumer
 
+        // Inlined into the loop, which calls it from one place (the call
+        // would cost more than the ring). Not @inline(__always): that makes
+        // the specialised loop call the protocol witness thunk instead.
         @inlinable
         public mutating func send(count: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(HarnessError) {
-            var done = 0
             var spin = SpinWait()
+            if count == 1 {
+                // A batch of one is one `tryPush`, as a user of the ring
+                // would write it: no batch arithmetic, no batch loop.
+                do {
+                    while try !outbound.tryPush({ slot throws(ShmError) in fill(0, slot) }) { spin.wait() }
+                } catch { throw .shm(error) }
+                return
+            }
+            try sendBatch(count: count, fill)
+        }
+
+        /// Batches: one free-space check and one publication loop per batch
+        /// (a call of its own, so that `send` stays small enough to inline).
+        @inlinable
+        mutating func sendBatch(count: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(HarnessError) {
+            var spin = SpinWait()
+            var done = 0
             while done < count {
                 let first = done
                 let n: Int
-                do { n = try outbound.tryPushBatch(maxCount: count - done) { i, slot in fill(first + i, slot) } } catch { throw .shm(error) }
-                if n == 0 { spin.wait() } else { done += n }
+                do { n = try outbound.tryPushBatch(maxCount: count &- done) { i, slot in fill(first &+ i, slot) } } catch { throw .shm(error) }
+                if n == 0 { spin.wait() } else { done &+= n }
             }
         }
 
         @inlinable
         public mutating func receive(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int {
+            var spin = SpinWait()
+            if maxCount == 1 {
+                do {
+                    while try !inbound.tryPop({ bytes throws(ShmError) in body(0, bytes) }) { spin.wait() }
+                } catch { throw .shm(error) }
+                return 1
+            }
+            return try receiveBatch(maxCount: maxCount, body)
+        }
+
+        @inlinable
+        mutating func receiveBatch(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int {
             var spin = SpinWait()
             while true {
                 let n: Int

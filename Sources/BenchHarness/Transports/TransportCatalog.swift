@@ -32,6 +32,11 @@ public enum TransportCatalog {
         entry(POSIXMessageQueueTransport.self),
         entry(SignalTransport.self),
         entry(EventFDTransport.self),
+        // The ring's rivals, in the same loop (Transports/Rivals).
+        entry(BoostSPSCTransport.self),
+        entry(CKRingTransport<CKSPSC>.self),
+        entry(CKRingTransport<CKMPMC>.self),
+        entry(BoostMessageQueueTransport.self),
     ]
 
     public static var names: [String] { all.map(\.name) }

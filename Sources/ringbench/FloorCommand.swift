@@ -1,0 +1,54 @@
+import ArgumentParser
+import BenchHarness
+
+/// The harness's cost as a ratio: the spsc transport against the smallest
+/// public-API loop over the same ring, back to back.
+struct FloorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "floor",
+        abstract: "Measure the ring's floor (a minimal tryPush/tryPop loop) against the spsc transport, back to back.",
+        discussion: """
+            The floor forks a producer looping on tryPush(UInt64) and a consumer looping on tryPop(as: UInt64.self)
+            that checks every value is the next sequence number, pinned and timed like every run. Each round runs
+            the floor and then 'ringbench run --transport spsc' (8 B, batch 1, same backing and capacity); the
+            result is the median of the per-round ratios spsc / floor (1.0: the harness costs nothing).
+            Examples:
+              ringbench floor
+              ringbench floor --backing mmap --messages 50M --rounds 5 --format json --output floor.json
+            """)
+
+    @Option(help: ArgumentHelp("Shared-memory backing of both rings: sysv, mmap or anon.", valueName: "sysv|mmap|anon"))
+    var backing: String = "mmap"
+
+    @Option(parsing: .unconditional,
+            help: OptionRules.messages.help("Messages per repetition (suffixes k, M).", valueName: "N", default: 50_000_000),
+            transform: OptionRules.messages.transform)
+    var messages: Int = 50_000_000
+
+    @Option(parsing: .unconditional,
+            help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N", default: 4096),
+            transform: OptionRules.capacity.transform)
+    var capacity: Int = 4096
+
+    @Option(parsing: .unconditional,
+            help: OptionRules.repetitions.help("Back-to-back pairs (floor, spsc).", valueName: "N", default: 5),
+            transform: OptionRules.repetitions.transform)
+    var rounds: Int = 5
+
+    @OptionGroup var probeOptions: ProbeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let options = try output.runOptions(defaultRepetitions: 1, defaultWarmup: 1)
+        let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity)
+        try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
+        let probes = try probeOptions.measure(pin: options.pin, processes: 2)
+        let (comparison, records) = try FloorComparison.measure(backing: backing, messages: messages, capacity: capacity,
+                                                                rounds: rounds, options: options)
+        var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
+        document.floor = comparison
+        document.annotate()
+        try output.emit(document)
+        try output.checkIntegrity(document)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import TestSupport
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ringbench floor` and paced runs (`--rate`, `ringbench latency`) through
+/// the built binary: they run, check every message and report what the
+/// results format promises. Correctness only, never speed.
+final class FloorAndRateTests: XCTestCase {
+    func testFloorRunsBothLoopsBackToBackAndReportsTheirRatio() throws {
+        let before = IPCSnapshot.take()
+        let document = try runJSON(["floor", "--messages", "200k", "--rounds", "2", "--no-probes"])
+        let floor = document["floor"] as? [String: Any]
+        XCTAssertEqual((floor?["rounds"] as? [Any])?.count, 2)
+        XCTAssertGreaterThan(floor?["medianRatio"] as? Double ?? 0, 0)
+        let runs = document["runs"] as? [[String: Any]] ?? []
+        XCTAssertEqual(runs.compactMap { ($0["scenario"] as? [String: Any])?["transport"] as? String }, ["ring-floor", "spsc"])
+        for run in runs {
+            let integrity = run["integrity"] as? [String: Any]
+            XCTAssertEqual(integrity?["received"] as? Int, 400_000)
+            for key in ["lost", "duplicated", "reordered", "corrupt"] { XCTAssertEqual(integrity?[key] as? Int, 0, key) }
+        }
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
+    func testPacedRunsRecordOneWayLatencyOfEveryMessage() throws {
+        for (transport, extra) in [("spsc", ["--message-size", "64"]), ("pipe", ["--message-size", "16"]),
+                                   ("mpmc-lockfree", ["--message-size", "24", "--producers", "2", "--consumers", "2", "--batch", "3"])] {
+            let producers = extra.contains("--producers") ? 2 : 1
+            let document = try runJSON(["run", "--transport", transport, "--rate", "200k", "--messages", "20k",
+                                        "--repeat", "1", "--warmup", "0", "--no-probes"] + extra)
+            let run = (document["runs"] as? [[String: Any]])?.first
+            XCTAssertEqual((run?["scenario"] as? [String: Any])?["rate"] as? Double, 200_000, transport)
+            let latency = (run?["summary"] as? [String: Any])?["latencyNs"] as? [String: Any]
+            XCTAssertEqual(latency?["kind"] as? String, "oneway-from-intended", transport)
+            XCTAssertEqual(latency?["samples"] as? Int, 20_000 * producers, transport)
+            let integrity = run?["integrity"] as? [String: Any]
+            XCTAssertEqual(integrity?["received"] as? Int, 20_000 * producers, transport)
+            for key in ["lost", "duplicated", "reordered", "corrupt"] { XCTAssertEqual(integrity?[key] as? Int, 0, "\(transport) \(key)") }
+        }
+    }
+
+    func testLatencySweepAddsTheSaturationRate() throws {
+        let document = try runJSON(["latency", "--transports", "spsc", "--rates", "100k", "--duration", "0.05",
+                                    "--repeat", "1", "--warmup", "0", "--no-probes"])
+        let rates = (document["runs"] as? [[String: Any]] ?? []).map { ($0["scenario"] as? [String: Any])?["rate"] as? Double }
+        XCTAssertEqual(rates.count, 3, "saturation run, 100k and the saturation rate")
+        XCTAssertNil(rates.first ?? 0)
+        XCTAssertEqual(rates.dropFirst().first ?? nil, 100_000)
+    }
+
+    func testBadRatesAreRefusedInOneLine() throws {
+        for args in [["--rate", "1M"], ["--rate", "0", "--message-size", "64"], ["--rate", "1M", "--message-size", "64", "--mode", "roundtrip"],
+                     ["--rate", "1M", "--message-size", "64", "--transport", "empty"]] {
+            let result = try Ringbench.run(["run", "--messages", "10", "--no-probes"] + args)
+            XCTAssertEqual(result.status, 2, "\(args): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(args): \(result.stderr)")
+        }
+    }
+
+    func runJSON(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ringbench-floor-rate-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Ringbench.run(args + ["--format", "json", "--output", output.path])
+        XCTAssertEqual(result.status, 0, "\(args): \(result.stderr)", file: file, line: line)
+        guard result.status == 0 else { return [:] }
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any] ?? [:]
+    }
+}

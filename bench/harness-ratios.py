@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Prints issue 11's ratios from the files bench/harness.sh wrote."""
+import json, os, sys
+
+out = sys.argv[1]
+def load(name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+def rate(run): return run["summary"]["messagesPerSecond"]["median"]
+def p50(run): return run["summary"]["latencyNs"]["p50"]
+def find(doc, transport, mode="throughput", size=8, producers=1):
+    for r in doc["runs"]:
+        s = r["scenario"]
+        if s["transport"] == transport and s["mode"] == mode and s["messageSize"] == size and s["producers"] == producers and s.get("rate") is None:
+            return r
+    return None
+
+floor = load("floor.json")
+print(f"spsc / ring-floor (8 B, batch 1, median of {len(floor['floor']['rounds'])} pairs): {floor['floor']['medianRatio']:.2f}  (target >= 0.90)")
+print(f"empty: {rate(load('empty.json')['runs'][0]) / 1e6:.0f} M msgs/s  (target >= 400)")
+print(f"spsc batch 32: {rate(load('spsc-batch32.json')['runs'][0]) / 1e6:.0f} M msgs/s  (target >= 500)")
+rt = load("spsc-roundtrip.json")
+line = min(v for row in rt["probes"]["cacheLine"]["roundTripNs"] for v in row if v)
+print(f"spsc round trip p50 {p50(rt['runs'][0])} ns = {p50(rt['runs'][0]) / line:.2f} x the cache-line round trip {line:.0f} ns  (target <= 1.5)")
+rivals = load("rivals.json")
+spsc = find(rivals, "spsc")
+for name, goal in [("boost-spsc", 1.5), ("ck-spsc", 1.2)]:
+    r = find(rivals, name)
+    print(f"spsc / {name} (8 B throughput): {rate(spsc) / rate(r):.2f}  (goal >= {goal})")
+print(f"spsc round trip / boost-spsc round trip (8 B p50): {p50(find(rivals, 'spsc', 'roundtrip')) / p50(find(rivals, 'boost-spsc', 'roundtrip')):.2f}  (goal <= 0.7)")
+print(f"mpmc-lockfree / boost-mq (8 B throughput): {rate(find(rivals, 'mpmc-lockfree')) / rate(find(rivals, 'boost-mq')):.2f}  (goal >= 3)")
+sem, bmq = load("mpmc-sem-2p2c-batch32.json")["runs"][0], load("boost-mq-2p2c-batch32.json")["runs"][0]
+print(f"mpmc-sem / boost-mq (2P/2C, batch 32): {rate(sem) / rate(bmq):.2f}  (goal >= 1)")
+empty = find(rivals, "empty")
+for name in ["mpmc-lockfree", "mpmc-sem", "pipe", "boost-mq"]:
+    r = find(rivals, name)
+    print(f"harness share of {name} (8 B): empty's {1e9 / rate(empty):.1f} ns of its {1e9 / rate(r):.1f} ns per message = {rate(r) / rate(empty) * 100:.1f}%")
+print("latency under load (one-way from intended send time, 64 B):")
+for r in load("latency.json")["runs"]:
+    s, l = r["scenario"], r["summary"].get("latencyNs")
+    if s.get("rate") and l:
+        print(f"  {s['transport']:14} @ {s['rate'] / 1e6:8.2f} M/s: achieved {rate(r) / 1e6:8.2f} M/s, p50 {l['p50']} ns, p99 {l['p99']} ns, p99.9 {l['p999']} ns, max {l['max']} ns")
