@@ -18,13 +18,16 @@ public struct BoostSPSCTransport: Transport {
     let forward: Queue
     let backward: Queue
     let messageSize: Int
+    /// Holds the mapping the queues live in for as long as the transport lives.
+    let memory: RivalRegion
 
     public init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError) {
         try RivalRecordSizes.check(scenario, Self.name)
         messageSize = scenario.messageSize
         let footprint = rival_boost_spsc_footprint(messageSize)
         let sizes = [footprint, footprint]
-        let region = try RivalRegion(sizes: sizes, purpose: Self.name, cleanup: cleanup)
+        let region = try RivalRegion(sizes: sizes)
+        memory = region
         let ends = [region.part(0, of: sizes), region.part(1, of: sizes)]
         for end in ends where !rival_boost_spsc_init(end, messageSize) {
             throw .invalidScenario("\(Self.name) cannot carry \(messageSize)-byte records")
@@ -32,6 +35,8 @@ public struct BoostSPSCTransport: Transport {
         forward = Queue(queue: ends[0], size: messageSize)
         backward = Queue(queue: ends[1], size: messageSize)
     }
+
+    public var sharedMemory: [UnsafeRawBufferPointer] { [memory.region.bytes] }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
         var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
@@ -66,6 +71,8 @@ public struct CKRingTransport<Kind: CKRingKind>: Transport {
     let forward: Queue
     let backward: Queue
     let messageSize: Int
+    /// Holds the mapping the queues live in for as long as the transport lives.
+    let memory: RivalRegion
 
     public init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError) {
         try RivalRecordSizes.check(scenario, Self.name)
@@ -76,7 +83,8 @@ public struct CKRingTransport<Kind: CKRingKind>: Transport {
         let header = MemoryLayout<ck_ring_t>.size
         let array = scenario.capacity * messageSize
         let sizes = [header, header, array, array]
-        let region = try RivalRegion(sizes: sizes, purpose: Self.name, cleanup: cleanup)
+        let region = try RivalRegion(sizes: sizes)
+        memory = region
         var queues: [Queue] = []
         for end in 0..<2 {
             let ring = region.part(end, of: sizes).bindMemory(to: ck_ring_t.self, capacity: 1)
@@ -86,6 +94,8 @@ public struct CKRingTransport<Kind: CKRingKind>: Transport {
         forward = queues[0]
         backward = queues[1]
     }
+
+    public var sharedMemory: [UnsafeRawBufferPointer] { [memory.region.bytes] }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
         var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)

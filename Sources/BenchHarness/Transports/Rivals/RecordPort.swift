@@ -87,7 +87,7 @@ struct RivalRegion {
 
     static func align(_ n: Int) -> Int { (n + 127) & ~127 }
 
-    init(sizes: [Int], purpose: String, cleanup: CleanupRegistry) throws(HarnessError) {
+    init(sizes: [Int]) throws(HarnessError) {
         let total = sizes.reduce(RegionLayout.headerSize) { $0 + Self.align($1) }
         do { region = try SharedRegion.create(backing: .anon, name: nil, size: total) } catch { throw .shm(error) }
         // Anonymous: no name to remove; the mapping goes with the last holder.
