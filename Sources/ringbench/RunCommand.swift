@@ -43,6 +43,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Consumer processes (transports that allow several).", valueName: "C"))
     var consumers: Int = 1
 
+    @Option(name: .customLong("record-sizes"),
+            help: ArgumentHelp("records: how record lengths vary up to --message-size: fixed, uniform or log-uniform (8 B ... --message-size).",
+                               valueName: "fixed|uniform|log-uniform"))
+    var recordSizes: String?
+
+    @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("spsc, records: wait in the library's blocking calls with this strategy (default: the harness spins).",
+                               valueName: "spin|yield|park"))
+    var wait: String?
+
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -54,9 +66,12 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(message: "--duration must be a positive number of seconds", code: 2)
         }
         let count = duration == nil ? (messages?.value ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
-        let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
+        var scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize.value, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode)
+        scenario.recordSizes = recordSizes
+        scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
+        scenario.wait = wait
         let options = try output.runOptions()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)

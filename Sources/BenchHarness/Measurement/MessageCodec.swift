@@ -14,8 +14,16 @@
 /// alone misses some multi-word damage (a whole stale payload whose words all
 /// differ by one can sum to the same value), the exact comparison misses
 /// nothing, and both vectorise. The stamp `UInt64.max` marks end of stream.
+///
+/// A message is as long as the buffer the transport hands over: the fixed
+/// `messageSize` for every fixed-slot transport, a length drawn from
+/// `lengths` for the `records` transport. `verify` also checks that the
+/// length is the one the stamp determines, so a truncated or overlong record
+/// is corrupt.
 public struct MessageCodec: Sendable {
     public let messageSize: Int
+    /// Set only when lengths vary (`MessageLengths.isFixed` false).
+    public let variableLengths: MessageLengths?
 
     public static let endOfStream: UInt64 = .max
     public static let producerShift: UInt64 = 48
@@ -23,16 +31,21 @@ public struct MessageCodec: Sendable {
     @usableFromInline static let k: UInt64 = 0x9E37_79B9_7F4A_7C15
     @usableFromInline static let stampMix: UInt64 = 0xC2B2_AE3D_27D4_EB4F
 
-    public init(messageSize: Int) { self.messageSize = messageSize }
+    public init(messageSize: Int, lengths: MessageLengths? = nil) {
+        self.messageSize = messageSize
+        variableLengths = lengths.flatMap { $0.isFixed ? nil : $0 }
+    }
 
     @inlinable
     public static func stamp(producer: Int, sequence: UInt64) -> UInt64 {
         UInt64(truncatingIfNeeded: producer) << producerShift | sequence
     }
 
-    /// Writes a complete message with this stamp into `bytes` (messageSize bytes).
+    /// Writes a complete message with this stamp into `bytes` (messageSize
+    /// bytes, or the record's length when lengths vary).
     @inlinable
     public func fill(_ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64) {
+        let messageSize = variableLengths == nil ? messageSize : bytes.count
         let base = bytes.baseAddress!
         base.storeBytes(of: stamp, as: UInt64.self)
         guard messageSize >= 16 else { return }
@@ -72,6 +85,11 @@ public struct MessageCodec: Sendable {
     /// true below 16 bytes, where the stamp is all there is).
     @inlinable
     public func verify(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var messageSize = messageSize
+        if let variableLengths {
+            messageSize = bytes.count
+            guard messageSize >= 8, messageSize == variableLengths.length(stamp: Self.stamp(of: bytes)) else { return false }
+        }
         guard messageSize >= 16 else { return true }
         let base = bytes.baseAddress!
         let stamp = base.loadUnaligned(as: UInt64.self)

@@ -57,10 +57,12 @@ public enum BenchmarkRunner {
     }
 
     static func record(_ scenario: Scenario, _ results: [RepetitionResult], notes: [String], clock: CycleClock) -> RunRecord {
+        // Variable-length records move their mean length, not the maximum.
+        let meanSize = (try? MessageLengths(scenario))?.meanLength() ?? Double(scenario.messageSize)
         let reps = results.map { r in
             let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
             return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
-                                    bytesPerSecond: rate * Double(scenario.messageSize))
+                                    bytesPerSecond: rate * meanSize)
         }
         let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
         var latency: LatencySummary?
@@ -117,6 +119,13 @@ public enum BenchmarkRunner {
         guard options.repetitions >= 1 else { throw .invalidScenario("--repeat must be at least 1") }
         guard options.warmup >= 0 else { throw .invalidScenario("--warmup must not be negative") }
         if c.usesBacking { _ = try RegionNames.backing(s) }
+        if !(try MessageLengths(s)).isFixed, !c.variableLengths {
+            throw .invalidScenario("\(s.transport) carries fixed-size messages; --record-sizes applies to the records transport")
+        }
+        if let wait = s.wait {
+            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc and records transports, not \(s.transport)") }
+            _ = try RingWait.strategy(wait)
+        }
     }
 }
 
