@@ -16,7 +16,8 @@ struct Ringbench: ParsableCommand {
             also on failure, timeout, SIGINT and SIGTERM.
             """,
         version: ToolInfo.version,
-        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self],
+        subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
+                      PubCommand.self, SubCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 
