@@ -42,6 +42,9 @@ let package = Package(
         .testTarget(name: "ShmRingTests", dependencies: ["ShmRing", "CShim", "TestSupport"]),
         .testTarget(name: "BenchHarnessTests", dependencies: ["BenchHarness", "ShmRing", "TestSupport"]),
         .testTarget(name: "RingbenchCLITests", dependencies: ["ringbench", "ShmRing", "TestSupport"]),
+        // One end of a ring in its own process, for the cross-process ring tests.
+        .executableTarget(name: "ring-peer", dependencies: ["ShmRing"], path: "Tests/RingPeer"),
+        .testTarget(name: "RingLifecycleTests", dependencies: ["ring-peer", "ShmRing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

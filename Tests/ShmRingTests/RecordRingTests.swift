@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ShmRing
 
@@ -107,7 +108,7 @@ final class RecordRingTests: XCTestCase {
     func testEndOfStreamBetweenParkingThreads() throws {
         let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 4096, maximumRecordLength: 1000)
         let count: UInt64 = 5_000
-        let done = Result<Void, ShmError>.Box()
+        let done = ResultBox<Void, ShmError>()
         Thread { [ring] in
             do throws(ShmError) {
                 var producer = try ring.producer(wait: .park)

@@ -155,7 +155,7 @@ final class RingEndpointTests: XCTestCase {
     func testZeroedSequenceWordEndsBothWaitsInCorruptRing() throws {
         let ring = try makeRing(capacity: 4)
         var consumer = try ring.consumer(wait: .park)
-        let producerResult = Result<Void, ShmError>.Box()
+        let producerResult = ResultBox<Void, ShmError>()
         let producerThread = Thread { [ring] in
             do throws(ShmError) {
                 var producer = try ring.producer(wait: .park)
@@ -167,6 +167,27 @@ final class RingEndpointTests: XCTestCase {
         while ring.snapshot().pending < 4 { usleep(1000) }
         usleep(50_000) // the producer is waiting for space now
         (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(0), as: UInt64.self)
+        assertError({ _ = try consumer.pop(as: UInt64.self, timeoutSeconds: 20) }, matches: { if case .corruptRing = $0 { true } else { false } })
+        guard case .failure(.corruptRing)? = producerResult.wait(seconds: 20) else {
+            return XCTFail("producer: \(String(describing: producerResult.value))")
+        }
+    }
+
+    /// A sequence word written far ahead: the consumer finds it, and the
+    /// producer waiting on the full ring ends in corruptRing too.
+    func testSequenceWordFarAheadEndsTheWaitingProducerToo() throws {
+        let ring = try makeRing(capacity: 2)
+        var consumer = try ring.consumer(wait: .yield)
+        let producerResult = ResultBox<Void, ShmError>()
+        Thread { [ring] in
+            do throws(ShmError) {
+                var producer = try ring.producer(wait: .park)
+                for i in 0..<3 { try producer.push(UInt64(i), timeoutSeconds: 20) } // the third waits
+                producerResult.set(.success(()))
+            } catch { producerResult.set(.failure(error)) }
+        }.start()
+        while ring.snapshot().pending < 2 { usleep(1000) }
+        (ring.region.base + SPSCLayout.slotsOffset).storeBytes(of: UInt64(1 << 40), as: UInt64.self)
         assertError({ _ = try consumer.pop(as: UInt64.self, timeoutSeconds: 20) }, matches: { if case .corruptRing = $0 { true } else { false } })
         guard case .failure(.corruptRing)? = producerResult.wait(seconds: 20) else {
             return XCTFail("producer: \(String(describing: producerResult.value))")
@@ -188,7 +209,7 @@ final class RingEndpointTests: XCTestCase {
     func testParkWakeCyclesBetweenThreadsLoseNothing() throws {
         let ring = try makeRing(capacity: 1)
         let count: UInt64 = 20_000
-        let done = Result<Void, ShmError>.Box()
+        let done = ResultBox<Void, ShmError>()
         let producerThread = Thread { [ring] in
             do throws(ShmError) {
                 var producer = try ring.producer(wait: .park)
@@ -209,25 +230,65 @@ final class RingEndpointTests: XCTestCase {
     }
 }
 
-extension Result where Failure == ShmError {
-    /// A result handed from a thread to the test.
-    final class Box: @unchecked Sendable {
-        private let lock = NSCondition()
-        private(set) var value: Result?
-
-        func set(_ result: Result) {
-            lock.lock()
-            value = result
-            lock.broadcast()
-            lock.unlock()
+/// Names in one process: openOrCreate, shape checks, explicit and stale removal.
+final class RingNameTests: XCTestCase {
+    func testOpenOrCreateCreatesOnceThenOpensAndChecksTheShape() throws {
+        let scratch = try ScratchDirectory()
+        for backing in [RegionBacking.mmap, .sysv] {
+            let first = try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 8, messageSize: 16, options: scratch.options)
+            let second = try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 8, messageSize: 16, options: scratch.options)
+            XCTAssertTrue(first.region.isOwner)
+            XCTAssertFalse(second.region.isOwner)
+            XCTAssertThrowsError(try SPSCRing.openOrCreate(backing: backing, name: "shared", capacity: 16, messageSize: 16,
+                                                           options: scratch.options))
+            XCTAssertThrowsError(try RecordRing.open(backing: backing, name: "shared", options: scratch.options)) { error in
+                guard case .wrongStructure? = error as? ShmError else { return XCTFail("\(error)") }
+            }
+            let records = try RecordRing.openOrCreate(backing: backing, name: "records", capacity: 256, maximumRecordLength: 64,
+                                                      options: scratch.options)
+            XCTAssertEqual(try RecordRing.openOrCreate(backing: backing, name: "records", capacity: 256, maximumRecordLength: 64,
+                                                       options: scratch.options).maximumRecordLength, 64)
+            // This process created both and lives: neither is stale.
+            XCTAssertFalse(try RingNames.removeStale(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertTrue(try RingNames.remove(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertFalse(try RingNames.remove(backing: backing, name: "shared", options: scratch.options))
+            XCTAssertTrue(try RingNames.remove(backing: backing, name: "records", options: scratch.options))
+            XCTAssertThrowsError(try SPSCRing.open(backing: backing, name: "shared", options: scratch.options))
+            _ = records
         }
+    }
 
-        func wait(seconds: Double) -> Result? {
-            lock.lock()
-            defer { lock.unlock() }
-            let end = Date(timeIntervalSinceNow: seconds)
-            while value == nil, lock.wait(until: end) {}
-            return value
-        }
+    /// A stale name: creator identity of a dead process (our pid with another
+    /// start time), no endpoints. `reclaimStale` replaces it; without, "exists".
+    func testStaleNameIsReclaimedOnlyWhenAsked() throws {
+        let scratch = try ScratchDirectory()
+        let old = try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options)
+        old.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
+                                   as: UInt64.self)
+        XCTAssertThrowsError(try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options))
+        XCTAssertTrue(try RingNames.isStale(backing: .mmap, name: "left", options: scratch.options))
+        let fresh = try SPSCRing.create(backing: .mmap, name: "left", capacity: 8, messageSize: 8, options: scratch.options,
+                                        reclaimStale: true)
+        XCTAssertEqual(try SPSCRing.open(backing: .mmap, name: "left", options: scratch.options).capacity, 8)
+        _ = fresh
+    }
+}
+
+extension RingNameTests {
+    /// A closed stream with undelivered messages is not stale, even with its
+    /// creator and producer gone: it waits for its consumer.
+    func testClosedUndrainedStreamIsNotStale() throws {
+        let scratch = try ScratchDirectory()
+        let ring = try SPSCRing.create(backing: .mmap, name: "waiting", capacity: 4, messageSize: 8, options: scratch.options)
+        var producer = try ring.producer()
+        XCTAssertTrue(try producer.tryPush(UInt64(1)))
+        producer.close()
+        ring.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
+                                    as: UInt64.self)
+        XCTAssertFalse(try RingNames.isStale(backing: .mmap, name: "waiting", options: scratch.options))
+        var consumer = try ring.consumer()
+        XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 1)
+        _ = consume consumer
+        XCTAssertTrue(try RingNames.isStale(backing: .mmap, name: "waiting", options: scratch.options), "drained: stale")
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import XCTest
 @testable import ShmRing
@@ -170,23 +171,50 @@ final class SPSCRingTests: XCTestCase {
     }
 }
 
-/// The README's embedding example, as written there, between two ends of
-/// one process (the README runs them in two).
+/// The README's embedding example, as written there (in a scratch directory
+/// instead of /dev/shm), both processes' code in one.
 final class ReadmeExampleTests: XCTestCase {
     func testEmbeddingExampleRuns() throws {
         let scratch = try ScratchDirectory()
-        let ring = try SPSCRing.create(backing: .mmap, name: "quotes", capacity: 4096, messageSize: 64,
-                                       options: scratch.options)
-        var producer = try ring.producer()
-        _ = try producer.tryPush(UInt64(42))
-        try producer.push(timeoutSeconds: 1) { slot in slot.storeBytes(of: 7, as: UInt32.self) }
+        let options = scratch.options
+        var printed: [String] = []
+        func print(_ line: String) { printed.append(line) }
 
-        let same = try SPSCRing.open(backing: .mmap, name: "quotes", options: scratch.options)
-        var consumer = try same.consumer()
-        let value = try consumer.tryPop(as: UInt64.self)
-        XCTAssertEqual(value, 42)
-        var second: UInt32 = 0
-        _ = try consumer.pop(timeoutSeconds: 1) { bytes in second = bytes.load(as: UInt32.self) }
-        XCTAssertEqual(second, 7)
+        // Producer process: create (or reclaim a name a crashed pipeline left), claim
+        // the producing end, write records in place, close at the end.
+        let ring = try RecordRing.create(backing: .mmap, name: "quotes", capacity: 1 << 20,
+                                         maximumRecordLength: 4096, options: options, reclaimStale: true)
+        var producer = try ring.producer(wait: .park)
+        for line in ["AAPL 189.20", "MSFT 411.07"] {
+            try producer.reserve(line.utf8.count, timeoutSeconds: 5) { bytes in
+                _ = bytes.copyBytes(from: line.utf8)                  // written in place
+            }
+            producer.commit()                                         // publish (several reserves, one commit = a batch)
+        }
+        producer.close()                                              // end of stream; the process may exit now
+
+        // Consumer process (started before or after the producer): wait for the
+        // ring, drain it, stop at the end of the stream.
+        let same = try RecordRing.open(backing: .mmap, name: "quotes", options: options, waitForCreationSeconds: 30)
+        var consumer = try same.consumer(wait: .park)
+        while let record = try consumer.peek(timeoutSeconds: 60) {   // nil: end of stream
+            print(String(decoding: record, as: UTF8.self))            // the bytes in place
+            consumer.release()                                        // hand the space back
+        }
+        XCTAssertEqual(printed, ["AAPL 189.20", "MSFT 411.07"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("quotes")), "removed at the end of the stream")
+
+        // The fixed-slot ring works the same way:
+        let slots = try SPSCRing.create(backing: .mmap, name: "ticks", capacity: 4096, messageSize: 64, options: options)
+        var tick = try slots.producer(wait: .spin)
+        try tick.push(UInt64(42), timeoutSeconds: 1)
+        tick.close()
+        var reader = try slots.consumer(wait: .yield)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let got = try buffer.withUnsafeMutableBytes { try reader.pop(into: $0, timeoutSeconds: 1) }   // .message
+        let end = try reader.pop(as: UInt64.self, timeoutSeconds: 1)                                   // nil: end of stream
+        XCTAssertEqual(got, .message)
+        XCTAssertEqual(buffer[0], 42)
+        XCTAssertNil(end)
     }
 }

@@ -44,9 +44,9 @@ struct Endpoint: @unchecked Sendable {
 
     /// How often a waiting side checks that its peer lives (peer death is
     /// reported within about twice this).
-    @usableFromInline static let checkIntervalNs: UInt64 = 10_000_000
+    @usableFromInline static let checkIntervalNs: UInt64 = 20_000_000
     /// Longest single futex sleep of a parked side.
-    @usableFromInline static let parkSliceNs: UInt64 = 10_000_000
+    @usableFromInline static let parkSliceNs: UInt64 = 20_000_000
 
     // MARK: Words of the endpoint area
 
@@ -102,7 +102,7 @@ struct Endpoint: @unchecked Sendable {
         // after a few rounds one of them is the live owner.
         for _ in 0..<16 {
             var current = cshim_load_acquire(owner)
-            if current != 0, let holder = ProcessIdentity(packed: current), holder.isAlive {
+            if current != 0, let holder = ProcessIdentity(packed: current), holder.canStillWrite {
                 throw .endpointTaken(name: region.name, side: side, pid: holder.pid)
             }
             // Acquire on success pairs with the previous owner's release in
@@ -203,7 +203,15 @@ struct Endpoint: @unchecked Sendable {
                 switch strategy {
                 case .spin: cshim_cpu_pause()
                 case .yield: sched_yield()
-                case .park: if try park(until: deadline, recheck: attempt) { return true }
+                case .park:
+                    // The re-check after raising the flag covers both things the
+                    // waker may have published: data and the end of the stream.
+                    var outcome = false
+                    let ready = try park(until: deadline) { () throws(ShmError) in
+                        if try attempt() { outcome = true; return true }
+                        return try settled()
+                    }
+                    if ready { return outcome }
                 }
             }
             if try attempt() { return true }
@@ -223,7 +231,7 @@ struct Endpoint: @unchecked Sendable {
     }
 
     /// One sleep of at most a slice. Returns true if the re-check after
-    /// raising the flag succeeded (nothing slept).
+    /// raising the flag found the wait over (nothing slept).
     func park(until deadline: WaitDeadline, recheck: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
         let sleeping = word32(Self.sleepingOffset(side))
         let wake = word32(Self.wakeOffset(side))
@@ -259,7 +267,7 @@ struct Endpoint: @unchecked Sendable {
         guard let peer = ProcessIdentity(packed: owner) else {
             throw corrupt("the \(side.peer) owner word of ring '\(name)' holds 0x\(String(owner, radix: 16)), not a process")
         }
-        return peer.isAlive ? nil : peer.pid
+        return peer.canStillWrite ? nil : peer.pid
     }
 
     /// The consumer's part of a wait that both rings share: is the stream

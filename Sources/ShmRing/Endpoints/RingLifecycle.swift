@@ -17,7 +17,9 @@ import Glibc
 /// * Anyone may remove it explicitly (`RingNames.remove`), and
 ///   `RingNames.removeStale` (or `create(..., reclaimStale: true)`) removes
 ///   it only when its creator and both endpoints are gone (what a
-///   SIGKILLed pipeline leaves behind).
+///   SIGKILLed pipeline leaves behind), except a closed stream that still
+///   holds undelivered messages (it waits for its consumer) and a ring not
+///   yet published (it may be being created).
 /// Removing a name never unmaps: processes that have the ring keep using it.
 enum RingLifecycle {
     /// How often `open` polls for a ring that does not exist yet.
@@ -131,28 +133,29 @@ enum RingLifecycle {
             throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
         }
         let base = region.base
+        // Acquire: pairs with the creator's release in `publishReady`.
+        let state = cshim_load_acquire((base + RegionLayout.initStateOffset).assumingMemoryBound(to: UInt64.self))
+        // A ring not yet published may be in the middle of its creation (a
+        // large one prefaults for seconds): never judged stale. One whose
+        // creator died before publishing it is removed with `RingNames.remove`.
+        guard state == RegionLayout.stateReady else { return false }
         let magic = base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self)
-        // A creator that died before writing the magic leaves zeros: judged by its pid below.
-        guard magic == RegionLayout.magic || magic == 0 else { throw .notARing(name: region.name, magic: magic) }
-        if magic != 0 {
-            let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
-            guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue else {
-                throw .wrongStructure(name: region.name, expected: "ring", found: StructureKind(rawValue: kind)?.description ?? "kind \(kind)")
-            }
+        guard magic == RegionLayout.magic else { throw .notARing(name: region.name, magic: magic) }
+        let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
+        guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue else {
+            throw .wrongStructure(name: region.name, expected: "ring", found: StructureKind(rawValue: kind)?.description ?? "kind \(kind)")
         }
         func word(_ offset: Int) -> UInt64 {
             // Acquire: pairs with the claims' CAS; monitoring needs no more.
             cshim_load_acquire((base + offset).assumingMemoryBound(to: UInt64.self))
         }
-        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.isAlive ?? false) }
-        let creator = word(EndpointLayout.creatorIdentityOffset)
-        if creator != 0 {
-            guard gone(creator) else { return false }
-        } else {
-            // Died before recording its identity: only the header's pid is known.
-            let pid = Int32(truncatingIfNeeded: word(RegionLayout.creatorPidOffset))
-            if pid > 0, kill(pid, 0) == 0 || errnoValue() == EPERM { return false }
-        }
+        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.canStillWrite ?? false) }
+        // Recorded before the ring was published, so it is there.
+        guard gone(word(EndpointLayout.creatorIdentityOffset)) else { return false }
+        // A closed stream its consumer has not drained yet waits for it: its
+        // producer may well have written, closed and exited on purpose.
+        let end = word(EndpointLayout.endOfStreamOffset)
+        if end != 0, word(EndpointLayout.readPositionOffset) != end &- 1 { return false }
         return gone(word(EndpointLayout.producerOwnerOffset)) && gone(word(EndpointLayout.consumerOwnerOffset))
     }
 }
