@@ -17,7 +17,7 @@ struct Ringbench: ParsableCommand {
             """,
         version: ToolInfo.version,
         subcommands: [SuiteCommand.self, RunCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
-                      PubCommand.self, SubCommand.self],
+                      PubCommand.self, SubCommand.self, ListCommand.self, RemoveCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 
