@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShmRing
 
 /// `ringbench ls`: every ring and queue of this user in a directory.
 struct ListCommand: ParsableCommand {
@@ -77,7 +78,14 @@ struct RemoveCommand: ParsableCommand {
         if stale {
             guard name == nil else { throw CommandFailure(message: "give either NAME or --stale, not both", code: 2) }
             for entry in entries where entry.isStale {
-                try RingDirectory.remove(entry, directory: directory)
+                if entry.kind == "SPSC ring" || entry.kind == "record ring" {
+                    // Checked again and removed by the library, in one step.
+                    let removed = try? RingNames.removeStale(backing: RegionBacking(rawValue: entry.backing) ?? .mmap, name: entry.name,
+                                                             options: RegionOptions(directory: directory))
+                    guard removed == true else { continue }
+                } else {
+                    try RingDirectory.remove(entry, directory: directory)
+                }
                 print("removed \(entry.name) (\(entry.kind), \(entry.backing))")
             }
             return

@@ -26,7 +26,8 @@ struct RingEntry: Encodable {
     var fillPercent: Double?
     var owners: [Owner] = []
     var ageSeconds: Double
-    /// "live", "stale" (creator and every endpoint gone) or "corrupt".
+    /// "live", "stale" (creator and every endpoint gone), "waiting for
+    /// consumer" (a closed stream nobody holds, not yet drained) or "corrupt".
     var state: String
     var problem: String?
     /// SysV key of a semaphore queue's set and whether the set exists.
@@ -136,7 +137,17 @@ enum RingDirectory {
         if let pending = entry.pending, let capacity = entry.capacity, capacity > 0 {
             entry.fillPercent = (Double(pending) / Double(capacity) * 1000).rounded() / 10
         }
-        entry.state = entry.owners.contains(where: \.alive) ? "live" : "stale"
+        if entry.owners.contains(where: \.alive) {
+            entry.state = "live"
+        } else if kind == .spscRing || kind == .recordRing {
+            // The library's judgement (`RingNames.isStale`): a closed stream
+            // still holding undelivered records waits for its consumer.
+            let options = RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false)
+            entry.state = (try? RingNames.isStale(backing: region.backing, name: region.name, options: options)) == true
+                ? "stale" : "waiting for consumer"
+        } else {
+            entry.state = "stale"
+        }
     }
 
     static func pidIsAlive(_ pid: Int32) -> Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
