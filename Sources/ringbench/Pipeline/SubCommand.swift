@@ -12,7 +12,7 @@ struct SubCommand: ParsableCommand {
             Waits (up to --wait-for-creation seconds) for the ring NAME to exist, then writes each record
             with its framing restored (lines: the record and a newline). Exits 0 at end of stream, after
             removing the ring's name; exits 1 with a one-line message if the producer dies without closing
-            the ring (detected within about 20 ms, also while parked).
+            the ring (detected within about 40 ms, also while parked).
             Example:
               ringbench sub q > copy.log
             """)
