@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples
 
 all: release
 
@@ -62,8 +62,13 @@ bench-json: release
 probe: release
 	$(RELEASE_BIN) probe
 
+# The example pipeline (Examples/Pipeline, its own package on ShmRing only),
+# built once here so its test only runs it.
+examples: deps
+	$(SWIFT) build --package-path Examples/Pipeline --scratch-path .build-examples
+
 # Tests, then a check that nothing was left in ipcs or /dev/shm.
-test: deps
+test: deps examples
 	@sh .ci/ipc-snapshot > .build-ipc-before 2>/dev/null || true
 	$(SWIFT) build
 	$(SWIFT) test --disable-swift-testing

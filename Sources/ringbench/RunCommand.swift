@@ -63,6 +63,18 @@ struct RunCommand: ParsableCommand {
             transform: OptionRules.rate.transform)
     var rate: Int?
 
+    @Option(name: .customLong("record-sizes"),
+            help: ArgumentHelp("records: how record lengths vary up to --message-size: fixed, uniform or log-uniform (8 B ... --message-size).",
+                               valueName: "fixed|uniform|log-uniform"))
+    var recordSizes: String?
+
+    @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("spsc, records: wait in the library's blocking calls with this strategy (default: the harness spins).",
+                               valueName: "spin|yield|park"))
+    var wait: String?
+
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -71,9 +83,12 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(message: "give either --messages or --duration, not both", code: 2)
         }
         let count = duration == nil ? (messages ?? (mode == .roundtrip ? 100_000 : 10_000_000)) : nil
-        let scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
+        var scenario = Scenario(transport: transport, backing: backing, producers: producers, consumers: consumers,
                                 messageSize: messageSize, messages: count, durationSeconds: duration,
                                 capacity: capacity, batch: batch, mode: mode, rate: rate.map { Double($0) })
+        scenario.recordSizes = recordSizes
+        scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
+        scenario.wait = wait
         var options = try output.runOptions()
         options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.

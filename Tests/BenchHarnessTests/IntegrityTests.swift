@@ -119,4 +119,38 @@ final class IntegrityTrackerEdgeTests: XCTestCase {
         XCTAssertEqual(t.counts.reordered, 1)
         XCTAssertEqual(t.counts.lost, 0)
     }
+
+    // MARK: Variable-length records
+
+    func testVariableLengthsStayInRangeAndRepeatFromTheSeed() throws {
+        for distribution in MessageLengths.Distribution.allCases {
+            let lengths = MessageLengths(distribution: distribution, maximum: 65536, seed: 42)
+            let drawn = (0..<5000).map { lengths.length(sequence: UInt64($0)) }
+            XCTAssertTrue(drawn.allSatisfy { (8...65536).contains($0) }, "\(distribution)")
+            XCTAssertEqual(drawn, (0..<5000).map { MessageLengths(distribution: distribution, maximum: 65536, seed: 42).length(sequence: UInt64($0)) })
+            if distribution != .fixed { XCTAssertGreaterThan(Set(drawn).count, 100, "\(distribution) varies") }
+        }
+        XCTAssertNotEqual((0..<100).map { MessageLengths(distribution: .uniform, maximum: 4096, seed: 1).length(sequence: UInt64($0)) },
+                          (0..<100).map { MessageLengths(distribution: .uniform, maximum: 4096, seed: 2).length(sequence: UInt64($0)) })
+    }
+
+    func testCodecChecksEveryRecordsLengthAndBytes() {
+        let lengths = MessageLengths(distribution: .uniform, maximum: 300, seed: 7)
+        let codec = MessageCodec(messageSize: 300, lengths: lengths)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 400, alignment: 8)
+        defer { buffer.deallocate() }
+        for sequence in UInt64(0)..<200 {
+            let length = lengths.length(sequence: sequence)
+            let record = UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])
+            codec.fill(record, stamp: sequence)
+            XCTAssertTrue(codec.verify(UnsafeRawBufferPointer(record)), "record \(sequence) of \(length) bytes")
+            // One byte short or long: the stamp says otherwise.
+            XCTAssertFalse(codec.verify(UnsafeRawBufferPointer(rebasing: buffer[..<(length - 1)])))
+            XCTAssertFalse(codec.verify(UnsafeRawBufferPointer(rebasing: buffer[..<(length + 1)])))
+            if length > 16 {
+                record[length - 1] ^= 1
+                XCTAssertFalse(codec.verify(UnsafeRawBufferPointer(record)), "last byte damaged")
+            }
+        }
+    }
 }

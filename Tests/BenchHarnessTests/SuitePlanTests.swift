@@ -13,11 +13,15 @@ final class SuitePlanTests: XCTestCase {
     func testEveryCatalogTransportRunsEverySizeAndModeItSupports() {
         let plan = SuitePlan.scenarios(profile: SuitePlan.full)
         for entry in TransportCatalog.all {
+            // Transports with wait strategies add --wait rows on the first backing.
+            let waitRows = entry.capabilities.waitStrategies ? SuitePlan.waitRows.count : 0
             let backings = entry.capabilities.usesBacking ? SuitePlan.ringBackings.count : 1
             let sizes = SuitePlan.defaultSizes.filter { $0 <= (entry.capabilities.maximumMessageSize ?? .max) }.count
             XCTAssertEqual(plan.filter { $0.transport == entry.name }.count,
-                           backings * sizes * entry.capabilities.modes.count, entry.name)
+                           (backings + waitRows) * sizes * entry.capabilities.modes.count, entry.name)
         }
+        XCTAssertEqual(Set(plan.filter { $0.wait == "park" }.map(\.transport)), ["spsc", "records"])
+        XCTAssertEqual(plan.filter { $0.transport == "records" && $0.wait == nil }.map(\.messageSize).sorted().first, 8)
         let needsCount = Set(TransportCatalog.all.filter(\.capabilities.needsMessageCount).map(\.name))
         XCTAssertTrue(plan.filter { !needsCount.contains($0.transport) }
             .allSatisfy { $0.durationSeconds == SuitePlan.full.secondsPerRepetition && $0.messages == nil })

@@ -52,8 +52,9 @@ enum Ringbench {
 
     /// Starts ringbench (or `executable`, e.g. strace) without waiting.
     static func start(_ arguments: [String], environment: [String: String] = [:],
-                      executable: URL? = nil) throws -> Running {
+                      executable: URL? = nil, input: URL? = nil) throws -> Running {
         let process = Process()
+        if let input { process.standardInput = try FileHandle(forReadingFrom: input) }
         process.executableURL = executable ?? Self.executable
         process.arguments = arguments
         if !environment.isEmpty {
@@ -68,8 +69,8 @@ enum Ringbench {
 
     /// Runs ringbench to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:],
-                    executable: URL? = nil) throws -> Result {
-        try start(arguments, environment: environment, executable: executable).wait()
+                    executable: URL? = nil, input: URL? = nil) throws -> Result {
+        try start(arguments, environment: environment, executable: executable, input: input).wait()
     }
 
     /// Pids whose parent is `pid`, from /proc.

@@ -89,7 +89,7 @@ final class ProbeCommandTests: XCTestCase {
         let json = try XCTUnwrap(result.json, result.stdout)
         try checkProbes(json["probes"] as? [String: Any])
         let runs = try XCTUnwrap(json["runs"] as? [[String: Any]])
-        XCTAssertEqual(runs.count, 4) // sysv and mmap, throughput and roundtrip
+        XCTAssertEqual(runs.count, 6) // sysv, mmap and sysv with --wait park; throughput and roundtrip
         for run in runs {
             let scenario = run["scenario"] as? [String: Any]
             XCTAssertEqual(scenario?["transport"] as? String, "spsc")

@@ -24,10 +24,18 @@
 /// |   8..<16   | intended send time: CycleClock ticks (messages of 16 B or more)|
 /// |  16..<24   | checksum (messages of 24 bytes or more)                       |
 /// |  24..<size | payload                                                       |
+///
+/// A message is as long as the buffer the transport hands over: the fixed
+/// `messageSize` for every fixed-slot transport, a length drawn from
+/// `lengths` for the `records` transport. `verify` also checks that the
+/// length is the one the stamp determines, so a truncated or overlong record
+/// is corrupt.
 public struct MessageCodec: Sendable {
     public let messageSize: Int
     /// Where the checksum is: 8, or 16 in timed messages.
     @usableFromInline let checksumOffset: Int
+    /// Set only when lengths vary (`MessageLengths.isFixed` false).
+    public let variableLengths: MessageLengths?
 
     public static let endOfStream: UInt64 = .max
     public static let producerShift: UInt64 = 48
@@ -35,9 +43,10 @@ public struct MessageCodec: Sendable {
     @usableFromInline static let k: UInt64 = 0x9E37_79B9_7F4A_7C15
     @usableFromInline static let stampMix: UInt64 = 0xC2B2_AE3D_27D4_EB4F
 
-    public init(messageSize: Int, timed: Bool = false) {
+    public init(messageSize: Int, timed: Bool = false, lengths: MessageLengths? = nil) {
         self.messageSize = messageSize
         checksumOffset = timed ? 16 : 8
+        variableLengths = lengths.flatMap { $0.isFixed ? nil : $0 }
     }
 
     /// Offset of the intended send time in timed messages.
@@ -48,14 +57,16 @@ public struct MessageCodec: Sendable {
         UInt64(truncatingIfNeeded: producer) << producerShift | sequence
     }
 
-    /// Writes a complete message with this stamp into `bytes` (messageSize bytes).
-    /// Below 16 bytes that is one store, kept inline in every loop; the
-    /// checksum and payload pass is a call of its own.
+    /// Writes a complete message with this stamp into `bytes` (messageSize
+    /// bytes, or the record's length when lengths vary). Below 16 bytes that
+    /// is one store, kept inline in every loop; the checksum and payload pass
+    /// is a call of its own.
     @inlinable @inline(__always)
     public func fill(_ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64) {
+        let size = variableLengths == nil ? messageSize : bytes.count
         let base = bytes.baseAddress!
         base.storeBytes(of: stamp, as: UInt64.self)
-        if messageSize >= checksumOffset &+ 8 { fillPayload(base, stamp: stamp) }
+        if size >= checksumOffset &+ 8 { fillPayload(base, stamp: stamp, size: size) }
     }
 
     /// A timed message: the stamp, the intended send time, then as `fill`.
@@ -72,9 +83,9 @@ public struct MessageCodec: Sendable {
     }
 
     @inlinable
-    func fillPayload(_ base: UnsafeMutableRawPointer, stamp: UInt64) {
+    func fillPayload(_ base: UnsafeMutableRawPointer, stamp: UInt64, size: Int) {
         let payload = base + checksumOffset + 8
-        let payloadBytes = messageSize - checksumOffset - 8
+        let payloadBytes = size - checksumOffset - 8
         let words = payloadBytes >> 3
         var sum: UInt64 = 0
         var value = stamp &+ Self.k
@@ -124,15 +135,26 @@ public struct MessageCodec: Sendable {
     /// true below 16 bytes, where the stamp is all there is).
     @inlinable @inline(__always)
     public func verify(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        messageSize < checksumOffset &+ 8 || verifyPayload(bytes.baseAddress!)
+        guard let variableLengths else {
+            return messageSize < checksumOffset &+ 8 || verifyPayload(bytes.baseAddress!, size: messageSize)
+        }
+        return verifyRecord(bytes, lengths: variableLengths)
+    }
+
+    /// A record of varying length: its length must be the one its stamp draws.
+    @inlinable
+    func verifyRecord(_ bytes: UnsafeRawBufferPointer, lengths: MessageLengths) -> Bool {
+        let size = bytes.count
+        guard size >= 8, size == lengths.length(stamp: Self.stamp(of: bytes)) else { return false }
+        return size < checksumOffset &+ 8 || verifyPayload(bytes.baseAddress!, size: size)
     }
 
     @inlinable
-    func verifyPayload(_ base: UnsafeRawPointer) -> Bool {
+    func verifyPayload(_ base: UnsafeRawPointer, size: Int) -> Bool {
         let stamp = base.loadUnaligned(as: UInt64.self)
         let stored = base.loadUnaligned(fromByteOffset: checksumOffset, as: UInt64.self)
         let payload = base + checksumOffset + 8
-        let payloadBytes = messageSize - checksumOffset - 8
+        let payloadBytes = size - checksumOffset - 8
         let words = payloadBytes >> 3
         var sum: UInt64 = 0
         var difference: UInt64 = 0

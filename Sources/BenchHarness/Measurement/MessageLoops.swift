@@ -28,7 +28,8 @@ public enum MessageLoops {
         public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil) {
             self.scenario = scenario
             self.control = control
-            self.codec = MessageCodec(messageSize: scenario.messageSize, timed: scenario.rate != nil)
+            self.codec = MessageCodec(messageSize: scenario.messageSize, timed: scenario.rate != nil,
+                                      lengths: try? MessageLengths(scenario))
             self.clock = clock
             self.ledger = ledger
         }
@@ -250,14 +251,19 @@ public enum MessageLoops {
         // check (identical either way) stays off the pinger's clock.
         while true {
             var stamp: UInt64 = 0
+            // Records vary in length; every other transport's are `size` bytes.
+            var length = size
             let got = try port.receive(maxCount: 1) { _, bytes in
                 stamp = MessageCodec.stamp(of: bytes)
-                MessageCodec.copy(from: bytes.baseAddress!, to: copy.baseAddress!, byteCount: size)
+                length = min(bytes.count, size)
+                MessageCodec.copy(from: bytes.baseAddress!, to: copy.baseAddress!, byteCount: length)
             }
             guard got == 1 else { continue }
             if stamp == MessageCodec.endOfStream { break }
-            try port.send(count: 1) { _, bytes in MessageCodec.copy(from: copy.baseAddress!, to: bytes.baseAddress!, byteCount: size) }
-            tracker.record(stamp: stamp, intact: codec.verify(UnsafeRawBufferPointer(copy)))
+            try port.send(count: 1) { _, bytes in
+                MessageCodec.copy(from: copy.baseAddress!, to: bytes.baseAddress!, byteCount: min(length, bytes.count))
+            }
+            tracker.record(stamp: stamp, intact: codec.verify(UnsafeRawBufferPointer(rebasing: copy[..<length])))
         }
         report.endNs = cshim_monotonic_ns()
         report.integrity = tracker.counts

@@ -92,7 +92,8 @@ public enum ResultRenderer {
         let s = run.scenario, l = run.summary.latencyNs
         return [
             s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : "")
-                + (s.rate.map { " @\(rate($0))/s" } ?? ""),
+                + (s.rate.map { " @\(rate($0))/s" } ?? "")
+                + (s.wait.map { " \($0)" } ?? "") + (s.recordSizes.map { $0 == "fixed" ? "" : " \($0)" } ?? ""),
             s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
             rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
             bytes(run.summary.bytesPerSecond.median) + "/s",

@@ -76,10 +76,12 @@ public enum BenchmarkRunner {
     }
 
     static func record(_ scenario: Scenario, _ results: [RepetitionResult], notes: [String], clock: CycleClock) -> RunRecord {
+        // Variable-length records move their mean length, not the maximum.
+        let meanSize = (try? MessageLengths(scenario))?.meanLength() ?? Double(scenario.messageSize)
         let reps = results.map { r in
             let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
             return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
-                                    bytesPerSecond: rate * Double(scenario.messageSize),
+                                    bytesPerSecond: rate * meanSize,
                                     latencyNs: r.latencyBuckets.flatMap(RepetitionLatency.init(buckets:)))
         }
         let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
@@ -152,6 +154,16 @@ public enum BenchmarkRunner {
             // Nodes that do not exist or have no CPUs or memory fail here, before anything runs.
             _ = try Placement.resolve(options.pin, producers: s.producers, consumers: s.consumers,
                                       request: options.placement, topology: options.topology)
+        }
+        if s.rate != nil, !(try MessageLengths(s)).isFixed {
+            throw .invalidScenario("--rate needs fixed-size messages (each carries its intended send time); drop --record-sizes")
+        }
+        if !(try MessageLengths(s)).isFixed, !c.variableLengths {
+            throw .invalidScenario("\(s.transport) carries fixed-size messages; --record-sizes applies to the records transport")
+        }
+        if let wait = s.wait {
+            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc and records transports, not \(s.transport)") }
+            _ = try RingWait.strategy(wait)
         }
     }
 }

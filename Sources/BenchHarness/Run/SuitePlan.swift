@@ -34,6 +34,10 @@ public enum SuitePlan {
     public static let defaultSizes = [8, 64, 1024, 65536]
     public static let ringBackings = ["sysv", "mmap"]
     public static let modes: [Scenario.Mode] = [.throughput, .roundtrip]
+    /// Transports with wait strategies (`spsc`, `records`) also run with
+    /// `--wait park` on the first backing: the price of not spinning, beside
+    /// the spinning rows (as the Disruptor's wait-strategy table).
+    public static let waitRows: [String] = ["park"]
 
     /// Ring slots: 4096, but 64 for 64 KiB messages so a ring stays at 4 MiB.
     public static func capacity(messageSize: Int) -> Int {
@@ -51,9 +55,17 @@ public enum SuitePlan {
                 for size in sizes where size <= (c.maximumMessageSize ?? .max) {
                     for mode in modes where c.modes.contains(mode) {
                         let count = c.needsMessageCount ? messages(for: profile.secondsPerRepetition, size: size) : nil
-                        plan.append(Scenario(transport: entry.name, backing: backing, messageSize: size, messages: count,
-                                             durationSeconds: count == nil ? profile.secondsPerRepetition : nil,
-                                             capacity: capacity(messageSize: size), batch: 1, mode: mode))
+                        let scenario = Scenario(transport: entry.name, backing: backing, messageSize: size, messages: count,
+                                                durationSeconds: count == nil ? profile.secondsPerRepetition : nil,
+                                                capacity: capacity(messageSize: size), batch: 1, mode: mode)
+                        plan.append(scenario)
+                        if c.waitStrategies, backing == ringBackings.first {
+                            for wait in waitRows {
+                                var waiting = scenario
+                                waiting.wait = wait
+                                plan.append(waiting)
+                            }
+                        }
                     }
                 }
             }

@@ -27,6 +27,14 @@ public struct Scenario: Codable, Sendable, Equatable {
     /// Paced throughput runs (`--rate`): messages per second per producer,
     /// each due at a fixed time; nil sends as fast as the transport takes them.
     public var rate: Double?
+    /// How message lengths vary (`records` only; nil: every message is
+    /// `messageSize`): "fixed", "uniform" or "log-uniform" (`MessageLengths`).
+    public var recordSizes: String?
+    /// The seed the lengths are drawn with (with `recordSizes`).
+    public var seed: UInt64?
+    /// How ring endpoints wait (`spsc`, `records`): "spin", "yield" or "park"
+    /// through the library's blocking calls; nil: the harness's own spin loop.
+    public var wait: String?
 
     public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
                 messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
@@ -48,6 +56,7 @@ public struct Scenario: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case transport, backing, producers, consumers, messageSize, messages
         case durationSeconds = "duration", capacity, batch, mode, placement, rate
+        case recordSizes, seed, wait
     }
 
     /// How many processes run: a roundtrip always has exactly one pinger and one echoer.

@@ -10,14 +10,16 @@ public struct SPSCTransport: Transport {
     public static let name = "spsc"
     public static let capabilities = TransportCapabilities(
         maximumMessageSize: RegionLayout.maximumSlotSize, limitReason: "the ring's maximum slot size",
-        usesBacking: true, usesCapacity: true)
+        usesBacking: true, usesCapacity: true, waitStrategies: true)
 
     let backing: RegionBacking
     let forward: SPSCRing
     let backward: SPSCRing
+    let wait: (strategy: WaitStrategy, blocking: Bool)
 
     public init(scenario: Scenario, cleanup: CleanupRegistry) throws(HarnessError) {
         backing = try RegionNames.backing(scenario)
+        wait = try RingWait.claimStrategy(scenario)
         do {
             forward = try SPSCRing.create(backing: backing, name: RegionNames.make(backing, "fwd", cleanup),
                                           capacity: scenario.capacity, messageSize: scenario.messageSize)
@@ -35,14 +37,14 @@ public struct SPSCTransport: Transport {
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
         let fwd: SPSCRing, back: SPSCRing
         do { fwd = try reopen(forward); back = try reopen(backward) } catch { throw .shm(error) }
-        // Each child claims its ends; the harness's loops spin (`.spin` keeps
-        // the wake-up check off the peer's hot path).
+        // Each child claims its ends with the `--wait` strategy (see `RingWait`).
         var port: Port
+        let strategy = wait.strategy
         do {
             if case .producer = role {
-                port = Port(outbound: try fwd.producer(wait: .spin), inbound: try back.consumer(wait: .spin))
+                port = Port(outbound: try fwd.producer(wait: strategy), inbound: try back.consumer(wait: strategy), blocking: wait.blocking)
             } else {
-                port = Port(outbound: try back.producer(wait: .spin), inbound: try fwd.consumer(wait: .spin))
+                port = Port(outbound: try back.producer(wait: strategy), inbound: try fwd.consumer(wait: strategy), blocking: wait.blocking)
             }
         } catch { throw .shm(error) }
         return try visitor.visit(&port)
@@ -59,6 +61,8 @@ public struct SPSCTransport: Transport {
     public struct Port: MessagePort, ~Copyable {
         @usableFromInline var outbound: SPSCRing.Producer
         @usableFromInline var inbound: SPSCRing.Consumer
+        /// Wait in the library's blocking calls (`--wait`) rather than spin here.
+        @usableFromInline let blocking: Bool
 
         // Inlined into the loop, which calls it from one place (the call
         // would cost more than the ring). Not @inline(__always): that makes
@@ -87,7 +91,14 @@ public struct SPSCTransport: Transport {
                 let first = done
                 let n: Int
                 do { n = try outbound.tryPushBatch(maxCount: count &- done) { i, slot in fill(first &+ i, slot) } } catch { throw .shm(error) }
-                if n == 0 { spin.wait() } else { done &+= n }
+                if n > 0 {
+                    done &+= n
+                } else if blocking {
+                    do { try outbound.push(timeoutSeconds: nil) { slot in fill(first, slot) } } catch { throw .shm(error) }
+                    done &+= 1
+                } else {
+                    spin.wait()
+                }
             }
         }
 
@@ -110,6 +121,12 @@ public struct SPSCTransport: Transport {
                 let n: Int
                 do { n = try inbound.tryPopBatch(maxCount: maxCount) { i, bytes in body(i, bytes) } } catch { throw .shm(error) }
                 if n > 0 { return n }
+                if blocking {
+                    let got: Received
+                    do { got = try inbound.pop(timeoutSeconds: nil) { bytes in body(0, bytes) } } catch { throw .shm(error) }
+                    guard got == .message else { throw RingWait.unexpectedEnd }
+                    return 1
+                }
                 spin.wait()
             }
         }

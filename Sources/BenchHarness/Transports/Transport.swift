@@ -72,11 +72,17 @@ public struct TransportCapabilities: Sendable {
     public var needsMessageCount: Bool
     /// Whether `--capacity` applies.
     public var usesCapacity: Bool
+    /// Whether messages may vary in length (`--record-sizes`).
+    public var variableLengths = false
+    /// Whether `--wait spin|yield|park` applies (the library's ring endpoints).
+    public var waitStrategies = false
 
     public init(modes: Set<Scenario.Mode> = Set(Scenario.Mode.allCases), maximumMessageSize: Int? = nil,
                 limitReason: String = "", multiProcess: Bool = false, usesBacking: Bool = false, usesCapacity: Bool = false,
-                needsMessageCount: Bool = false) {
+                needsMessageCount: Bool = false, variableLengths: Bool = false, waitStrategies: Bool = false) {
         self.needsMessageCount = needsMessageCount
+        self.variableLengths = variableLengths
+        self.waitStrategies = waitStrategies
         self.modes = modes
         self.maximumMessageSize = maximumMessageSize
         self.limitReason = limitReason

@@ -19,6 +19,7 @@ public enum TransportCatalog {
 
     public static let all: [Entry] = [
         entry(SPSCTransport.self),
+        entry(RecordsTransport.self),
         entry(MPMCTransport<MPMCSemaphoreQueue>.self),
         entry(MPMCTransport<MPMCLockFreeQueue>.self),
         entry(EmptyTransport.self),

@@ -1,0 +1,169 @@
+import CShim
+import Foundation
+import ShmRing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One ring or queue found in a directory (`ringbench ls`).
+struct RingEntry: Encodable {
+    struct Owner: Encodable {
+        var role: String
+        var pid: Int32
+        var alive: Bool
+    }
+
+    var name: String
+    var backing: String
+    var kind: String
+    var sizeBytes: Int?
+    /// Slots (SPSC ring, queues) or bytes (record ring).
+    var capacity: Int?
+    /// Bytes per slot, or the largest record.
+    var messageBytes: Int?
+    /// Messages (or, for a record ring, bytes) waiting to be read.
+    var pending: Int?
+    var fillPercent: Double?
+    var owners: [Owner] = []
+    var ageSeconds: Double
+    /// "live", "stale" (creator and every endpoint gone), "waiting for
+    /// consumer" (a closed stream nobody holds, not yet drained) or "corrupt".
+    var state: String
+    var problem: String?
+    /// SysV key of a semaphore queue's set and whether the set exists.
+    var semaphoreKey: String?
+
+    var isStale: Bool { state == "stale" }
+}
+
+/// Reads every ring and queue of this user in a directory: regular files
+/// only (never a symbolic link), owned by our uid, bearing the library's
+/// magic (a file that does not is someone else's and is left out). A region
+/// that fails validation is listed as corrupt with the reason.
+enum RingDirectory {
+    static let sysvKeySuffix = ".sysv-key"
+
+    static func scan(_ directory: String) throws -> [RingEntry] {
+        let files: [String]
+        do { files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
+            throw CommandFailure(message: "cannot list \(directory): \(error.localizedDescription)")
+        }
+        return files.compactMap { entry(directory: directory, file: $0) }
+    }
+
+    static func entry(directory: String, file: String) -> RingEntry? {
+        let path = directory + "/" + file
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == getuid() else { return nil }
+        let isKey = file.hasSuffix(sysvKeySuffix)
+        let name = isKey ? String(file.dropLast(sysvKeySuffix.count)) : file
+        let backing: RegionBacking = isKey ? .sysv : .mmap
+        if !isKey {
+            // Someone else's shared memory is not ours to list.
+            guard st.st_size >= 8, let fd = Optional(open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)), fd >= 0 else { return nil }
+            var magic: UInt64 = 0
+            let got = pread(fd, &magic, 8, 0)
+            close(fd)
+            guard got == 8, magic == RegionLayout.magic || magic == 0 else { return nil }
+        }
+        let age = max(0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec))
+        var entry = RingEntry(name: name, backing: backing.rawValue, kind: "?", ageSeconds: age, state: "live")
+        do throws(ShmError) {
+            let region = try SharedRegion.open(backing: backing, name: name,
+                                               options: RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false))
+            try describe(region, into: &entry, directory: directory)
+        } catch {
+            entry.state = "corrupt"
+            entry.problem = error.description
+        }
+        return entry
+    }
+
+    /// Fills in what the validated header and the endpoint words say.
+    static func describe(_ region: SharedRegion, into entry: inout RingEntry, directory: String) throws(ShmError) {
+        entry.sizeBytes = region.size
+        guard region.size >= RegionLayout.headerSize else {
+            throw .sizeMismatch(name: region.name, headerSays: UInt64(RegionLayout.headerSize), actual: UInt64(region.size))
+        }
+        let rawKind = region.base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
+        guard let kind = StructureKind(rawValue: rawKind) else {
+            throw .corruptedHeader(name: region.name, reason: "unknown structure kind \(rawKind)")
+        }
+        let header = try RegionHeader.validate(region, expecting: kind, timeoutSeconds: 0)
+        entry.kind = kind.description
+        entry.capacity = Int(header.capacity)
+        entry.messageBytes = Int(header.slotSize)
+        func word(_ offset: Int) -> UInt64 {
+            // Acquire: monitoring reads of words other processes publish.
+            cshim_load_acquire((region.base + offset).assumingMemoryBound(to: UInt64.self))
+        }
+        switch kind {
+        case .spscRing, .recordRing:
+            guard region.size >= EndpointLayout.dataOffset else {
+                throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
+            }
+            for (role, offset) in [("creator", EndpointLayout.creatorIdentityOffset), ("producer", EndpointLayout.producerOwnerOffset),
+                                   ("consumer", EndpointLayout.consumerOwnerOffset)] {
+                let packed = word(offset)
+                guard packed != 0 else { continue }
+                guard let identity = ProcessIdentity(packed: packed) else {
+                    throw .corruptRing(reason: "the \(role) word holds 0x\(String(packed, radix: 16)), not a process")
+                }
+                entry.owners.append(.init(role: role, pid: identity.pid, alive: identity.isAlive))
+            }
+            if kind == .spscRing {
+                let ring = try SPSCRing.attach(region, timeoutSeconds: 0)
+                entry.pending = ring.snapshot().pending
+            } else {
+                let written = word(EndpointLayout.producerPositionOffset), read = word(EndpointLayout.readPositionOffset)
+                guard read <= written, written - read <= header.capacity else {
+                    throw .corruptRing(reason: "positions read \(read), written \(written) do not fit a \(header.capacity)-byte ring")
+                }
+                entry.pending = Int(written - read)
+            }
+        case .mpmcSemaphoreQueue, .mpmcLockFreeQueue:
+            let (tail, head) = kind == .mpmcSemaphoreQueue
+                ? (word(MPMCSemaphoreLayout.tailOffset), word(MPMCSemaphoreLayout.headOffset))
+                : (word(MPMCLockFreeLayout.enqueuePositionOffset), word(MPMCLockFreeLayout.dequeuePositionOffset))
+            entry.pending = tail >= head ? Int(min(tail - head, header.capacity)) : 0
+            entry.owners.append(.init(role: "creator", pid: header.creatorPid, alive: pidIsAlive(header.creatorPid)))
+            if kind == .mpmcSemaphoreQueue {
+                let key = Int32(truncatingIfNeeded: header.parameters[MPMCSemaphoreLayout.semaphoreKeyParameter])
+                entry.semaphoreKey = "0x" + String(UInt32(bitPattern: key), radix: 16)
+            }
+        case .lockArena, .benchControl:
+            entry.owners.append(.init(role: "creator", pid: header.creatorPid, alive: pidIsAlive(header.creatorPid)))
+        }
+        if let pending = entry.pending, let capacity = entry.capacity, capacity > 0 {
+            entry.fillPercent = (Double(pending) / Double(capacity) * 1000).rounded() / 10
+        }
+        if entry.owners.contains(where: \.alive) {
+            entry.state = "live"
+        } else if kind == .spscRing || kind == .recordRing {
+            // The library's judgement (`RingNames.isStale`): a closed stream
+            // still holding undelivered records waits for its consumer.
+            let options = RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false)
+            entry.state = (try? RingNames.isStale(backing: region.backing, name: region.name, options: options)) == true
+                ? "stale" : "waiting for consumer"
+        } else {
+            entry.state = "stale"
+        }
+    }
+
+    static func pidIsAlive(_ pid: Int32) -> Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
+
+    /// Removes an entry's name (file, or segment and key file) and, for a
+    /// semaphore queue, its semaphore set.
+    static func remove(_ entry: RingEntry, directory: String) throws {
+        let backing = RegionBacking(rawValue: entry.backing) ?? .mmap
+        let options = RegionOptions(directory: directory)
+        if entry.semaphoreKey != nil,
+           let key = try? SemaphoreSet.key(forFile: directory + "/" + entry.name + (backing == .sysv ? sysvKeySuffix : "")),
+           let set = try? SemaphoreSet.open(key: key, count: MPMCSemaphoreLayout.semaphoreCount, name: entry.name, timeoutSeconds: 0) {
+            _ = cshim_semctl_rmid(set.id)
+        }
+        do { try RingNames.remove(backing: backing, name: entry.name, options: options) } catch {
+            throw CommandFailure(message: "cannot remove '\(entry.name)': \(error.description)")
+        }
+    }
+}
