@@ -158,9 +158,9 @@ final class MPMCSemaphoreReliabilityTests: XCTestCase {
     func testThreadsExchangeEveryMessageOnceInOrder() throws {
         let q = try MPMCSemaphoreQueue.create(backing: .anon, name: nil, capacity: 8, messageSize: 8)
         let perProducer: UInt64 = 20_000
-        let received = Mutex<[[UInt64]]>([[], []])
-        let total = Mutex<UInt64>(0)
-        let failures = Mutex<[String]>([])
+        let received = Locked<[[UInt64]]>([[], []])
+        let total = Locked<UInt64>(0)
+        let failures = Locked<[String]>([])
         let group = DispatchGroup()
         for producer in 0..<2 as Range<UInt64> {
             group.enter()
