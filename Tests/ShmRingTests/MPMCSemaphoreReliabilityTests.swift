@@ -1,7 +1,6 @@
 import CShim
 import Foundation
 import TestSupport
-import Synchronization
 import XCTest
 @testable import ShmRing
 
@@ -92,7 +91,7 @@ final class MPMCSemaphoreReliabilityTests: XCTestCase {
         XCTAssertEqual(sigaction(SIGUSR1, &action, &previous), 0)
         defer { _ = sigaction(SIGUSR1, &previous, nil) }
         let target = pthread_self()
-        let done = Mutex(false)
+        let done = Locked(false)
         let finished = DispatchSemaphore(value: 0)
         // A signal every 50 ms for at most 20 s: with a relative timeout
         // restarted on each EINTR, a 0.5 s pop would last the whole 20 s.

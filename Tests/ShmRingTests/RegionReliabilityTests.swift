@@ -1,7 +1,6 @@
 import CShim
 import Foundation
 import TestSupport
-import Synchronization
 import XCTest
 @testable import ShmRing
 
@@ -31,7 +30,7 @@ final class RegionReliabilityTests: XCTestCase {
                 XCTAssertEqual(error as? ShmError, .noSuchRegion(name: "late"), "default: no waiting")
             }
             let created = DispatchSemaphore(value: 0)
-            let holder = Mutex<MPMCLockFreeQueue?>(nil)
+            let holder = Locked<MPMCLockFreeQueue?>(nil)
             let creatorOptions = scratch.options
             Thread.detachNewThread {
                 usleep(300_000)
