@@ -70,9 +70,10 @@ public struct SPSCTransport: Transport {
         @inlinable
         public mutating func send(count: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(HarnessError) {
             var spin = SpinWait()
-            if count == 1 {
+            if count == 1, !blocking {
                 // A batch of one is one `tryPush`, as a user of the ring
-                // would write it: no batch arithmetic, no batch loop.
+                // would write it: no batch arithmetic, no batch loop. With
+                // `--wait` the batch path waits in the library instead.
                 do {
                     while try !outbound.tryPush({ slot throws(ShmError) in fill(0, slot) }) { spin.wait() }
                 } catch { throw .shm(error) }
@@ -105,7 +106,7 @@ public struct SPSCTransport: Transport {
         @inlinable
         public mutating func receive(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int {
             var spin = SpinWait()
-            if maxCount == 1 {
+            if maxCount == 1, !blocking {
                 do {
                     while try !inbound.tryPop({ bytes throws(ShmError) in body(0, bytes) }) { spin.wait() }
                 } catch { throw .shm(error) }
