@@ -42,13 +42,21 @@ enum RingLifecycle {
     /// Opens the ring if it exists, creates it otherwise; a creator racing
     /// us wins and we open its ring. Bounded to a few rounds.
     static func openOrCreate<R>(name: String, open: () throws(ShmError) -> R,
-                                create: () throws(ShmError) -> R) throws(ShmError) -> R {
+                                create: () throws(ShmError) -> R,
+                                shapeMismatch: (R) -> String?) throws(ShmError) -> R {
         var lastError = ShmError.noSuchRegion(name: name)
         for _ in 0..<4 {
-            do throws(ShmError) { return try open() } catch .noSuchRegion { } // absent: create it
+            do throws(ShmError) { return try checked(try open(), shapeMismatch) } catch .noSuchRegion { } // absent: create it
             do throws(ShmError) { return try create() } catch { lastError = error } // taken meanwhile: open again
         }
         throw lastError
+    }
+
+    /// An opened ring whose shape differs from the one asked for is an error
+    /// (`shapeMismatch` says how), not a ring the caller would misuse.
+    private static func checked<R>(_ ring: R, _ shapeMismatch: (R) -> String?) throws(ShmError) -> R {
+        if let mismatch = shapeMismatch(ring) { throw .invalidArgument(mismatch) }
+        return ring
     }
 
     /// Creates with `create`; if that fails and `reclaimStale` is set and the

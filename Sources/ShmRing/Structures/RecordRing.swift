@@ -75,15 +75,14 @@ public struct RecordRing: Sendable {
     /// Opens the named record ring, or creates it; its shape must match.
     public static func openOrCreate(backing: RegionBacking, name: String, capacity: Int, maximumRecordLength: Int,
                                     options: RegionOptions = RegionOptions()) throws(ShmError) -> RecordRing {
-        let ring = try RingLifecycle.openOrCreate(name: name, open: { () throws(ShmError) in
+        try RingLifecycle.openOrCreate(name: name, open: { () throws(ShmError) in
             try open(backing: backing, name: name, options: options)
         }, create: { () throws(ShmError) in
             try create(backing: backing, name: name, capacity: capacity, maximumRecordLength: maximumRecordLength, options: options)
+        }, shapeMismatch: { ring in
+            ring.capacity == capacity && ring.maximumRecordLength == maximumRecordLength ? nil
+                : "record ring '\(name)' exists with \(ring.capacity) bytes and records up to \(ring.maximumRecordLength), not \(capacity) and \(maximumRecordLength)"
         })
-        guard ring.capacity == capacity, ring.maximumRecordLength == maximumRecordLength else {
-            throw .invalidArgument("record ring '\(name)' exists with \(ring.capacity) bytes and records up to \(ring.maximumRecordLength), not \(capacity) and \(maximumRecordLength)")
-        }
-        return ring
     }
 
     /// Validates a mapped region as a record ring.

@@ -86,15 +86,14 @@ public struct SPSCRing: Sendable {
     /// its shape must be `capacity` slots of `messageSize` bytes.
     public static func openOrCreate(backing: RegionBacking, name: String, capacity: Int, messageSize: Int,
                                     options: RegionOptions = RegionOptions()) throws(ShmError) -> SPSCRing {
-        let ring = try RingLifecycle.openOrCreate(name: name, open: { () throws(ShmError) in
+        try RingLifecycle.openOrCreate(name: name, open: { () throws(ShmError) in
             try open(backing: backing, name: name, options: options)
         }, create: { () throws(ShmError) in
             try create(backing: backing, name: name, capacity: capacity, messageSize: messageSize, options: options)
+        }, shapeMismatch: { ring in
+            ring.capacity == capacity && ring.messageSize == messageSize ? nil
+                : "ring '\(name)' exists with \(ring.capacity) slots of \(ring.messageSize) bytes, not \(capacity) of \(messageSize)"
         })
-        guard ring.capacity == capacity, ring.messageSize == messageSize else {
-            throw .invalidArgument("ring '\(name)' exists with \(ring.capacity) slots of \(ring.messageSize) bytes, not \(capacity) of \(messageSize)")
-        }
-        return ring
     }
 
     /// Validates a mapped region as an SPSC ring.
