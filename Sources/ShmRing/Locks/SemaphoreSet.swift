@@ -1,5 +1,4 @@
 import CShim
-import Synchronization
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -47,7 +46,7 @@ public final class SemaphoreSet: @unchecked Sendable {
         var removed = false
         var removesOnDeinit = true
     }
-    private let state = Mutex(State())
+    private let state = ThreadLock(State())
 
     public static var privateKey: Int32 { cshim_IPC_PRIVATE }
     /// ftok's project id for semaphore sets: differs from `SharedRegion`'s

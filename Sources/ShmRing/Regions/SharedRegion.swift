@@ -1,5 +1,4 @@
 import CShim
-import Synchronization
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +36,7 @@ public final class SharedRegion: @unchecked Sendable {
     /// Whether `RegionHeader.validate` faults the pages in once the header is
     /// known to be sound (openers); creators prefault in `create`.
     let prefaultAfterValidation: Bool
-    private let state: Mutex<NameState>
+    private let state: ThreadLock<NameState>
 
     struct NameState {
         var removed = false
@@ -62,7 +61,7 @@ public final class SharedRegion: @unchecked Sendable {
         self.unmap = unmap
         self.removal = removal
         self.prefaultAfterValidation = prefaultAfterValidation
-        self.state = Mutex(NameState(removesOnDeinit: owner))
+        self.state = ThreadLock(NameState(removesOnDeinit: owner))
     }
 
     deinit {

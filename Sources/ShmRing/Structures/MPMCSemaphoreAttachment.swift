@@ -1,5 +1,4 @@
 import CShim
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
