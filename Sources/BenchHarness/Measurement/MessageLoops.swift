@@ -176,15 +176,21 @@ public enum MessageLoops {
         // run that fails mid-way still says what this consumer had verified.
         let child = context.scenario.producers + index
         var unpublished = 0
-        while !ended {
-            if unpublished >= 256 {
-                context.control.publishProgress(child: child, tracker.counts)
-                unpublished = 0
-            }
-            unpublished &+= try port.receive(maxCount: batch) { _, bytes in
-                take(bytes, codec: codec, book: book, timing: &timing, tracker: &tracker, ended: &ended)
+        // Two copies of the loop: with a literal batch of one the port's
+        // receive loop folds away after inlining, instead of setting up a
+        // loop (and the codec's payload loop) for every message.
+        @inline(__always) func drain(maxCount: Int) throws(HarnessError) {
+            while !ended {
+                if unpublished >= 256 {
+                    context.control.publishProgress(child: child, tracker.counts)
+                    unpublished = 0
+                }
+                unpublished &+= try port.receive(maxCount: maxCount) { _, bytes in
+                    take(bytes, codec: codec, book: book, timing: &timing, tracker: &tracker, ended: &ended)
+                }
             }
         }
+        if batch == 1 { try drain(maxCount: 1) } else { try drain(maxCount: batch) }
         report.endNs = cshim_monotonic_ns()
         context.control.consumerEnded()
         // With one consumer it saw everything, so it can settle losses; with
