@@ -19,6 +19,11 @@ floor = load("floor.json")
 print(f"spsc / ring-floor (8 B, batch 1, median of {len(floor['floor']['rounds'])} pairs): {floor['floor']['medianRatio']:.2f}  (target >= 0.90)")
 print(f"empty: {rate(load('empty.json')['runs'][0]) / 1e6:.0f} M msgs/s  (target >= 400)")
 print(f"spsc batch 32: {rate(load('spsc-batch32.json')['runs'][0]) / 1e6:.0f} M msgs/s  (target >= 500)")
+if os.path.exists(os.path.join(out, "floor-batch32.json")):
+    fb = load("floor-batch32.json")
+    floors = [r for r in fb["runs"] if r["scenario"]["transport"] == "ring-floor"]
+    print(f"ring-floor batch 32 (tryPushBatch/tryPopBatch, sysv): {rate(floors[0]) / 1e6:.0f} M msgs/s; "
+          f"spsc / ring-floor at batch 32 (median of {len(fb['floor']['rounds'])} pairs): {fb['floor']['medianRatio']:.2f}")
 rt = load("spsc-roundtrip.json")
 line = min(v for row in rt["probes"]["cacheLine"]["roundTripNs"] for v in row if v)
 print(f"spsc round trip p50 {p50(rt['runs'][0])} ns = {p50(rt['runs'][0]) / line:.2f} x the cache-line round trip {line:.0f} ns  (target <= 1.5)")

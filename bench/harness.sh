@@ -1,6 +1,6 @@
 #!/bin/sh
 # Issue 11's figures in one command: the ring floor against the spsc
-# transport, the harness-only `empty` transport, spsc at batch 32, the spsc
+# transport (batch 1, and batch 32 against the ring's batch API), the harness-only `empty` transport, spsc at batch 32, the spsc
 # round trip beside the probed cache-line round trip, the rivals in the same
 # harness, and the latency-under-load sweep. One results file per figure
 # under results/<host>-<date>-harness/, then the ratios the issue asks for.
@@ -20,6 +20,8 @@ fi
 "$bin" floor --backing mmap --messages $floor --rounds 7 --format json --output "$out/floor.json"
 "$bin" run --transport empty --messages $many --repeat $reps --format json --output "$out/empty.json"
 "$bin" run --transport spsc --batch 32 --messages $many --repeat $reps --format json --output "$out/spsc-batch32.json"
+# What the ring's own batch API moves, and the harness's share at batch 32.
+"$bin" floor --backing sysv --batch 32 --messages $many --rounds 5 --format json --output "$out/floor-batch32.json"
 "$bin" run --transport spsc --mode roundtrip --messages $trips --repeat $reps --format json --output "$out/spsc-roundtrip.json"
 "$bin" suite $suite --transports spsc,boost-spsc,ck-spsc,mpmc-lockfree,ck-mpmc,mpmc-sem,boost-mq,pipe,empty \
     --format json --output "$out/rivals.json"

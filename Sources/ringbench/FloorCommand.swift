@@ -10,11 +10,13 @@ struct FloorCommand: ParsableCommand {
         discussion: """
             The floor forks a producer looping on tryPush(UInt64) and a consumer looping on tryPop(as: UInt64.self)
             that checks every value is the next sequence number, pinned and timed like every run. Each round runs
-            the floor and then 'ringbench run --transport spsc' (8 B, batch 1, same backing and capacity); the
+            the floor and then 'ringbench run --transport spsc' (8 B, same batch, backing and capacity); the
             result is the median of the per-round ratios spsc / floor (1.0: the harness costs nothing).
+            With --batch K the floor loops on tryPushBatch/tryPopBatch, K messages at a time.
             Examples:
               ringbench floor
               ringbench floor --backing mmap --messages 50M --rounds 5 --format json --output floor.json
+              ringbench floor --batch 32 --messages 200M
             """)
 
     @Option(help: ArgumentHelp("Shared-memory backing of both rings: sysv, mmap or anon.", valueName: "sysv|mmap|anon"))
@@ -31,6 +33,11 @@ struct FloorCommand: ParsableCommand {
     var capacity: Int = 4096
 
     @Option(parsing: .unconditional,
+            help: OptionRules.batch.help("Messages per push and pop, in both loops.", valueName: "K", default: 1),
+            transform: OptionRules.batch.transform)
+    var batch: Int = 1
+
+    @Option(parsing: .unconditional,
             help: OptionRules.repetitions.help("Back-to-back pairs (floor, spsc).", valueName: "N", default: 5),
             transform: OptionRules.repetitions.transform)
     var rounds: Int = 5
@@ -40,11 +47,11 @@ struct FloorCommand: ParsableCommand {
 
     func run() throws {
         let options = try output.runOptions(defaultRepetitions: 1, defaultWarmup: 1)
-        let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity)
+        let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch)
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: 2)
         let (comparison, records) = try FloorComparison.measure(backing: backing, messages: messages, capacity: capacity,
-                                                                rounds: rounds, options: options)
+                                                                batch: batch, rounds: rounds, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
         document.floor = comparison
         document.annotate()

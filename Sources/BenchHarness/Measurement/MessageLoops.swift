@@ -101,7 +101,8 @@ public enum MessageLoops {
             let end = sequence &+ min(stretch, total &- sequence)
             // One call site per port operation, so the port's code (and the
             // ring's) is inlined here; ports take a batch of one on a path
-            // of its own.
+            // of its own. (A second copy of this loop for a literal batch of
+            // one, as `consume` has, measured slower: docs/design.md.)
             while sequence < end {
                 let count = Int(truncatingIfNeeded: min(batch, end &- sequence))
                 let first = stampBase | sequence
@@ -251,23 +252,27 @@ public enum MessageLoops {
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         defer { copy.deallocate() }
         var tracker = IntegrityTracker(producers: 1)
+        // Records vary in length; every other transport's are `size` bytes,
+        // a constant the copy below is specialised for (derived from the
+        // buffer's length, it cost a check per echo).
+        let fixedLength = codec.variableLengths == nil
         context.control.arriveAndWait()
         report.startNs = cshim_monotonic_ns()
         // The echo goes back before this side checks the ping, so the
         // check (identical either way) stays off the pinger's clock.
         while true {
             var stamp: UInt64 = 0
-            // Records vary in length; every other transport's are `size` bytes.
             var length = size
             let got = try port.receive(maxCount: 1) { _, bytes in
                 stamp = MessageCodec.stamp(of: bytes)
-                length = min(bytes.count, size)
+                if !fixedLength { length = min(bytes.count, size) }
                 MessageCodec.copy(from: bytes.baseAddress!, to: copy.baseAddress!, byteCount: length)
             }
             guard got == 1 else { continue }
             if stamp == MessageCodec.endOfStream { break }
             try port.send(count: 1) { _, bytes in
-                MessageCodec.copy(from: copy.baseAddress!, to: bytes.baseAddress!, byteCount: min(length, bytes.count))
+                MessageCodec.copy(from: copy.baseAddress!, to: bytes.baseAddress!,
+                                  byteCount: fixedLength ? size : min(length, bytes.count))
             }
             tracker.record(stamp: stamp, intact: codec.verify(UnsafeRawBufferPointer(rebasing: copy[..<length])))
         }

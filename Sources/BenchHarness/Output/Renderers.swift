@@ -123,7 +123,9 @@ public enum ResultRenderer {
             text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
         }
         if let floor = document.floor {
-            text += "ring floor: spsc / \(RingFloor.name) = " + String(format: "%.2f", floor.medianRatio)
+            let batch = document.runs.first { $0.scenario.transport == RingFloor.name }?.scenario.batch ?? 1
+            text += "ring floor\(batch > 1 ? " (batch \(batch))" : ""): spsc / \(RingFloor.name) = "
+                + String(format: "%.2f", floor.medianRatio)
                 + " (median of \(floor.rounds.count) back-to-back pairs: "
                 + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"
         }

@@ -8,8 +8,10 @@ import ShmRing
 /// One SPSC ring of `capacity` x 8 B slots; the producer loops on
 /// `tryPush(UInt64)` with the sequence number, the consumer on
 /// `tryPop(as: UInt64.self)` and counts every value that is not the next
-/// sequence number. Nothing else: no batches, no checksums, no clock inside
-/// the loop, no stop flag (runs are bounded by a message count). The
+/// sequence number. With a batch of K > 1 they loop on `tryPushBatch` and
+/// `tryPopBatch` instead, K at a time, with the same check. Nothing else: no
+/// checksums, no clock inside the loop, no stop flag (runs are bounded by a
+/// message count). The
 /// children are forked, pinned, started and timed exactly like a transport's
 /// (same runner, same barrier, same start/end clock reads), so only the
 /// loops differ.
@@ -21,10 +23,10 @@ public enum RingFloor {
                                                     limitReason: "the floor carries one UInt64",
                                                     usesBacking: true, usesCapacity: true, needsMessageCount: true)
 
-    /// The floor's scenario: 8 B, batch 1, throughput, bounded by `messages`.
-    public static func scenario(backing: String, messages: Int, capacity: Int = 4096) -> Scenario {
+    /// The floor's scenario: 8 B, throughput, bounded by `messages`.
+    public static func scenario(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1) -> Scenario {
         Scenario(transport: name, backing: backing, messageSize: 8, messages: messages, capacity: capacity,
-                 batch: 1, mode: .throughput)
+                 batch: batch, mode: .throughput)
     }
 
     /// Runs the floor like any scenario (placement, warm-up, repetitions).
@@ -46,6 +48,7 @@ public enum RingFloor {
         let control = try ControlBlock(children: 2)
         let specs = [ChildSpec(role: .producer(0), cpu: context.cpus[0]), ChildSpec(role: .consumer(0), cpu: context.cpus[1])]
         let total = UInt64(scenario.messages ?? 0)
+        let batch = UInt64(scenario.batch)
         let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds,
                                                 afterAttach: { cleanup.releaseNames() }) { _, spec throws(HarnessError) in
             var report = ChildReport(role: spec.role, cpu: spec.cpu)
@@ -57,8 +60,18 @@ public enum RingFloor {
                     control.arriveAndWait()
                     report.startNs = cshim_monotonic_ns()
                     var sequence: UInt64 = 0
-                    while sequence < total {
-                        if try producer.tryPush(sequence) { sequence &+= 1 }
+                    if batch == 1 {
+                        while sequence < total {
+                            if try producer.tryPush(sequence) { sequence &+= 1 }
+                        }
+                    } else {
+                        while sequence < total {
+                            let first = sequence
+                            let pushed = try producer.tryPushBatch(maxCount: Int(min(batch, total &- sequence))) { i, slot in
+                                slot.storeBytes(of: first &+ UInt64(truncatingIfNeeded: i), as: UInt64.self)
+                            }
+                            sequence &+= UInt64(truncatingIfNeeded: pushed)
+                        }
                     }
                     report.endNs = cshim_monotonic_ns()
                     report.integrity.sent = sequence
@@ -67,10 +80,19 @@ public enum RingFloor {
                     control.arriveAndWait()
                     report.startNs = cshim_monotonic_ns()
                     var expected: UInt64 = 0, wrong: UInt64 = 0
-                    while expected < total {
-                        if let value = try consumer.tryPop(as: UInt64.self) {
-                            if value != expected { wrong &+= 1 }
-                            expected &+= 1
+                    if batch == 1 {
+                        while expected < total {
+                            if let value = try consumer.tryPop(as: UInt64.self) {
+                                if value != expected { wrong &+= 1 }
+                                expected &+= 1
+                            }
+                        }
+                    } else {
+                        while expected < total {
+                            _ = try consumer.tryPopBatch(maxCount: Int(batch)) { _, slot in
+                                if slot.loadUnaligned(as: UInt64.self) != expected { wrong &+= 1 }
+                                expected &+= 1
+                            }
                         }
                     }
                     report.endNs = cshim_monotonic_ns()
@@ -84,7 +106,7 @@ public enum RingFloor {
     }
 }
 
-/// `ringbench floor`: the floor and the `spsc` transport (8 B, batch 1, same
+/// `ringbench floor`: the floor and the `spsc` transport (8 B, same batch,
 /// backing and capacity) back to back, round after round, so that machine
 /// noise hits both alike; the ratio of each round's pair and their median.
 public struct FloorComparison: Codable, Sendable {
@@ -108,9 +130,9 @@ public struct FloorComparison: Codable, Sendable {
     /// Runs `rounds` pairs (floor, then spsc), one repetition each after one
     /// warm-up of each, and returns the comparison with both runs' records
     /// (every round's repetition merged into one record per loop).
-    public static func measure(backing: String, messages: Int, capacity: Int = 4096, rounds: Int,
+    public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, rounds: Int,
                                options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
-        let floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity)
+        let floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch)
         var spsc = floor
         spsc.transport = SPSCTransport.name
         var floors: [RunRecord] = [], harnessed: [RunRecord] = []
