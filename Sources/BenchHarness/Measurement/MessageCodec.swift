@@ -146,6 +146,13 @@ public struct MessageCodec: Sendable {
         bytes.baseAddress!.loadUnaligned(as: UInt64.self)
     }
 
+    /// Whether `verify` can say anything but true: messages with a payload,
+    /// and records (whose length is checked). A loop reads this once, so
+    /// that at 8 bytes its per-message path never touches the codec (it
+    /// copied the whole codec for every message otherwise).
+    @inlinable
+    public var checksContent: Bool { variableLengths != nil || messageSize >= checksumOffset &+ 8 }
+
     /// Whether the checksum and every payload byte match the stamp (always
     /// true below 16 bytes, where the stamp is all there is).
     @inlinable @inline(__always)
