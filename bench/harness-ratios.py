@@ -2,7 +2,10 @@
 """Prints issue 11's ratios from the files bench/harness.sh wrote."""
 import json, os, sys
 
-out = sys.argv[1]
+# `harness-ratios.py --rivals-steady DIR`: exit 1 when a rival pair's rows
+# saw different host states (harness.sh then reruns the rivals suite).
+steady_check = sys.argv[1] == "--rivals-steady"
+out = sys.argv[2] if steady_check else sys.argv[1]
 def load(name):
     with open(os.path.join(out, name)) as f:
         return json.load(f)
@@ -15,6 +18,19 @@ def find(doc, transport, mode="throughput", size=8, producers=1):
             return r
     return None
 
+def state(*runs):
+    """' (host state differs: ...)' when the rows' own probes (runs[].hostState) disagree by more than 1.5x."""
+    lines = [min(r["hostState"]["cacheLineBeforeNs"], r["hostState"]["cacheLineAfterNs"]) for r in runs if r.get("hostState")]
+    if len(lines) == len(runs) and max(lines) > 1.5 * min(lines):
+        return "  NOT COMPARABLE: host state differs (" + " vs ".join(f"{v:.0f}" for v in lines) + " ns cache line)"
+    return ""
+if steady_check:
+    rivals = load("rivals.json")
+    spsc = find(rivals, "spsc")
+    pairs = [(spsc, find(rivals, "boost-spsc")), (spsc, find(rivals, "ck-spsc")),
+             (find(rivals, "spsc", "roundtrip"), find(rivals, "boost-spsc", "roundtrip")),
+             (find(rivals, "mpmc-lockfree"), find(rivals, "boost-mq"))]
+    sys.exit(1 if any(state(*p) for p in pairs) else 0)
 floor = load("floor.json")
 print(f"spsc / ring-floor (8 B, batch 1, median of {len(floor['floor']['rounds'])} pairs): {floor['floor']['medianRatio']:.2f}  (target >= 0.90)")
 print(f"empty: {rate(load('empty.json')['runs'][0]) / 1e6:.0f} M msgs/s  (target >= 400)")
@@ -31,11 +47,13 @@ rivals = load("rivals.json")
 spsc = find(rivals, "spsc")
 for name, goal in [("boost-spsc", 1.5), ("ck-spsc", 1.2)]:
     r = find(rivals, name)
-    print(f"spsc / {name} (8 B throughput): {rate(spsc) / rate(r):.2f}  (goal >= {goal})")
-print(f"spsc round trip / boost-spsc round trip (8 B p50): {p50(find(rivals, 'spsc', 'roundtrip')) / p50(find(rivals, 'boost-spsc', 'roundtrip')):.2f}  (goal <= 0.7)")
-print(f"mpmc-lockfree / boost-mq (8 B throughput): {rate(find(rivals, 'mpmc-lockfree')) / rate(find(rivals, 'boost-mq')):.2f}  (goal >= 3)")
+    print(f"spsc / {name} (8 B throughput): {rate(spsc) / rate(r):.2f}  (goal >= {goal}){state(spsc, r)}")
+a, b = find(rivals, 'spsc', 'roundtrip'), find(rivals, 'boost-spsc', 'roundtrip')
+print(f"spsc round trip / boost-spsc round trip (8 B p50): {p50(a) / p50(b):.2f}  (goal <= 0.7){state(a, b)}")
+a, b = find(rivals, 'mpmc-lockfree'), find(rivals, 'boost-mq')
+print(f"mpmc-lockfree / boost-mq (8 B throughput): {rate(a) / rate(b):.2f}  (goal >= 3){state(a, b)}")
 sem, bmq = load("mpmc-sem-2p2c-batch32.json")["runs"][0], load("boost-mq-2p2c-batch32.json")["runs"][0]
-print(f"mpmc-sem / boost-mq (2P/2C, batch 32): {rate(sem) / rate(bmq):.2f}  (goal >= 1)")
+print(f"mpmc-sem / boost-mq (2P/2C, batch 32): {rate(sem) / rate(bmq):.2f}  (goal >= 1){state(sem, bmq)}")
 empty = find(rivals, "empty")
 for name in ["mpmc-lockfree", "mpmc-sem", "pipe", "boost-mq"]:
     r = find(rivals, name)

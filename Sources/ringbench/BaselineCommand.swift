@@ -51,7 +51,7 @@ struct BaselineCommand: ParsableCommand {
             var arguments = ["--quick", "--repeat", "5", "--format", "json", "--output", path]
             if let transports { arguments += ["--transports", transports] }
             if let sizes { arguments += ["--sizes", sizes] }
-            var suite = try SuiteCommand.parse(arguments)
+            let suite = try SuiteCommand.parse(arguments)
             try suite.run()
             try body(path)
         }

@@ -46,7 +46,8 @@ struct FloorCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let options = try output.runOptions(defaultRepetitions: 1, defaultWarmup: 1)
+        var options = try output.runOptions(defaultRepetitions: 1, defaultWarmup: 1)
+        options.probesHostState = !probeOptions.noProbes
         let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch)
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: 2)

@@ -46,7 +46,8 @@ struct LatencyCommand: ParsableCommand {
             }
         }
         guard !names.isEmpty, !rateValues.isEmpty else { throw CommandFailure(message: "--transports and --rates need at least one value", code: 2) }
-        let options = try output.runOptions(defaultRepetitions: 3, defaultWarmup: 1)
+        var options = try output.runOptions(defaultRepetitions: 3, defaultWarmup: 1)
+        options.probesHostState = !probeOptions.noProbes
         // Every scenario is checked before the first fork.
         for name in names {
             let entry = try TransportCatalog.named(name)

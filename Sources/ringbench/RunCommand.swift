@@ -90,6 +90,7 @@ struct RunCommand: ParsableCommand {
         scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
         scenario.wait = wait
         var options = try output.runOptions()
+        options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()
         // Checked before probing, so bad input fails at once.
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named(transport).capabilities, options: options)

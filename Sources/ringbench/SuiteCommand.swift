@@ -33,6 +33,7 @@ struct SuiteCommand: ParsableCommand {
     func run() throws {
         let profile = quick ? SuitePlan.quick : SuitePlan.full
         var options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
+        options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()
         let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.all
         let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, profile: profile)

@@ -120,6 +120,34 @@ final class ResultComparisonTests: XCTestCase {
         XCTAssertEqual(report.exitCode, 3)
     }
 
+    func testARowsOwnHostStateMasksItsRegressionWhenTheDocumentsProbesAgree() throws {
+        // Both documents' start/end probes say 70 ns, but the host moved the
+        // vCPUs during the new run: its own probes say 300 ns.
+        var slowRow = F.run(rates: F.rates(0.35e6))
+        slowRow.hostState = HostState(cpus: [0, 1], cacheLineBeforeNs: 300, cacheLineAfterNs: 310)
+        var fastRow = F.run(rates: F.rates(1e6))
+        fastRow.hostState = HostState(cpus: [0, 1], cacheLineBeforeNs: 70, cacheLineAfterNs: 72)
+        let masked = try compare(F.document([fastRow]), F.document([slowRow]))
+        XCTAssertEqual(verdict(masked, .messagesPerSecond)?.verdict, .inconclusive)
+        XCTAssertTrue(verdict(masked, .messagesPerSecond)?.reason.contains("300 ns") ?? false)
+        XCTAssertEqual(masked.exitCode, 3)
+        // The same slowdown measured in one host state is a regression.
+        var sameState = slowRow
+        sameState.hostState = HostState(cpus: [0, 1], cacheLineBeforeNs: 71, cacheLineAfterNs: 69)
+        XCTAssertEqual(verdict(try compare(F.document([fastRow]), F.document([sameState])), .messagesPerSecond)?.verdict, .regressed)
+    }
+
+    func testHostStateAgreesWithinOnePlacementAndProbesOnlyDistinctPinnedCPUs() {
+        XCTAssertTrue(HostState(cpus: [0, 1], cacheLineBeforeNs: 70, cacheLineAfterNs: 80).steady)
+        XCTAssertFalse(HostState(cpus: [0, 1], cacheLineBeforeNs: 70, cacheLineAfterNs: 300).steady)
+        XCTAssertFalse(HostState.agree(35, 70))
+        XCTAssertEqual(HostState.probedCPUs([0, 1], producers: 1), [0, 1])
+        XCTAssertEqual(HostState.probedCPUs([0, 1, 2, 3], producers: 2), [0, 2]) // first producer, first consumer
+        XCTAssertNil(HostState.probedCPUs([0, 1, 0, 1], producers: 2)) // they share CPU 0: no line crosses
+        XCTAssertNil(HostState.probedCPUs([nil, nil], producers: 1))
+        XCTAssertNil(HostState.probedCPUs([0, 0], producers: 1))
+    }
+
     func testNormalizeComparesFiguresAgainstTheLimits() throws {
         // Roundtrip p50 scales with the cache line: the same efficiency in both states.
         let base = F.document([F.run(mode: .roundtrip, rates: F.rates(1e9 / 700))], cacheLineNs: 70)

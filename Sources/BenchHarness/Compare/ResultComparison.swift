@@ -152,9 +152,12 @@ public enum ResultComparison {
         var masked = 0
         for b in base.runs {
             guard let n = newByKey[b.key] else { continue }
+            // The document's probes, or this scenario's own (`HostState`):
+            // rows measured in different host states are not judged.
+            let state = machineState ?? (options.normalize ? nil : hostStateDifference(b, n))
             for metric in ComparedMetric.allCases {
                 guard var result = judge(metric, b, n, options: options) else { continue }
-                if let machineState, result.verdict == .regressed || result.verdict == .improved {
+                if let machineState = state, result.verdict == .regressed || result.verdict == .improved {
                     if result.verdict == .regressed { masked += 1 }
                     result.reason = "would be \(result.verdict.rawValue) (\(result.reason)), but the machine state differs: \(machineState)"
                     result.verdict = .inconclusive
@@ -177,6 +180,19 @@ public enum ResultComparison {
             report.notes.append("\(masked) regression-sized change(s) not judged because the machine state differs")
         }
         return finish(report)
+    }
+
+    /// Why a scenario's two sides saw different host states, when both carry
+    /// per-run probes (`RunRecord.hostState`) and their medians do not agree;
+    /// nil otherwise. The document-level probes cannot tell: the host may move
+    /// the vCPUs between a suite's first and last row.
+    static func hostStateDifference(_ base: ResultSet.PooledRun, _ new: ResultSet.PooledRun) -> String? {
+        func line(_ side: ResultSet.PooledRun) -> Double? {
+            let figures = side.runs.compactMap { $0.hostState.map { min($0.cacheLineBeforeNs, $0.cacheLineAfterNs) } }
+            return figures.isEmpty ? nil : Spread(figures).median
+        }
+        guard let b = line(base), let n = line(new), !HostState.agree(b, n) else { return nil }
+        return String(format: "this scenario's cache-line probe %.0f ns -> %.0f ns", b, n)
     }
 
     static func finish(_ report: ComparisonReport) -> ComparisonReport {

@@ -122,6 +122,12 @@ public enum ResultRenderer {
         if document.runs.contains(where: { $0.scenario.rate != nil }) {
             text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
         }
+        let states = document.runs.compactMap(\.hostState)
+        if let low = states.map({ min($0.cacheLineBeforeNs, $0.cacheLineAfterNs) }).min(),
+           let high = states.map({ max($0.cacheLineBeforeNs, $0.cacheLineAfterNs) }).max(), !HostState.agree(low, high) {
+            text += String(format: "host state: the runs' cache-line probes range from %.0f to %.0f ns (the host moved the vCPUs "
+                           + "during this document): compare rows only within one state (runs[].hostState)\n", low, high)
+        }
         if let floor = document.floor {
             let batch = document.runs.first { $0.scenario.transport == RingFloor.name }?.scenario.batch ?? 1
             text += "ring floor\(batch > 1 ? " (batch \(batch))" : ""): spsc / \(RingFloor.name) = "

@@ -48,6 +48,9 @@ public struct RunRecord: Codable, Sendable {
     public var versusPipe: Double?
     /// Requested and observed placement of processes and pages (docs/numa.md).
     public var placement: PlacementReport?
+    /// The cache line between the run's CPUs just before and after it: which
+    /// host state the run saw (`HostState`; absent with `--no-probes`).
+    public var hostState: HostState?
 
     public init(scenario: Scenario, repetitions: [RepetitionRecord], integrity: IntegrityCounts,
                 summary: RunSummary, notes: [String]? = nil, efficiency: RunEfficiency? = nil, versusPipe: Double? = nil) {

@@ -36,11 +36,11 @@ public enum CacheLineProbe {
                                 oneWayNs: minimum.map { row in row.map { $0.map { $0 / 2 } } })
     }
 
-    static func measurePair(_ a: Int, _ b: Int) throws(HarnessError) -> (min: Double, median: Double) {
+    static func measurePair(_ a: Int, _ b: Int, samples: Int = samples) throws(HarnessError) -> (min: Double, median: Double) {
         let figures = try ProbeProcesses.run(cpus: [a, b]) { child throws(HarnessError) in
             let line = child.page.assumingMemoryBound(to: UInt64.self)
             child.control.arriveAndWait()
-            return child.index == 0 ? ping(line) : echo(line)
+            return child.index == 0 ? ping(line, samples: samples) : echo(line)
         }
         guard let best = figures.first?["minNs"], let typical = figures.first?["medianNs"] else {
             throw .protocolViolation("cache-line probe on CPUs \(a) and \(b) reported no figures")
@@ -51,7 +51,7 @@ public enum CacheLineProbe {
     /// Release on the ping and acquire on the echo's load: the orders a ring
     /// uses to publish and consume (free on x86, real fences on ARM), so the
     /// limit is the one a ring could reach. The counter itself is the data.
-    static func ping(_ line: UnsafeMutablePointer<UInt64>) -> [String: Double] {
+    static func ping(_ line: UnsafeMutablePointer<UInt64>, samples: Int) -> [String: Double] {
         var perRoundTrip = [Double](repeating: 0, count: samples)
         var value: UInt64 = 0
         for sample in 0..<samples {

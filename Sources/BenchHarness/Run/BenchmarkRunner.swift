@@ -10,6 +10,9 @@ public struct RunOptions: Sendable {
     public var topology: any Topology
     /// `--producer-node`, `--consumer-node`, `--memory-node`.
     public var placement = PlacementRequest()
+    /// Probe the cache line between the run's CPUs before and after each
+    /// run (`HostState`); commands turn it off with `--no-probes`.
+    public var probesHostState = false
 
     public init(repetitions: Int = 5, warmup: Int = 1, pin: PinPolicy = .auto,
                 timeoutSeconds: Double? = nil, topology: any Topology = SystemTopology()) {
@@ -47,10 +50,16 @@ public enum BenchmarkRunner {
                                         timeoutSeconds: options.timeoutSeconds ?? defaultTimeout(scenario),
                                         clock: scenario.mode == .roundtrip || scenario.rate != nil ? CycleClock.calibrate() : .monotonic,
                                         memory: placement.memory)
+        let probed = options.probesHostState ? HostState.probedCPUs(placement.cpus, producers: scenario.producers) : nil
+        let lineBefore = try probed.map(HostState.probe)
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
             let result = try repetition(placed, context)
             if index >= options.warmup { measured.append(result) }
+        }
+        var hostState: HostState?
+        if let probed, let lineBefore {
+            hostState = HostState(cpus: probed, cacheLineBeforeNs: lineBefore, cacheLineAfterNs: try HostState.probe(probed))
         }
         var notes: [String] = []
         if scenario.mode == .throughput, scenario.consumers > 1, !DeliveryLedger.isExact(for: scenario) {
@@ -64,8 +73,13 @@ public enum BenchmarkRunner {
         if !placementReport.matches {
             notes.append("PLACEMENT MISMATCH: " + (placementReport.mismatches ?? []).joined(separator: "; "))
         }
+        if let hostState, !hostState.steady {
+            notes.append(String(format: "host state changed during the run: cache-line round trip %.0f ns before, %.0f ns after",
+                                hostState.cacheLineBeforeNs, hostState.cacheLineAfterNs))
+        }
         var result = record(placed, measured, notes: notes, clock: context.clock)
         result.placement = placementReport
+        result.hostState = hostState
         return result
     }
 

@@ -1,0 +1,53 @@
+/// The host's state around one run: the cache-line round trip between the
+/// run's first producer's and first consumer's CPUs, probed just before and
+/// just after its repetitions.
+///
+/// Why per run: on a virtual machine the host may move the vCPUs while a
+/// suite runs (on the development VM a line crosses in ~35, ~70 or ~300 ns
+/// depending on where the host put them, and every shared-memory figure
+/// moves about threefold with it). The document's probes, taken at the start
+/// and end of a command, cannot say which rows saw which state; these can,
+/// so a reader (and `bench/harness-ratios.py`) compares only rows measured in
+/// the same state, and a run whose two probes disagree is marked unsteady.
+///
+/// Cost: two short probes of `samples` x 100 round trips (under 10 ms each,
+/// mostly the fork of the two probe processes). Skipped with `--no-probes`,
+/// and for runs whose first producer and consumer share a CPU or are unpinned.
+public struct HostState: Codable, Sendable, Equatable {
+    /// The two CPUs probed (the run's first producer and first consumer).
+    public var cpus: [Int]
+    /// Minimum round trip over `samples` batches, before and after the run.
+    public var cacheLineBeforeNs: Double
+    public var cacheLineAfterNs: Double
+    /// The two probes agree within `tolerance`: the run saw one host state.
+    public var steady: Bool
+
+    public static let samples = 20
+    /// The host's states here differ by 2x or more; probes of one state
+    /// differ by well under 1.5x.
+    public static let tolerance = 1.5
+
+    public init(cpus: [Int], cacheLineBeforeNs: Double, cacheLineAfterNs: Double) {
+        self.cpus = cpus
+        self.cacheLineBeforeNs = cacheLineBeforeNs
+        self.cacheLineAfterNs = cacheLineAfterNs
+        steady = Self.agree(cacheLineBeforeNs, cacheLineAfterNs)
+    }
+
+    /// Whether two cache-line figures belong to the same host state.
+    public static func agree(_ a: Double, _ b: Double) -> Bool {
+        min(a, b) > 0 && max(a, b) <= min(a, b) * tolerance
+    }
+
+    /// The CPUs to probe for a run placed on `cpus` (producers first), or nil
+    /// when there is no pair of distinct pinned CPUs to probe.
+    static func probedCPUs(_ cpus: [Int?], producers: Int) -> [Int]? {
+        guard producers < cpus.count, let a = cpus[0], let b = cpus[producers], a != b else { return nil }
+        return [a, b]
+    }
+
+    /// One probe of the pair (minimum over `samples` batches).
+    static func probe(_ cpus: [Int]) throws(HarnessError) -> Double {
+        try CacheLineProbe.measurePair(cpus[0], cpus[1], samples: samples).min
+    }
+}
