@@ -16,8 +16,14 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
     floor=50M; many=200M; trips=1M; reps=5; suite=; sweep=
 fi
-# The smallest cache-line round trip a results file probed.
-line() { python3 -c "import json; d = json.load(open('$1')); print(int(min(x for r in d['probes']['cacheLine']['roundTripNs'] for x in r if x)))"; }
+# Every cache-line round trip a results file probed: its document probe and
+# each run's own before and after (runs[].hostState), one per line.
+line() { python3 -c "
+import json; d = json.load(open('$1'))
+print(int(min(x for r in d['probes']['cacheLine']['roundTripNs'] for x in r if x)))
+for r in d.get('runs', []):
+    h = r.get('hostState')
+    if h: print(int(h['cacheLineBeforeNs'])); print(int(h['cacheLineAfterNs']))"; }
 "$bin" probe --format json --output "$out/probe-before.json"
 # The figures that move threefold with the host's vCPU placement, run as one
 # set between two probes; the set is repeated (up to 5 times) until every

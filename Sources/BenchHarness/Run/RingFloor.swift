@@ -158,9 +158,18 @@ extension RunRecord {
         let reps = records.flatMap(\.repetitions)
         let integrity = records.reduce(IntegrityCounts()) { $0 + $1.integrity }
         let notes = Array(Set(records.flatMap { $0.notes ?? [] })).sorted()
-        return RunRecord(scenario: records[0].scenario, repetitions: reps, integrity: integrity,
-                         summary: RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
-                                             bytesPerSecond: Spread(reps.map(\.bytesPerSecond)), latencyNs: nil),
-                         notes: notes.isEmpty ? nil : notes)
+        var merged = RunRecord(scenario: records[0].scenario, repetitions: reps, integrity: integrity,
+                               summary: RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
+                                                   bytesPerSecond: Spread(reps.map(\.bytesPerSecond)), latencyNs: nil),
+                               notes: notes.isEmpty ? nil : notes)
+        // The first round's probe before and the last one's after; steady
+        // only if every round's probes agree with each other.
+        let states = records.compactMap(\.hostState)
+        if let first = states.first, let last = states.last, states.count == records.count {
+            merged.hostState = HostState(cpus: first.cpus, cacheLineBeforeNs: first.cacheLineBeforeNs, cacheLineAfterNs: last.cacheLineAfterNs)
+            let all = states.flatMap { [$0.cacheLineBeforeNs, $0.cacheLineAfterNs] }
+            merged.hostState?.steady = HostState.agree(all.min() ?? 0, all.max() ?? 0)
+        }
+        return merged
     }
 }
