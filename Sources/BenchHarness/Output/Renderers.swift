@@ -135,7 +135,11 @@ public enum ResultRenderer {
                 + " (median of \(floor.rounds.count) back-to-back pairs: "
                 + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"
         }
-        for run in document.runs { for note in run.notes ?? [] { text += "note: \(run.scenario.transport): \(note)\n" } }
+        for run in document.runs {
+            let s = run.scenario
+            let which = "\(s.transport) \(s.backing ?? "-") \(s.mode.rawValue) \(Self.bytes(Double(s.messageSize)))"
+            for note in run.notes ?? [] { text += "note: \(which): \(note)\n" }
+        }
         return text.isEmpty ? "" : "\n" + text
     }
 
