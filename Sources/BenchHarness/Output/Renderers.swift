@@ -137,7 +137,8 @@ public enum ResultRenderer {
         }
         for run in document.runs {
             let s = run.scenario
-            let which = "\(s.transport) \(s.backing ?? "-") \(s.mode.rawValue) \(Self.bytes(Double(s.messageSize)))"
+            let which = "\(s.transport)\(s.wait.map { " " + $0 } ?? "") \(s.backing ?? "-") \(s.mode.rawValue) "
+                + Self.bytes(Double(s.messageSize))
             for note in run.notes ?? [] { text += "note: \(which): \(note)\n" }
         }
         return text.isEmpty ? "" : "\n" + text
