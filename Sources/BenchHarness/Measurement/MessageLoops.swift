@@ -86,6 +86,7 @@ public enum MessageLoops {
         _ port: inout P, index: Int, context: Context, pacing: inout Pacing, report: inout ChildReport
     ) throws(HarnessError) {
         let codec = context.codec
+        let stampOnly = !codec.checksContent
         let batch = UInt64(context.scenario.batch)
         let total = UInt64(context.scenario.messages ?? .max)
         let stampBase = MessageCodec.stamp(producer: index, sequence: 0)
@@ -109,7 +110,7 @@ public enum MessageLoops {
                 // Paced: a batch is due at its first message's time.
                 let due = pacing.due(sequence)
                 try port.send(count: count) { i, bytes in
-                    pacing.fill(codec, bytes, stamp: first &+ UInt64(truncatingIfNeeded: i), due: due)
+                    pacing.fill(codec, bytes, stamp: first &+ UInt64(truncatingIfNeeded: i), due: due, stampOnly: stampOnly)
                 }
                 sequence &+= UInt64(truncatingIfNeeded: count)
             }

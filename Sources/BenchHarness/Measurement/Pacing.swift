@@ -14,7 +14,10 @@ public protocol SendPacing {
     /// time (CycleClock ticks; 0 unpaced).
     mutating func due(_ sequence: UInt64) -> UInt64
     /// Writes a message: timed ones carry their intended send time.
-    func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64)
+    /// `stampOnly` (the loop reads `!codec.checksContent` once): the message
+    /// is its stamp alone, so an unpaced fill stores it without touching the
+    /// codec (whose copy per message cost more than the store).
+    func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64, stampOnly: Bool)
 }
 
 public struct Unpaced: SendPacing {
@@ -23,8 +26,12 @@ public struct Unpaced: SendPacing {
     @inlinable public func stretch(_ unpaced: UInt64) -> UInt64 { unpaced }
     @inlinable @inline(__always) public mutating func due(_ sequence: UInt64) -> UInt64 { 0 }
     @inlinable @inline(__always)
-    public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64) {
-        codec.fill(bytes, stamp: stamp)
+    public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64, stampOnly: Bool) {
+        if stampOnly {
+            bytes.baseAddress!.storeBytes(of: stamp, as: UInt64.self)
+        } else {
+            codec.fill(bytes, stamp: stamp)
+        }
     }
 }
 
@@ -58,8 +65,9 @@ public struct FixedSchedule: SendPacing {
         return due
     }
 
+    /// Timed messages always carry their send time (`stampOnly` is ignored).
     @inlinable @inline(__always)
-    public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64) {
+    public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64, stampOnly: Bool) {
         codec.fill(bytes, stamp: stamp, sendTick: due)
     }
 }
