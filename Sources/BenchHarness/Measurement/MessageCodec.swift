@@ -78,6 +78,19 @@ public struct MessageCodec: Sendable {
         }
     }
 
+    /// `fill` for a loop that read `!checksContent` once: a message that is
+    /// its stamp alone is one store, and the codec is not touched (copying
+    /// it per message cost more than the store).
+    @inlinable @inline(__always)
+    public static func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64,
+                            stampOnly: Bool) {
+        if stampOnly {
+            bytes.baseAddress!.storeBytes(of: stamp, as: UInt64.self)
+        } else {
+            codec.fill(bytes, stamp: stamp)
+        }
+    }
+
     /// The payload of a record of varying length (see `fill`).
     @usableFromInline @inline(never)
     func fillRecordPayload(_ base: UnsafeMutableRawPointer, stamp: UInt64, size: Int) {

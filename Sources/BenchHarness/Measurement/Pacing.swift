@@ -14,9 +14,8 @@ public protocol SendPacing {
     /// time (CycleClock ticks; 0 unpaced).
     mutating func due(_ sequence: UInt64) -> UInt64
     /// Writes a message: timed ones carry their intended send time.
-    /// `stampOnly` (the loop reads `!codec.checksContent` once): the message
-    /// is its stamp alone, so an unpaced fill stores it without touching the
-    /// codec (whose copy per message cost more than the store).
+    /// `stampOnly`: the loop's `!codec.checksContent`, read once (see
+    /// `MessageCodec.fill(_:_:stamp:stampOnly:)`).
     func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64, stampOnly: Bool)
 }
 
@@ -27,11 +26,7 @@ public struct Unpaced: SendPacing {
     @inlinable @inline(__always) public mutating func due(_ sequence: UInt64) -> UInt64 { 0 }
     @inlinable @inline(__always)
     public func fill(_ codec: MessageCodec, _ bytes: UnsafeMutableRawBufferPointer, stamp: UInt64, due: UInt64, stampOnly: Bool) {
-        if stampOnly {
-            bytes.baseAddress!.storeBytes(of: stamp, as: UInt64.self)
-        } else {
-            codec.fill(bytes, stamp: stamp)
-        }
+        MessageCodec.fill(codec, bytes, stamp: stamp, stampOnly: stampOnly)
     }
 }
 

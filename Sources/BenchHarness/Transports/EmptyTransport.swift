@@ -72,12 +72,7 @@ public struct EmptyTransport: Transport {
             var delivered = 0
             while delivered < maxCount {
                 let ended = next >= total
-                let stamp = ended ? MessageCodec.endOfStream : next
-                if stampOnly {
-                    scratch.baseAddress!.storeBytes(of: stamp, as: UInt64.self)
-                } else {
-                    codec.fill(scratch, stamp: stamp)
-                }
+                MessageCodec.fill(codec, scratch, stamp: ended ? MessageCodec.endOfStream : next, stampOnly: stampOnly)
                 body(delivered, UnsafeRawBufferPointer(scratch))
                 delivered += 1
                 if ended { break }
