@@ -298,8 +298,15 @@ struct Endpoint: @unchecked Sendable {
     /// Flags the ring corrupt, so the peer stops too, and returns the error.
     @usableFromInline
     func corrupt(_ reason: String) -> ShmError {
+        Self.corrupt(regionBase: base, reason)
+    }
+
+    /// `corrupt` for a caller that holds only the region's base address (a
+    /// hot loop, which must not copy the endpoint for its error path).
+    @usableFromInline
+    static func corrupt(regionBase: UnsafeMutableRawPointer, _ reason: String) -> ShmError {
         // Relaxed: the peer polls it; nothing else is published with it.
-        cshim_store_relaxed(word(EndpointLayout.corruptionOffset), 1)
+        cshim_store_relaxed((regionBase + EndpointLayout.corruptionOffset).assumingMemoryBound(to: UInt64.self), 1)
         return .corruptRing(reason: reason)
     }
 }
