@@ -43,6 +43,13 @@ if os.path.exists(os.path.join(out, "floor-batch32.json")):
 rt = load("spsc-roundtrip.json")
 line = min(v for row in rt["probes"]["cacheLine"]["roundTripNs"] for v in row if v)
 print(f"spsc round trip p50 {p50(rt['runs'][0])} ns = {p50(rt['runs'][0]) / line:.2f} x the cache-line round trip {line:.0f} ns  (target <= 1.5)")
+if os.path.exists(os.path.join(out, "floor-roundtrip.json")):
+    fr = load("floor-roundtrip.json")
+    f, s = (next(r for r in fr["runs"] if r["scenario"]["transport"] == t) for t in ("ring-floor", "spsc"))
+    own = [min(r["hostState"]["cacheLineBeforeNs"], r["hostState"]["cacheLineAfterNs"]) for r in (f, s) if r.get("hostState")]
+    near = min(own) if own else line
+    print(f"ring-floor round trip (public API, sysv) p50 {p50(f)} ns = {p50(f) / near:.2f} x its runs' own cache-line probe {near:.0f} ns; "
+          f"spsc p50 {p50(s)} ns; ring-floor p50 / spsc p50 (median of {len(fr['floor']['rounds'])} pairs): {fr['floor']['medianRatio']:.2f}")
 rivals = load("rivals.json")
 spsc = find(rivals, "spsc")
 for name, goal in [("boost-spsc", 1.5), ("ck-spsc", 1.2)]:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Issue 11's figures in one command: the ring floor against the spsc
 # transport (batch 1, and batch 32 against the ring's batch API), the harness-only `empty` transport, spsc at batch 32, the spsc
-# round trip beside the probed cache-line round trip, the rivals in the same
+# round trip beside the probed cache-line round trip and the ring's own round trip, the rivals in the same
 # harness, and the latency-under-load sweep. One results file per figure
 # under results/<host>-<date>-harness/, then the ratios the issue asks for.
 #   bench/harness.sh [OUTPUT_DIR]      (after `make release`)
@@ -37,8 +37,10 @@ for attempt in 1 2 3 4 5; do
     # What the ring's own batch API moves, and the harness's share at batch 32.
     "$bin" floor --backing sysv --batch 32 --messages $many --rounds 5 --format json --output "$out/floor-batch32.json"
     "$bin" run --transport spsc --mode roundtrip --messages $trips --repeat $reps --format json --output "$out/spsc-roundtrip.json"
+    # The ring's own round trip (public API, one clock read per trip) against the spsc transport's.
+    "$bin" floor --backing sysv --mode roundtrip --messages $trips --rounds 5 --format json --output "$out/floor-roundtrip.json"
     "$bin" probe --format json --output "$out/probe-set-after.json"
-    lines=$(for f in probe-set-before floor empty spsc-batch32 floor-batch32 spsc-roundtrip probe-set-after; do line "$out/$f.json"; done | sort -n)
+    lines=$(for f in probe-set-before floor empty spsc-batch32 floor-batch32 spsc-roundtrip floor-roundtrip probe-set-after; do line "$out/$f.json"; done | sort -n)
     low=$(echo "$lines" | head -1); high=$(echo "$lines" | tail -1)
     echo "harness.sh: placement-sensitive set, attempt $attempt: cache-line round trip $low-$high ns" >&2
     steady=0

@@ -13,19 +13,26 @@ struct FloorCommand: ParsableCommand {
             the floor and then 'ringbench run --transport spsc' (8 B, same batch, backing and capacity); the
             result is the median of the per-round ratios spsc / floor (1.0: the harness costs nothing).
             With --batch K the floor loops on tryPushBatch/tryPopBatch, K messages at a time.
+            With --mode roundtrip the floor pings its sequence number over one ring and spins on the echo from
+            another, timing every trip with one clock read as the harness's pinger does; each round compares the
+            round trip's p50 (floor p50 / spsc p50).
             Examples:
               ringbench floor
               ringbench floor --backing mmap --messages 50M --rounds 5 --format json --output floor.json
               ringbench floor --batch 32 --messages 200M
+              ringbench floor --mode roundtrip --messages 2M
             """)
 
     @Option(help: ArgumentHelp("Shared-memory backing of both rings: sysv, mmap or anon.", valueName: "sysv|mmap|anon"))
     var backing: String = "mmap"
 
     @Option(parsing: .unconditional,
-            help: OptionRules.messages.help("Messages per repetition (suffixes k, M).", valueName: "N", default: 50_000_000),
+            help: OptionRules.messages.help("Messages per repetition (round trips in roundtrip mode); suffixes k, M. Default 50M, or 2M in roundtrip mode.", valueName: "N"),
             transform: OptionRules.messages.transform)
-    var messages: Int = 50_000_000
+    var messages: Int?
+
+    @Option(help: "What to measure: throughput or roundtrip.")
+    var mode: Scenario.Mode = .throughput
 
     @Option(parsing: .unconditional,
             help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N", default: 4096),
@@ -48,11 +55,12 @@ struct FloorCommand: ParsableCommand {
     func run() throws {
         var options = try output.runOptions(defaultRepetitions: 1, defaultWarmup: 1)
         options.probesHostState = !probeOptions.noProbes
-        let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch)
+        let messages = messages ?? (mode == .roundtrip ? 2_000_000 : 50_000_000)
+        let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: 2)
         let (comparison, records) = try FloorComparison.measure(backing: backing, messages: messages, capacity: capacity,
-                                                                batch: batch, rounds: rounds, options: options)
+                                                                batch: batch, mode: mode, rounds: rounds, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
         document.floor = comparison
         document.annotate()

@@ -29,6 +29,36 @@ final class FloorAndRateTests: XCTestCase {
         XCTAssertEqual(before.leftovers(), [])
     }
 
+    func testRoundTripFloorTimesEveryTripOfBothLoops() throws {
+        let before = IPCSnapshot.take()
+        for backing in ["mmap", "sysv"] {
+            let document = try runJSON(["floor", "--mode", "roundtrip", "--backing", backing, "--messages", "20k",
+                                        "--rounds", "2", "--no-probes"])
+            let floor = document["floor"] as? [String: Any]
+            XCTAssertEqual(floor?["metric"] as? String, "roundTripP50Ns")
+            XCTAssertEqual((floor?["rounds"] as? [Any])?.count, 2)
+            XCTAssertGreaterThan(floor?["medianRatio"] as? Double ?? 0, 0)
+            let runs = document["runs"] as? [[String: Any]] ?? []
+            XCTAssertEqual(runs.compactMap { ($0["scenario"] as? [String: Any])?["transport"] as? String }, ["ring-floor", "spsc"])
+            for run in runs {
+                XCTAssertEqual((run["scenario"] as? [String: Any])?["mode"] as? String, "roundtrip")
+                let latency = (run["summary"] as? [String: Any])?["latencyNs"] as? [String: Any]
+                XCTAssertEqual(latency?["samples"] as? Int, 40_000, "every trip of both rounds is in the merged histogram")
+                XCTAssertGreaterThan(latency?["p50"] as? Int ?? 0, 0)
+                let integrity = run["integrity"] as? [String: Any]
+                XCTAssertEqual(integrity?["received"] as? Int, 40_000)
+                for key in ["lost", "duplicated", "reordered", "corrupt"] { XCTAssertEqual(integrity?[key] as? Int, 0, key) }
+            }
+        }
+        // A round trip carries one message: a batch is refused in one line.
+        for command in [["floor", "--mode", "roundtrip", "--batch", "4"], ["run", "--mode", "roundtrip", "--batch", "4"]] {
+            let result = try Ringbench.run(command + ["--messages", "10", "--no-probes"])
+            XCTAssertNotEqual(result.status, 0, "\(command)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(command): \(result.stderr)")
+        }
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
     func testPacedRunsRecordOneWayLatencyOfEveryMessage() throws {
         for (transport, extra) in [("spsc", ["--message-size", "64"]), ("pipe", ["--message-size", "16"]),
                                    ("mpmc-lockfree", ["--message-size", "24", "--producers", "2", "--consumers", "2", "--batch", "3"])] {

@@ -26,6 +26,15 @@ public struct CycleClock: Sendable {
         usesCounter ? UInt64(Double(ticks) * nanosecondsPerTick) : ticks
     }
 
+    /// The reading `seconds` after the reading `start`, saturating, so that
+    /// a loop can compare its deadline with the readings it takes anyway.
+    @inlinable
+    public func ticks(after seconds: Double, from start: UInt64) -> UInt64 {
+        let ticks = seconds * 1e9 / nanosecondsPerTick
+        guard ticks.isFinite, ticks < Double(UInt64.max - start) else { return .max }
+        return start &+ UInt64(ticks)
+    }
+
     public static let monotonic = CycleClock(source: "monotonic", nanosecondsPerTick: 1, usesCounter: false)
 
     /// Measures the counter's rate against the monotonic clock over ~20 ms.

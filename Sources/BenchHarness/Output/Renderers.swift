@@ -130,7 +130,9 @@ public enum ResultRenderer {
         }
         if let floor = document.floor {
             let batch = document.runs.first { $0.scenario.transport == RingFloor.name }?.scenario.batch ?? 1
-            text += "ring floor\(batch > 1 ? " (batch \(batch))" : ""): spsc / \(RingFloor.name) = "
+            let ratio = floor.metric == "roundTripP50Ns" ? "\(RingFloor.name) p50 / spsc p50 round trip"
+                : "spsc / \(RingFloor.name)"
+            text += "ring floor\(batch > 1 ? " (batch \(batch))" : ""): \(ratio) = "
                 + String(format: "%.2f", floor.medianRatio)
                 + " (median of \(floor.rounds.count) back-to-back pairs: "
                 + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"

@@ -135,6 +135,9 @@ public enum BenchmarkRunner {
         if s.mode == .roundtrip, s.producers != 1 || s.consumers != 1 {
             throw .invalidScenario("roundtrip mode runs one pinger and one echoer: use --producers 1 --consumers 1")
         }
+        if s.mode == .roundtrip, s.batch != 1 {
+            throw .invalidScenario("a round trip carries one message: --batch applies to throughput mode")
+        }
         guard s.capacity >= 1, s.capacity & (s.capacity - 1) == 0, s.capacity <= 1 << 30 else {
             throw .invalidScenario("--capacity must be a power of two between 1 and 2^30, got \(s.capacity)")
         }

@@ -1,4 +1,5 @@
 import CShim
+import Histogram
 import ShmRing
 
 /// The ring's floor: the smallest program a user of the public API would
@@ -12,6 +13,13 @@ import ShmRing
 /// `tryPopBatch` instead, K at a time, with the same check. Nothing else: no
 /// checksums, no clock inside the loop, no stop flag (runs are bounded by a
 /// message count). The
+/// round-trip floor (`--mode roundtrip`) is the same over two rings: the
+/// pinger pushes its sequence number on one and retries `tryPop` of the
+/// other until the echo comes back, checks it, and times every trip with one
+/// clock read, as the harness's pinger does (`MessageLoops.ping`); the echoer
+/// pops and pushes each value back. Both retry with the library's public
+/// `SpinWait` (a `pause` between attempts), as the harness's ports do: a
+/// bare retry loop measured slower here (140-150 ns against 120-130 ns). The
 /// children are forked, pinned, started and timed exactly like a transport's
 /// (same runner, same barrier, same start/end clock reads), so only the
 /// loops differ.
@@ -19,14 +27,15 @@ public enum RingFloor {
     /// The name in results (`scenario.transport`); not a catalog transport.
     public static let name = "ring-floor"
 
-    static let capabilities = TransportCapabilities(modes: [.throughput], maximumMessageSize: 8,
+    static let capabilities = TransportCapabilities(modes: [.throughput, .roundtrip], maximumMessageSize: 8,
                                                     limitReason: "the floor carries one UInt64",
                                                     usesBacking: true, usesCapacity: true, needsMessageCount: true)
 
     /// The floor's scenario: 8 B, throughput, bounded by `messages`.
-    public static func scenario(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1) -> Scenario {
+    public static func scenario(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1,
+                                mode: Scenario.Mode = .throughput) -> Scenario {
         Scenario(transport: name, backing: backing, messageSize: 8, messages: messages, capacity: capacity,
-                 batch: batch, mode: .throughput)
+                 batch: batch, mode: mode)
     }
 
     /// Runs the floor like any scenario (placement, warm-up, repetitions).
@@ -35,16 +44,11 @@ public enum RingFloor {
     }
 
     static func repetition(_ scenario: Scenario, _ context: RepetitionContext) throws(HarnessError) -> RepetitionResult {
+        if scenario.mode == .roundtrip { return try roundTrips(scenario, context) }
         let cleanup = CleanupRegistry()
         defer { cleanup.runAll() }
         let backing = try RegionNames.backing(scenario)
-        let ring: SPSCRing
-        do {
-            ring = try SPSCRing.create(backing: backing, name: RegionNames.make(backing, "floor", cleanup),
-                                       capacity: scenario.capacity, messageSize: 8)
-        } catch { throw .shm(error) }
-        cleanup.register("ring floor \(ring.region.name)") { [ring] in ring.region.removeName() }
-        RegionNames.releaseAfterAttach(ring.region, cleanup)
+        let ring = try createRing(scenario, backing: backing, label: "floor", cleanup: cleanup)
         let control = try ControlBlock(children: 2)
         let specs = [ChildSpec(role: .producer(0), cpu: context.cpus[0]), ChildSpec(role: .consumer(0), cpu: context.cpus[1])]
         let total = UInt64(scenario.messages ?? 0)
@@ -53,8 +57,7 @@ public enum RingFloor {
                                                 afterAttach: { cleanup.releaseNames() }) { _, spec throws(HarnessError) in
             var report = ChildReport(role: spec.role, cpu: spec.cpu)
             do throws(ShmError) {
-                // Named rings are opened by name, as an unrelated process would.
-                let mine = backing == .anon ? ring : try SPSCRing.open(backing: backing, name: ring.region.name)
+                let mine = try attach(ring, backing: backing)
                 if case .producer = spec.role {
                     var producer = try mine.producer(wait: .spin)
                     control.arriveAndWait()
@@ -104,25 +107,128 @@ public enum RingFloor {
         }.reports
         return RepetitionRunner.summarise(scenario: scenario, reports: reports)
     }
+
+    /// A ring of the scenario's capacity of 8-byte slots, whose name goes
+    /// once both children have attached (or with `cleanup`).
+    static func createRing(_ scenario: Scenario, backing: RegionBacking, label: String,
+                           cleanup: CleanupRegistry) throws(HarnessError) -> SPSCRing {
+        let ring: SPSCRing
+        do {
+            ring = try SPSCRing.create(backing: backing, name: RegionNames.make(backing, label, cleanup),
+                                       capacity: scenario.capacity, messageSize: 8)
+        } catch { throw .shm(error) }
+        cleanup.register("ring floor \(ring.region.name)") { [ring] in ring.region.removeName() }
+        RegionNames.releaseAfterAttach(ring.region, cleanup)
+        return ring
+    }
+
+    /// A child's own view of `ring`: named rings are opened by name, as an
+    /// unrelated process would; anonymous ones are inherited through fork.
+    static func attach(_ ring: SPSCRing, backing: RegionBacking) throws(ShmError) -> SPSCRing {
+        backing == .anon ? ring : try SPSCRing.open(backing: backing, name: ring.region.name)
+    }
+
+    /// The round-trip floor: ring `out` carries pings, ring `back` echoes.
+    static func roundTrips(_ scenario: Scenario, _ context: RepetitionContext) throws(HarnessError) -> RepetitionResult {
+        let cleanup = CleanupRegistry()
+        defer { cleanup.runAll() }
+        let backing = try RegionNames.backing(scenario)
+        let outbound = try createRing(scenario, backing: backing, label: "floor-out", cleanup: cleanup)
+        let inbound = try createRing(scenario, backing: backing, label: "floor-back", cleanup: cleanup)
+        let control = try ControlBlock(children: 2)
+        let specs = [ChildSpec(role: .producer(0), cpu: context.cpus[0]), ChildSpec(role: .consumer(0), cpu: context.cpus[1])]
+        let total = UInt64(scenario.messages ?? 0)
+        let clock = context.clock
+        let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds,
+                                                afterAttach: { cleanup.releaseNames() }) { _, spec throws(HarnessError) in
+            var report = ChildReport(role: spec.role, cpu: spec.cpu)
+            do throws(ShmError) {
+                let out = try attach(outbound, backing: backing)
+                let back = try attach(inbound, backing: backing)
+                if case .producer = spec.role {
+                    var ping = try out.producer(wait: .spin)
+                    var echo = try back.consumer(wait: .spin)
+                    var histogram = LatencyHistogram.make()
+                    var wrong: UInt64 = 0
+                    control.arriveAndWait()
+                    report.startNs = cshim_monotonic_ns()
+                    var began = clock.now()
+                    var pending: UInt64?
+                    var sequence: UInt64 = 0
+                    while sequence < total {
+                        var spin = SpinWait()
+                        while try !ping.tryPush(sequence) { spin.wait() }
+                        // The previous trip's sample, recorded while this one is in flight.
+                        if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                        spin.reset()
+                        var echoed = try echo.tryPop(as: UInt64.self)
+                        while echoed == nil {
+                            spin.wait()
+                            echoed = try echo.tryPop(as: UInt64.self)
+                        }
+                        let ended = clock.now()
+                        if echoed != sequence { wrong &+= 1 }
+                        pending = ended &- began
+                        began = ended
+                        sequence &+= 1
+                    }
+                    if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                    report.endNs = cshim_monotonic_ns()
+                    report.integrity.sent = sequence
+                    report.integrity.received = sequence &- wrong
+                    report.integrity.reordered = wrong
+                    report.latencyBuckets = LatencyHistogram.buckets(histogram)
+                } else {
+                    var ping = try out.consumer(wait: .spin)
+                    var echo = try back.producer(wait: .spin)
+                    control.arriveAndWait()
+                    report.startNs = cshim_monotonic_ns()
+                    var echoed: UInt64 = 0
+                    var spin = SpinWait()
+                    while echoed < total {
+                        guard let value = try ping.tryPop(as: UInt64.self) else {
+                            spin.wait()
+                            continue
+                        }
+                        spin.reset()
+                        while try !echo.tryPush(value) { spin.wait() }
+                        echoed &+= 1
+                    }
+                    report.endNs = cshim_monotonic_ns()
+                }
+            } catch { throw .shm(error) }
+            return report
+        }.reports
+        return RepetitionRunner.summarise(scenario: scenario, reports: reports)
+    }
 }
 
 /// `ringbench floor`: the floor and the `spsc` transport (8 B, same batch,
-/// backing and capacity) back to back, round after round, so that machine
-/// noise hits both alike; the ratio of each round's pair and their median.
+/// backing and capacity, same mode) back to back, round after round, so that
+/// machine noise hits both alike; the ratio of each round's pair and their
+/// median. In throughput mode a round compares messages per second (spsc /
+/// floor); in roundtrip mode the round trip's median (floor p50 / spsc p50).
+/// Either way 1.0 means the harness costs nothing, and less means it hides
+/// part of the ring.
 public struct FloorComparison: Codable, Sendable {
     public struct Round: Codable, Sendable {
-        /// Messages per second of the floor and of the spsc transport in this round.
+        /// The floor's and the spsc transport's figure in this round:
+        /// messages per second, or the round trip's p50 in nanoseconds.
         public var floor: Double
         public var spsc: Double
-        /// spsc / floor.
+        /// spsc / floor (throughput), floor / spsc (roundtrip).
         public var ratio: Double
     }
 
+    /// "messagesPerSecond" or "roundTripP50Ns" (absent in older files:
+    /// messages per second).
+    public var metric: String?
     public var rounds: [Round]
     /// Median of the per-round ratios.
     public var medianRatio: Double
 
-    public init(rounds: [Round]) {
+    public init(rounds: [Round], metric: String? = nil) {
+        self.metric = metric
         self.rounds = rounds
         medianRatio = Spread(rounds.map(\.ratio)).median
     }
@@ -130,37 +236,64 @@ public struct FloorComparison: Codable, Sendable {
     /// Runs `rounds` pairs (floor, then spsc), one repetition each after one
     /// warm-up of each, and returns the comparison with both runs' records
     /// (every round's repetition merged into one record per loop).
-    public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, rounds: Int,
-                               options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
-        let floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch)
+    public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, mode: Scenario.Mode = .throughput,
+                               rounds: Int, options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
+        let floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
         var spsc = floor
         spsc.transport = SPSCTransport.name
+        let entry = try TransportCatalog.named(SPSCTransport.name)
         var floors: [RunRecord] = [], harnessed: [RunRecord] = []
+        // Every measured repetition's round-trip histogram, to merge exactly.
+        var floorBuckets: [[UInt64]] = [], spscBuckets: [[UInt64]] = []
         var once = options
         once.repetitions = 1
         for round in 0..<rounds {
             once.warmup = round == 0 ? options.warmup : 0
-            floors.append(try RingFloor.run(floor, options: once))
-            harnessed.append(try BenchmarkRunner.run(spsc, options: once))
+            var seen = 0
+            let warmup = once.warmup
+            floors.append(try BenchmarkRunner.run(floor, options: once, capabilities: RingFloor.capabilities) { s, c throws(HarnessError) in
+                let result = try RingFloor.repetition(s, c)
+                if seen >= warmup, let buckets = result.latencyBuckets { floorBuckets.append(buckets) }
+                seen += 1
+                return result
+            })
+            seen = 0
+            harnessed.append(try BenchmarkRunner.run(spsc, options: once, capabilities: entry.capabilities) { s, c throws(HarnessError) in
+                let result = try entry.runRepetition(s, c)
+                if seen >= warmup, let buckets = result.latencyBuckets { spscBuckets.append(buckets) }
+                seen += 1
+                return result
+            })
         }
         let pairs = zip(floors, harnessed).map { f, s in
-            let a = f.summary.messagesPerSecond.median, b = s.summary.messagesPerSecond.median
-            return Round(floor: a, spsc: b, ratio: a > 0 ? b / a : 0)
+            guard mode == .roundtrip else {
+                let a = f.summary.messagesPerSecond.median, b = s.summary.messagesPerSecond.median
+                return Round(floor: a, spsc: b, ratio: a > 0 ? b / a : 0)
+            }
+            let a = Double(f.summary.latencyNs?.p50 ?? 0), b = Double(s.summary.latencyNs?.p50 ?? 0)
+            return Round(floor: a, spsc: b, ratio: b > 0 ? a / b : 0)
         }
-        return (FloorComparison(rounds: pairs), [RunRecord.merging(floors), RunRecord.merging(harnessed)])
+        let clock = floors.first?.summary.latencyNs?.clock
+        return (FloorComparison(rounds: pairs, metric: mode == .roundtrip ? "roundTripP50Ns" : "messagesPerSecond"),
+                [RunRecord.merging(floors, latencyBuckets: floorBuckets, clock: clock),
+                 RunRecord.merging(harnessed, latencyBuckets: spscBuckets, clock: clock)])
     }
 }
 
 extension RunRecord {
-    /// One record of the same scenario's repetitions from several records
-    /// (throughput runs: no latency histograms to merge).
-    static func merging(_ records: [RunRecord]) -> RunRecord {
+    /// One record of the same scenario's repetitions from several records;
+    /// in roundtrip mode, with the latency of every repetition's histogram
+    /// (`latencyBuckets`, one per repetition) merged.
+    static func merging(_ records: [RunRecord], latencyBuckets: [[UInt64]] = [], clock: String? = nil) -> RunRecord {
         let reps = records.flatMap(\.repetitions)
         let integrity = records.reduce(IntegrityCounts()) { $0 + $1.integrity }
         let notes = Array(Set(records.flatMap { $0.notes ?? [] })).sorted()
         var merged = RunRecord(scenario: records[0].scenario, repetitions: reps, integrity: integrity,
                                summary: RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
-                                                   bytesPerSecond: Spread(reps.map(\.bytesPerSecond)), latencyNs: nil),
+                                                   bytesPerSecond: Spread(reps.map(\.bytesPerSecond)),
+                                                   latencyNs: latencyBuckets.isEmpty ? nil : LatencyHistogram.summary(
+                                                       latencyBuckets.reduce(into: LatencyHistogram.make()) { LatencyHistogram.add($1, to: &$0) },
+                                                       kind: "roundtrip", clock: clock)),
                                notes: notes.isEmpty ? nil : notes)
         // The first round's probe before and the last one's after; steady
         // only if every round's probes agree with each other.
