@@ -13,7 +13,7 @@ final class ProbeCommandTests: XCTestCase {
         let cpus = try XCTUnwrap(cacheLine["cpus"] as? [Int], file: file, line: line)
         XCTAssertFalse(cpus.isEmpty, file: file, line: line)
         XCTAssertEqual(cacheLine["statistic"] as? String, "min", file: file, line: line)
-        for key in ["roundTripNs", "medianRoundTripNs", "oneWayNs"] {
+        for key in ["roundTripNs", "medianRoundTripNs", "oneWayNs", "twoLineRoundTripNs"] {
             let matrix = try XCTUnwrap(cacheLine[key] as? [[Any]], key, file: file, line: line)
             XCTAssertEqual(matrix.count, cpus.count, key, file: file, line: line)
             for (i, row) in matrix.enumerated() {
@@ -73,6 +73,13 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("cache-line round trip"), table.stdout)
         XCTAssertTrue(table.stdout.contains("futex wake-up"), table.stdout)
+        // Both probes on two CPUs, the two-line one included.
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
+        let pair = try Ringbench.run(["probe", "--pin", "0,1", "--format", "csv"])
+        XCTAssertEqual(pair.status, 0, pair.stderr)
+        XCTAssertTrue(pair.stdout.contains("two_line_round_trip,0,1,,min,"), pair.stdout)
+        let pairTable = try Ringbench.run(["probe", "--pin", "0,1"])
+        XCTAssertTrue(pairTable.stdout.contains("round trip over two lines"), pairTable.stdout)
     }
 
     func testProbeRejectsAnUnavailableCPU() throws {

@@ -4,7 +4,10 @@
 /// - roundtrip runs: the cache-line round trip between the two CPUs the run
 ///   was pinned to, divided by the run's p50 round trip. A message round trip
 ///   must move at least one line there and one back, so 100% is the floor no
-///   shared-memory transport can beat.
+///   shared-memory transport can beat. A transport with one line per
+///   direction (two rings, each written by one side) meets a higher floor,
+///   the probes' `twoLineRoundTripNs` (about 1.5x the one-line figure here),
+///   which the results carry beside this one.
 /// - throughput runs: the run's bandwidth (bytes/s, median) divided by one
 ///   core's memcpy bandwidth at the probed size closest to the run's working
 ///   set: message size × ring capacity for transports with a capacity (the

@@ -34,7 +34,8 @@ public enum ProbeRenderer {
     public static func summary(_ p: ProbeResults) -> String {
         var parts: [String] = []
         if let best = p.cacheLine.bestRoundTrip {
-            parts.append("cache-line round trip \(nanos(best.ns)) (CPU \(best.cpus[0])<->\(best.cpus[1]), min)")
+            let twoLines = p.cacheLine.twoLineRoundTrip(between: best.cpus[0], best.cpus[1]).map { ", two lines \(nanos($0))" } ?? ""
+            parts.append("cache-line round trip \(nanos(best.ns))\(twoLines) (CPU \(best.cpus[0])<->\(best.cpus[1]), min)")
         } else {
             parts.append("cache-line round trip n/a (one CPU)")
         }
@@ -54,6 +55,10 @@ public enum ProbeRenderer {
         text += "cache-line round trip, ns (\(c.statistic) of \(c.samples) samples of \(c.roundTripsPerSample) round trips; '-': same CPU, not measured)\n"
         text += matrix(c.cpus, c.roundTripNs)
         text += "\none-way latency, ns (round trip / 2)\n" + matrix(c.cpus, c.oneWayNs)
+        if let twoLines = c.twoLineRoundTripNs {
+            text += "\nround trip over two lines, each written by one side (the limit of two one-way channels), ns (min)\n"
+                + matrix(c.cpus, twoLines)
+        }
         text += "\nmemcpy bandwidth, one core (CPU \(p.memcpy.first?.cpu ?? 0), best batch)\n"
         text += ResultRenderer.align([["size", "bandwidth"]] + p.memcpy.map {
             [ResultRenderer.bytes(Double($0.bytes)), ResultRenderer.bytes($0.bytesPerSecond) + "/s"]
@@ -91,6 +96,10 @@ public enum ProbeRenderer {
                 let typical = i < c.medianRoundTripNs.count && j < c.medianRoundTripNs[i].count ? c.medianRoundTripNs[i][j] : nil
                 lines.append("cache_line_round_trip,\(a),\(b),,min,\(best.map(g) ?? ""),ns")
                 lines.append("cache_line_round_trip,\(a),\(b),,median,\(typical.map(g) ?? ""),ns")
+                if let twoLines = c.twoLineRoundTripNs {
+                    let cell = i < twoLines.count && j < twoLines[i].count ? twoLines[i][j] : nil
+                    lines.append("two_line_round_trip,\(a),\(b),,min,\(cell.map(g) ?? ""),ns")
+                }
             }
         }
         for m in p.memcpy { lines.append("memcpy,\(m.cpu),,\(m.bytes),max,\(g(m.bytesPerSecond)),bytes_per_s") }

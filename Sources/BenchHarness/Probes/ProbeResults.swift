@@ -58,6 +58,10 @@ public struct CacheLineLatency: Codable, Sendable, Equatable {
     public var medianRoundTripNs: [[Double?]]
     /// Half the round trip: one cache-line transfer.
     public var oneWayNs: [[Double?]]
+    /// The same ping-pong over two lines, each written by one side only:
+    /// the limit of a round trip through two one-way channels (two rings, a
+    /// pipe pair). Same layout; absent in older files.
+    public var twoLineRoundTripNs: [[Double?]]?
 
     /// Keeps, per pair, the faster of this and `other` (same CPUs), adding up
     /// the samples. A long run probes again at its end: a host may move the
@@ -76,6 +80,11 @@ public struct CacheLineLatency: Codable, Sendable, Equatable {
         }
         roundTripNs = fastest(roundTripNs, other.roundTripNs)
         medianRoundTripNs = fastest(medianRoundTripNs, other.medianRoundTripNs)
+        if let mine = twoLineRoundTripNs, let theirs = other.twoLineRoundTripNs {
+            twoLineRoundTripNs = fastest(mine, theirs)
+        } else {
+            twoLineRoundTripNs = twoLineRoundTripNs ?? other.twoLineRoundTripNs
+        }
         oneWayNs = roundTripNs.map { $0.map { $0.map { $0 / 2 } } }
         samples += other.samples
     }
@@ -85,6 +94,13 @@ public struct CacheLineLatency: Codable, Sendable, Equatable {
         guard let i = cpus.firstIndex(of: a), let j = cpus.firstIndex(of: b),
               i < roundTripNs.count, j < roundTripNs[i].count else { return nil }
         return roundTripNs[i][j]
+    }
+
+    /// The two-line round trip between two CPUs (see `twoLineRoundTripNs`).
+    public func twoLineRoundTrip(between a: Int, _ b: Int) -> Double? {
+        guard let matrix = twoLineRoundTripNs, let i = cpus.firstIndex(of: a), let j = cpus.firstIndex(of: b),
+              i < matrix.count, j < matrix[i].count else { return nil }
+        return matrix[i][j]
     }
 
     /// The fastest pair: the limit for runs that were not pinned.
