@@ -43,6 +43,10 @@ if os.path.exists(os.path.join(out, "floor-batch32.json")):
 rt = load("spsc-roundtrip.json")
 line = min(v for row in rt["probes"]["cacheLine"]["roundTripNs"] for v in row if v)
 print(f"spsc round trip p50 {p50(rt['runs'][0])} ns = {p50(rt['runs'][0]) / line:.2f} x the cache-line round trip {line:.0f} ns  (target <= 1.5)")
+two = [v for row in rt["probes"]["cacheLine"].get("twoLineRoundTripNs") or [] for v in row if v]
+if two:
+    print(f"  the two-line round trip (the limit of two one-way rings) {min(two):.0f} ns = {min(two) / line:.2f} x the one-line figure; "
+          f"spsc p50 = {p50(rt['runs'][0]) / min(two):.2f} x the two-line figure")
 if os.path.exists(os.path.join(out, "floor-roundtrip.json")):
     fr = load("floor-roundtrip.json")
     f, s = (next(r for r in fr["runs"] if r["scenario"]["transport"] == t) for t in ("ring-floor", "spsc"))
