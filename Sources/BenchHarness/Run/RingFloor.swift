@@ -247,23 +247,25 @@ public struct FloorComparison: Codable, Sendable {
         var floorBuckets: [[UInt64]] = [], spscBuckets: [[UInt64]] = []
         var once = options
         once.repetitions = 1
+        /// One run of `scenario`, keeping its measured repetitions' histograms.
+        func run(_ scenario: Scenario, _ capabilities: TransportCapabilities,
+                 _ repetition: (Scenario, RepetitionContext) throws(HarnessError) -> RepetitionResult,
+                 keeping buckets: inout [[UInt64]]) throws(HarnessError) -> RunRecord {
+            var seen = 0
+            var kept: [[UInt64]] = []
+            let record = try BenchmarkRunner.run(scenario, options: once, capabilities: capabilities) { s, c throws(HarnessError) in
+                let result = try repetition(s, c)
+                if seen >= once.warmup, let measured = result.latencyBuckets { kept.append(measured) }
+                seen += 1
+                return result
+            }
+            buckets += kept
+            return record
+        }
         for round in 0..<rounds {
             once.warmup = round == 0 ? options.warmup : 0
-            var seen = 0
-            let warmup = once.warmup
-            floors.append(try BenchmarkRunner.run(floor, options: once, capabilities: RingFloor.capabilities) { s, c throws(HarnessError) in
-                let result = try RingFloor.repetition(s, c)
-                if seen >= warmup, let buckets = result.latencyBuckets { floorBuckets.append(buckets) }
-                seen += 1
-                return result
-            })
-            seen = 0
-            harnessed.append(try BenchmarkRunner.run(spsc, options: once, capabilities: entry.capabilities) { s, c throws(HarnessError) in
-                let result = try entry.runRepetition(s, c)
-                if seen >= warmup, let buckets = result.latencyBuckets { spscBuckets.append(buckets) }
-                seen += 1
-                return result
-            })
+            floors.append(try run(floor, RingFloor.capabilities, RingFloor.repetition, keeping: &floorBuckets))
+            harnessed.append(try run(spsc, entry.capabilities, entry.runRepetition, keeping: &spscBuckets))
         }
         let pairs = zip(floors, harnessed).map { f, s in
             guard mode == .roundtrip else {
