@@ -59,6 +59,7 @@ struct FloorCommand: ParsableCommand {
         let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
         try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: 2)
+        options.settle = try probeOptions.settling(probes)
         let (comparison, records) = try FloorComparison.measure(backing: backing, messages: messages, capacity: capacity,
                                                                 batch: batch, mode: mode, rounds: rounds, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)

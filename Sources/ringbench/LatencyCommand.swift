@@ -57,6 +57,7 @@ struct LatencyCommand: ParsableCommand {
             try BenchmarkRunner.validate(check, capabilities: entry.capabilities, options: options)
         }
         let probes = try probeOptions.measure(pin: options.pin)
+        options.settle = try probeOptions.settling(probes)
         let records = try LatencySweep.run(transports: names, rates: rateValues, messageSize: messageSize,
                                            durationSeconds: duration, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)

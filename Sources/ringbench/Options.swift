@@ -77,9 +77,28 @@ struct ProbeOptions: ParsableArguments {
           help: "Skip the physical-limit probes (about 0.5 s): no 'probes' object and no efficiency figures in the results.")
     var noProbes = false
 
+    @Option(parsing: .unconditional,
+            help: OptionRules.wait.help("Before each run, wait up to this long for the host to return to the cache-line state of the command's first probe (on a VM whose host moves its vCPUs; every run then notes how long it waited). 0: never wait.",
+                                        valueName: "SECONDS", default: 0),
+            transform: OptionRules.wait.transform)
+    var settle: Double = 0
+
     /// Probes the CPUs runs with this pinning use, unless --no-probes.
     func measure(pin: PinPolicy, processes: Int = 2) throws -> ProbeResults? {
-        noProbes ? nil : try PhysicalProbes.run(cpus: try PhysicalProbes.cpus(for: pin, processes: processes))
+        if settle > 0, noProbes {
+            throw CommandFailure(message: "--settle waits for the state the probes saw: it cannot be used with --no-probes", code: 2)
+        }
+        return noProbes ? nil : try PhysicalProbes.run(cpus: try PhysicalProbes.cpus(for: pin, processes: processes))
+    }
+
+    /// What `--settle` asks of every run: the command's first probe (`probes`)
+    /// is the reference state. Nil without `--settle`.
+    func settling(_ probes: ProbeResults?) throws -> HostSettle? {
+        guard settle > 0 else { return nil }
+        guard let reference = probes?.cacheLine.bestRoundTrip?.ns else {
+            throw CommandFailure(message: "--settle needs two CPUs to probe a cache line between", code: 2)
+        }
+        return HostSettle(referenceNs: reference, seconds: settle)
     }
 }
 

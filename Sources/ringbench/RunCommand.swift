@@ -98,6 +98,7 @@ struct RunCommand: ParsableCommand {
         let placedCPUs = options.placement.isEmpty ? [] : try Placement.resolve(
             options.pin, producers: producers, consumers: consumers, request: options.placement, topology: options.topology).cpus.compactMap { $0 }
         let probes = try probeOptions.measure(pin: placedCPUs.isEmpty ? options.pin : .cpus(placedCPUs), processes: scenario.processCount)
+        options.settle = try probeOptions.settling(probes)
         let record = try BenchmarkRunner.run(scenario, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
         document.annotate()

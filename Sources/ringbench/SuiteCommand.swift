@@ -51,6 +51,7 @@ struct SuiteCommand: ParsableCommand {
         let progress = SuiteProgress(total: plan.count, profile: effective)
         progress.show("probing physical limits (cache line, memcpy, futex wake-up, clock)...")
         var probes = try probeOptions.measure(pin: options.pin)
+        options.settle = try probeOptions.settling(probes)
         var records: [RunRecord] = []
         for (index, scenario) in plan.enumerated() {
             progress.starting(index, scenario)
@@ -59,6 +60,7 @@ struct SuiteCommand: ParsableCommand {
                 progress.finish()
                 throw error
             }
+            options.settle?.saw(records.last?.hostState)
         }
         if var limits = probes {
             // The host may have moved the CPUs since the first probe.

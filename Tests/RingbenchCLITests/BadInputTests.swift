@@ -26,6 +26,7 @@ final class BadInputTests: XCTestCase {
             ("--batch", ["0", "-1", "2000000"]),
             ("--producers", ["0", "-1", "1024"]),
             ("--consumers", ["0", "5000"]),
+            ("--settle", ["-1", "nan", "inf", "86401", "abc"]),
         ])
         cases += [
             ["run", "--capacity=-5"],
@@ -36,6 +37,9 @@ final class BadInputTests: XCTestCase {
             ["run", "--backing", "tape"],
             ["run", "--transport", "carrier-pigeon"],
             ["run", "--mode", "sideways"],
+            ["run", "--settle", "5", "--no-probes"],
+            ["suite", "--settle", "5", "--pin", "0"],
+            ["run", "--mode", "roundtrip", "--batch", "4"],
             ["run", "--format", "xml"],
             ["run", "--output", fixtures.directory],
             ["run", "--output", "/nonexistent-ringbench-dir/out.json"],

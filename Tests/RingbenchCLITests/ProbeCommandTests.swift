@@ -82,6 +82,20 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertTrue(pairTable.stdout.contains("round trip over two lines"), pairTable.stdout)
     }
 
+    /// `--settle` runs: the run carries its own probes (and a `settle:` note
+    /// only if the host was in a slower state than the first probe's).
+    func testSettleRunsWithTheRunsOwnProbes() throws {
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
+        let result = try Ringbench.run(["run", "--transport", "spsc", "--messages", "10k", "--repeat", "1", "--warmup", "0",
+                                        "--settle", "2", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let run = (result.json?["runs"] as? [[String: Any]])?.first
+        XCTAssertNotNil(run?["hostState"] as? [String: Any])
+        for note in run?["notes"] as? [String] ?? [] where note.hasPrefix("settle:") {
+            XCTAssertTrue(note.contains("fastest host state seen"), note)
+        }
+    }
+
     func testProbeRejectsAnUnavailableCPU() throws {
         let result = try Ringbench.run(["probe", "--pin", "4095"])
         XCTAssertNotEqual(result.status, 0)

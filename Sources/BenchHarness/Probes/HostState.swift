@@ -1,3 +1,6 @@
+import CShim
+import Glibc
+
 /// The host's state around one run: the cache-line round trip between the
 /// run's first producer's and first consumer's CPUs, probed just before and
 /// just after its repetitions.
@@ -49,5 +52,45 @@ public struct HostState: Codable, Sendable, Equatable {
     /// One probe of the pair (minimum over `samples` batches).
     static func probe(_ cpus: [Int]) throws(HarnessError) -> Double {
         try CacheLineProbe.measurePair(cpus[0], cpus[1], samples: samples).min
+    }
+
+    /// Waits, probing every 0.25 s for up to `settle.seconds`, until the
+    /// pair's cache line agrees with the fastest state seen (the reference,
+    /// or this first probe if it is faster); returns the last probe and, if
+    /// it waited, a note for the run saying how long and whether the state
+    /// came back.
+    static func settle(_ cpus: [Int], from first: Double,
+                       _ settle: HostSettle) throws(HarnessError) -> (line: Double, note: String?) {
+        let target = min(settle.referenceNs, first)
+        guard !agree(first, target) else { return (first, nil) }
+        let start = cshim_monotonic_ns()
+        var line = first, waited = 0.0
+        while !agree(line, target), waited < settle.seconds {
+            usleep(250_000)
+            line = try probe(cpus)
+            waited = Double(cshim_monotonic_ns() &- start) / 1e9
+        }
+        let outcome = agree(line, target) ? "it came back" : "it did not come back"
+        return (line, String(format: "settle: waited %.1f s for the fastest host state seen (cache line %.0f ns; %.0f ns when the run was due, %.0f ns when it started): %@",
+                             waited, target, first, line, outcome))
+    }
+}
+
+/// `--settle`: before each run, wait up to `seconds` for the host to return
+/// to the fastest state the command has seen (`referenceNs`, a cache-line
+/// round trip: the first probe's, lowered by every faster run probe), so
+/// that a suite's rows land in one state where they can.
+public struct HostSettle: Sendable {
+    public var referenceNs: Double
+    public var seconds: Double
+    public init(referenceNs: Double, seconds: Double) {
+        self.referenceNs = referenceNs
+        self.seconds = seconds
+    }
+
+    /// Lowers the reference to a faster state a run's own probes saw.
+    public mutating func saw(_ state: HostState?) {
+        guard let state else { return }
+        referenceNs = min(referenceNs, state.cacheLineBeforeNs, state.cacheLineAfterNs)
     }
 }

@@ -13,6 +13,9 @@ public struct RunOptions: Sendable {
     /// Probe the cache line between the run's CPUs before and after each
     /// run (`HostState`); commands turn it off with `--no-probes`.
     public var probesHostState = false
+    /// `--settle`: wait for the reference host state before each run (needs
+    /// `probesHostState`).
+    public var settle: HostSettle?
 
     public init(repetitions: Int = 5, warmup: Int = 1, pin: PinPolicy = .auto,
                 timeoutSeconds: Double? = nil, topology: any Topology = SystemTopology()) {
@@ -51,7 +54,11 @@ public enum BenchmarkRunner {
                                         clock: scenario.mode == .roundtrip || scenario.rate != nil ? CycleClock.calibrate() : .monotonic,
                                         memory: placement.memory)
         let probed = options.probesHostState ? HostState.probedCPUs(placement.cpus, producers: scenario.producers) : nil
-        let lineBefore = try probed.map(HostState.probe)
+        var lineBefore = try probed.map(HostState.probe)
+        var settleNote: String?
+        if let probed, let first = lineBefore, let settle = options.settle {
+            (lineBefore, settleNote) = try HostState.settle(probed, from: first, settle)
+        }
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
             let result = try repetition(placed, context)
@@ -73,6 +80,7 @@ public enum BenchmarkRunner {
         if !placementReport.matches {
             notes.append("PLACEMENT MISMATCH: " + (placementReport.mismatches ?? []).joined(separator: "; "))
         }
+        if let settleNote { notes.append(settleNote) }
         if let hostState, !hostState.steady {
             notes.append(String(format: "host state changed during the run: cache-line round trip %.0f ns before, %.0f ns after",
                                 hostState.cacheLineBeforeNs, hostState.cacheLineAfterNs))

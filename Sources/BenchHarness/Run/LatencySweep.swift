@@ -20,6 +20,7 @@ public enum LatencySweep {
     public static func run(transports: [String], rates: [Double], messageSize: Int, durationSeconds: Double,
                            options: RunOptions, progress: (Scenario) -> Void = { _ in }) throws(HarnessError) -> [RunRecord] {
         var records: [RunRecord] = []
+        var options = options
         for transport in transports {
             let entry = try TransportCatalog.named(transport)
             let base = Scenario(transport: transport, backing: entry.capabilities.usesBacking ? "sysv" : nil,
@@ -28,9 +29,11 @@ public enum LatencySweep {
             progress(base)
             let saturated = try BenchmarkRunner.run(base, options: options)
             records.append(saturated)
+            options.settle?.saw(saturated.hostState)
             for scenario in paced(base, rates: rates, saturation: saturated.summary.messagesPerSecond.median) {
                 progress(scenario)
                 records.append(try BenchmarkRunner.run(scenario, options: options))
+                options.settle?.saw(records.last?.hostState)
             }
         }
         return records

@@ -265,7 +265,9 @@ public struct FloorComparison: Codable, Sendable {
         for round in 0..<rounds {
             once.warmup = round == 0 ? options.warmup : 0
             floors.append(try run(floor, RingFloor.capabilities, RingFloor.repetition, keeping: &floorBuckets))
+            once.settle?.saw(floors.last?.hostState)
             harnessed.append(try run(spsc, entry.capabilities, entry.runRepetition, keeping: &spscBuckets))
+            once.settle?.saw(harnessed.last?.hostState)
         }
         let pairs = zip(floors, harnessed).map { f, s in
             guard mode == .roundtrip else {

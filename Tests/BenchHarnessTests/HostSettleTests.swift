@@ -1,0 +1,35 @@
+@testable import BenchHarness
+import XCTest
+
+/// `--settle`: which host state a run waits for, and what it notes. Only the
+/// paths that need no probe run here (the wait itself probes real CPUs, and
+/// the host decides when it moves); `RingbenchCLITests` runs the flag.
+final class HostSettleTests: XCTestCase {
+    func testARunInTheReferenceStateOrAFasterOneDoesNotWait() throws {
+        let settle = HostSettle(referenceNs: 50, seconds: 30)
+        for first in [50.0, 70, 40, 20] {
+            let (line, note) = try HostState.settle([0, 1], from: first, settle)
+            XCTAssertEqual(line, first)
+            XCTAssertNil(note, "\(first) ns is the reference state or faster")
+        }
+    }
+
+    func testASlowerStateIsWaitedForAndTheNoteSaysHowItEnded() throws {
+        // No time to wait: the loop never probes, and the note says so.
+        let (line, note) = try HostState.settle([0, 1], from: 300, HostSettle(referenceNs: 50, seconds: 0))
+        XCTAssertEqual(line, 300)
+        let text = try XCTUnwrap(note)
+        XCTAssertTrue(text.hasPrefix("settle: waited 0.0 s for the fastest host state seen (cache line 50 ns; 300 ns"), text)
+        XCTAssertTrue(text.hasSuffix("it did not come back"), text)
+    }
+
+    func testTheReferenceFollowsTheFastestStateTheRunsSaw() {
+        var settle = HostSettle(referenceNs: 300, seconds: 5)
+        settle.saw(nil)
+        XCTAssertEqual(settle.referenceNs, 300)
+        settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 310, cacheLineAfterNs: 55))
+        XCTAssertEqual(settle.referenceNs, 55)
+        settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 290, cacheLineAfterNs: 305))
+        XCTAssertEqual(settle.referenceNs, 55, "a slower state never raises the reference")
+    }
+}
