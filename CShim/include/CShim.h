@@ -266,4 +266,30 @@ int cshim_mq_close(int mqd);
 int cshim_unix_bind(int fd, const char *path);
 int cshim_unix_connect(int fd, const char *path);
 
+// MARK: - Liveness witnesses (witness.c)
+
+// Bumped in every forked child (pthread_atfork child handler, installed by the
+// first witness). Handles compare it with the value they were made under.
+extern uint64_t cshim_fork_generation_word;
+// Relaxed: a process-local word, written only in a single-threaded child.
+static inline uint64_t cshim_fork_generation(void) { return __atomic_load_n(&cshim_fork_generation_word, __ATOMIC_RELAXED); }
+// Installs the fork handlers (once; every witness call does it too).
+void cshim_witness_install(void);
+// A fresh open file description (O_RDWR, close-on-exec) of the file behind
+// `source_fd`: `path` when it still names that file (O_NOFOLLOW, same device
+// and inode), else /proc/self/fd/N. Registered so that a forked child closes
+// it. The descriptor, or -1 with errno.
+int cshim_witness_open(int source_fd, const char *path);
+// Unregisters and closes a witness opened under fork generation `generation`;
+// does nothing in a forked child (its handler closed the witness already).
+void cshim_witness_close(int fd, uint64_t generation);
+// fcntl(F_OFD_SETLK, F_WRLCK) on the byte at `offset`: 0 taken, 1 held by
+// another open file description (a live holder), -1 with errno.
+int cshim_ofd_trylock(int fd, uint64_t offset);
+// fcntl(F_OFD_GETLK, F_WRLCK) on the byte at `offset`: 1 some other open file
+// description holds a lock there, 0 none does, -1 with errno.
+int cshim_ofd_is_held(int fd, uint64_t offset);
+// memfd_create(name, MFD_CLOEXEC): the witness file of an anonymous region.
+int cshim_memfd(const char *name);
+
 #endif

@@ -403,14 +403,13 @@ struct Session: ~Copyable {
         case .record:
             if blocking {
                 do throws(ShmError) {
-                    if let record = try recordConsumer!.peek(timeoutSeconds: 0) {
-                        body(0, record)
+                    if try recordConsumer!.peek(timeoutSeconds: 0, { record throws(ShmError) in body(0, record) }) != nil {
                         recordConsumer!.release()
                     }
                 } catch .timedOut {}
             } else {
-                while seen.count < count, let record = try recordConsumer!.tryPeek() {
-                    body(seen.count, record)
+                while seen.count < count,
+                      try recordConsumer!.tryPeek({ record throws(ShmError) in body(seen.count, record) }) != nil {
                     recordConsumer!.release()
                 }
             }

@@ -3,12 +3,24 @@
 //
 //   ring-peer produce KIND NAME DIR COUNT WAIT [create|open] [close|hang] [DELAY]
 //   ring-peer consume KIND NAME DIR COUNT WAIT
+//   ring-peer consume-emfile KIND NAME DIR COUNT WAIT
+//       consume, after using up every descriptor (RLIMIT_NOFILE lowered)
+//   ring-peer claim KIND NAME DIR - WAIT
+//       try to claim the producer end: exit 0 if claimed, 4 if taken
+//   ring-peer produce-zombie spsc NAME DIR COUNT WAIT
+//       create; a second thread claims the producer and pushes COUNT, then
+//       keeps the end; the main thread calls pthread_exit once it is claimed
+//       (a zombie thread-group leader whose process still writes)
+//   ring-peer fork-child spsc - - - WAIT
+//       an anonymous ring whose producer is inherited by a forked child: the
+//       child's copy must be poisoned (exit 0 if every check held)
 //
 // KIND spsc|records, BACKING from NAME's prefix ("sysv-" or else mmap),
 // WAIT spin|yield|park. Message i is the u64 i (spsc) or a record of
 // (i * 7919) % 200 bytes, each byte (i + j) & 0xff (records). `hang` sleeps
 // after producing, without closing, until killed. DELAY seconds before
-// creating/opening. Exit 0 on success; 3 if the peer died; 1 otherwise.
+// creating/opening. Exit 0 on success; 3 if the peer died (after printing
+// "peer died at NS", CLOCK_MONOTONIC); 1 otherwise.
 import ShmRing
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +38,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 7, let count = UInt64(args[5]), let wait = WaitStrategy(rawValue: args[6]) else {
+guard args.count >= 7, let count = UInt64(args[5]) ?? (args[5] == "-" ? 0 : nil), let wait = WaitStrategy(rawValue: args[6]) else {
     fail("usage: ring-peer produce|consume KIND NAME DIR COUNT WAIT [create|open] [close|hang] [DELAY]")
 }
 let (role, kind, name, directory) = (args[1], args[2], args[3], args[4])
@@ -37,6 +49,37 @@ let hang = args.count > 8 ? args[8] == "hang" : false
 if args.count > 9, let delay = Double(args[9]) { usleep(UInt32(delay * 1e6)) }
 
 func recordLength(_ i: UInt64) -> Int { Int((i &* 7919) % 200) }
+
+/// Lowers the descriptor limit to what is open now plus a few, then opens
+/// /dev/null until EMFILE: from here on no call that needs a descriptor
+/// (opening /proc/PID/stat among them) can succeed.
+func exhaustDescriptors() {
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = 64
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    var opened = 0
+    while open("/dev/null", O_RDONLY) >= 0 { opened += 1 }
+    guard errno == EMFILE, open("/proc/self/stat", O_RDONLY) < 0 else { fail("could not exhaust descriptors") }
+}
+
+/// Claims the producer end and drops it: nil if claimed, the error's text
+/// if the end is taken; other errors end the helper.
+func claimProducer() -> String? {
+    let claimed: Result<Void, ShmError> = Result { () throws(ShmError) in
+        if kind == "spsc" {
+            _ = try SPSCRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10).producer(wait: wait)
+        } else {
+            _ = try RecordRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10).producer(wait: wait)
+        }
+    }
+    switch claimed {
+    case .success: return nil
+    case .failure(let error):
+        guard case .endpointTaken = error else { fail("\(error)") }
+        return error.description
+    }
+}
 
 func run() throws { // untyped, as ordinary client code is
     switch (role, kind) {
@@ -64,9 +107,10 @@ func run() throws { // untyped, as ordinary client code is
         producer.commit()
         if hang { while true { pause(); _ = producer.ring } }
         producer.close()
-    case ("consume", "spsc"):
+    case ("consume", "spsc"), ("consume-emfile", "spsc"):
         let ring = try SPSCRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
         var consumer = try ring.consumer(wait: wait)
+        if role == "consume-emfile" { exhaustDescriptors() }
         var expected: UInt64 = 0
         // The client-code shape of issue 7 (a copy-out pop inside
         // withUnsafeMutableBytes), compiled in release builds of this helper.
@@ -79,19 +123,27 @@ func run() throws { // untyped, as ordinary client code is
             expected += 1
         }
         guard expected == count else { fail("end of stream after \(expected) of \(count) messages") }
-    case ("consume", "records"):
+    case ("consume", "records"), ("consume-emfile", "records"):
         let ring = try RecordRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
         var consumer = try ring.consumer(wait: wait)
+        if role == "consume-emfile" { exhaustDescriptors() }
         var expected: UInt64 = 0
-        while let record = try consumer.peek(timeoutSeconds: 10) {
-            guard record.count == recordLength(expected),
-                  record.indices.allSatisfy({ record[$0] == UInt8(truncatingIfNeeded: expected &+ UInt64($0)) }) else {
-                fail("record \(expected) is corrupt")
-            }
+        while let intact = try consumer.peek(timeoutSeconds: 10, { record in
+            record.count == recordLength(expected)
+                && record.indices.allSatisfy({ record[$0] == UInt8(truncatingIfNeeded: expected &+ UInt64($0)) })
+        }) {
+            guard intact else { fail("record \(expected) is corrupt") }
             consumer.release()
             expected += 1
         }
         guard expected == count else { fail("end of stream after \(expected) of \(count) records") }
+    case ("claim", "spsc"), ("claim", "records"):
+        if let taken = claimProducer() { fail("producer end taken: \(taken)", status: 4) }
+    case ("produce-zombie", "spsc"):
+        ZombieLeader.run(ring: try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options),
+                         count: count, wait: wait)
+    case ("fork-child", "spsc"):
+        try ForkedHandle.run(wait: wait)
     default:
         fail("unknown role or kind: \(role) \(kind)")
     }
@@ -101,6 +153,8 @@ do {
     try run()
     print("ok \(count)")
 } catch ShmError.peerDied(let pid) {
+    print("peer died at \(monotonicNs())")
+    fflush(nil)
     fail("peer \(pid) died", status: 3)
 } catch {
     fail("\(error)")

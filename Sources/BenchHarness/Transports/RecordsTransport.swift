@@ -4,7 +4,7 @@ import ShmRing
 /// one byte ring from producer to consumer, one back for echoes.
 ///
 /// Each message is one record, written in place (`tryReserve`) and read in
-/// place (`tryPeek`/`release`); a batch of `--batch` records is published
+/// place (`tryPeek { }`/`release`); a batch of `--batch` records is published
 /// with one `commit`. Record lengths come from `--record-sizes` (at most
 /// `--message-size`, drawn per sequence number from `--seed`, see
 /// `MessageLengths`), and the consumer's check covers each record's length
@@ -124,15 +124,13 @@ public struct RecordsTransport: Transport {
             do throws(ShmError) {
                 while true {
                     var n = 0
-                    while n < maxCount, let record = try inbound.tryPeek() {
-                        body(n, record)
+                    while n < maxCount, try inbound.tryPeek({ record in body(n, record) }) != nil {
                         inbound.release()
                         n &+= 1
                     }
                     if n > 0 { return n }
                     if blocking {
-                        guard let record = try inbound.peek(timeoutSeconds: nil) else { break }
-                        body(0, record)
+                        guard try inbound.peek(timeoutSeconds: nil, { record in body(0, record) }) != nil else { break }
                         inbound.release()
                         return 1
                     }

@@ -9,11 +9,23 @@ import Glibc
 /// (`EndpointLayout`); the rings' handles (`SPSCRing.Producer`, ...) hold one
 /// and release it in their deinit.
 ///
-/// # Ownership
-/// Each side has an owner word holding the claimant's `ProcessIdentity`
-/// (pid and start time). A claim is a compare-and-swap from 0, or from the
-/// identity of a process that is provably gone (no process with that pid and
-/// start time exists), so a reused pid is never taken for the old owner.
+/// # Ownership and liveness (see `RegionWitness`)
+/// Each side is held through a kernel lock: an OFD write lock on the side's
+/// byte of the region's witness file, taken on an open file description of
+/// the handle's own. The kernel drops it when the holder dies, in any PID
+/// namespace, so the lock decides who holds an end and whether it lives.
+/// The side's owner word holds the holder's `ProcessIdentity` (pid and
+/// start time) as a label for people (`ringbench ls`). A claim takes the
+/// lock without blocking (held: `endpointTaken`), then swaps the word to
+/// its own identity; a release clears the word, then drops the lock.
+///
+/// # Fork
+/// A forked child's copy of a handle is poisoned: the fork handler closed
+/// its witness in the child (so the child never keeps the parent's end
+/// alive) and bumped the process's fork generation, which every operation
+/// compares with the handle's (one load of a process-local word and a
+/// predictable branch); a mismatch is `ShmError.forkedHandle`, and the
+/// child's release, close and commit do nothing.
 ///
 /// # Waking (see docs/design.md, "Parking")
 /// A parking side announces `parks = 1` when it claims. To sleep it sets its
@@ -41,6 +53,12 @@ struct Endpoint: @unchecked Sendable {
     /// This process's identity as stored in the owner word.
     @usableFromInline let identity: UInt64
     @usableFromInline let name: String
+    /// The lock that holds this end, and the fork generation it was taken in.
+    @usableFromInline let held: HeldWitness
+    /// The region's witness, for judging the peer. Unowned(unsafe): the
+    /// handle keeps the region (and so the witness) alive, and an endpoint
+    /// is copied in hot loops, which must not retain.
+    @usableFromInline unowned(unsafe) let witness: RegionWitness
 
     /// How often a waiting side checks that its peer lives (peer death is
     /// reported within about twice this).
@@ -77,8 +95,10 @@ struct Endpoint: @unchecked Sendable {
 
     // MARK: Claiming and releasing
 
-    private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64) {
+    private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64, held: HeldWitness) {
         base = region.base
+        self.held = held
+        witness = region.witness
         self.side = side
         self.strategy = strategy
         self.identity = identity
@@ -89,48 +109,68 @@ struct Endpoint: @unchecked Sendable {
     }
 
     /// Claims `side` of the ring in `region` for this process. Throws
-    /// `endpointTaken` while a live process (this one included) holds it;
-    /// takes over from an owner that is gone. The caller then resumes from
-    /// the positions in the region.
+    /// `endpointTaken` while a live holder (another process, or another
+    /// handle in this one) has it; takes over from a holder that is gone.
+    /// The caller then resumes from the positions in the region.
     static func claim(_ region: SharedRegion, side: EndpointSide, strategy: WaitStrategy) throws(ShmError) -> Endpoint {
-        guard let me = ProcessIdentity.current() else {
-            throw .lastErrno("read /proc/self/stat (needed to claim a ring endpoint)")
+        // The label only: a process without a readable /proc still claims.
+        let me = ProcessIdentity.current() ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        let owner = (region.base + ownerOffset(side)).assumingMemoryBound(to: UInt64.self)
+        func taken() -> ShmError {
+            // Relaxed: only the label of the error.
+            .endpointTaken(name: region.name, side: side, pid: Int32(truncatingIfNeeded: cshim_load_relaxed(owner) & 0xFFFF_FFFF))
         }
-        let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed)
-        let owner = endpoint.word(ownerOffset(side))
-        // Bounded: each failed CAS means another claimant changed the word;
-        // after a few rounds one of them is the live owner.
-        for _ in 0..<16 {
-            var current = cshim_load_acquire(owner)
-            if current != 0, let holder = ProcessIdentity(packed: current), holder.canStillWrite {
-                throw .endpointTaken(name: region.name, side: side, pid: holder.pid)
-            }
-            // Acquire on success pairs with the previous owner's release in
-            // `release`, so its last position stores are visible to our resume.
-            // (An owner that died made no release; its stores reached memory
-            // before the kernel reported it gone.)
-            if cshim_cas_acq_rel(owner, &current, me.packed) {
-                // A predecessor may have died asleep, its flag still set.
-                cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
-                // Relaxed: read by the peer only to decide whether to fence;
-                // see the type's comment for why a late sight of it is harmless.
-                cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy == .park ? 1 : 0)
-                return endpoint
-            }
+        guard let held = try region.witness.hold(WitnessRole(side), for: region.name) else { throw taken() }
+        // We hold the lock: no live process holds this end. The word is 0
+        // (released) or the label of a holder that died; only a process not
+        // following this protocol could change it under us.
+        // Acquire on load and CAS pairs with the previous owner's release in
+        // `release`, so its last position stores are visible to our resume.
+        // (An owner that died made no release; its stores reached memory
+        // before the kernel dropped its lock.)
+        var current = cshim_load_acquire(owner)
+        guard cshim_cas_acq_rel(owner, &current, me.packed) else {
+            held.release()
+            throw taken()
         }
-        throw .endpointTaken(name: region.name, side: side,
-                             pid: Int32(truncatingIfNeeded: cshim_load_relaxed(owner) & 0xFFFF_FFFF))
+        let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed, held: held)
+        // A predecessor may have died asleep, its flag still set.
+        cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
+        // Relaxed: read by the peer only to decide whether to fence;
+        // see the type's comment for why a late sight of it is harmless.
+        cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy == .park ? 1 : 0)
+        return endpoint
     }
 
-    /// Gives the claim up (the handle's deinit). Release: every position the
-    /// handle stored is visible to the next claimant's acquire. A forked
-    /// child's copy of a handle never releases its parent's claim.
+    /// Gives the claim up (the handle's deinit, or a claim undone): clears
+    /// the word (release: every position the handle stored is visible to the
+    /// next claimant's acquire), then drops the lock, so that a free lock
+    /// under a set word always means a death. A forked child's copy of a
+    /// handle never touches its parent's claim.
     func release() {
-        guard UInt32(truncatingIfNeeded: identity) == UInt32(bitPattern: getpid()) else { return }
+        guard !isForkedCopy else { return }
         cshim_store32_relaxed(word32(Self.parksOffset(side)), 0)
         var expected = identity
         _ = cshim_cas_release(word(Self.ownerOffset(side)), &expected, 0)
+        held.release()
     }
+
+    // MARK: Fork
+
+    /// Whether this copy of the endpoint was inherited across fork (one load
+    /// of a process-local word; the fork handler changes it in the child).
+    @inlinable
+    var isForkedCopy: Bool { held.generation != cshim_fork_generation() }
+
+    /// Throws `forkedHandle` in a forked child; every operation of a handle
+    /// calls it first.
+    @inlinable @inline(__always)
+    func checkNotForked() throws(ShmError) {
+        if _slowPath(isForkedCopy) { throw forkedError() }
+    }
+
+    @usableFromInline @inline(never)
+    func forkedError() -> ShmError { .forkedHandle(name: name, side: side) }
 
     // MARK: Waking the peer (hot path)
 
@@ -175,16 +215,19 @@ struct Endpoint: @unchecked Sendable {
     @inlinable
     func wait(timeoutSeconds: Double?, operation: @autoclosure () -> String, position: UInt64,
               _ attempt: () throws(ShmError) -> Bool,
-              settled: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+              settled: () throws(ShmError) -> Bool,
+              ready: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
         if try attempt() { return true }
         return try waitSlowly(timeoutSeconds: timeoutSeconds, operation: operation(), position: position,
-                              attempt, settled: settled)
+                              attempt, settled: settled, ready: ready)
     }
 
     @usableFromInline
     func waitSlowly(timeoutSeconds: Double?, operation: String, position: UInt64,
                     _ attempt: () throws(ShmError) -> Bool,
-                    settled: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+                    settled: () throws(ShmError) -> Bool,
+                    ready: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+        try checkNotForked()
         let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
         let waitingAt = word(Self.waitingAtOffset(side))
         // Release: what we published before waiting is visible to a peer that
@@ -204,14 +247,11 @@ struct Endpoint: @unchecked Sendable {
                 case .spin: cshim_cpu_pause()
                 case .yield: sched_yield()
                 case .park:
-                    // The re-check after raising the flag covers both things the
-                    // waker may have published: data and the end of the stream.
-                    var outcome = false
-                    let ready = try park(until: deadline) { () throws(ShmError) in
-                        if try attempt() { outcome = true; return true }
-                        return try settled()
-                    }
-                    if ready { return outcome }
+                    // The re-check with the flag raised looks only at readiness
+                    // (data or the end of the stream, both of which the waker
+                    // may have published); the caller's body runs below, in
+                    // `attempt`, after the flag is down.
+                    try park(until: deadline, recheck: ready)
                 }
             }
             if try attempt() { return true }
@@ -230,57 +270,58 @@ struct Endpoint: @unchecked Sendable {
         }
     }
 
-    /// One sleep of at most a slice. Returns true if the re-check after
-    /// raising the flag found the wait over (nothing slept).
-    func park(until deadline: WaitDeadline, recheck: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+    /// One sleep of at most a slice, unless `recheck` (readiness only: it
+    /// must not consume anything) finds the wait over once the flag is up.
+    /// The flag is down again when this returns or throws; the caller then
+    /// makes its attempt.
+    func park(until deadline: WaitDeadline, recheck: () throws(ShmError) -> Bool) throws(ShmError) {
         let sleeping = word32(Self.sleepingOffset(side))
         let wake = word32(Self.wakeOffset(side))
         // Acquire: read before raising the flag, so a bump after it makes
         // futex_wait return at once (EAGAIN) instead of sleeping.
         let epoch = cshim_load32_acquire(wake)
         cshim_store32_relaxed(sleeping, 1)
+        // Relaxed: the flag is only a hint to the waker (see the type's comment).
+        defer { cshim_store32_relaxed(sleeping, 0) }
         // seq_cst fence: the flag (before) and the re-check (after) cannot be
         // reordered; pairs with the fence in `wakePeerIfSleeping`.
         cshim_fence_seq_cst()
-        if try recheck() {
-            cshim_store32_relaxed(sleeping, 0)
-            return true
-        }
+        if try recheck() { return }
         let left = deadline.remainingNs(now: cshim_monotonic_ns())
         _ = cshim_futex_wait(wake, epoch, max(1, min(Self.parkSliceNs, left)))
-        cshim_store32_relaxed(sleeping, 0)
-        return false
     }
 
-    /// The peer's pid if the peer's owner word names a process that is gone;
-    /// nil while it lives or while nobody holds that end (not yet claimed, or
-    /// released: a new peer may still come). Throws `corruptRing` once
-    /// either side flagged the ring corrupt.
+    /// The peer's pid if the peer's owner word names a holder whose witness
+    /// lock is gone (`RegionWitness.judge`); nil while it lives, while
+    /// nobody holds that end (not yet claimed, or released: a new peer may
+    /// still come), or while liveness cannot be judged. Throws `corruptRing`
+    /// once either side flagged the ring corrupt.
     func deadPeer() throws(ShmError) -> Int32? {
         // Relaxed: a flag; its reason was reported on the side that set it.
         if cshim_load_relaxed(word(EndpointLayout.corruptionOffset)) != 0 {
             throw .corruptRing(reason: "the other end of ring '\(name)' found it corrupt")
         }
-        // Acquire: pairs with the claim's CAS.
-        let owner = cshim_load_acquire(word(Self.ownerOffset(side.peer)))
-        guard owner != 0 else { return nil }
+        guard case .dead(let owner) = witness.judge(word(Self.ownerOffset(side.peer)), as: WitnessRole(side.peer)) else { return nil }
         guard let peer = ProcessIdentity(packed: owner) else {
             throw corrupt("the \(side.peer) owner word of ring '\(name)' holds 0x\(String(owner, radix: 16)), not a process")
         }
-        return peer.canStillWrite ? nil : peer.pid
+        return peer.pid
     }
 
     /// The consumer's part of a wait that both rings share: is the stream
     /// over at `position`? Also checks what a waiting consumer can check
-    /// (issue 7.20): its own position word must hold its position, and an
-    /// end of stream must not be behind it; `hasData` says whether a message
-    /// is ready at `position` (an end beyond it promises one).
+    /// (issue 7.20): its own position word must hold what it handed back
+    /// (`handedBack`, default `position`; a record ring's consumer may hold
+    /// records it read but has not released), and an end of stream must not
+    /// be behind it; `hasData` says whether a message is ready at `position`
+    /// (an end beyond it promises one).
     @usableFromInline
-    func consumerReachedEnd(position: UInt64, hasData: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
+    func consumerReachedEnd(position: UInt64, handedBack: UInt64? = nil,
+                            hasData: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
         // Relaxed: only this consumer writes its position.
         let shared = cshim_load_relaxed(word(EndpointLayout.readPositionOffset))
-        guard shared == position else {
-            throw corrupt("the consumer position in ring '\(name)' is \(shared); this consumer is at \(position)")
+        guard shared == handedBack ?? position else {
+            throw corrupt("the consumer position in ring '\(name)' is \(shared); this consumer is at \(handedBack ?? position)")
         }
         // Acquire: pairs with the release in the producers' `close`.
         let end = cshim_load_acquire(word(EndpointLayout.endOfStreamOffset))

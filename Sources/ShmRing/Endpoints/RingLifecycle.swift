@@ -104,7 +104,9 @@ enum RingLifecycle {
         return try remove(backing: backing, name: name, options: options)
     }
 
-    /// Whether the creator and both endpoint owners of a ring region are gone.
+    /// Whether the creator and both endpoint owners of a ring region are
+    /// gone, by the region's witness (`RegionWitness.judge`): a holder whose
+    /// liveness cannot be judged counts as alive, so the ring is not stale.
     static func isStale(_ region: SharedRegion) throws(ShmError) -> Bool {
         guard region.size >= EndpointLayout.dataOffset else {
             throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
@@ -126,14 +128,16 @@ enum RingLifecycle {
             // Acquire: pairs with the claims' CAS; monitoring needs no more.
             cshim_load_acquire((base + offset).assumingMemoryBound(to: UInt64.self))
         }
-        func gone(_ packed: UInt64) -> Bool { packed == 0 || !(ProcessIdentity(packed: packed)?.canStillWrite ?? false) }
+        func gone(_ offset: Int, _ role: WitnessRole) -> Bool {
+            region.witness.judge((base + offset).assumingMemoryBound(to: UInt64.self), as: role).isGone
+        }
         // Recorded before the ring was published, so it is there.
-        guard gone(word(EndpointLayout.creatorIdentityOffset)) else { return false }
+        guard gone(EndpointLayout.creatorIdentityOffset, .creator) else { return false }
         // A closed stream its consumer has not drained yet waits for it: its
         // producer may well have written, closed and exited on purpose.
         let end = word(EndpointLayout.endOfStreamOffset)
         if end != 0, word(EndpointLayout.readPositionOffset) != end &- 1 { return false }
-        return gone(word(EndpointLayout.producerOwnerOffset)) && gone(word(EndpointLayout.consumerOwnerOffset))
+        return gone(EndpointLayout.producerOwnerOffset, .producer) && gone(EndpointLayout.consumerOwnerOffset, .consumer)
     }
 }
 
@@ -168,11 +172,14 @@ public enum RingNames {
 }
 
 extension Endpoint {
-    /// Stores the creator's identity; call before `RegionHeader.publishReady`
-    /// (whose release store publishes it).
-    static func recordCreator(_ region: SharedRegion) {
-        let me = ProcessIdentity.current()?.packed ?? 0
-        region.base.storeBytes(of: me, toByteOffset: EndpointLayout.creatorIdentityOffset, as: UInt64.self)
+    /// Stores the creator's identity (the label) and takes the creator's
+    /// witness lock, which the creator's region object holds for its
+    /// lifetime; call before `RegionHeader.publishReady` (whose release
+    /// store publishes the label).
+    static func recordCreator(_ region: SharedRegion) throws(ShmError) {
+        try region.witness.holdCreator(for: region.name)
+        let me = ProcessIdentity.current() ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        region.base.storeBytes(of: me.packed, toByteOffset: EndpointLayout.creatorIdentityOffset, as: UInt64.self)
     }
 }
 

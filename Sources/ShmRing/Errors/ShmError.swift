@@ -50,6 +50,9 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The process at the other end of the ring died without closing it;
     /// everything it had published was delivered first.
     case peerDied(pid: Int32)
+    /// A ring handle used in a forked child: the end belongs to the parent
+    /// (the child's copy of the handle is poisoned at fork).
+    case forkedHandle(name: String, side: EndpointSide)
 
     public var description: String {
         switch self {
@@ -93,6 +96,8 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the \(side) end of ring '\(name)' is already held by live process \(pid)"
         case let .peerDied(pid):
             return "the process at the other end of the ring (pid \(pid)) died without closing it"
+        case let .forkedHandle(name, side):
+            return "the \(side) handle of ring '\(name)' was inherited across fork: that end belongs to the parent; open the ring and claim an end in the child instead"
         }
     }
 }

@@ -32,9 +32,23 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
         return ProcessIdentity(pid: pid, startTime: UInt32(truncatingIfNeeded: start))
     }
 
-    /// True while this very process (not a successor with its pid) exists.
-    /// A zombie still counts as alive until its parent reaps it.
-    public var isAlive: Bool { Self.of(pid: pid) == self }
+    /// Whether this very process (not a successor with its pid) may still
+    /// exist, judged by pid in this process's PID namespace: false only when
+    /// /proc shows a different process under the pid, or no process has the
+    /// pid at all (no /proc entry and `kill(pid, 0)` says ESRCH). When /proc
+    /// cannot tell (hidepid, out of descriptors) the answer is true. A zombie
+    /// counts as alive until its parent reaps it.
+    ///
+    /// A pid means nothing in another PID namespace, so rings never judge by
+    /// it: they ask their kernel-held witness (`RegionWitness`). This is for
+    /// structures that record only a pid (the harness's ledgers).
+    public var isAlive: Bool {
+        switch Self.readStartTime(of: pid) {
+        case .success(let start): return UInt32(truncatingIfNeeded: start) == startTime
+        case .failure(.noSuchFileOrDirectory), .failure(.noSuchProcess): return !(kill(pid, 0) == -1 && errnoValue() == ESRCH)
+        case .failure: return true
+        }
+    }
 
     /// One word for the region: 0 never names a process (pid 0 is invalid).
     public var packed: UInt64 { UInt64(UInt32(bitPattern: pid)) | UInt64(startTime) << 32 }
@@ -52,26 +66,32 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
     /// parentheses and may hold spaces or ')', so fields are counted from
     /// the last ')'.
     static func startTime(of pid: Int32) -> UInt64? {
+        try? readStartTime(of: pid).get()
+    }
+
+    /// `startTime(of:)` with the reason it failed (the errno of open or
+    /// read; EINVAL for a line that does not parse).
+    static func readStartTime(of pid: Int32) -> Result<UInt64, Errno> {
         let fd = Glibc.open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failure(Errno(rawValue: errnoValue())) }
         defer { _ = Glibc.close(fd) }
         // 1 KiB holds the line up to field 22 whatever the name (at most 64 bytes).
         var buffer = [UInt8](repeating: 0, count: 1024)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
+        guard count > 0 else { return .failure(count < 0 ? Errno(rawValue: errnoValue()) : .invalidArgument) }
         let line = buffer[0..<count]
-        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return .failure(.invalidArgument) }
         // After ") " come field 3 (state), 4, ...: field 22 is the 20th.
         let fields = line[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
-        guard fields.count >= 20 else { return nil }
+        guard fields.count >= 20 else { return .failure(.invalidArgument) }
         var value: UInt64 = 0
         for digit in fields[fields.startIndex + 19] {
-            guard digit >= 0x30, digit <= 0x39 else { return nil }
+            guard digit >= 0x30, digit <= 0x39 else { return .failure(.invalidArgument) }
             let (times, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times.addingReportingOverflow(UInt64(digit - 0x30))
-            guard !o1, !o2 else { return nil }
+            guard !o1, !o2 else { return .failure(.invalidArgument) }
             value = sum
         }
-        return value
+        return .success(value)
     }
 }

@@ -37,6 +37,9 @@ public final class SharedRegion: @unchecked Sendable {
     /// known to be sound (openers); creators prefault in `create`.
     let prefaultAfterValidation: Bool
     private let state: ThreadLock<NameState>
+    /// The kernel-held witness of who holds the ring's ends (see
+    /// `RegionWitness`); it keeps one descriptor open for the region's life.
+    let witness: RegionWitness
 
     struct NameState {
         var removed = false
@@ -52,7 +55,7 @@ public final class SharedRegion: @unchecked Sendable {
     }
 
     init(base: UnsafeMutableRawPointer, size: Int, name: String, backing: RegionBacking,
-         owner: Bool, unmap: Unmap, removal: Removal?, prefaultAfterValidation: Bool = false) {
+         owner: Bool, unmap: Unmap, removal: Removal?, witness: RegionWitness, prefaultAfterValidation: Bool = false) {
         self.base = base
         self.size = size
         self.name = name
@@ -62,6 +65,7 @@ public final class SharedRegion: @unchecked Sendable {
         self.removal = removal
         self.prefaultAfterValidation = prefaultAfterValidation
         self.state = ThreadLock(NameState(removesOnDeinit: owner))
+        self.witness = witness
     }
 
     deinit {
@@ -194,7 +198,8 @@ public final class SharedRegion: @unchecked Sendable {
     private static func createAnonymous(size: Int, name: String) throws(ShmError) -> SharedRegion {
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else { throw .lastErrno("mmap(anonymous, \(size) bytes)") }
-        return SharedRegion(base: p, size: size, name: name, backing: .anon, owner: true, unmap: .munmap, removal: nil)
+        return SharedRegion(base: p, size: size, name: name, backing: .anon, owner: true, unmap: .munmap, removal: nil,
+                            witness: .memfd(name: name))
     }
 
     /// Creates the file exclusively (which also claims the name), private by
@@ -220,8 +225,8 @@ public final class SharedRegion: @unchecked Sendable {
 
     private static func createFile(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
         let file = try createExclusiveFile(location, options: options)
-        defer { _ = Glibc.close(file.fd) }
-        // From here on a failure must remove the file we created.
+        // From here on a failure must remove the file we created; on success
+        // the descriptor stays open as the region's liveness witness.
         do throws(ShmError) {
             guard ftruncate(file.fd, off_t(size)) == 0 else { throw .lastErrno("ftruncate(\(location.path), \(size))") }
             // Reserve the pages: on tmpfs ftruncate reserves nothing, and a
@@ -232,17 +237,19 @@ public final class SharedRegion: @unchecked Sendable {
             let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0)
             guard let p, p != MAP_FAILED else { throw .lastErrno("mmap(\(location.path), \(size) bytes)") }
             return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: true, unmap: .munmap,
-                                removal: .unlink(path: location.path, device: file.device, inode: file.inode))
+                                removal: .unlink(path: location.path, device: file.device, inode: file.inode),
+                                witness: RegionWitness(source: file.fd, path: location.path))
         } catch {
+            _ = Glibc.close(file.fd)
             _ = unlink(location.path)
             throw error
         }
     }
 
     private static func createSysVNamed(location: RegionLocation, size: Int, options: RegionOptions) throws(ShmError) -> SharedRegion {
-        // The key file exists only so ftok has an inode to hash.
+        // The key file exists so ftok has an inode to hash, and as the
+        // region's liveness witness (its descriptor stays open on success).
         let file = try createExclusiveFile(location, options: options)
-        _ = Glibc.close(file.fd)
         do throws(ShmError) {
             let key = cshim_ftok(location.path, projectID)
             guard key != -1 else { throw .lastErrno("ftok(\(location.path))") }
@@ -260,8 +267,10 @@ public final class SharedRegion: @unchecked Sendable {
                 throw error
             }
             return SharedRegion(base: p, size: size, name: location.name, backing: .sysv, owner: true, unmap: .shmdt,
-                                removal: .sysv(shmid: shmid, keyFile: location.path, device: file.device, inode: file.inode))
+                                removal: .sysv(shmid: shmid, keyFile: location.path, device: file.device, inode: file.inode),
+                                witness: RegionWitness(source: file.fd, path: location.path))
         } catch {
+            _ = Glibc.close(file.fd)
             _ = unlink(location.path)
             throw error
         }
@@ -280,7 +289,7 @@ public final class SharedRegion: @unchecked Sendable {
         // leak even if every process is killed.
         _ = cshim_shm_rmid(shmid)
         return SharedRegion(base: p, size: size, name: "sysv-private-\(shmid)", backing: .sysv, owner: true,
-                            unmap: .shmdt, removal: nil)
+                            unmap: .shmdt, removal: nil, witness: .memfd(name: "sysv-private-\(shmid)"))
     }
 
     /// ftok's project id; any fixed non-zero byte.
@@ -326,7 +335,9 @@ public final class SharedRegion: @unchecked Sendable {
             guard fd >= 0 else { throw openError(location: location, call: "open(\(location.path))") }
             return fd
         }
-        defer { _ = Glibc.close(fd) }
+        // Kept open as the region's liveness witness once mapped.
+        var keepDescriptor = false
+        defer { if !keepDescriptor { _ = Glibc.close(fd) } }
         // The creator may be between open(O_EXCL) and ftruncate: wait, boundedly,
         // for the file to reach header size. Garbage is rejected at once.
         let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
@@ -357,8 +368,10 @@ public final class SharedRegion: @unchecked Sendable {
         let size = Int(st.st_size)
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw .lastErrno("mmap(\(location.path), \(size) bytes)") }
+        keepDescriptor = true
         return SharedRegion(base: p, size: size, name: location.name, backing: .mmap, owner: false, unmap: .munmap,
                             removal: .unlink(path: location.path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+                            witness: RegionWitness(source: fd, path: location.path),
                             prefaultAfterValidation: options.prefault)
     }
 
@@ -399,6 +412,7 @@ public final class SharedRegion: @unchecked Sendable {
         guard let p = cshim_shmat(shmid, 0) else { throw openError(location: location, call: "shmat(\(shmid))") }
         return SharedRegion(base: p, size: Int(segmentSize), name: location.name, backing: .sysv, owner: false, unmap: .shmdt,
                             removal: .sysv(shmid: shmid, keyFile: location.path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+                            witness: .keyFile(location.path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
                             prefaultAfterValidation: options.prefault)
     }
 

@@ -13,8 +13,9 @@ import CShim
 ///   the payload's bytes inside the ring) and publishes everything written
 ///   since the last publication with one release store of its position
 ///   (`commit`): several reserves, one commit, is a batch. The consumer
-///   acquires that position, reads in place (`tryPeek`), and hands the space
-///   back with a release store of its own position (`release`). Each side
+///   acquires that position, reads in place (`tryPeek`, whose closure sees
+///   the record), and hands the space of everything read so far back with a
+///   release store of its own position (`release`). Each side
 ///   caches the other's position and reloads it only when its copy says
 ///   empty (consumer) or full (producer).
 /// * The largest payload, `maximumRecordLength`, is fixed at creation; it is
@@ -57,7 +58,7 @@ public struct RecordRing: Sendable {
             let region = try SharedRegion.create(backing: backing, name: name, size: size, options: options)
             // Zero-filled: both positions 0, both ends unclaimed.
             RegionHeader(kind: .recordRing, totalSize: size, capacity: capacity, slotSize: maximumRecordLength).write(to: region)
-            Endpoint.recordCreator(region)
+            try Endpoint.recordCreator(region)
             RegionHeader.publishReady(region)
             return RecordRing(region: region, capacity: capacity, maximumRecordLength: maximumRecordLength,
                               naming: name == nil ? nil : options)
@@ -170,6 +171,13 @@ public struct RecordRing: Sendable {
                 throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
             }
             let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
+            // Again after the claim: a producer that closed the stream just
+            // before it would otherwise see us publish into a closed ring.
+            // Acquire: as above.
+            if cshim_load_acquire(geometry.endOfStreamWord) != 0 {
+                endpoint.release()
+                throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
+            }
             // Resume after what a previous producer published (acquire: its
             // records are complete); a dead one's unpublished records are lost.
             let written = cshim_load_acquire(geometry.writePositionWord)
@@ -187,7 +195,7 @@ public struct RecordRing: Sendable {
         }
 
         deinit {
-            if writePosition != publishedPosition {
+            if writePosition != publishedPosition, !endpoint.isForkedCopy {
                 // Release: as in `commit`.
                 cshim_store_release(geometry.writePositionWord, writePosition)
                 endpoint.wakePeerIfParked()
@@ -196,7 +204,9 @@ public struct RecordRing: Sendable {
         }
 
         /// Ends the stream after the records written so far (committing them).
+        /// In a forked child (see `ShmError.forkedHandle`) it does nothing.
         public consuming func close() {
+            guard !endpoint.isForkedCopy else { return }
             commit()
             // Release: every record published before is visible to a consumer
             // that acquires this word.
@@ -205,10 +215,11 @@ public struct RecordRing: Sendable {
             if ring.region.isOwner { ring.region.keepNameForConsumer() }
         }
 
-        /// Publishes every record written since the last commit.
+        /// Publishes every record written since the last commit. In a forked
+        /// child it does nothing (the records are the parent's).
         @inlinable
         public mutating func commit() {
-            guard writePosition != publishedPosition else { return }
+            guard writePosition != publishedPosition, !endpoint.isForkedCopy else { return }
             // Release: the records' bytes are visible to a consumer whose
             // acquire load sees this position.
             cshim_store_release(geometry.writePositionWord, writePosition)
@@ -240,6 +251,7 @@ public struct RecordRing: Sendable {
         /// at the next `commit()`. If `fill` throws, the record is not written.
         @inlinable
         public mutating func tryReserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            try endpoint.checkNotForked()
             guard length >= 0, length <= geometry.maximumRecordLength else {
                 throw .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(geometry.maximumRecordLength) bytes")
             }
@@ -259,6 +271,17 @@ public struct RecordRing: Sendable {
             return true
         }
 
+        /// Whether `tryReserve(length)` can make progress now (write the
+        /// padding before the end, or the record): a waiting producer's
+        /// re-check, which writes nothing.
+        @inlinable
+        mutating func hasRoom(for length: Int) throws(ShmError) -> Bool {
+            let footprint = UInt64(RecordLayout.footprint(length: length))
+            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
+            let step = footprint > toEnd ? toEnd : footprint
+            return try freeBytes(wanted: step) >= step
+        }
+
         @inlinable
         func writeHeader(at position: UInt64, length: UInt32, type: UInt32) {
             let header = geometry.data + geometry.offset(position)
@@ -273,7 +296,8 @@ public struct RecordRing: Sendable {
                                      _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "record ring reserve", position: writePosition,
-                                  { () throws(ShmError) in try tryReserve(length, fill) }, settled: { false })
+                                  { () throws(ShmError) in try tryReserve(length, fill) }, settled: { false },
+                                  ready: { () throws(ShmError) in try hasRoom(for: length) })
         }
 
         /// Copies `bytes` into one record and commits it.
@@ -288,17 +312,24 @@ public struct RecordRing: Sendable {
 
     // MARK: - Consumer
 
-    /// The consuming end (ownership as `SPSCRing.Consumer`). `tryPeek`/`peek`
-    /// show the next record in place; `release()` hands its space back.
+    /// The consuming end (ownership as `SPSCRing.Consumer`). `tryPeek` and
+    /// `peek` show the next record in place, to a closure: the bytes are
+    /// valid only during the call (copy what must outlive it). A record
+    /// read this way stays unreleased (its space is not handed back) until
+    /// `release()`, which hands back everything read so far; the next peek
+    /// shows the following record. So a consumer can read a batch in place,
+    /// write it out, and only then release it. `read` peeks and releases.
     public struct Consumer: ~Copyable, @unchecked Sendable {
         // @unchecked: as `SPSCRing.Producer`.
         public let ring: RecordRing
         @usableFromInline let geometry: Geometry
         @usableFromInline let endpoint: Endpoint
+        /// Where the next record to read starts.
         @usableFromInline var readPosition: UInt64
+        /// What was handed back to the producer (the shared position word);
+        /// the records between it and `readPosition` were read, not released.
+        @usableFromInline var releasedPosition: UInt64
         @usableFromInline var cachedWritePosition: UInt64
-        /// Footprint of the record `peek` returned and `release` will free (0: none).
-        @usableFromInline var peekedFootprint: UInt64 = 0
         @usableFromInline var reachedEndOfStream = false
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
@@ -314,6 +345,7 @@ public struct RecordRing: Sendable {
             self.geometry = geometry
             self.endpoint = endpoint
             readPosition = read
+            releasedPosition = read
             cachedWritePosition = read
         }
 
@@ -326,18 +358,21 @@ public struct RecordRing: Sendable {
             if cachedWritePosition != readPosition { return cachedWritePosition &- readPosition }
             // Acquire: pairs with the producer's release in `commit`.
             let written = cshim_load_acquire(geometry.writePositionWord)
-            guard geometry.isWithinOneRing(readPosition, written) else {
+            guard geometry.isWithinOneRing(readPosition, written), geometry.isWithinOneRing(releasedPosition, written) else {
                 throw endpoint.corrupt("producer position \(written) is inconsistent with consumer position \(readPosition) (capacity \(geometry.capacity))")
             }
             cachedWritePosition = written
             return written &- readPosition
         }
 
-        /// The next record's payload, in place, or nil when none is published.
-        /// The bytes stay valid until `release()` (the same record is returned
-        /// until then). Padding records are skipped here.
+        /// Reads the next record in place: `body` sees its payload, valid
+        /// only during the call, and its result is returned; nil when no
+        /// record is published. The record stays unreleased until
+        /// `release()`; if `body` throws, it is not read (the next call shows
+        /// it again). Padding records are skipped here.
         @inlinable
-        public mutating func tryPeek() throws(ShmError) -> UnsafeRawBufferPointer? {
+        public mutating func tryPeek<Result>(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> Result? {
+            try endpoint.checkNotForked()
             // At most two rounds: after a padding record the offset is 0.
             for _ in 0..<2 {
                 let available = try publishedBytes()
@@ -351,8 +386,13 @@ public struct RecordRing: Sendable {
                     guard UInt64(length) &+ 8 == toEnd, toEnd <= available else {
                         throw endpoint.corrupt("padding record of \(length) bytes at offset \(at) does not end the ring")
                     }
+                    // Nothing read is held: hand the padding back at once.
+                    let holdsNothing = releasedPosition == readPosition
                     readPosition &+= toEnd
-                    hand(back: readPosition)
+                    if holdsNothing {
+                        releasedPosition = readPosition
+                        hand(back: readPosition)
+                    }
                     continue
                 }
                 let footprint = UInt64(RecordLayout.footprint(length: min(length, geometry.maximumRecordLength &+ 1)))
@@ -360,19 +400,19 @@ public struct RecordRing: Sendable {
                       footprint <= available, footprint <= toEnd else {
                     throw endpoint.corrupt("record header (length \(length), type \(type)) at position \(readPosition) is impossible")
                 }
-                peekedFootprint = footprint
-                return UnsafeRawBufferPointer(start: header + RecordLayout.recordHeaderSize, count: length)
+                let result = try body(UnsafeRawBufferPointer(start: header + RecordLayout.recordHeaderSize, count: length))
+                readPosition &+= footprint
+                return result
             }
             throw endpoint.corrupt("two padding records in a row at position \(readPosition)")
         }
 
-        /// Hands the record `peek` returned back to the producer. Does nothing
-        /// if no record is peeked.
+        /// Hands every record read so far back to the producer. Does
+        /// nothing if there is none (or in a forked child).
         @inlinable
         public mutating func release() {
-            guard peekedFootprint != 0 else { return }
-            readPosition &+= peekedFootprint
-            peekedFootprint = 0
+            guard releasedPosition != readPosition, !endpoint.isForkedCopy else { return }
+            releasedPosition = readPosition
             hand(back: readPosition)
         }
 
@@ -386,7 +426,9 @@ public struct RecordRing: Sendable {
 
         @usableFromInline
         mutating func reachedEnd() throws(ShmError) -> Bool {
-            try endpoint.consumerReachedEnd(position: readPosition) { () throws(ShmError) in try publishedBytes() > 0 }
+            try endpoint.consumerReachedEnd(position: readPosition, handedBack: releasedPosition) { () throws(ShmError) in
+                try publishedBytes() > 0
+            }
         }
 
         @usableFromInline
@@ -396,27 +438,30 @@ public struct RecordRing: Sendable {
             RingLifecycle.removeNameAtEnd(ring.region, naming: ring.naming)
         }
 
-        /// Blocking peek: the next record in place (valid until `release()`),
-        /// or nil at the end of the stream. Throws `timedOut`, `peerDied`
-        /// (the producer died without closing, after its last record was
-        /// read), `corruptRing`.
+        /// Blocking `tryPeek`: waits for the next record and returns what
+        /// `body` returned for it (the record stays unreleased until
+        /// `release()`), or nil at the end of the stream. Throws `timedOut`,
+        /// `peerDied` (the producer died without closing, after its last
+        /// record was read), `corruptRing`.
         @inlinable
-        public mutating func peek(timeoutSeconds: Double?) throws(ShmError) -> UnsafeRawBufferPointer? {
-            var record: UnsafeRawBufferPointer?
+        public mutating func peek<Result>(timeoutSeconds: Double?,
+                                          _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> Result? {
+            var result: Result?
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "record ring read", position: readPosition,
-                                  { () throws(ShmError) in record = try tryPeek(); return record != nil },
-                                  settled: { () throws(ShmError) in try reachedEnd() })
-            if record == nil { endOfStream() }
-            return record
+                                  { () throws(ShmError) in result = try tryPeek(body); return result != nil },
+                                  settled: { () throws(ShmError) in try reachedEnd() },
+                                  ready: { () throws(ShmError) in if try publishedBytes() > 0 { return true }; return try reachedEnd() })
+            if result == nil { endOfStream() }
+            return result
         }
 
-        /// Blocking read: `body` sees the next record in place, then it is
-        /// released. Returns `.endOfStream` once the stream is over.
+        /// Blocking read: `body` sees the next record in place, then it (and
+        /// anything read before it) is released. Returns `.endOfStream` once
+        /// the stream is over.
         @inlinable
         public mutating func read(timeoutSeconds: Double?, _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Received {
-            guard let record = try peek(timeoutSeconds: timeoutSeconds) else { return .endOfStream }
-            try body(record)
+            guard try peek(timeoutSeconds: timeoutSeconds, body) != nil else { return .endOfStream }
             release()
             return .message
         }

@@ -66,7 +66,7 @@ public struct SPSCRing: Sendable {
             // The mapping is zero-filled: every sequence word is 0 (empty), both
             // ends are unclaimed and readPosition is 0, which is the initial state.
             RegionHeader(kind: .spscRing, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
-            Endpoint.recordCreator(region)
+            try Endpoint.recordCreator(region)
             RegionHeader.publishReady(region)
             return SPSCRing(region: region, capacity: capacity, messageSize: messageSize, naming: name == nil ? nil : options)
         }
@@ -228,6 +228,13 @@ public struct SPSCRing: Sendable {
                 throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
             }
             let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
+            // Again after the claim: a producer that closed the stream just
+            // before it would otherwise see us publish into a closed ring.
+            // Acquire: as above.
+            if cshim_load_acquire(geometry.endOfStreamWord) != 0 {
+                endpoint.release()
+                throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
+            }
             // Resume where the region stands: after the consumer's position
             // (acquire: see its release in `Consumer.release`), over every
             // slot a previous producer published, at most a ring's worth.
@@ -250,7 +257,9 @@ public struct SPSCRing: Sendable {
         /// `.endOfStream`. Releases the claim. A named ring closed this way
         /// keeps its name after its creator exits, until the consumer reaches
         /// the end (see README, "Lifecycle").
+        /// In a forked child (see `ShmError.forkedHandle`) it does nothing.
         public consuming func close() {
+            guard !endpoint.isForkedCopy else { return }
             // Release: every message published before is visible to a
             // consumer that acquires this word.
             cshim_store_release(geometry.endOfStreamWord, writePosition &+ 1)
@@ -288,6 +297,7 @@ public struct SPSCRing: Sendable {
         /// bytes. Returns false when the ring is full.
         @inlinable
         public mutating func tryPush(_ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            try endpoint.checkNotForked()
             guard try freeSlots(wanted: 1) >= 1 else { return false }
             try fill(geometry.message(writePosition))
             publish(writePosition)
@@ -314,13 +324,20 @@ public struct SPSCRing: Sendable {
             }
         }
 
-        /// Pushes a trivial value (its size at most `messageSize`).
+        /// Pushes a trivial value (its size at most `messageSize`); the rest
+        /// of the slot is zeroed, as `tryPush(bytes:)` does.
         @inlinable
         public mutating func tryPush<T: BitwiseCopyable>(_ value: T) throws(ShmError) -> Bool {
-            guard MemoryLayout<T>.size <= geometry.messageSize else {
-                throw .invalidArgument("\(T.self) is \(MemoryLayout<T>.size) bytes; the ring's slots hold \(geometry.messageSize)")
+            let size = MemoryLayout<T>.size
+            guard size <= geometry.messageSize else {
+                throw .invalidArgument("\(T.self) is \(size) bytes; the ring's slots hold \(geometry.messageSize)")
             }
-            return try tryPush { slot in slot.baseAddress!.storeBytes(of: value, as: T.self) }
+            return try tryPush { slot in
+                slot.baseAddress!.storeBytes(of: value, as: T.self)
+                if size < slot.count {
+                    (slot.baseAddress! + size).initializeMemory(as: UInt8.self, repeating: 0, count: slot.count &- size)
+                }
+            }
         }
 
         /// Writes up to `maxCount` messages in place, `fill(i, slot)` for each,
@@ -329,6 +346,7 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func tryPushBatch(maxCount: Int,
                                           _ fill: (Int, UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
+            try endpoint.checkNotForked()
             guard maxCount > 0 else { return 0 }
             let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
             var i = 0
@@ -353,7 +371,8 @@ public struct SPSCRing: Sendable {
                                   _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
-                                  { () throws(ShmError) in try tryPush(fill) }, settled: { false })
+                                  { () throws(ShmError) in try tryPush(fill) }, settled: { false },
+                                  ready: { () throws(ShmError) in try freeSlots(wanted: 1) >= 1 })
         }
 
         /// Blocking copy-in push (see `tryPush(bytes:)` and `push(timeoutSeconds:_:)`).
@@ -361,7 +380,8 @@ public struct SPSCRing: Sendable {
         public mutating func push(bytes: UnsafeRawBufferPointer, timeoutSeconds: Double?) throws(ShmError) {
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
-                                  { () throws(ShmError) in try tryPush(bytes: bytes) }, settled: { false })
+                                  { () throws(ShmError) in try tryPush(bytes: bytes) }, settled: { false },
+                                  ready: { () throws(ShmError) in try freeSlots(wanted: 1) >= 1 })
         }
 
         /// Blocking push of a trivial value.
@@ -369,7 +389,8 @@ public struct SPSCRing: Sendable {
         public mutating func push<T: BitwiseCopyable>(_ value: T, timeoutSeconds: Double?) throws(ShmError) {
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC push", position: writePosition,
-                                  { () throws(ShmError) in try tryPush(value) }, settled: { false })
+                                  { () throws(ShmError) in try tryPush(value) }, settled: { false },
+                                  ready: { () throws(ShmError) in try freeSlots(wanted: 1) >= 1 })
         }
     }
 
@@ -440,6 +461,7 @@ public struct SPSCRing: Sendable {
         /// `pop(timeoutSeconds:_:)` to tell an empty ring from its end).
         @inlinable
         public mutating func tryPop(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            try endpoint.checkNotForked()
             guard try isFull(readPosition) else { return false }
             try body(UnsafeRawBufferPointer(geometry.message(readPosition)))
             readPosition &+= 1
@@ -472,6 +494,7 @@ public struct SPSCRing: Sendable {
         @inlinable
         public mutating func tryPopBatch(maxCount: Int,
                                          _ body: (Int, UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Int {
+            try endpoint.checkNotForked()
             var n = 0
             // Hand back what was read even if `body` throws midway.
             defer {
@@ -533,7 +556,8 @@ public struct SPSCRing: Sendable {
             let endpoint = endpoint
             let got = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
                                         { () throws(ShmError) in try tryPop(body) },
-                                        settled: { () throws(ShmError) in try reachedEnd() })
+                                        settled: { () throws(ShmError) in try reachedEnd() },
+                                        ready: { () throws(ShmError) in if try isFull(readPosition) { return true }; return try reachedEnd() })
             return got ? .message : endOfStream()
         }
 
@@ -543,7 +567,8 @@ public struct SPSCRing: Sendable {
             let endpoint = endpoint
             let got = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
                                         { () throws(ShmError) in try tryPop(into: buffer) },
-                                        settled: { () throws(ShmError) in try reachedEnd() })
+                                        settled: { () throws(ShmError) in try reachedEnd() },
+                                        ready: { () throws(ShmError) in if try isFull(readPosition) { return true }; return try reachedEnd() })
             return got ? .message : endOfStream()
         }
 
@@ -554,7 +579,8 @@ public struct SPSCRing: Sendable {
             let endpoint = endpoint
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "SPSC pop", position: readPosition,
                                   { () throws(ShmError) in value = try tryPop(as: T.self); return value != nil },
-                                  settled: { () throws(ShmError) in try reachedEnd() })
+                                  settled: { () throws(ShmError) in try reachedEnd() },
+                                  ready: { () throws(ShmError) in if try isFull(readPosition) { return true }; return try reachedEnd() })
             if value == nil { _ = endOfStream() }
             return value
         }

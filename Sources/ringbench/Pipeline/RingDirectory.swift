@@ -102,14 +102,11 @@ enum RingDirectory {
             guard region.size >= EndpointLayout.dataOffset else {
                 throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
             }
-            for (role, offset) in [("creator", EndpointLayout.creatorIdentityOffset), ("producer", EndpointLayout.producerOwnerOffset),
-                                   ("consumer", EndpointLayout.consumerOwnerOffset)] {
-                let packed = word(offset)
-                guard packed != 0 else { continue }
-                guard let identity = ProcessIdentity(packed: packed) else {
-                    throw .corruptRing(reason: "the \(role) word holds 0x\(String(packed, radix: 16)), not a process")
-                }
-                entry.owners.append(.init(role: role, pid: identity.pid, alive: identity.isAlive))
+            // The rings' own judge (their kernel-held witness), so that `ls`
+            // and `rm` agree with `pub` and `sub` on who is alive.
+            for holder in try RingNames.holders(of: region) {
+                entry.owners.append(.init(role: holder.role, pid: holder.pid, alive: holder.alive))
+                if let note = holder.note { entry.problem = "\(holder.role) \(holder.pid): \(note)" }
             }
             if kind == .spscRing {
                 let ring = try SPSCRing.attach(region, timeoutSeconds: 0)

@@ -42,17 +42,25 @@ struct SubCommand: ParsableCommand {
         do { consumer = try ring.consumer(wait: wait) } catch { throw error.commandFailure }
         var output = RecordOutput(framing: framing)
         do {
+            // The record is seen in place only inside the closure; an output
+            // error is carried out of it and thrown after.
+            var failure: Error?
+            func copyOut(_ record: UnsafeRawBufferPointer) {
+                do { try output.append(record) } catch { failure = error }
+            }
             while true {
-                if let record = try consumer.tryPeek() {
-                    try output.append(record)
+                if try consumer.tryPeek(copyOut) != nil {
+                    if let failure { throw failure }
                     consumer.release()
                     continue
                 }
                 // Dry: what we have goes out before we wait.
                 try output.flush()
-                let record = try InterruptibleWait.retrying { (slice: Double) throws(ShmError) in try consumer.peek(timeoutSeconds: slice) }
-                guard let record else { break }
-                try output.append(record)
+                let got = try InterruptibleWait.retrying { (slice: Double) throws(ShmError) in
+                    try consumer.peek(timeoutSeconds: slice, copyOut) != nil
+                }
+                guard got else { break }
+                if let failure { throw failure }
                 consumer.release()
             }
             try output.flush()
