@@ -109,7 +109,7 @@ final class RingLifecycleTests: XCTestCase {
                 var end = try ring.consumer(wait: .park)
                 XCTAssertEqual(try end.read(timeoutSeconds: 20) { _ in }, .message)
                 kill(later: producer, after: 0.3, recording: killedAt)
-                consumer = Result(catching: { () throws(ShmError) in _ = try end.peek(timeoutSeconds: 20); return 0 })
+                consumer = Result(catching: { () throws(ShmError) in _ = try end.peek(timeoutSeconds: 20) { _ in }; return 0 })
             }
             let detected = cshim_monotonic_ns()
             guard case .failure(.peerDied(let pid)) = consumer else { return XCTFail("\(name): \(consumer)") }

@@ -436,8 +436,9 @@ final class HostileRegionTests: XCTestCase {
             Self.drain(restarting: { () throws(ShmError) in RecordEnds(producer: try ring.producer(), consumer: try ring.consumer()) }) {
                 (ends: inout RecordEnds) throws(ShmError) in
                 if try ends.producer.tryReserve(24, { $0.storeBytes(of: UInt64(7), as: UInt64.self) }) { ends.producer.commit() }
-                guard let record = try ends.consumer.tryPeek() else { return false }
-                _ = record.count >= 8 ? record.load(as: UInt64.self) : 0
+                guard try ends.consumer.tryPeek({ record in record.count >= 8 ? record.load(as: UInt64.self) : 0 }) != nil else {
+                    return false
+                }
                 ends.consumer.release()
                 return true
             }

@@ -12,11 +12,11 @@ final class RingEndpointTests: XCTestCase {
         try SPSCRing.create(backing: .anon, name: nil, capacity: capacity, messageSize: 8)
     }
 
-    /// A process identity that names this pid with another start time: what
-    /// a dead owner whose pid was reused looks like.
-    static var reusedPidIdentity: UInt64 {
-        let me = ProcessIdentity.current()!
-        return ProcessIdentity(pid: me.pid, startTime: me.startTime &+ 12345).packed
+    /// What a crash leaves of a handle: its witness lock dropped (as the
+    /// kernel drops a dead process's locks), its owner word still set, and
+    /// its deinit never run (the handle is leaked in `slot`).
+    static func crash<Handle: ~Copyable>(_ slot: UnsafeMutablePointer<Handle>, _ held: (borrowing Handle) -> HeldWitness) {
+        held(slot.pointee).release()
     }
 
     func ownerWord(_ ring: SPSCRing, _ offset: Int) -> UnsafeMutablePointer<UInt64> {
@@ -64,7 +64,7 @@ final class RingEndpointTests: XCTestCase {
         dead.initialize(to: try ring.producer())
         for i in 0..<5 { XCTAssertTrue(try dead.pointee.tryPush(UInt64(i))) }
         XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 0)
-        ownerWord(ring, EndpointLayout.producerOwnerOffset).pointee = Self.reusedPidIdentity
+        Self.crash(dead) { $0.endpoint.held }
         var heir = try ring.producer()
         for i in 5..<9 { XCTAssertTrue(try heir.tryPush(UInt64(i))) }
         XCTAssertFalse(try heir.tryPush(UInt64(99)), "8 unread messages fill the ring")
@@ -76,12 +76,13 @@ final class RingEndpointTests: XCTestCase {
         let ring = try makeRing()
         var producer = try ring.producer()
         for i in 0..<4 { XCTAssertTrue(try producer.tryPush(UInt64(i))) }
-        var dead = try ring.consumer()
-        XCTAssertEqual(try dead.tryPop(as: UInt64.self), 0)
-        ownerWord(ring, EndpointLayout.consumerOwnerOffset).pointee = Self.reusedPidIdentity
+        let dead = UnsafeMutablePointer<SPSCRing.Consumer>.allocate(capacity: 1)
+        defer { dead.deallocate() }
+        dead.initialize(to: try ring.consumer())
+        XCTAssertEqual(try dead.pointee.tryPop(as: UInt64.self), 0)
+        Self.crash(dead) { $0.endpoint.held }
         var heir = try ring.consumer()
         XCTAssertEqual(try heir.tryPop(as: UInt64.self), 1)
-        _ = consume dead
     }
 
     // MARK: End of stream (8.2)
@@ -119,27 +120,29 @@ final class RingEndpointTests: XCTestCase {
     func testConsumerWaitingReportsADeadProducerAfterDraining() throws {
         for strategy in WaitStrategy.allCases {
             let ring = try makeRing()
-            var producer = try ring.producer()
-            XCTAssertTrue(try producer.tryPush(UInt64(1)))
-            ownerWord(ring, EndpointLayout.producerOwnerOffset).pointee = Self.reusedPidIdentity
+            let producer = UnsafeMutablePointer<SPSCRing.Producer>.allocate(capacity: 1)
+            defer { producer.deallocate() }
+            producer.initialize(to: try ring.producer())
+            XCTAssertTrue(try producer.pointee.tryPush(UInt64(1)))
+            Self.crash(producer) { $0.endpoint.held }
             var consumer = try ring.consumer(wait: strategy)
             XCTAssertEqual(try consumer.pop(as: UInt64.self, timeoutSeconds: 5), 1, "published before death: delivered")
             let start = cshim_monotonic_ns()
             assertError({ _ = try consumer.pop(as: UInt64.self, timeoutSeconds: 10) }, matches: { $0 == .peerDied(pid: getpid()) })
             let waited = Double(cshim_monotonic_ns() - start) / 1e9
             XCTAssertLessThan(waited, 5, "\(strategy): found long before the timeout")
-            _ = consume producer
         }
     }
 
     func testProducerWaitingReportsADeadConsumer() throws {
         let ring = try makeRing(capacity: 1)
         var producer = try ring.producer(wait: .park)
-        let consumer = try ring.consumer()
+        let consumer = UnsafeMutablePointer<SPSCRing.Consumer>.allocate(capacity: 1)
+        defer { consumer.deallocate() }
+        consumer.initialize(to: try ring.consumer())
         try producer.push(UInt64(1), timeoutSeconds: 1)
-        ownerWord(ring, EndpointLayout.consumerOwnerOffset).pointee = Self.reusedPidIdentity
+        Self.crash(consumer) { $0.endpoint.held }
         assertError({ _ = try producer.push(UInt64(2), timeoutSeconds: 10) }, matches: { $0 == .peerDied(pid: getpid()) })
-        _ = consume consumer
     }
 
     func testNoPeerYetIsATimeoutNotADeath() throws {
@@ -258,13 +261,12 @@ final class RingNameTests: XCTestCase {
         }
     }
 
-    /// A stale name: creator identity of a dead process (our pid with another
-    /// start time), no endpoints. `reclaimStale` replaces it; without, "exists".
+    /// A stale name: a creator whose witness lock is gone (as at its death),
+    /// no endpoints. `reclaimStale` replaces it; without, "exists".
     func testStaleNameIsReclaimedOnlyWhenAsked() throws {
         let scratch = try ScratchDirectory()
         let old = try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options)
-        old.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
-                                   as: UInt64.self)
+        old.region.witness.dropCreatorHold() // as the creator's death does
         XCTAssertThrowsError(try SPSCRing.create(backing: .mmap, name: "left", capacity: 4, messageSize: 8, options: scratch.options))
         XCTAssertTrue(try RingNames.isStale(backing: .mmap, name: "left", options: scratch.options))
         let fresh = try SPSCRing.create(backing: .mmap, name: "left", capacity: 8, messageSize: 8, options: scratch.options,
@@ -283,8 +285,7 @@ extension RingNameTests {
         var producer = try ring.producer()
         XCTAssertTrue(try producer.tryPush(UInt64(1)))
         producer.close()
-        ring.region.base.storeBytes(of: RingEndpointTests.reusedPidIdentity, toByteOffset: EndpointLayout.creatorIdentityOffset,
-                                    as: UInt64.self)
+        ring.region.witness.dropCreatorHold() // as the creator's death does
         XCTAssertFalse(try RingNames.isStale(backing: .mmap, name: "waiting", options: scratch.options))
         var consumer = try ring.consumer()
         XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 1)

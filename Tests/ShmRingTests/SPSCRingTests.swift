@@ -197,8 +197,9 @@ final class ReadmeExampleTests: XCTestCase {
         // ring, drain it, stop at the end of the stream.
         let same = try RecordRing.open(backing: .mmap, name: "quotes", options: options, waitForCreationSeconds: 30)
         var consumer = try same.consumer(wait: .park)
-        while let record = try consumer.peek(timeoutSeconds: 60) {   // nil: end of stream
-            print(String(decoding: record, as: UTF8.self))            // the bytes in place
+        // The record is seen in place, inside the closure; nil: end of stream.
+        while let text = try consumer.peek(timeoutSeconds: 60, { String(decoding: $0, as: UTF8.self) }) {
+            print(text)
             consumer.release()                                        // hand the space back
         }
         XCTAssertEqual(printed, ["AAPL 189.20", "MSFT 411.07"])

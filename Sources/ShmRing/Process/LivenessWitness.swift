@@ -119,6 +119,15 @@ final class RegionWitness: @unchecked Sendable {
         creatorHold.withLock { $0 = held }
     }
 
+    /// Drops the creator's hold before the region goes: what the creator's
+    /// death does (tests simulate it in-process).
+    func dropCreatorHold() {
+        creatorHold.withLock { held in
+            held?.release()
+            held = nil
+        }
+    }
+
     // MARK: Judging
 
     /// Whether some live open file description holds `role`'s byte.
