@@ -53,6 +53,25 @@ final class EndpointHazardTests: XCTestCase {
         XCTAssertEqual(try consumer.tryPeek { $0.load(as: UInt64.self) }, 9)
     }
 
+    /// A producer whose claim races a `close()` (the stream ends after its
+    /// first check, before its claim) refuses, and leaves the end unclaimed,
+    /// instead of publishing into a closed ring. Both rings.
+    func testProducerClaimRacingACloseRefuses() throws {
+        let spsc = try SPSCRing.create(backing: .anon, name: nil, capacity: 4, messageSize: 8)
+        let records = try RecordRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 64)
+        for (region, claim) in [(spsc.region, { () throws(ShmError) in _ = try spsc.producer() }),
+                                (records.region, { () throws(ShmError) in _ = try records.producer() })] {
+            let endOfStream = (region.base + EndpointLayout.endOfStreamOffset).assumingMemoryBound(to: UInt64.self)
+            // What the previous producer's close() stores, just then.
+            Endpoint.claimHookForTesting = { endOfStream.pointee = 1 }
+            defer { Endpoint.claimHookForTesting = nil }
+            XCTAssertThrowsError(try claim()) { error in
+                guard case .invalidArgument(let text)? = error as? ShmError, text.contains("closed") else { return XCTFail("\(error)") }
+            }
+            XCTAssertEqual(region.base.load(fromByteOffset: EndpointLayout.producerOwnerOffset, as: UInt64.self), 0, "claim undone")
+        }
+    }
+
     /// Two handles of one end in one process: the second is refused by the
     /// witness lock (each handle has its own open file description).
     func testSecondHandleOfAnEndInOneProcessIsRefused() throws {

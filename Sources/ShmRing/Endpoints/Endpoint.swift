@@ -113,6 +113,9 @@ struct Endpoint: @unchecked Sendable {
     /// handle in this one) has it; takes over from a holder that is gone.
     /// The caller then resumes from the positions in the region.
     static func claim(_ region: SharedRegion, side: EndpointSide, strategy: WaitStrategy) throws(ShmError) -> Endpoint {
+        #if DEBUG
+        claimHookForTesting?()
+        #endif
         // The label only: a process without a readable /proc still claims.
         let me = ProcessIdentity.current() ?? ProcessIdentity(pid: getpid(), startTime: 0)
         let owner = (region.base + ownerOffset(side)).assumingMemoryBound(to: UInt64.self)
@@ -141,6 +144,12 @@ struct Endpoint: @unchecked Sendable {
         cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy == .park ? 1 : 0)
         return endpoint
     }
+
+    #if DEBUG
+    /// Tests only (debug builds): runs at the start of every claim, so a
+    /// test can interleave what another process would do just then.
+    nonisolated(unsafe) static var claimHookForTesting: (() -> Void)?
+    #endif
 
     /// Gives the claim up (the handle's deinit, or a claim undone): clears
     /// the word (release: every position the handle stored is visible to the
