@@ -42,9 +42,9 @@ static void witness_child(void) {
             witness_slots[i] = 0;
         }
     }
-    // Relaxed: the child is single-threaded here; threads it starts later
-    // are ordered after this by pthread_create.
-    __atomic_fetch_add(&cshim_fork_generation_word, 1, __ATOMIC_RELAXED);
+    // Plain: the child is single-threaded here; threads it starts later
+    // are ordered after this by pthread_create (see cshim_fork_generation).
+    cshim_fork_generation_word += 1;
     pthread_mutex_init(&witness_mutex, NULL);
 }
 static void witness_install(void) { pthread_atfork(witness_prepare, witness_parent, witness_child); }

@@ -271,8 +271,12 @@ int cshim_unix_connect(int fd, const char *path);
 // Bumped in every forked child (pthread_atfork child handler, installed by the
 // first witness). Handles compare it with the value they were made under.
 extern uint64_t cshim_fork_generation_word;
-// Relaxed: a process-local word, written only in a single-threaded child.
-static inline uint64_t cshim_fork_generation(void) { return __atomic_load_n(&cshim_fork_generation_word, __ATOMIC_RELAXED); }
+// A plain load, not an atomic one: the word is written only by the fork
+// handler in a child that is still single-threaded (before fork returns
+// there), never in a process that has other threads, so no load can race
+// with the store; and a plain load leaves the compiler free to hoist the
+// check out of a caller's loop.
+static inline uint64_t cshim_fork_generation(void) { return cshim_fork_generation_word; }
 // Installs the fork handlers (once; every witness call does it too).
 void cshim_witness_install(void);
 // A fresh open file description (O_RDWR, close-on-exec) of the file behind

@@ -175,11 +175,14 @@ struct Endpoint: @unchecked Sendable {
     /// calls it first.
     @inlinable @inline(__always)
     func checkNotForked() throws(ShmError) {
-        if _slowPath(isForkedCopy) { throw forkedError() }
+        if _slowPath(isForkedCopy) { try Self.throwForked(name: name, side: side) }
     }
 
+    /// Out of line and static, on the two fields it needs: as a method (or
+    /// with the error built inline) it made the optimiser copy the whole
+    /// endpoint to the stack for every push and pop (+3 ns per push+pop).
     @usableFromInline @inline(never)
-    func forkedError() -> ShmError { .forkedHandle(name: name, side: side) }
+    static func throwForked(name: String, side: EndpointSide) throws(ShmError) { throw .forkedHandle(name: name, side: side) }
 
     // MARK: Waking the peer (hot path)
 
