@@ -35,7 +35,11 @@ import CShim
 /// `producer(wait:)` and `consumer(wait:)` claim one end each for this
 /// process; `Producer.close()` ends the stream; blocking calls wait with the
 /// endpoint's `WaitStrategy`, take a timeout, and report a dead peer
-/// (`peerDied`) once its last message has been read.
+/// (`peerDied`) once its last message has been read. Liveness is judged by a
+/// kernel lock each end holds (`RegionWitness`), so peers in different PID
+/// namespaces work. A handle inherited by a forked child is poisoned there:
+/// its operations throw `forkedHandle`, its `close()` does nothing; the
+/// child opens the ring and claims an end of its own.
 ///
 /// # Hot path
 /// `tryPush`/`tryPop` and their batch and in-place forms take no lock, make
