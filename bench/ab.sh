@@ -2,6 +2,11 @@
 # A/B comparison of two commits on this machine: the recommended CI gate.
 #
 #   bench/ab.sh [--rounds N] [--keep] [--out DIR] BASE_REV HEAD_REV [suite options...]
+#   bench/ab.sh [--rounds N] [--out DIR] --bins BASE_BIN HEAD_BIN [suite options...]
+#
+# --bins runs two ringbench binaries built already (bench/gate-check.sh:
+# HEAD against HEAD, or against HEAD with an injected regression); nothing
+# is built and the results carry the binaries' own commits.
 #
 # Builds both revisions (release) in their own git worktrees under the
 # repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
@@ -12,7 +17,8 @@
 # round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
 # pools the rounds' repetitions per scenario and side (a directory argument),
 # prints the Markdown table, and this script exits with compare's status:
-#   0 nothing regressed, 2 a regression, 3 not comparable, 1 an error.
+#   0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
+#   evidence (too few metrics judged to call it ok), 1 an error.
 #
 # Suite options default to: --quick. Options for compare go in
 # AB_COMPARE_ARGS (e.g. "--threshold 10"). AB_COMMAND=run runs
@@ -26,13 +32,14 @@ set -euo pipefail
 # Everything runs in main, called on the last line: bash reads the whole
 # file before running it, so editing the script cannot break a running gate.
 main() {
-rounds=6 keep=0 out=""
+rounds=6 keep=0 out="" bins=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --bins) bins=1; shift ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -45,9 +52,19 @@ case "$rounds" in ''|*[!0-9]*) echo "ab.sh: --rounds must be a positive integer"
 [ "$rounds" -ge 1 ] || { echo "ab.sh: --rounds must be at least 1" >&2; exit 1; }
 
 root="$(git rev-parse --show-toplevel)"
+if [ "$bins" = 1 ]; then
+  for b in "$1" "$2"; do [ -x "$b" ] || { echo "ab.sh: --bins: '$b' is not an executable" >&2; exit 1; }; done
+  base_bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" head_bin="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+else
+  base_bin="" head_bin=""
+fi
 cd "$root"
-base_sha="$(git rev-parse --verify --quiet "$1^{commit}")" || { echo "ab.sh: '$1' is not a commit" >&2; exit 1; }
-head_sha="$(git rev-parse --verify --quiet "$2^{commit}")" || { echo "ab.sh: '$2' is not a commit" >&2; exit 1; }
+if [ "$bins" = 1 ]; then
+  base_sha="" head_sha=""
+else
+  base_sha="$(git rev-parse --verify --quiet "$1^{commit}")" || { echo "ab.sh: '$1' is not a commit" >&2; exit 1; }
+  head_sha="$(git rev-parse --verify --quiet "$2^{commit}")" || { echo "ab.sh: '$2' is not a commit" >&2; exit 1; }
+fi
 shift 2
 [ $# -gt 0 ] || set -- --quick
 command="${AB_COMMAND:-suite}"
@@ -95,19 +112,23 @@ build() {
   bin="$dir/.build/release/ringbench"
 }
 
-build "$base_sha"; base_bin="$bin"
-if [ "$head_sha" = "$base_sha" ]; then head_bin="$base_bin"; else build "$head_sha"; head_bin="$bin"; fi
+if [ "$bins" = 0 ]; then
+  build "$base_sha"; base_bin="$bin"
+  if [ "$head_sha" = "$base_sha" ]; then head_bin="$base_bin"; else build "$head_sha"; head_bin="$bin"; fi
+fi
 
 if [ -z "$out" ]; then scratch_out="$root/.build-ab-results-$$"; out="$scratch_out"; fi
 rm -rf "$out/base" "$out/head"
 mkdir -p "$out/base" "$out/head"
 
-echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=${base_sha:0:12} B=${head_sha:0:12}, alternating" >&2
+if [ "$bins" = 1 ]; then a_label="$base_bin" b_label="$head_bin"; else a_label="${base_sha:0:12}" b_label="${head_sha:0:12}"; fi
+echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=$a_label B=$b_label, alternating" >&2
 for i in $(seq 1 "$rounds"); do
   for side in base head; do
     if [ "$side" = base ]; then bin="$base_bin" sha="$base_sha"; else bin="$head_bin" sha="$head_sha"; fi
     printf 'ab.sh: round %d/%d %s\n' "$i" "$rounds" "$side" >&2
-    RINGBENCH_COMMIT="$sha" run "$bin" "$command" "$@" --format json --output "$out/$side/round-$i.json" >/dev/null || {
+    # With --bins the binary's own commit is recorded (RINGBENCH_COMMIT unset).
+    RINGBENCH_COMMIT="${sha:-${RINGBENCH_COMMIT:-}}" run "$bin" "$command" "$@" --format json --output "$out/$side/round-$i.json" >/dev/null || {
       echo "ab.sh: round $i ($side) failed" >&2; exit 1; }
   done
 done
