@@ -14,7 +14,8 @@
 # interleaved: A/A, A/B 1, A/B 2, ..., A/A, ... A detection is exit 2 with a
 # regressed metric that matches NAME.expect (a line "SCENARIO_REGEX<TAB>METRIC",
 # METRIC as in compare's JSON: messagesPerSecond, latencyP50, latencyP99,
-# latencyP999), so a regression called on the wrong scenario does not count.
+# latencyP999), so a regression called on the wrong scenario does not count
+# (when ab.sh confirms a regression, the confirmed metrics are what count).
 #
 # Suite options default to the workflow's: --quick --settle 3
 # --transports spsc,mpmc-lockfree,pipe. Compare options go in
@@ -118,7 +119,7 @@ gate() {
   end=$(date +%s)
   [ "$status" = 1 ] && { echo "gate-check.sh: ab.sh failed ($dir.log):" >&2; tail -5 "$dir.log" >&2; }
   python3 - "$dir/compare.json" "$kind" "$name" "$i" "$status" "$((end - start))" "$expect" >>"$out/runs.tsv" <<'PY'
-import json, re, sys
+import json, os, re, sys
 path, kind, name, i, status, seconds, expect = sys.argv[1:8]
 try:
     report = json.load(open(path))
@@ -126,12 +127,19 @@ except Exception:
     report = {"results": [], "judgedShare": 0}
 results = report.get("results", [])
 judged = sum(r["verdict"] != "inconclusive" for r in results) / len(results) if results else 0
+# What the gate called regressed: the confirmed metrics when ab.sh confirmed
+# (confirmed.txt beside compare.json), else compare's regressed metrics.
+confirmed = os.path.join(os.path.dirname(path), "confirmed.txt")
+if os.path.exists(confirmed):
+    bad = [tuple(l.rstrip("\n").split("\t")) for l in open(confirmed) if l.strip()]
+else:
+    bad = [(r["scenario"], r["metric"]) for r in results if r["verdict"] == "regressed"]
 detected = "-"
 if expect:
     pattern, metric = open(expect).read().strip().split("\t")
-    hit = any(r["verdict"] == "regressed" and r["metric"] == metric and re.search(pattern, r["scenario"]) for r in results)
+    hit = any(m == metric and re.search(pattern, sc) for sc, m in bad)
     detected = "yes" if status == "2" and hit else "no"
-regressed = ";".join(f'{r["scenario"]} {r["metric"]}' for r in results if r["verdict"] == "regressed")
+regressed = ";".join(f"{sc} {m}" for sc, m in bad)
 print("\t".join([kind, name, i, status, f"{judged:.3f}", seconds, detected, regressed]))
 PY
 }
