@@ -2,6 +2,11 @@
 # A/B comparison of two commits on this machine: the recommended CI gate.
 #
 #   bench/ab.sh [--rounds N] [--keep] [--out DIR] BASE_REV HEAD_REV [suite options...]
+#   bench/ab.sh [--rounds N] [--out DIR] --bins BASE_BIN HEAD_BIN [suite options...]
+#
+# --bins runs two ringbench binaries built already (bench/gate-check.sh:
+# HEAD against HEAD, or against HEAD with an injected regression); nothing
+# is built and the results carry the binaries' own commits.
 #
 # Builds both revisions (release) in their own git worktrees under the
 # repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
@@ -12,7 +17,17 @@
 # round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
 # pools the rounds' repetitions per scenario and side (a directory argument),
 # prints the Markdown table, and this script exits with compare's status:
-#   0 nothing regressed, 2 a regression, 3 not comparable, 1 an error.
+#   0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
+#   evidence (too few metrics judged to call it ok), 1 an error.
+#
+# A regression must be confirmed: when compare exits 2, the transports and
+# sizes of the regressed metrics are measured again, --confirm-rounds more
+# alternating rounds (default: as many as --rounds; 0 skips this), and only
+# a metric that regresses again in that second, independent measurement
+# stands (exit 2); otherwise the gate exits 0 and the Markdown says what was
+# not confirmed. (With ~100 metrics a U test at alpha 0.01 finds about one
+# "regression" in identical code every run or two on a noisy machine;
+# demanding it twice makes that ~alpha squared.) Only for the suite.
 #
 # Suite options default to: --quick. Options for compare go in
 # AB_COMPARE_ARGS (e.g. "--threshold 10"). AB_COMMAND=run runs
@@ -26,13 +41,15 @@ set -euo pipefail
 # Everything runs in main, called on the last line: bash reads the whole
 # file before running it, so editing the script cannot break a running gate.
 main() {
-rounds=6 keep=0 out=""
+rounds=6 keep=0 out="" bins=0 confirm=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --bins) bins=1; shift ;;
+    --confirm-rounds) confirm="${2:?--confirm-rounds needs a number}"; shift 2 ;;
+    -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -43,11 +60,23 @@ if [ $# -lt 2 ]; then
 fi
 case "$rounds" in ''|*[!0-9]*) echo "ab.sh: --rounds must be a positive integer" >&2; exit 1 ;; esac
 [ "$rounds" -ge 1 ] || { echo "ab.sh: --rounds must be at least 1" >&2; exit 1; }
+[ -n "$confirm" ] || confirm="$rounds"
+case "$confirm" in ''|*[!0-9]*) echo "ab.sh: --confirm-rounds must be a number" >&2; exit 1 ;; esac
 
 root="$(git rev-parse --show-toplevel)"
+if [ "$bins" = 1 ]; then
+  for b in "$1" "$2"; do [ -x "$b" ] || { echo "ab.sh: --bins: '$b' is not an executable" >&2; exit 1; }; done
+  base_bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" head_bin="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+else
+  base_bin="" head_bin=""
+fi
 cd "$root"
-base_sha="$(git rev-parse --verify --quiet "$1^{commit}")" || { echo "ab.sh: '$1' is not a commit" >&2; exit 1; }
-head_sha="$(git rev-parse --verify --quiet "$2^{commit}")" || { echo "ab.sh: '$2' is not a commit" >&2; exit 1; }
+if [ "$bins" = 1 ]; then
+  base_sha="" head_sha=""
+else
+  base_sha="$(git rev-parse --verify --quiet "$1^{commit}")" || { echo "ab.sh: '$1' is not a commit" >&2; exit 1; }
+  head_sha="$(git rev-parse --verify --quiet "$2^{commit}")" || { echo "ab.sh: '$2' is not a commit" >&2; exit 1; }
+fi
 shift 2
 [ $# -gt 0 ] || set -- --quick
 command="${AB_COMMAND:-suite}"
@@ -95,22 +124,32 @@ build() {
   bin="$dir/.build/release/ringbench"
 }
 
-build "$base_sha"; base_bin="$bin"
-if [ "$head_sha" = "$base_sha" ]; then head_bin="$base_bin"; else build "$head_sha"; head_bin="$bin"; fi
+if [ "$bins" = 0 ]; then
+  build "$base_sha"; base_bin="$bin"
+  if [ "$head_sha" = "$base_sha" ]; then head_bin="$base_bin"; else build "$head_sha"; head_bin="$bin"; fi
+fi
 
 if [ -z "$out" ]; then scratch_out="$root/.build-ab-results-$$"; out="$scratch_out"; fi
 rm -rf "$out/base" "$out/head"
 mkdir -p "$out/base" "$out/head"
 
-echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=${base_sha:0:12} B=${head_sha:0:12}, alternating" >&2
-for i in $(seq 1 "$rounds"); do
-  for side in base head; do
-    if [ "$side" = base ]; then bin="$base_bin" sha="$base_sha"; else bin="$head_bin" sha="$head_sha"; fi
-    printf 'ab.sh: round %d/%d %s\n' "$i" "$rounds" "$side" >&2
-    RINGBENCH_COMMIT="$sha" run "$bin" "$command" "$@" --format json --output "$out/$side/round-$i.json" >/dev/null || {
-      echo "ab.sh: round $i ($side) failed" >&2; exit 1; }
+if [ "$bins" = 1 ]; then a_label="$base_bin" b_label="$head_bin"; else a_label="${base_sha:0:12}" b_label="${head_sha:0:12}"; fi
+echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=$a_label B=$b_label, alternating" >&2
+# rounds N DIR ARGS...: N alternating rounds into DIR/base and DIR/head.
+rounds() {
+  local n="$1" dir="$2" i side
+  shift 2
+  for i in $(seq 1 "$n"); do
+    for side in base head; do
+      if [ "$side" = base ]; then bin="$base_bin" sha="$base_sha"; else bin="$head_bin" sha="$head_sha"; fi
+      printf 'ab.sh: round %d/%d %s\n' "$i" "$n" "$side" >&2
+      # With --bins the binary's own commit is recorded (RINGBENCH_COMMIT unset).
+      RINGBENCH_COMMIT="${sha:-${RINGBENCH_COMMIT:-}}" run "$bin" "$command" "$@" --format json --output "$dir/$side/round-$i.json" >/dev/null || {
+        echo "ab.sh: round $i ($side) failed" >&2; exit 1; }
+    done
   done
-done
+}
+rounds "$rounds" "$out" "$@"
 
 # compare comes from the head build (it is the revision under review); an
 # old head without it falls back to the base build.
@@ -121,6 +160,52 @@ status=0
 # shellcheck disable=SC2086
 "$compare_bin" compare "$out/base" "$out/head" --format markdown --output "$out/compare.md" ${AB_COMPARE_ARGS:-} || status=$?
 "$compare_bin" compare "$out/base" "$out/head" --format json --output "$out/compare.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
+
+# A regression stands only if a second measurement of its transports and
+# sizes regresses the same metric again (see the top of this file).
+if [ "$status" = 2 ] && [ "$confirm" -gt 0 ] && [ "$command" = suite ]; then
+  read -r transports sizes < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+bad = [x for x in r if x["verdict"] == "regressed"]
+print(",".join(sorted({x["transport"] for x in bad})), ",".join(str(s) for s in sorted({x["messageSize"] for x in bad})))
+' "$out/compare.json")
+  # The suite options without --transports/--sizes, then the regressed ones.
+  args=() skip=0
+  for a in "$@"; do
+    if [ "$skip" = 1 ]; then skip=0; continue; fi
+    case "$a" in --transports|--sizes) skip=1 ;; --transports=*|--sizes=*) ;; *) args+=("$a") ;; esac
+  done
+  echo "ab.sh: regression to confirm: $confirm more rounds of --transports $transports --sizes $sizes" >&2
+  rm -rf "$out/confirm"; mkdir -p "$out/confirm/base" "$out/confirm/head"
+  rounds "$confirm" "$out/confirm" "${args[@]}" --transports "$transports" --sizes "$sizes"
+  # shellcheck disable=SC2086
+  "$compare_bin" compare "$out/confirm/base" "$out/confirm/head" --format json --output "$out/confirm/compare.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
+  python3 - "$out/compare.json" "$out/confirm/compare.json" "$out/confirmed.txt" "$out/compare.md" <<'PY'
+import json, sys
+first = json.load(open(sys.argv[1]))["results"]
+second = {(x["scenario"], x["metric"]): x for x in json.load(open(sys.argv[2]))["results"]}
+with open(sys.argv[3], "w") as confirmed, open(sys.argv[4], "a") as md:
+    md.write("\n#### Confirmation (a second, independent measurement of the regressed transports and sizes)\n\n")
+    for x in first:
+        if x["verdict"] != "regressed":
+            continue
+        y = second.get((x["scenario"], x["metric"]))
+        ok = y is not None and y["verdict"] == "regressed"
+        if ok:
+            confirmed.write("%s\t%s\n" % (x["scenario"], x["metric"]))
+        again = "%+.1f%% %s" % (y["change"] * 100, y["verdict"]) if y else "not measured again"
+        md.write("- %s: %s %s %+.1f%%, again: %s\n" % ("**confirmed**" if ok else "not confirmed",
+                                                       x["scenario"], x["metric"], x["change"] * 100, again))
+PY
+  if [ -s "$out/confirmed.txt" ]; then
+    echo "ab.sh: regression confirmed ($(wc -l <"$out/confirmed.txt") metric(s))" >&2
+  else
+    echo "ab.sh: regression not confirmed by the second measurement: exit 0" >&2
+    printf '\n**Gate: not a regression** (exit 0): nothing regressed again when measured a second time.\n' >>"$out/compare.md"
+    status=0
+  fi
+fi
 cat "$out/compare.md"
 [ -n "$scratch_out" ] || echo "ab.sh: rounds and compare.{md,json} kept in $out" >&2
 exit "$status"

@@ -12,9 +12,12 @@ struct BaselineCommand: ParsableCommand {
         abstract: "Save, compare against, list and delete named baselines (results/baselines/<machine>/NAME.json).",
         discussion: """
             The machine directory is derived from the result's machine section: CPU model, CPU count, NUMA nodes and
-            kernel, lower-cased, other characters replaced by '-' (e.g. amd-epyc-2cpu-1node-6.18.44-fc-v669).
+            kernel major.minor (a patch-level update keeps the baseline), lower-cased, other characters replaced by '-'
+            (e.g. amd-epyc-2cpu-1node-6.18 for kernel 6.18.44-fc-v669).
             Without RESULT, 'save' and 'compare' first run 'ringbench suite --quick --repeat 5' (narrow it with
-            --transports/--sizes). 'baseline compare' exits like 'compare': 0, 2 regression, 3 not comparable, 1 error.
+            --transports/--sizes). 'baseline compare' exits like 'compare': 0, 2 regression, 3 not comparable (also: no baseline NAME for this
+            machine), 4 not enough evidence, 1 error. 'save' refuses a result whose runs are mostly unsteady or in a slower
+            host state than its fastest (--force stores it anyway) and writes NAME.runs.txt beside it: each run usable or not.
 
             Examples:
               ringbench baseline save main results/new.json
@@ -81,11 +84,20 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("A results file (default: run the quick suite now).", valueName: "RESULT")) var result: String?
         @OptionGroup var location: Location
         @OptionGroup var measure: Measure
+        @Flag(help: "Store the result even when most of its runs are unsteady or in a slower host state than its fastest.")
+        var force = false
 
         func run() throws {
             let name = try BaselineCommand.validName(name)
             try measure.result(result) { file in
                 let (document, _) = try BaselineCommand.load(file)
+                let keys: [ScenarioKey]
+                do { keys = try ResultSet.loadDocument(file).1 } catch let error as ResultFileError { throw CommandFailure(message: error.description, code: 1) }
+                let quality = BaselineQuality(document, keys: keys)
+                if let problem = quality.problem {
+                    guard force else { throw CommandFailure(message: "baseline '\(name)' not saved: \(problem)", code: 1) }
+                    FileHandleOutput.stderr("warning: \(problem) (stored anyway: --force)\n")
+                }
                 let path = location.path(name: name, machine: MachineIdentity.id(document.machine))
                 let replaced = FileManager.default.fileExists(atPath: path)
                 do {
@@ -95,7 +107,14 @@ struct BaselineCommand: ParsableCommand {
                 } catch {
                     throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)", code: 1)
                 }
-                print("\(replaced ? "replaced" : "saved") baseline '\(name)' at \(path) (\(document.runs.count) runs, commit \(document.tool.commit.prefix(12)))")
+                // Which runs a comparison will use, beside the baseline (not a *.json, so not listed as one).
+                let runsPath = String(path.dropLast(5)) + ".runs.txt"
+                do { try Data(quality.listing.utf8).write(to: URL(fileURLWithPath: runsPath), options: .atomic) } catch {
+                    throw CommandFailure(message: "cannot write \(runsPath): \(error.localizedDescription)", code: 1)
+                }
+                print("\(replaced ? "replaced" : "saved") baseline '\(name)' at \(path) (\(document.runs.count) runs, "
+                      + (quality.probed > 0 ? "\(quality.usable) usable by their own host probes (\(runsPath)), " : "no per-run host probes, ")
+                      + "commit \(document.tool.commit.prefix(12)))")
             }
         }
     }
@@ -117,8 +136,10 @@ struct BaselineCommand: ParsableCommand {
                 let path = location.path(name: name, machine: machine)
                 guard FileManager.default.fileExists(atPath: path) else {
                     let others = BaselineCommand.entries(location.root).filter { $0.name == name }.map(\.machine)
+                    // Not comparable (3), as the help says: nothing to compare on this machine.
                     throw CommandFailure(message: "no baseline '\(name)' for machine \(machine) in \(location.root)"
-                        + (others.isEmpty ? "" : " (it exists for: \(others.joined(separator: ", ")))"), code: 1)
+                        + (others.isEmpty ? "" : " (it exists for: \(others.joined(separator: ", ")))")
+                        + "; in CI, keep results/baselines between jobs (actions/cache or an artifact, bench/README.md)", code: 3)
                 }
                 let (_, base) = try BaselineCommand.load(path)
                 try settings.emit(try settings.compare(base: base, new: new))
@@ -159,6 +180,7 @@ struct BaselineCommand: ParsableCommand {
             do { try FileManager.default.removeItem(atPath: path) } catch {
                 throw CommandFailure(message: "cannot delete \(path): \(error.localizedDescription)", code: 1)
             }
+            try? FileManager.default.removeItem(atPath: String(path.dropLast(5)) + ".runs.txt")
             let directory = (path as NSString).deletingLastPathComponent
             if (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true {
                 try? FileManager.default.removeItem(atPath: directory)

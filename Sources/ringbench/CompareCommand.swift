@@ -4,7 +4,8 @@ import Foundation
 
 /// `ringbench compare BASE NEW`: the regression gate. Exit codes follow
 /// ordo-one/package-benchmark where it has one (2 = a regression):
-/// 0 nothing regressed, 2 a regression, 3 not comparable, 1 an error.
+/// 0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
+/// evidence, 1 an error.
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
@@ -12,7 +13,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). With at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
 
-            Exit status: 0 nothing regressed, 2 at least one regression, 3 not comparable (different machines, no scenario in common, or a regression-sized change while the probes say the machine was in another state), 1 an error.
+            Each run's own host probes (runs[].hostState) choose what is judged: a run whose probes disagree (the host moved the vCPUs during it) is left out, and so is a run in another host state than the one judged (the fastest state both sides have enough values in); the counts are printed. Round trips are judged on p50, p99 and p99.9, not on trips per second. The headline lists every change beyond --threshold, judged or not.
+
+            Exit status: 0 nothing regressed, 2 at least one regression, 3 not comparable (different machines, no scenario in common, or a regression-sized change while the probes say the machine was in another state), 4 not enough evidence (nothing regressed, but fewer than --min-judged percent of the metrics could be judged; one-repetition files can never fail and say so), 1 an error.
 
             Examples:
               ringbench compare results/base.json results/new.json
@@ -53,6 +56,10 @@ struct CompareSettings: ParsableArguments {
             help: ArgumentHelp("Percent by which a probe (cache line, memcpy, wake-up) may differ before the machine state is flagged.", valueName: "PERCENT"))
     var probeTolerance: Double = 50
 
+    @Option(name: .customLong("min-judged"),
+            help: ArgumentHelp("Percent of metrics that must be judged (not inconclusive) for 'ok'; below it, exit 4.", valueName: "PERCENT"))
+    var minJudged: Double = 50
+
     @Flag(help: "Compare efficiency (figure / physical limit from the probes) instead of raw figures.")
     var normalize = false
 
@@ -70,6 +77,7 @@ struct CompareSettings: ParsableArguments {
         guard alpha > 0, alpha < 1 else { throw CommandFailure(message: "--alpha must be between 0 and 1", code: 1) }
         guard minRepetitions >= 2 else { throw CommandFailure(message: "--min-repetitions must be at least 2", code: 1) }
         guard probeTolerance >= 0, probeTolerance.isFinite else { throw CommandFailure(message: "--probe-tolerance must be a percentage >= 0", code: 1) }
+        guard minJudged >= 0, minJudged <= 100 else { throw CommandFailure(message: "--min-judged must be a percentage between 0 and 100", code: 1) }
         var o = CompareOptions()
         o.threshold = threshold / 100
         o.alpha = alpha
@@ -77,6 +85,7 @@ struct CompareSettings: ParsableArguments {
         o.probeTolerance = probeTolerance / 100
         o.normalize = normalize
         o.allowDifferentMachines = allowDifferentMachines
+        o.minimumJudgedShare = minJudged / 100
         return o
     }
 
@@ -84,7 +93,7 @@ struct CompareSettings: ParsableArguments {
         ResultComparison.compare(base, new, options: try options())
     }
 
-    /// Writes the report, then exits with its status (0, 2 or 3).
+    /// Writes the report, then exits with its status (0, 2, 3 or 4).
     func emit(_ report: ComparisonReport) throws {
         try writeOutput(ComparisonRenderer.render(report, as: format), to: output)
         if report.exitCode != 0 { throw CompareExit(code: report.exitCode) }

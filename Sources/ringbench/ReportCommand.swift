@@ -11,7 +11,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "Print a results file (ringbench/result-v1 JSON) as a table, CSV, JSON, Markdown, a dashboard export or HTML.",
         discussion: """
             Formats: table, json, csv, markdown; github-action-benchmark (customBiggerIsBetter: msgs/s of every run);
-            github-action-benchmark-latency (customSmallerIsBetter: round-trip p50/p99/p99.9 ns); bmf (Bencher Metric
+            github-action-benchmark-latency (customSmallerIsBetter: round-trip p50/p99/p99.9 ns; fails on a file
+            without roundtrip runs); bmf (Bencher Metric
             Format); html (one self-contained page with charts; several FILEs, oldest first, add trend charts).
             Example:
               ringbench report results/host-2026-11-25.json
@@ -63,7 +64,14 @@ struct ReportCommand: ParsableCommand {
         case .csv: text = ResultRenderer.render(document, as: .csv)
         case .markdown: text = DashboardExports.markdown(document)
         case .githubActionBenchmark: text = DashboardExports.encode(DashboardExports.actionBenchmarkBigger(document, keys: runKeys))
-        case .githubActionBenchmarkLatency: text = DashboardExports.encode(DashboardExports.actionBenchmarkSmaller(document, keys: runKeys))
+        case .githubActionBenchmarkLatency:
+            let entries = DashboardExports.actionBenchmarkSmaller(document, keys: runKeys)
+            // An empty array makes the action fail later with "No benchmark result was found".
+            guard !entries.isEmpty else {
+                throw CommandFailure(message: "\(files[0]) has no round-trip latency (no run in roundtrip mode): nothing for "
+                    + "github-action-benchmark-latency; use --format github-action-benchmark for msgs/s, or measure --mode roundtrip")
+            }
+            text = DashboardExports.encode(entries)
         case .bmf: text = DashboardExports.encode(DashboardExports.bencher(document, keys: runKeys))
         case .html: text = HTMLReport.render(zip(files, sets).map { HTMLReport.Input(label: $0, set: $1) })
         }

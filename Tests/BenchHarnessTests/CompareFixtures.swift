@@ -50,6 +50,25 @@ enum CompareFixtures {
         return ResultSet(label: label, documents: [doc], scenarioKeys: [keys])
     }
 
+    /// `run` with its own host probes: `before` and `after` ns cache line.
+    static func run(_ transport: String = "spsc", mode: Scenario.Mode = .throughput, size: Int = 64,
+                    rates: [Double], line before: Double, _ after: Double? = nil) -> RunRecord {
+        var r = run(transport, mode: mode, size: size, rates: rates)
+        r.hostState = HostState(cpus: [0, 1], cacheLineBeforeNs: before, cacheLineAfterNs: after ?? before)
+        return r
+    }
+
+    /// A side of A/B rounds: one document per run (as bench/ab.sh writes), pooled.
+    static func rounds(_ runs: [RunRecord], label: String = "rounds/") throws -> ResultSet {
+        var documents: [ResultDocument] = [], keys: [[ScenarioKey]] = []
+        for run in runs {
+            let (doc, k) = try ResultSet.decode(Data(ResultRenderer.json(document([run])).utf8), name: label)
+            documents.append(doc)
+            keys.append(k)
+        }
+        return ResultSet(label: label, documents: documents, scenarioKeys: keys)
+    }
+
     static func rates(_ center: Double, n: Int = 6, spread: Double = 0.01) -> [Double] {
         (0..<n).map { center * (1 + spread * (Double($0) - Double(n - 1) / 2) / Double(n)) }
     }

@@ -77,4 +77,38 @@ final class ExportTests: XCTestCase {
         XCTAssertLessThan(points.count, 30)
         XCTAssertTrue(points.contains { abs($0.percentile - 99.9) < 1e-9 })
     }
+
+    // Issue 20, defect 8: one colour per series on the whole page, readable
+    // trend labels, regression markers in a colour no series has.
+    func testHTMLColoursPerSeriesThinnedTrendLabelsAndDistinctMarkers() throws {
+        // Two charts (64 B and 128 B) whose bars are ranked differently.
+        func doc(_ spsc: Double) -> ResultDocument {
+            F.document([F.run("spsc", size: 64, rates: F.rates(spsc)), F.run("pipe", size: 64, rates: F.rates(2e6)),
+                        F.run("spsc", size: 128, rates: F.rates(1e6)), F.run("pipe", size: 128, rates: F.rates(3e6))])
+        }
+        let inputs = try (0..<14).map { i in
+            HTMLReport.Input(label: "r\(i).json", set: try F.set(doc(i == 13 ? 0.5e6 : 4e6)))
+        }
+        let html = HTMLReport.render(inputs)
+        func fills(_ name: String) -> Set<String> {
+            let pattern = try! NSRegularExpression(pattern: "fill=\"(#[0-9a-f]{6})\"><title>\(name)[ :]")
+            let range = NSRange(html.startIndex..., in: html)
+            return Set(pattern.matches(in: html, range: range).map { String(html[Range($0.range(at: 1), in: html)!]) })
+        }
+        XCTAssertEqual(fills("spsc").count, 1, "spsc has one colour in every chart")
+        XCTAssertEqual(fills("pipe").count, 1)
+        XCTAssertNotEqual(fills("spsc"), fills("pipe"))
+        // The regression (4 M -> 0.5 M) is a black ring, and no series is black.
+        XCTAssertTrue(html.contains("class=\"point regression\""))
+        XCTAssertTrue(html.contains("stroke=\"\(SVGChart.markerColor)\""))
+        XCTAssertFalse(SVGChart.palette.contains(SVGChart.markerColor))
+        XCTAssertFalse(SVGChart.palette.contains("#d62728"), "no series in the old marker red")
+        // 14 files: not every "#i commit" label is drawn in a trend chart.
+        let trend = try XCTUnwrap(html.components(separatedBy: "<svg class=\"chart trend\"").dropFirst().first)
+        let xLabel = try NSRegularExpression(pattern: "class=\"tick\" x=\"[0-9.]+\" y=\"316.0\"") // below the plot
+        let labels = xLabel.numberOfMatches(in: trend, range: NSRange(trend.startIndex..., in: trend))
+        XCTAssertGreaterThanOrEqual(labels, 4)
+        XCTAssertLessThanOrEqual(labels, 7, "14 x labels thinned to what fits")
+        XCTAssertTrue(html.contains("width:100%"), "charts take the page's width")
+    }
 }

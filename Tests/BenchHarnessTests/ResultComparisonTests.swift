@@ -49,7 +49,8 @@ final class ResultComparisonTests: XCTestCase {
         let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
         XCTAssertEqual(r.verdict, .inconclusive, r.reason)
         XCTAssertGreaterThan(try XCTUnwrap(r.p), 0.01)
-        XCTAssertEqual(report.exitCode, 0)
+        // Nothing judged: not "ok" but not enough evidence (issue 20).
+        XCTAssertEqual(report.exitCode, 4)
     }
 
     func testLatencyPercentilesAreSmallerIsBetter() throws {
@@ -103,9 +104,9 @@ final class ResultComparisonTests: XCTestCase {
         var renamed = F.machine
         renamed.hostname = "runner-2"
         XCTAssertTrue(MachineIdentity.differences(F.machine, renamed).isEmpty)
-        XCTAssertEqual(MachineIdentity.id(F.machine), "test-cpu-2cpu-1node-6.1.0")
+        XCTAssertEqual(MachineIdentity.id(F.machine), "test-cpu-2cpu-1node-6.1")
         XCTAssertEqual(MachineIdentity.id(MachineInfo(cpuModel: "AMD EPYC", cpus: 2, numaNodes: 1, kernel: "6.18.44-fc-v669")),
-                       "amd-epyc-2cpu-1node-6.18.44-fc-v669")
+                       "amd-epyc-2cpu-1node-6.18")
     }
 
     func testAnotherCacheLineStateIsFlaggedAndMasksRegressions() throws {
@@ -249,5 +250,144 @@ extension ResultComparisonTests {
         XCTAssertEqual(apart.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, true)
         let close = MachineState.differences(base: [F.probes(cacheLineNs: 70)], new: [F.probes(cacheLineNs: 100)], tolerance: 0.5)
         XCTAssertEqual(close.first { $0.probe == "cacheLineRoundTripNs" }?.flagged, false)
+    }
+}
+
+/// Issue 20's defects of the gate, each on fixtures with known host states.
+extension ResultComparisonTests {
+    func compareRounds(_ base: [RunRecord], _ new: [RunRecord], _ configure: (inout CompareOptions) -> Void = { _ in }) throws -> ComparisonReport {
+        var options = CompareOptions()
+        configure(&options)
+        return ResultComparison.compare(try F.rounds(base), try F.rounds(new), options: options)
+    }
+
+    /// One repetition per round, as `bench/ab.sh ... --quick` writes.
+    func round(_ rate: Double, _ before: Double, _ after: Double? = nil) -> RunRecord {
+        F.run(rates: [rate], line: before, after)
+    }
+
+    // Defect 1: a run whose own probes disagree (51 ns before, 307 ns after)
+    // is left out, not judged as a -75 % "regression".
+    func testUnsteadyRunIsLeftOutAndCounted() throws {
+        let base = (0..<6).map { i in round(100e6 * (1 + 0.002 * Double(i)), 51) }
+        var new = (0..<5).map { i in round(100e6 * (1 + 0.002 * Double(i)), 52) }
+        new.append(round(25e6, 51, 307))
+        let report = try compareRounds(base, new)
+        let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .unchanged, r.reason)
+        XCTAssertEqual(r.new.n, 5)
+        XCTAssertEqual(report.excluded.unsteady, 1)
+        XCTAssertEqual(report.exitCode, 0)
+        XCTAssertTrue(report.notes.contains { $0.contains("1 unsteady") }, "\(report.notes)")
+        // Every round unsteady on one side: nothing of it is judged as a regression.
+        let allUnsteady = try compareRounds(base, (0..<6).map { _ in round(25e6, 51, 307) })
+        XCTAssertNotEqual(allUnsteady.exitCode, 2)
+    }
+
+    // Defect 2: one slow run per side does not hide a clear regression in
+    // the fast state (fast runs 98-105 M against 79-81 M).
+    func testFastStateIsJudgedWithOneSlowRunPerSide() throws {
+        let base = [98e6, 100e6, 101e6, 103e6, 105e6].map { round($0, 70) } + [round(33e6, 300)]
+        let new = [79e6, 79.5e6, 80e6, 80.5e6, 81e6].map { round($0, 71) } + [round(30e6, 305)]
+        let report = try compareRounds(base, new)
+        let r = try XCTUnwrap(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        XCTAssertEqual(try XCTUnwrap(r.judgedStateNs), 70, accuracy: 1)
+        XCTAssertEqual(report.excluded.otherState, 2)
+        XCTAssertEqual(report.exitCode, 2)
+        // The same values without per-run probes: the value clusters still
+        // leave the lone slow value of each side out.
+        let bare = try compare(F.document([F.run(rates: [98e6, 100e6, 101e6, 103e6, 105e6, 33e6])]),
+                               F.document([F.run(rates: [79e6, 79.5e6, 80e6, 80.5e6, 81e6, 30e6])]))
+        XCTAssertEqual(verdict(bare, .messagesPerSecond)?.verdict, .regressed, verdict(bare, .messagesPerSecond)?.reason ?? "")
+        // And identical code with one slow run per side is not a regression.
+        let same = try compareRounds(base, [98.5e6, 100e6, 101e6, 102e6, 104e6].map { round($0, 72) } + [round(31e6, 298)])
+        XCTAssertNotEqual(same.exitCode, 2)
+    }
+
+    // Defect 3: a round-trip file with one long stall (trips per second x0.31)
+    // and identical percentiles is no regression: round trips are gated on
+    // their percentiles.
+    func testRoundTripsAreGatedOnPercentilesNotTripsPerSecond() throws {
+        var stalled = F.run(mode: .roundtrip, rates: F.rates(1e6).map { $0 * 0.31 })
+        // Same percentiles as the base: the stall is one trip.
+        stalled.repetitions = stalled.repetitions.map { r in
+            var r = r
+            r.latencyNs = RepetitionLatency(p50: 1000, p99: 2000, p999: 3000)
+            return r
+        }
+        var base = F.run(mode: .roundtrip, rates: F.rates(1e6))
+        base.repetitions = base.repetitions.map { r in
+            var r = r
+            r.latencyNs = RepetitionLatency(p50: 1000, p99: 2000, p999: 3000)
+            return r
+        }
+        let report = try compare(F.document([base]), F.document([stalled]))
+        XCTAssertNil(verdict(report, .messagesPerSecond))
+        XCTAssertEqual(verdict(report, .latencyP50)?.verdict, .unchanged)
+        XCTAssertEqual(report.exitCode, 0)
+        XCTAssertTrue(report.notes.contains { $0.contains("not gated") })
+    }
+
+    // Defect 5: almost nothing judged is not "ok"; one-repetition files say
+    // they cannot fail.
+    func testTooLittleJudgedIsNotEnoughEvidence() throws {
+        let noisyBase = [1.0, 1.3, 0.7, 1.2, 0.8, 1.1].map { $0 * 1e6 }, noisyNew = [0.9, 1.2, 0.6, 1.0, 0.7, 0.95].map { $0 * 1e6 }
+        let report = try compare(F.document([F.run(rates: noisyBase), F.run("pipe", rates: noisyBase)]),
+                                 F.document([F.run(rates: noisyNew), F.run("pipe", rates: noisyNew)]))
+        XCTAssertEqual(report.counts["inconclusive"], 2)
+        XCTAssertEqual(report.status, .notEnoughEvidence)
+        XCTAssertEqual(report.exitCode, 4)
+        XCTAssertEqual(report.judgedShare, 0)
+        XCTAssertTrue(ComparisonRenderer.table(report).contains("NOT ENOUGH EVIDENCE"))
+        let single = try compare(F.document([F.run(rates: [1e6])]), F.document([F.run(rates: [0.6e6])]))
+        XCTAssertEqual(single.exitCode, 4)
+        XCTAssertTrue(single.notes.contains { $0.contains("cannot fail") }, "\(single.notes)")
+        // Asking for no minimum keeps the old "ok".
+        let lenient = try compare(F.document([F.run(rates: noisyBase)]), F.document([F.run(rates: noisyNew)])) { $0.minimumJudgedShare = 0 }
+        XCTAssertEqual(lenient.exitCode, 0)
+    }
+
+    // Defect 6: every change beyond the threshold is in the headline, judged or not.
+    func testHeadlineListsEveryChangeBeyondTheThreshold() throws {
+        let noisyBase = [1.0, 1.3, 0.7, 1.2, 0.8, 1.1].map { $0 * 1e6 }, noisyNew = noisyBase.map { $0 * 0.8 }
+        let report = try compare(F.document([F.run(rates: noisyBase), F.run("pipe", rates: F.rates(1e6))]),
+                                 F.document([F.run(rates: noisyNew), F.run("pipe", rates: F.rates(1e6))]))
+        XCTAssertEqual(verdict(report, .messagesPerSecond)?.verdict, .inconclusive)
+        XCTAssertEqual(report.beyondThreshold.count, 1)
+        let headline = ComparisonRenderer.headline(report)
+        XCTAssertTrue(headline.contains("-20.0% (inconclusive)"), headline)
+        let markdown = ComparisonRenderer.markdown(report)
+        let fold = try XCTUnwrap(markdown.range(of: "<details>"))
+        let listed = try XCTUnwrap(markdown.range(of: "-20.0% (inconclusive)"))
+        XCTAssertLessThan(listed.lowerBound, fold.lowerBound)
+    }
+
+    // Defect 9: the machine id keeps the kernel's major.minor only.
+    func testMachineIdKeepsTheKernelSeriesOnly() {
+        let a = MachineInfo(cpuModel: "AMD EPYC", cpus: 2, numaNodes: 1, kernel: "6.18.44-fc-v669")
+        let b = MachineInfo(cpuModel: "AMD EPYC", cpus: 2, numaNodes: 1, kernel: "6.18.51-fc-v1272")
+        XCTAssertEqual(MachineIdentity.id(a), "amd-epyc-2cpu-1node-6.18")
+        XCTAssertEqual(MachineIdentity.id(a), MachineIdentity.id(b))
+        XCTAssertTrue(MachineIdentity.differences(a, b).isEmpty)
+        XCTAssertFalse(MachineIdentity.differences(a, MachineInfo(cpuModel: "AMD EPYC", cpus: 2, numaNodes: 1, kernel: "6.19.1")).isEmpty)
+        XCTAssertEqual(MachineIdentity.kernelSeries("garbage"), "unknown-kernel")
+    }
+
+    // Defect 4: a baseline taken mostly in the slow placement is refused.
+    func testBaselineMostlyInTheSlowStateIsNotUsable() throws {
+        let slow = (0..<25).map { F.run("t\($0)", rates: [33e6], line: 300) }
+        let fast = (0..<7).map { F.run("f\($0)", rates: [100e6], line: 51) }
+        var document = F.document(slow + fast, cacheLineNs: 51)
+        let (doc, keys) = try ResultSet.decode(Data(ResultRenderer.json(document).utf8), name: "b.json")
+        let quality = BaselineQuality(doc, keys: keys)
+        XCTAssertEqual(quality.usable, 7)
+        XCTAssertNotNil(quality.problem)
+        XCTAssertTrue(quality.listing.contains("slow-state"))
+        document = F.document(fast + [F.run("u", rates: [1e6], line: 51, 307)], cacheLineNs: 51)
+        let (good, goodKeys) = try ResultSet.decode(Data(ResultRenderer.json(document).utf8), name: "g.json")
+        let ok = BaselineQuality(good, keys: goodKeys)
+        XCTAssertNil(ok.problem)
+        XCTAssertEqual(ok.runs.filter { $0.verdict == .unsteady }.count, 1)
     }
 }

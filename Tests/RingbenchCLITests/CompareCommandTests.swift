@@ -120,20 +120,21 @@ final class CompareCommandTests: XCTestCase {
         let slower = try write("slower.json", Self.document(rates: Self.scaled(0.8)))
         let save = try Ringbench.run(["baseline", "save", "main", base, "--baselines-dir", dir])
         XCTAssertEqual(save.status, 0, save.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/test-cpu-2cpu-1node-6.1.0/main.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/test-cpu-2cpu-1node-6.1/main.json"))
         let list = try Ringbench.run(["baseline", "list"], environment: ["RINGBENCH_BASELINES": dir])
         XCTAssertEqual(list.status, 0)
-        XCTAssertTrue(list.stdout.contains("test-cpu-2cpu-1node-6.1.0") && list.stdout.contains("main"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("test-cpu-2cpu-1node-6.1") && list.stdout.contains("main"), list.stdout)
         XCTAssertEqual(try Ringbench.run(["baseline", "compare", "main", base, "--baselines-dir", dir]).status, 0)
         XCTAssertEqual(try Ringbench.run(["baseline", "compare", "main", slower, "--baselines-dir", dir]).status, 2)
+        // No baseline for this machine: not comparable (3), as documented, not an error.
         let missing = try Ringbench.run(["baseline", "compare", "nope", base, "--baselines-dir", dir])
-        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.status, 3)
         XCTAssertTrue(missing.stderr.contains("no baseline 'nope'"), missing.stderr)
         let badName = try Ringbench.run(["baseline", "save", "../x", base, "--baselines-dir", dir])
         XCTAssertEqual(badName.status, 1)
-        let delete = try Ringbench.run(["baseline", "delete", "main", "--machine", "test-cpu-2cpu-1node-6.1.0", "--baselines-dir", dir])
+        let delete = try Ringbench.run(["baseline", "delete", "main", "--machine", "test-cpu-2cpu-1node-6.1", "--baselines-dir", dir])
         XCTAssertEqual(delete.status, 0, delete.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/test-cpu-2cpu-1node-6.1.0"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/test-cpu-2cpu-1node-6.1"))
     }
 
     func testReportExports() throws {
@@ -151,5 +152,65 @@ final class CompareCommandTests: XCTestCase {
         let many = try Ringbench.run(["report", file, file, "--format", "bmf"])
         XCTAssertEqual(many.status, 2)
         XCTAssertEqual(many.stderr.split(separator: "\n").count, 1, many.stderr)
+    }
+
+    /// `document` with one run per cache-line pair (before, after), each a
+    /// scenario of its own (message sizes 64, 128, ...), with its own hostState.
+    static func document(rates: [Double], hostLines: [(Double, Double)], cacheLineNs: Double = 70) -> [String: Any] {
+        var d = document(rates: rates, cacheLineNs: cacheLineNs)
+        let template = (d["runs"] as! [[String: Any]])[0]
+        d["runs"] = hostLines.enumerated().map { i, line in
+            var run = template
+            var scenario = run["scenario"] as! [String: Any]
+            scenario["messageSize"] = 64 << i
+            run["scenario"] = scenario
+            run["hostState"] = ["cpus": [0, 1], "cacheLineBeforeNs": line.0, "cacheLineAfterNs": line.1,
+                                "steady": max(line.0, line.1) <= 1.5 * min(line.0, line.1)]
+            return run
+        }
+        return d
+    }
+
+    // Issue 20, defect 7: a latency export of a throughput-only file fails with a message.
+    func testLatencyExportOfAThroughputOnlyFileFails() throws {
+        let file = try write("r.json", Self.document(rates: Self.base))
+        let latency = try Ringbench.run(["report", file, "--format", "github-action-benchmark-latency"])
+        XCTAssertEqual(latency.status, 1, latency.stdout)
+        XCTAssertEqual(latency.stderr.split(separator: "\n").count, 1, latency.stderr)
+        XCTAssertTrue(latency.stderr.contains("no round-trip latency"), latency.stderr)
+        XCTAssertFalse(latency.stdout.contains("[]"))
+    }
+
+    // Issue 20, defect 4: a baseline measured mostly in the slow host state is refused.
+    func testBaselineSaveRefusesASlowStateBaselineAndListsUsableRuns() throws {
+        let dir = scratch.file("baselines")
+        let slow = try write("slow.json", Self.document(rates: Self.base, hostLines: [(300, 305), (302, 300), (299, 301), (51, 52)],
+                                                        cacheLineNs: 51))
+        let refused = try Ringbench.run(["baseline", "save", "main", slow, "--baselines-dir", dir])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("only 1 of 4"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/test-cpu-2cpu-1node-6.1/main.json"))
+        let forced = try Ringbench.run(["baseline", "save", "main", slow, "--baselines-dir", dir, "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("warning"), forced.stderr)
+        let runs = try String(contentsOfFile: dir + "/test-cpu-2cpu-1node-6.1/main.runs.txt", encoding: .utf8)
+        XCTAssertEqual(runs.components(separatedBy: "slow-state").count - 1, 3, runs)
+        XCTAssertEqual(runs.components(separatedBy: "usable\t").count - 1, 1, runs)
+        let fast = try write("fast.json", Self.document(rates: Self.base, hostLines: [(51, 52), (52, 51), (300, 51)], cacheLineNs: 51))
+        let saved = try Ringbench.run(["baseline", "save", "fast", fast, "--baselines-dir", dir])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        XCTAssertTrue(saved.stdout.contains("2 usable"), saved.stdout)
+    }
+
+    // Issue 20, defect 5: one-repetition files cannot fail, and compare says so with its own exit status.
+    func testOneRepetitionFilesAreNotEnoughEvidence() throws {
+        let base = try write("base.json", Self.document(rates: [1e6]))
+        let slower = try write("slower.json", Self.document(rates: [0.6e6]))
+        let result = try Ringbench.run(["compare", base, slower])
+        XCTAssertEqual(result.status, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("NOT ENOUGH EVIDENCE"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("cannot fail"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("-40.0% (inconclusive)"), result.stdout)
+        XCTAssertEqual(try Ringbench.run(["compare", base, slower, "--min-judged", "0"]).status, 0)
     }
 }

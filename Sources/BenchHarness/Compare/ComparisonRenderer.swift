@@ -38,7 +38,7 @@ public enum ComparisonRenderer {
         return String(format: "%.4g", x)
     }
 
-    static func headline(_ report: ComparisonReport) -> String {
+    static func headline(_ report: ComparisonReport, listingChanges: Bool = true) -> String {
         let c = report.counts
         let counts = Verdict.allCases.map { "\(c[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         let status: String
@@ -46,9 +46,17 @@ public enum ComparisonRenderer {
         case .ok: status = "no regression"
         case .regressed: status = "REGRESSION"
         case .notComparable: status = "NOT COMPARABLE"
+        case .notEnoughEvidence: status = "NOT ENOUGH EVIDENCE"
         }
-        return "\(status): \(counts) (threshold \(Int((report.options.threshold * 100).rounded()))%"
+        var line = "\(status): \(counts)" + String(format: ", %.0f%% judged", report.judgedShare * 100)
+            + " (threshold \(Int((report.options.threshold * 100).rounded()))%"
             + (report.options.normalize ? ", normalised by physical limits" : "") + ")"
+        // Every change beyond the threshold, judged or not: an inconclusive
+        // -30 % must not hide under "no regression".
+        if listingChanges, !report.beyondThreshold.isEmpty {
+            line += "; beyond the threshold: " + report.beyondThreshold.joined(separator: "; ")
+        }
+        return line
     }
 
     static func sideLine(_ name: String, _ s: ComparisonReport.SideInfo) -> String {
@@ -73,7 +81,12 @@ public enum ComparisonRenderer {
 
     /// Regressions first, then improvements, then the rest folded away.
     public static func markdown(_ report: ComparisonReport) -> String {
-        var text = "### ringbench compare: \(headline(report))\n\n"
+        var text = "### ringbench compare: \(headline(report, listingChanges: false))\n\n"
+        // Every change beyond the threshold, judged or not, above the fold.
+        if !report.beyondThreshold.isEmpty {
+            text += "**Changes beyond the \(Int((report.options.threshold * 100).rounded()))% threshold, judged or not:**\n"
+                + report.beyondThreshold.map { "- \(escape($0))\n" }.joined() + "\n"
+        }
         text += "- " + sideLine("base", report.base) + "\n- " + sideLine("new", report.new) + "\n"
         for note in report.notes { text += "- **note:** \(escape(note))\n" }
         if !report.probes.isEmpty {

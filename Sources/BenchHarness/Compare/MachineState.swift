@@ -1,9 +1,11 @@
 import Foundation
 
 /// Whether two results come from the same machine: CPU model, CPU count,
-/// NUMA layout and kernel. The hostname is not part of it (CI runners of one
-/// kind differ only in name). The same fields name a machine's baseline
-/// directory (`id`).
+/// NUMA layout and kernel series (major.minor). The hostname is not part of
+/// it (CI runners of one kind differ only in name), nor the kernel's patch
+/// level and build suffix (a runner image update changes them every few
+/// weeks, and a baseline must outlive that). The same fields name a
+/// machine's baseline directory (`id`).
 public enum MachineIdentity {
     /// "cpus 2 -> 4", one line per differing field; empty when the same.
     public static func differences(_ a: MachineInfo, _ b: MachineInfo) -> [String] {
@@ -11,15 +13,24 @@ public enum MachineIdentity {
         if a.cpuModel != b.cpuModel { out.append("CPU model '\(a.cpuModel)' -> '\(b.cpuModel)'") }
         if a.cpus != b.cpus { out.append("CPUs \(a.cpus) -> \(b.cpus)") }
         if a.numaNodes != b.numaNodes { out.append("NUMA nodes \(a.numaNodes) -> \(b.numaNodes)") }
-        if a.kernel != b.kernel { out.append("kernel \(a.kernel) -> \(b.kernel)") }
+        if kernelSeries(a.kernel) != kernelSeries(b.kernel) { out.append("kernel \(a.kernel) -> \(b.kernel)") }
         return out
     }
 
-    /// A directory name for the machine: `<cpu model>-<cpus>cpu-<nodes>node-<kernel>`,
+    /// A directory name for the machine: `<cpu model>-<cpus>cpu-<nodes>node-<kernel major.minor>`,
     /// lower case, every run of characters other than [a-z0-9.] replaced by
-    /// one '-'. The development VM: `amd-epyc-2cpu-1node-6.18.44-fc-v669`.
+    /// one '-'. The development VM (kernel 6.18.44-fc-v669): `amd-epyc-2cpu-1node-6.18`.
     public static func id(_ m: MachineInfo) -> String {
-        slug("\(m.cpuModel)-\(m.cpus)cpu-\(m.numaNodes)node-\(m.kernel)")
+        slug("\(m.cpuModel)-\(m.cpus)cpu-\(m.numaNodes)node-\(kernelSeries(m.kernel))")
+    }
+
+    /// "6.18" of "6.18.44-fc-v669": the leading major.minor numbers, or
+    /// "unknown-kernel" when the release does not start with them.
+    public static func kernelSeries(_ release: String) -> String {
+        let parts = release.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, let major = Int(parts[0]) else { return "unknown-kernel" }
+        let minor = parts[1].prefix { $0.isASCII && $0.isNumber }
+        return minor.isEmpty ? "unknown-kernel" : "\(major).\(minor)"
     }
 
     static func slug(_ text: String) -> String {

@@ -35,6 +35,10 @@ public struct CompareOptions: Codable, Sendable, Equatable {
     /// Compare figure / physical limit instead of raw figures.
     public var normalize: Bool = false
     public var allowDifferentMachines: Bool = false
+    /// Below this share of metrics judged (improved, regressed or
+    /// unchanged), a comparison without a regression is `notEnoughEvidence`
+    /// rather than `ok` (0.5 = half).
+    public var minimumJudgedShare: Double = 0.5
 
     public init() {}
 }
@@ -67,6 +71,14 @@ public struct MetricComparison: Codable, Sendable {
     public var p: Double?
     /// The band a change had to leave (noise-band method), as a fraction.
     public var noiseBand: Double?
+    /// The host state judged (cache-line round trip, ns), when runs carry
+    /// their own probes (`RunSelection`).
+    public var judgedStateNs: Double?
+    /// Runs of this scenario left out by their own probes (both sides).
+    public var excludedRuns: Int?
+
+    /// Whether the metric got a verdict (improved, regressed, unchanged).
+    public var judged: Bool { verdict != .inconclusive }
 }
 
 public struct SideFigures: Codable, Sendable {
@@ -91,6 +103,9 @@ public struct ComparisonReport: Codable, Sendable {
         /// Different machines, nothing in common, or a regression-sized change
         /// while the machine's state differed (exit 3).
         case notComparable = "not-comparable"
+        /// Nothing regressed, but too few metrics could be judged
+        /// (`CompareOptions.minimumJudgedShare`) to call it ok (exit 4).
+        case notEnoughEvidence = "not-enough-evidence"
     }
 
     public var schema = ComparisonReport.schemaName
@@ -107,6 +122,12 @@ public struct ComparisonReport: Codable, Sendable {
     public var onlyInBase: [String]
     public var onlyInNew: [String]
     public var counts: [String: Int]
+    /// Runs left out by their own host probes (`RunSelection`).
+    public var excluded = ExcludedRuns()
+    /// Share of metrics judged (improved, regressed or unchanged).
+    public var judgedShare: Double = 0
+    /// Changes beyond the threshold, judged or not: "scenario metric -33.5% (inconclusive)".
+    public var beyondThreshold: [String] = []
 
     public struct SideInfo: Codable, Sendable {
         public var source: String
@@ -120,6 +141,7 @@ public struct ComparisonReport: Codable, Sendable {
         case .ok: 0
         case .regressed: 2
         case .notComparable: 3
+        case .notEnoughEvidence: 4
         }
     }
 }
@@ -152,11 +174,25 @@ public enum ResultComparison {
         var masked = 0
         for b in base.runs {
             guard let n = newByKey[b.key] else { continue }
-            // The document's probes, or this scenario's own (`HostState`):
-            // rows measured in different host states are not judged.
-            let state = machineState ?? (options.normalize ? nil : hostStateDifference(b, n))
+            // Each run's own probes choose the runs judged (RunSelection);
+            // without them, the document's probes flag the machine state.
+            let choice = RunSelection.choose(b, n, minimumValues: options.minRankRepetitions)
+            report.excluded = report.excluded + choice.excluded
+            let state: String?
+            if options.normalize {
+                state = nil
+            } else if !choice.common {
+                state = hostStateDifference(b, n) ?? "no host state holds steady runs of both sides"
+            } else {
+                state = choice.stateNs == nil ? machineState : nil
+            }
             for metric in ComparedMetric.allCases {
-                guard var result = judge(metric, b, n, options: options) else { continue }
+                guard var result = judge(metric, choice.base, choice.new, options: options) else { continue }
+                result.judgedStateNs = choice.stateNs
+                if choice.excluded.total > 0 {
+                    result.excludedRuns = choice.excluded.total
+                    result.reason += String(format: "; judged in the %.0f ns host state, left out: %@", choice.stateNs ?? 0, choice.excluded.summary)
+                }
                 if let machineState = state, result.verdict == .regressed || result.verdict == .improved {
                     if result.verdict == .regressed { masked += 1 }
                     result.reason = "would be \(result.verdict.rawValue) (\(result.reason)), but the machine state differs: \(machineState)"
@@ -164,6 +200,9 @@ public enum ResultComparison {
                 }
                 report.results.append(result)
             }
+        }
+        if report.excluded.total > 0 {
+            report.notes.append("runs left out by their own host probes: \(report.excluded.summary)")
         }
         if !flagged.isEmpty {
             report.notes.append("probes differ beyond \(Int(options.probeTolerance * 100))%: "
@@ -179,7 +218,20 @@ public enum ResultComparison {
             report.status = .notComparable
             report.notes.append("\(masked) regression-sized change(s) not judged because the machine state differs")
         }
-        return finish(report)
+        if report.results.contains(where: { $0.mode == Scenario.Mode.roundtrip.rawValue }) {
+            report.notes.append("round trips are judged on their p50, p99 and p99.9; their msgs/s is not gated (one stall of a few ms dominates it)")
+        }
+        if !report.results.isEmpty, !report.results.contains(where: { canFail($0, options) }) {
+            report.notes.append("this comparison cannot fail: no scenario has \(minimumForSpread) values on a side "
+                + "(one-repetition files, e.g. suite --quick); use --repeat \(options.minRankRepetitions) or bench/ab.sh rounds")
+        }
+        report = finish(report)
+        if report.status == .ok, report.judgedShare < options.minimumJudgedShare {
+            report.status = .notEnoughEvidence
+            report.notes.append(String(format: "not enough evidence: %.0f%% of metrics judged, below the %.0f%% asked (--min-judged); "
+                + "more rounds or repetitions, or --settle, judge more", report.judgedShare * 100, options.minimumJudgedShare * 100))
+        }
+        return report
     }
 
     /// Why a scenario's two sides saw different host states, when both carry
@@ -198,7 +250,18 @@ public enum ResultComparison {
     static func finish(_ report: ComparisonReport) -> ComparisonReport {
         var r = report
         for v in Verdict.allCases { r.counts[v.rawValue] = r.results.filter { $0.verdict == v }.count }
+        r.judgedShare = r.results.isEmpty ? 0 : Double(r.results.filter(\.judged).count) / Double(r.results.count)
+        r.beyondThreshold = r.results.filter { $0.ratio > 0 && abs($0.change) >= r.options.threshold }
+            .sorted { abs($0.change) > abs($1.change) }
+            .map { String(format: "%@ %@ %+.1f%% (%@)", $0.scenario, $0.metric.label, $0.change * 100, $0.verdict.rawValue) }
         return r
+    }
+
+    /// Whether the metric had the values to be called regressed: enough for
+    /// the U test, or for a spread on at least one side (noise band).
+    static func canFail(_ r: MetricComparison, _ options: CompareOptions) -> Bool {
+        (r.base.n >= options.minRankRepetitions && r.new.n >= options.minRankRepetitions)
+            || r.base.n >= minimumForSpread || r.new.n >= minimumForSpread
     }
 
     static func side(_ set: ResultSet) -> ComparisonReport.SideInfo {
@@ -228,6 +291,10 @@ public enum ResultComparison {
         for (run, probes) in zip(pooled.runs, pooled.probes) {
             let roundtrip = run.scenario.mode == .roundtrip
             if metric != .messagesPerSecond && !roundtrip { return nil }
+            // Round trips per second: one stall of a few ms in a short run
+            // divides it while every percentile stays put; the percentiles
+            // are what a round trip is judged on.
+            if metric == .messagesPerSecond && roundtrip { return nil }
             var raw: [Double]
             switch metric {
             case .messagesPerSecond:

@@ -8,8 +8,9 @@ import Foundation
 /// nothing in between. The suite's probes run before and after all scenarios
 /// and cannot say which state each repetition saw, but the values do: pooled
 /// over both sides they fall into two clusters separated by a factor of two
-/// or more. When each cluster holds at least two values of each side, the
-/// sides are compared within each cluster (a stratified rank test, van
+/// or more. The sides are compared within each cluster holding at least two
+/// values of each side (a cluster that does not is left out, if each side
+/// keeps two thirds of its values) (a stratified rank test, van
 /// Elteren's: the per-stratum U statistics weighted by 1 / (N + 1)) and the
 /// effect is the size-weighted geometric mean of the per-stratum median
 /// ratios. A code change shifts both clusters; a different mixture of states
@@ -24,8 +25,9 @@ public enum StateStrata {
         public var new: [Double]
     }
 
-    /// Two strata split at the widest gap of the pooled values, or nil when
-    /// there is no such gap or a stratum lacks two values of either side.
+    /// The strata (of two, split at the widest gap of the pooled values) that
+    /// hold two values of each side; nil when there is no such gap, or when
+    /// the strata kept lose more than a third of either side's values.
     public static func split(_ base: [Double], _ new: [Double]) -> [Stratum]? {
         let pooled = (base + new).filter { $0 > 0 }.sorted()
         guard pooled.count >= 8 else { return nil }
@@ -37,8 +39,15 @@ public enum StateStrata {
         guard widest >= minimumGap else { return nil }
         let strata = [Stratum(base: base.filter { $0 < cut }, new: new.filter { $0 < cut }),
                       Stratum(base: base.filter { $0 >= cut }, new: new.filter { $0 >= cut })]
-        guard strata.allSatisfy({ $0.base.count >= 2 && $0.new.count >= 2 }) else { return nil }
-        return strata
+        // A stratum without two values of each side cannot be ranked: it is
+        // dropped (one slow round per side must not hide the fast state),
+        // as long as each side keeps two thirds of its values; otherwise
+        // the gap is more likely the change itself than a state.
+        let kept = strata.filter { $0.base.count >= 2 && $0.new.count >= 2 }
+        guard !kept.isEmpty,
+              3 * kept.map(\.base.count).reduce(0, +) >= 2 * base.count,
+              3 * kept.map(\.new.count).reduce(0, +) >= 2 * new.count else { return nil }
+        return kept
     }
 
     /// new / base: the geometric mean of the strata's median ratios, each

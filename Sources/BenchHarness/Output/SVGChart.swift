@@ -4,7 +4,22 @@ import Foundation
 /// fixed size, readable when printed. Every chart is an `<svg class="chart
 /// KIND">`; bars are `rect.bar`, lines `path.series`, points `circle`.
 public enum SVGChart {
-    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    /// Series colours. No pure red: a regression is marked by a black ring
+    /// (`markerColor`), which no series shares.
+    public static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#aec7e8"]
+    public static let markerColor = "#000000"
+
+    /// One colour per series name for a whole page: a name keeps its colour
+    /// in every chart (handed out in order of first use).
+    public final class ColorBook {
+        var assigned: [String: Int] = [:]
+        public init() {}
+        /// The colour and whether lines of it are dashed (past the palette).
+        public func color(_ name: String) -> (color: String, dashed: Bool) {
+            let i = assigned[name] ?? { let n = assigned.count; assigned[name] = n; return n }()
+            return (palette[i % palette.count], i >= palette.count)
+        }
+    }
 
     public struct Bar {
         public var label: String
@@ -12,6 +27,8 @@ public enum SVGChart {
         public var low: Double?
         public var high: Double?
         public var text: String
+        /// Fill; nil: the palette by rank.
+        public var color: String? = nil
     }
 
     /// Horizontal bars on a log axis (transports span four decades), with
@@ -34,7 +51,7 @@ public enum SVGChart {
             svg += text(left - 6, y + 14, bar.label, anchor: "end", cls: "label")
             guard bar.value > 0 else { continue }
             svg += String(format: "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"><title>%@</title></rect>",
-                          left, y + 3, max(1, x(bar.value) - left), rowHeight - 6, palette[i % palette.count], escape(bar.label + ": " + bar.text))
+                          left, y + 3, max(1, x(bar.value) - left), rowHeight - 6, bar.color ?? palette[i % palette.count], escape(bar.label + ": " + bar.text))
             if let low = bar.low, let high = bar.high, low > 0, high > low {
                 svg += line(x(low), y + rowHeight / 2, x(high), y + rowHeight / 2, cls: "whisker")
             }
@@ -46,11 +63,14 @@ public enum SVGChart {
     public struct Series {
         public var name: String
         public var points: [(x: Double, y: Double)]
-        /// Indices of points drawn as red regression markers.
+        /// Indices of points drawn as regression markers (black rings).
         public var marked: Set<Int> = []
+        /// Colour and dashing; nil: the palette by rank.
+        public var style: (color: String, dashed: Bool)? = nil
     }
 
     /// Lines over a numeric x axis with given tick labels; y on a log axis.
+    /// Tick labels are thinned to what fits (about one per 80 px).
     public static func lines(kind: String, title: String, yUnit: String, xTicks: [(Double, String)], xLabel: String,
                              logY: Bool = true, yFormat: (Double) -> String, _ series: [Series]) -> String {
         let width = 720.0, height = 350.0, left = 70.0, right = 190.0, top = 48.0, bottom = 50.0
@@ -66,25 +86,33 @@ public enum SVGChart {
             svg += line(left, py(tick), left + plotW, py(tick), cls: "grid")
             svg += text(left - 6, py(tick) + 4, yFormat(tick), anchor: "end", cls: "tick")
         }
-        for (x, label) in xTicks {
+        let every = max(1, Int((Double(xTicks.count) * 80 / plotW).rounded(.up)))
+        for (k, (x, label)) in xTicks.enumerated() {
             svg += line(px(x), top, px(x), top + plotH, cls: "grid")
-            svg += text(px(x), top + plotH + 16, label, anchor: "middle", cls: "tick")
+            // Every `every`-th label, and the last: labels must not overlap.
+            if k % every == 0 || k == xTicks.count - 1 && (k % every) * 2 >= every {
+                svg += text(px(x), top + plotH + 16, label, anchor: "middle", cls: "tick")
+            }
         }
         svg += text(left + plotW / 2, height - 8, xLabel, anchor: "middle", cls: "label")
         svg += text(8, top - 12, yUnit, anchor: "start", cls: "label")
         for (i, s) in series.enumerated() {
-            let color = palette[i % palette.count]
+            let color = s.style?.color ?? palette[i % palette.count]
             let points = s.points.filter { $0.y > 0 }
             guard !points.isEmpty else { continue }
             let d = points.enumerated().map { j, p in String(format: "%@%.1f,%.1f", j == 0 ? "M" : "L", px(p.x), py(p.y)) }.joined(separator: " ")
             // Past the palette, lines repeat colours dashed.
-            let dash = i >= palette.count ? " stroke-dasharray=\"6 3\"" : ""
+            let dash = (s.style?.dashed ?? (i >= palette.count)) ? " stroke-dasharray=\"6 3\"" : ""
             svg += "<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\"\(dash)><title>\(escape(s.name))</title></path>"
             for (j, p) in s.points.enumerated() where p.y > 0 {
                 let marked = s.marked.contains(j)
-                svg += String(format: "<circle class=\"%@\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%@\"><title>%@</title></circle>",
-                              marked ? "point regression" : "point", px(p.x), py(p.y), marked ? 6.0 : 2.5,
-                              marked ? "#d62728" : color, escape("\(s.name): \(yFormat(p.y))" + (marked ? " (regressed)" : "")))
+                // A regression: the series' point inside a black ring.
+                if marked {
+                    svg += String(format: "<circle class=\"point regression\" cx=\"%.1f\" cy=\"%.1f\" r=\"6.5\" fill=\"none\" stroke=\"%@\" stroke-width=\"2\"><title>%@</title></circle>",
+                                  px(p.x), py(p.y), markerColor, escape("\(s.name): \(yFormat(p.y)) (regressed)"))
+                }
+                svg += String(format: "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%@\"><title>%@</title></circle>",
+                              px(p.x), py(p.y), marked ? 3.5 : 2.5, color, escape("\(s.name): \(yFormat(p.y))"))
             }
             let ly = top + 14 * Double(i) + 6
             svg += line(left + plotW + 12, ly, left + plotW + 30, ly, cls: "legend", stroke: color).replacingOccurrences(of: "/>", with: dash + "/>")

@@ -118,15 +118,13 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         var attempts = 0
         while true {
             attempts &+= 1
-            guard attempts <= Self.claimAttemptLimit else {
-                throw .corruptRing(reason: "no slot could be claimed in \(Self.claimAttemptLimit) attempts at position \(position) (sequence words and positions disagree)")
-            }
+            guard attempts <= Self.claimAttemptLimit else { throw Self.claimImpossible(at: position) }
             // Acquire pairs with the release store that gave the slot this
             // turn: a consumer's reads of the old message (for a producer) or
             // the producer's writes of the message (for a consumer) are done.
             let sequence = cshim_load_acquire(sequenceWord(position))
             guard (sequence >> 1) & mask == position & mask else {
-                throw .corruptRing(reason: "slot \(position & mask) has sequence \(sequence), impossible for a slot of that index (capacity \(capacity))")
+                throw Self.impossibleSequence(sequence, slot: position & mask, capacity: capacity)
             }
             let difference = Int64(bitPattern: sequence &- (position &<< 1 | turnBit))
             if difference == 0 {
@@ -146,7 +144,20 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     /// Claim attempts before a claim is declared impossible: far above what
     /// any number of honest competitors cause (each failed attempt means
     /// another process claimed a position), far below a noticeable stall.
-    @usableFromInline static let claimAttemptLimit = 1 << 20
+    /// A computed constant, so that the check folds into the loop.
+    @inlinable static var claimAttemptLimit: Int { 1 << 20 }
+
+    // The errors of a corrupt queue, built out of line: their messages'
+    // string interpolation would otherwise sit in every inlined claim.
+    @usableFromInline @inline(never)
+    static func claimImpossible(at position: UInt64) -> ShmError {
+        .corruptRing(reason: "no slot could be claimed in \(claimAttemptLimit) attempts at position \(position) (sequence words and positions disagree)")
+    }
+
+    @usableFromInline @inline(never)
+    static func impossibleSequence(_ sequence: UInt64, slot: UInt64, capacity: Int) -> ShmError {
+        .corruptRing(reason: "slot \(slot) has sequence \(sequence), impossible for a slot of that index (capacity \(capacity))")
+    }
 
     // MARK: - Push
 
@@ -169,7 +180,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
                           _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) {
         var done = 0
         var spin = SpinWait()
-        let endNs = try queueDeadlineNs(timeoutSeconds)
+        let endNs = try Self.deadline(timeoutSeconds)
         while done < count {
             let first = done
             let n = try tryPushBatch(maxCount: count &- done) { i, slot in fill(first &+ i, slot) }
@@ -204,13 +215,23 @@ public struct MPMCLockFreeQueue: MPMCQueue {
                          _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(ShmError) -> Int {
         guard maxCount > 0 else { return 0 }
         var spin = SpinWait()
-        let endNs = try queueDeadlineNs(timeoutSeconds)
+        let endNs = try Self.deadline(timeoutSeconds)
         while true {
             let n = try tryPopBatch(maxCount: maxCount, body)
             if n > 0 { return n }
             if Self.expired(endNs, spin) { throw .timedOut(operation: "MPMC lock-free queue pop", seconds: timeoutSeconds ?? 0) }
             spin.wait()
         }
+    }
+
+    /// The absolute deadline of a blocking call; without a timeout (the
+    /// harness's every call) no function call at all: `queueDeadlineNs` is
+    /// not inlinable, and calling it on every push and pop cost ~17
+    /// instructions a message (issue 20).
+    @inlinable
+    static func deadline(_ timeoutSeconds: Double?) throws(ShmError) -> UInt64 {
+        guard let timeoutSeconds else { return .max }
+        return try queueDeadlineNs(timeoutSeconds)
     }
 
     /// Whether the absolute deadline `endNs` (`UInt64.max`: none) has passed.

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The regression gate measures itself: false-alarm rate, detection rate per
+# injected regression, and share of metrics judged, on this machine.
+#
+#   bench/gate-check.sh [--n N] [--rounds R] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
+#
+# Builds HEAD, and HEAD with each known regression applied
+# (bench/regressions/NAME.patch), each in its own git worktree under the
+# repository root (.build-gate-*, removed on exit, INT and TERM unless
+# --keep). Then, N times (default 20), runs the gate exactly as the
+# workflow does (bench/ab.sh, R alternating rounds, default 6) on
+#   A/A: HEAD against HEAD                   (any exit 2 or 3 is a false alarm)
+#   A/B: HEAD against HEAD + NAME.patch      (for each regression)
+# interleaved: A/A, A/B 1, A/B 2, ..., A/A, ... A detection is exit 2 with a
+# regressed metric that matches NAME.expect (a line "SCENARIO_REGEX<TAB>METRIC",
+# METRIC as in compare's JSON: messagesPerSecond, latencyP50, latencyP99,
+# latencyP999), so a regression called on the wrong scenario does not count
+# (when ab.sh confirms a regression, the confirmed metrics are what count).
+#
+# Suite options default to the workflow's: --quick --settle 3
+# --transports spsc,mpmc-lockfree,pipe. Compare options go in
+# AB_COMPARE_ARGS as for ab.sh. --head-bin reuses a ringbench built from
+# HEAD (it must be HEAD's, or the A/A is not one). Prints, and writes to
+# DIR/summary.txt (DIR default: results/gate-check-<date>):
+#   false alarms   k/N A/A (exit 2 or 3), with every exit status
+#   detections     k/N per regression, with every exit status
+#   judged         mean and minimum share of metrics judged, A/A and A/B
+#   time           mean and maximum seconds per gate run
+# Target (issue 20): <= 1 false alarm in 20 A/A, >= 19 of 20 detections of
+# spsc-fence, >= 70 % judged, each gate run <= 3 minutes.
+set -euo pipefail
+
+main() {
+n=20 rounds=6 out="" keep=0 head_bin=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --n) n="${2:?--n needs a number}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+    --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --head-bin) head_bin="${2:?--head-bin needs a path}"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+for v in "$n" "$rounds"; do
+  case "$v" in ''|*[!0-9]*|0) echo "gate-check.sh: --n and --rounds must be positive integers" >&2; exit 1 ;; esac
+done
+[ $# -gt 0 ] || set -- --quick --settle 3 --transports spsc,mpmc-lockfree,pipe
+
+root="$(git rev-parse --show-toplevel)"
+cd "$root"
+head_sha="$(git rev-parse HEAD)"
+swift="${SWIFT:-swift}"
+[ -n "$out" ] || out="results/gate-check-$(date -u +%Y-%m-%d-%H%M)"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+created_worktrees=()
+child=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$child" ]; then kill "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+  if [ "$keep" = 0 ]; then
+    for wt in "${created_worktrees[@]+"${created_worktrees[@]}"}"; do
+      git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
+    done
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+run() { "$@" & child=$!; wait "$child"; local s=$?; child=""; return $s; }
+
+# Builds HEAD (+ a patch) in .build-gate-NAME; sets bin.
+build() {
+  local name="$1" patch="${2:-}" dir="$root/.build-gate-$1"
+  if [ "$keep" = 1 ] && [ -x "$dir/.build/release/ringbench" ]; then
+    echo "gate-check.sh: reusing the build in $dir" >&2
+  else
+    [ -d "$dir" ] || git -C "$root" worktree add --detach --quiet "$dir" "$head_sha" >&2
+    created_worktrees+=("$dir")
+    if [ -n "$patch" ]; then
+      git -C "$dir" checkout --quiet -- . && git -C "$dir" apply "$patch" || {
+        echo "gate-check.sh: $patch does not apply to HEAD; update it" >&2; exit 1; }
+    fi
+    echo "gate-check.sh: building $name in $dir (release)" >&2
+    run "$swift" build -c release --package-path "$dir" >"$dir.log" 2>&1 || {
+      echo "gate-check.sh: building $name failed; last lines of $dir.log:" >&2; tail -20 "$dir.log" >&2; exit 1; }
+    rm -f "$dir.log"
+  fi
+  bin="$dir/.build/release/ringbench"
+}
+
+if [ -n "$head_bin" ]; then
+  [ -x "$head_bin" ] || { echo "gate-check.sh: --head-bin '$head_bin' is not an executable" >&2; exit 1; }
+else
+  build head; head_bin="$bin"
+fi
+names=() bins=() expects=()
+for patch in "$root"/bench/regressions/*.patch; do
+  name="$(basename "$patch" .patch)"
+  expect="${patch%.patch}.expect"
+  [ -f "$expect" ] || { echo "gate-check.sh: $expect is missing" >&2; exit 1; }
+  build "$name" "$patch"
+  names+=("$name") bins+=("$bin") expects+=("$expect")
+done
+
+# One gate run: ab.sh --bins A B; appends "kind name i status judged seconds detected" to runs.tsv.
+gate() {
+  local kind="$1" name="$2" i="$3" a="$4" b="$5" expect="${6:-}" dir="$out/$2-$3" status=0 start end
+  shift 6
+  start=$(date +%s)
+  run "$root/bench/ab.sh" --rounds "$rounds" --out "$dir" --bins "$a" "$b" "$@" >"$dir.md" 2>"$dir.log" || status=$?
+  end=$(date +%s)
+  [ "$status" = 1 ] && { echo "gate-check.sh: ab.sh failed ($dir.log):" >&2; tail -5 "$dir.log" >&2; }
+  python3 - "$dir/compare.json" "$kind" "$name" "$i" "$status" "$((end - start))" "$expect" >>"$out/runs.tsv" <<'PY'
+import json, os, re, sys
+path, kind, name, i, status, seconds, expect = sys.argv[1:8]
+try:
+    report = json.load(open(path))
+except Exception:
+    report = {"results": [], "judgedShare": 0}
+results = report.get("results", [])
+judged = sum(r["verdict"] != "inconclusive" for r in results) / len(results) if results else 0
+# What the gate called regressed: the confirmed metrics when ab.sh confirmed
+# (confirmed.txt beside compare.json), else compare's regressed metrics.
+confirmed = os.path.join(os.path.dirname(path), "confirmed.txt")
+if os.path.exists(confirmed):
+    bad = [tuple(l.rstrip("\n").split("\t")) for l in open(confirmed) if l.strip()]
+else:
+    bad = [(r["scenario"], r["metric"]) for r in results if r["verdict"] == "regressed"]
+detected = "-"
+if expect:
+    pattern, metric = open(expect).read().strip().split("\t")
+    hit = any(m == metric and re.search(pattern, sc) for sc, m in bad)
+    detected = "yes" if status == "2" and hit else "no"
+regressed = ";".join(f"{sc} {m}" for sc, m in bad)
+print("\t".join([kind, name, i, status, f"{judged:.3f}", seconds, detected, regressed]))
+PY
+}
+# The suite options reach ab.sh through "$@" of main: kept in an array.
+suite=("$@")
+: >"$out/runs.tsv"
+echo "gate-check.sh: N=$n, $rounds rounds per gate run, suite: ${suite[*]}, HEAD ${head_sha:0:12}; regressions: ${names[*]}" >&2
+for i in $(seq 1 "$n"); do
+  echo "gate-check.sh: $i/$n A/A" >&2
+  gate aa aa "$i" "$head_bin" "$head_bin" "" "${suite[@]}"
+  for k in "${!names[@]}"; do
+    echo "gate-check.sh: $i/$n A/B ${names[$k]}" >&2
+    gate ab "${names[$k]}" "$i" "$head_bin" "${bins[$k]}" "${expects[$k]}" "${suite[@]}"
+  done
+done
+
+python3 - "$out/runs.tsv" "$n" "$rounds" "${head_sha:0:12}" "${suite[*]}" <<'PY' | tee "$out/summary.txt"
+import sys, statistics
+path, n, rounds, head, suite = sys.argv[1:6]
+rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+print(f"gate-check: HEAD {head}, N={n} (A/A and each A/B), {rounds} alternating rounds per gate run, suite: {suite}")
+aa = [r for r in rows if r[0] == "aa"]
+alarms = [r for r in aa if r[3] in ("2", "3")]
+print(f"false alarms (exit 2 or 3): {len(alarms)}/{len(aa)} A/A; exit statuses: {' '.join(r[3] for r in aa)}")
+for r in alarms:
+    print(f"  A/A {r[2]}: exit {r[3]}: {r[7] or 'not comparable'}")
+for name in sorted({r[1] for r in rows if r[0] == "ab"}):
+    ab = [r for r in rows if r[1] == name]
+    hits = [r for r in ab if r[6] == "yes"]
+    print(f"detected {name}: {len(hits)}/{len(ab)} (exit 2 naming its scenario); exit statuses: {' '.join(r[3] for r in ab)}")
+for kind, label in (("aa", "A/A"), ("ab", "A/B")):
+    js = [float(r[4]) for r in rows if r[0] == kind]
+    if js:
+        print(f"metrics judged, {label}: mean {statistics.mean(js):.0%}, min {min(js):.0%}")
+secs = [int(r[5]) for r in rows]
+if secs:
+    print(f"seconds per gate run: mean {statistics.mean(secs):.0f}, max {max(secs)}")
+PY
+}
+
+main "$@"
