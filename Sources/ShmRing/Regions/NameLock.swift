@@ -104,6 +104,17 @@ struct NameLock: ~Copyable {
         }
     }
 
+    /// Whether a process holds the lock of the name whose file is `file`
+    /// right now (a creator between its key file and its segment, a
+    /// remover). No lock file: nobody. A lock file we cannot open or test:
+    /// assume held (the caller's wait is bounded anyway).
+    static func isHeld(guarding file: String) -> Bool {
+        let fd = Glibc.open(lockPath(for: file), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return errnoValue() != ENOENT }
+        defer { _ = Glibc.close(fd) } // also drops the lock if we got it
+        return cshim_flock_try_exclusive(fd) != 0
+    }
+
     /// Runs `body` holding the lock of `location`'s name.
     static func holding<R>(_ location: RegionLocation, timeoutSeconds: Double = NameLock.defaultTimeoutSeconds,
                            _ body: () throws(ShmError) -> R) throws(ShmError) -> R {

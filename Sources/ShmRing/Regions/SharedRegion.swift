@@ -443,27 +443,36 @@ public final class SharedRegion: @unchecked Sendable {
 
     private static func openSysV(location: RegionLocation, options: RegionOptions) throws(ShmError) -> SharedRegion {
         var st = stat()
+        var shmid: Int32 = -1
         try waitingForCreation(options) { () throws(ShmError) in
             guard lstat(location.path, &st) == 0 else { throw openError(location: location, call: "stat(\(location.path))") }
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw .invalidArgument("SysV key file \(location.path) is not a regular file")
-        }
-        // Whoever owns the key file chooses the key: it must be trusted too.
-        try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
-        let key = cshim_ftok(location.path, projectID)
-        guard key != -1 else { throw openError(location: location, call: "ftok(\(location.path))") }
-        // The creator makes the key file before the segment: wait for it, boundedly.
-        let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
-        var shmid: Int32
-        while true {
-            shmid = cshim_shmget(key, 0, 0)
-            if shmid >= 0 { break }
-            let e = Errno(rawValue: errnoValue())
-            if e != .noSuchFileOrDirectory || deadline.expired {
-                throw openError(location: location, call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)))", errno: e)
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw .invalidArgument("SysV key file \(location.path) is not a regular file")
             }
-            Deadline.pause()
+            // Whoever owns the key file chooses the key: it must be trusted too.
+            try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
+            let key = cshim_ftok(location.path, projectID)
+            guard key != -1 else { throw openError(location: location, call: "ftok(\(location.path))") }
+            // The creator makes the key file before the segment, holding the
+            // name's lock (`NameLock`) from one to the other: wait, boundedly,
+            // while it does; with nobody holding the lock no segment is
+            // coming (an orphaned key file), which is `noSuchRegion` now
+            // rather than after the whole open timeout.
+            let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
+            while true {
+                shmid = cshim_shmget(key, 0, 0)
+                if shmid >= 0 { return }
+                let e = Errno(rawValue: errnoValue())
+                if e == .noSuchFileOrDirectory, !NameLock.isHeld(guarding: location.path) {
+                    shmid = cshim_shmget(key, 0, 0) // its creator may have just finished
+                    if shmid >= 0 { return }
+                    throw .noSuchRegion(name: location.name)
+                }
+                if e != .noSuchFileOrDirectory || deadline.expired {
+                    throw openError(location: location, call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)))", errno: e)
+                }
+                Deadline.pause()
+            }
         }
         var segmentSize: UInt64 = 0
         var uid: UInt32 = 0
