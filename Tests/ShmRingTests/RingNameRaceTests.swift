@@ -86,9 +86,16 @@ final class RingNameRaceTests: XCTestCase {
         let scratch = try ScratchDirectory()
         let ring = try SPSCRing.create(backing: .sysv, name: "victim", capacity: 4, messageSize: 8, options: scratch.options)
         let keyFile = scratch.file("victim" + RegionLocation.sysvKeySuffix)
-        let shmid = cshim_shmget(cshim_ftok(keyFile, SharedRegion.projectID), 0, 0)
+        let key = cshim_ftok(keyFile, SharedRegion.projectID)
+        let shmid = cshim_shmget(key, 0, 0)
         XCTAssertGreaterThanOrEqual(shmid, 0)
         defer { _ = cshim_shm_rmid(shmid) }
+        /// IPC_RMID of a segment still attached (this test maps it) keeps
+        /// it until the last detach but drops its key (it reads 0 then).
+        func stillKeyed() -> Bool {
+            var k: Int32 = 0, cuid: UInt32 = 0, cpid: Int32 = 0, ctime: Int64 = 0
+            return cshim_shm_identity(shmid, &k, &cuid, &cpid, &ctime) == 0 && k == key
+        }
         // The segment now says it belongs to another key file (the checksum
         // is kept valid: this is a collision, not corruption).
         let base = ring.region.base
@@ -103,13 +110,29 @@ final class RingNameRaceTests: XCTestCase {
             XCTAssertTrue(reason.contains("another key file"), reason)
         }
         XCTAssertThrowsError(try RingNames.removeStale(backing: .sysv, name: "victim", options: scratch.options))
+        XCTAssertTrue(stillKeyed())
         XCTAssertTrue(try RingNames.remove(backing: .sysv, name: "victim", options: scratch.options), "the key file goes")
         XCTAssertFalse(FileManager.default.fileExists(atPath: keyFile))
-        var size: UInt64 = 0, uid: UInt32 = 0, mode: UInt32 = 0
-        XCTAssertEqual(cshim_shm_stat(shmid, &size, &uid, &mode), 0, "the other key file's segment stays")
-        // Nor does the creator's own removal take it: the header disowns it.
+        XCTAssertTrue(stillKeyed(), "the other key file's segment stays")
+        // Its creator (this process, by IPC_EXCL) may remove it.
         ring.region.removeName()
-        XCTAssertEqual(cshim_shm_stat(shmid, &size, &uid, &mode), 0, "still there after the region's removeName")
+        XCTAssertFalse(stillKeyed(), "removed by its creator")
+    }
+
+    /// A segment whose published header is garbage (not another key file's
+    /// ring) can still be removed by name, e.g. by `ringbench rm --force`.
+    func testAGarbageSegmentCanBeRemovedByName() throws {
+        let scratch = try ScratchDirectory()
+        let key: Int32
+        do {
+            let region = try SharedRegion.create(backing: .sysv, name: "junk", size: 4096, options: scratch.options)
+            region.removesNameOnDeinit = false // a creator that died
+            for i in stride(from: 0, to: 4096, by: 8) { region.base.storeBytes(of: UInt64(0x5a5a_5a5a) &* UInt64(i + 1), toByteOffset: i, as: UInt64.self) }
+            key = cshim_ftok(scratch.file("junk" + RegionLocation.sysvKeySuffix), SharedRegion.projectID)
+        }
+        XCTAssertGreaterThanOrEqual(cshim_shmget(key, 0, 0), 0)
+        XCTAssertTrue(try RingNames.remove(backing: .sysv, name: "junk", options: scratch.options))
+        XCTAssertEqual(cshim_shmget(key, 0, 0), -1, "the segment went too")
     }
 
     /// The lock file goes with the name: create and remove leave nothing.

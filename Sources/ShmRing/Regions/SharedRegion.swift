@@ -121,8 +121,9 @@ public final class SharedRegion: @unchecked Sendable {
         case let .unlink(path, device, inode):
             Self.unlink(path, ifItNames: device, inode)
         case let .sysv(shmid, keyFile, device, inode):
-            // Our own mapping of the segment says whose it is.
-            if keyFile == nil || Self.header(base, names: device, inode) { _ = cshim_shm_rmid(shmid) }
+            // A segment this process created is ours by construction
+            // (IPC_CREAT|IPC_EXCL); one we opened must say it is.
+            if keyFile == nil || isOwner || Self.header(base, belongsTo: device, inode) { _ = cshim_shm_rmid(shmid) }
             if let keyFile { Self.unlink(keyFile, ifItNames: device, inode) }
         }
     }
@@ -164,7 +165,7 @@ public final class SharedRegion: @unchecked Sendable {
             if shmid >= 0 {
                 var size: UInt64 = 0, uid: UInt32 = 0, mode: UInt32 = 0
                 if cshim_shm_stat(shmid, &size, &uid, &mode) == 0, uid == geteuid() || options.allowedOwners.contains(uid),
-                   segment(shmid, size: size, names: UInt64(st.st_dev), UInt64(st.st_ino)) {
+                   segment(shmid, size: size, belongsTo: UInt64(st.st_dev), UInt64(st.st_ino)) {
                     _ = cshim_shm_rmid(shmid)
                 }
             }
@@ -191,12 +192,32 @@ public final class SharedRegion: @unchecked Sendable {
             && base.load(fromByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self) == inode
     }
 
-    /// Whether segment `shmid` (of `size` bytes) records the key file
-    /// (device, inode) in its header: attached read-only for the look.
-    static func segment(_ shmid: Int32, size: UInt64, names device: UInt64, _ inode: UInt64) -> Bool {
+    /// Whether a remover that came through the key file (device, inode) may
+    /// remove the segment whose header is at `base`: the header records that
+    /// key file; or it records none (its creator died between shmget and
+    /// labelling it, microseconds); or it is published garbage (state,
+    /// magic or checksum wrong: not a ShmRing header, so not another key
+    /// file's ring either). A segment being created (state 0) or published
+    /// intact for another key file is left alone: an ftok collision.
+    static func header(_ base: UnsafeRawPointer, belongsTo device: UInt64, _ inode: UInt64) -> Bool {
+        let d = base.load(fromByteOffset: RegionLayout.keyFileDeviceOffset, as: UInt64.self)
+        let i = base.load(fromByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self)
+        if (d == device && i == inode) || (d == 0 && i == 0) { return true }
+        // Acquire: pairs with the creator's release in `publishReady`.
+        let state = cshim_load_acquire(UnsafeMutableRawPointer(mutating: base + RegionLayout.initStateOffset)
+            .assumingMemoryBound(to: UInt64.self))
+        if state == RegionLayout.stateInitialising { return false }
+        return state != RegionLayout.stateReady
+            || base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self) != RegionLayout.magic
+            || base.load(fromByteOffset: RegionLayout.checksumOffset, as: UInt64.self) != RegionHeader.checksum(base)
+    }
+
+    /// `header(_:belongsTo:_:)` for segment `shmid` of `size` bytes,
+    /// attached read-only for the look.
+    static func segment(_ shmid: Int32, size: UInt64, belongsTo device: UInt64, _ inode: UInt64) -> Bool {
         guard size >= UInt64(RegionLayout.headerSize), let p = cshim_shmat(shmid, cshim_SHM_RDONLY) else { return false }
         defer { _ = cshim_shmdt(p) }
-        return header(p, names: device, inode)
+        return header(p, belongsTo: device, inode)
     }
 
     /// For a SysV region mapped through a key file: throws unless the
