@@ -96,8 +96,9 @@ public final class SharedRegion: @unchecked Sendable {
     /// this process and others, stays valid until it is dropped. Idempotent
     /// and thread-safe. Removes only this region's own objects: a path that
     /// now names a different file is left alone, and a SysV segment is
-    /// removed by the id this region mapped, and only if its header names
-    /// this key file (see `RegionLayout.keyFileDeviceOffset`). Holds the
+    /// removed by the id this region mapped, and (unless this process
+    /// created it) only if its header does not name another key file (see
+    /// `header(_:belongsTo:_:)`, `RegionLayout.keyFileDeviceOffset`). Holds the
     /// name's lock (`NameLock`) while it checks and removes; if the lock
     /// cannot be had within `NameLock.defaultTimeoutSeconds` the name stays
     /// (a stale name is reclaimable later; a wrong removal is not undoable).
@@ -134,10 +135,10 @@ public final class SharedRegion: @unchecked Sendable {
     /// stale name once the caller has decided that nobody uses it: this does
     /// not check liveness. Holds the name's lock (`NameLock`). Refuses
     /// objects owned by an untrusted uid (see `RegionOptions.allowedOwners`).
-    /// A segment is removed only if its header records this very key file
-    /// (device and inode): ftok keeps only part of the inode, so an orphaned
-    /// key file can hash to a live ring's key, and that ring is left alone
-    /// (only the key file goes). Returns false when nothing was there.
+    /// A segment is removed only if its header does not name another key
+    /// file (`header(_:belongsTo:_:)`): ftok keeps only part of the inode, so
+    /// an orphaned key file can hash to a live ring's key, and that ring is
+    /// left alone (only the key file goes). Returns false when nothing was there.
     @discardableResult
     public static func removeName(backing: RegionBacking, name: String,
                                   options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
