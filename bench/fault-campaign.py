@@ -107,11 +107,13 @@ def trial_objects(parent, pids, ledger_ids):
 
 def ledger_ids(parent):
     ids = set()
-    for path in glob.glob(f"/dev/shm/ringbench-{parent}-*.ledger"):
+    # Hidden names; lines are "sem ID = KEY COUNT CTIME #CHECKSUM" (StaleLedger).
+    for path in glob.glob(f"/dev/shm/.ringbench-{parent}-*.ledger"):
         try:
             with open(path) as f:
                 for line in f:
-                    kind, _, value = line.strip().partition(" ")
+                    kind, _, rest = line.strip().partition(" ")
+                    value = rest.split(" ")[0]
                     if kind in ("sem", "msg") and value.lstrip("-").isdigit():
                         ids.add((kind, int(value)))
         except OSError:

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "CShimNames.h"
+
 // Cross-process atomics must be lock-free: a libatomic fallback lock lives in
 // each process's own memory, so two processes would "lock" different locks
 // and the shared word would be updated non-atomically, silently.

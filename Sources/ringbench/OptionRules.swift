@@ -86,7 +86,8 @@ enum OptionRules {
     }()
     static let batch = NumberRule<Int>.integer(1...(1 << 20))
     /// `pub`: bytes in a record ring, its largest record, a generated record's size.
-    static let ringBytes = NumberRule<Int>.integer(16...(1 << 34), scale: 1024, unit: "bytes")
+    /// `pub --capacity`: a record ring's bytes, at least `RecordLayout.minimumCapacity`.
+    static let ringBytes = NumberRule<Int>.integer(RecordLayout.minimumCapacity...(1 << 34), scale: 1024, unit: "bytes")
     static let recordBytes = NumberRule<Int>.integer(1...(1 << 30), scale: 1024, unit: "bytes")
     /// `--rate`: messages per second per producer (a paced run).
     static let rate = NumberRule<Int>.integer(1...1_000_000_000, scale: 1000)

@@ -11,8 +11,8 @@ struct ReclaimCommand: ParsableCommand {
             A run removes the names of its objects as soon as its children have opened them, so a killed
             parent leaves little: SysV semaphore sets and message queues (which cannot be removed while in
             use) and whatever was created in the few milliseconds before the children attached. Each run
-            lists these in /dev/shm/ringbench-PID-START-N.ledger; this removes everything listed by
-            ledgers whose process is gone and that still belongs to you, and prints one line per object.
+            lists these in /dev/shm/.ringbench-PID-START-N.ledger (hidden, with a magic line and checksums); this removes what is listed by
+            ledgers whose process is gone that still belongs to you and is still the object recorded, and prints one line per object.
             run, suite and locks reclaim the same way before they start.
             """)
 

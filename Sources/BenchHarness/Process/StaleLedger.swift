@@ -19,13 +19,36 @@ import Glibc
 ///   run does, IPC_PRIVATE or not.
 ///
 /// Each repetition's parent writes one ledger file,
-/// `/dev/shm/ringbench-PID-STARTTIME-SEQ.ledger` (mode 0600), one line per
+/// `/dev/shm/.ringbench-PID-STARTTIME-SEQ.ledger` (mode 0600), one line per
 /// object, recording a name before creating it (an id right after), and
 /// deletes the file once its cleanup has run. A ledger whose process (pid
 /// and start time, so a reused pid does not count) is gone is stale:
-/// `reclaim()` removes every object it lists that still exists and belongs
-/// to this user, then the ledger. `ringbench run`, `suite` and `locks` call
-/// it before they start; `ringbench reclaim` runs it on demand.
+/// `reclaim()` removes every object it lists that still exists, belongs to
+/// this user and is still the object recorded, then the ledger. `ringbench
+/// run`, `suite` and `locks` call it before they start; `ringbench reclaim`
+/// runs it on demand.
+///
+/// # Only ledgers are trusted as ledgers (issue 15, item 12)
+/// `reclaim` removes what a ledger names, so a file that merely looks like
+/// one (a record ring named `ringbench-1-1-1.ledger` holding "sem 42") must
+/// not count:
+/// - the name is hidden (it starts with '.'), which no ring name may
+///   (`pub`, `SPSCRing.create`, ... refuse it);
+/// - the file is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, and
+///   must be a regular file of ours that nobody else may write;
+/// - its first line is `magicLine` (with the format version), and every entry
+///   line carries an FNV-1a checksum of its text: a line that fails it is
+///   ignored, a file without the magic line is not a ledger at all;
+/// - a SysV semaphore set or message queue is listed with its identity (key,
+///   number of semaphores, creation time from IPC_STAT), and removed only if
+///   the id still names an object with that key and count, created by this
+///   user, whose ctime is the recorded one (message queues: msg_ctime changes
+///   only with IPC_SET, which the harness never does) or later (semaphore
+///   sets: sem_ctime also moves with SETVAL, which creation and repair use),
+///   so an id reused by another object is left alone.
+/// - a region file is removed through ShmRing (`SharedRegion.removeName`),
+///   which takes the name's lock and removes a SysV segment only if its
+///   header records that key file.
 public final class StaleLedger: @unchecked Sendable {
     /// One object the run created.
     public enum Entry: Sendable, Equatable {
@@ -92,23 +115,39 @@ public final class StaleLedger: @unchecked Sendable {
 
     /// Where ledgers live: tmpfs, emptied at boot like the SysV objects they name.
     public static let directory = "/dev/shm"
-    static let prefix = "ringbench-"
+    /// Ledger names: hidden, so that no ring (whose names may not start with
+    /// '.') can be named like one.
+    static let prefix = ".ringbench-"
     static let suffix = ".ledger"
+    /// The harness's own object names (files, directories, POSIX queues).
+    static let harnessPrefix = "ringbench-"
+    /// The first line of every ledger: what it is and the format's version.
+    static let magicLine = "ringbench stale ledger v2"
     nonisolated(unsafe) static var sequence = 0
 
     private let ownerPid = getpid()
     private var path: String?
-    private var entries: [Entry] = []
+    /// The open ledger (O_APPEND), or -1.
+    private var fd: Int32 = -1
+    private var lines: [Line] = []
 
     public init() {}
 
-    /// Appends `entry`; creates the ledger file on first use. Best effort: a
-    /// ledger that cannot be written costs only the reclaim, never the run.
+    deinit { if fd >= 0 { _ = close(fd) } }
+
+    /// Appends `entry` (with its identity, for a SysV set or queue); creates
+    /// the ledger file on first use. Best effort: a ledger that cannot be
+    /// written costs only the reclaim, never the run.
     public func record(_ entry: Entry) {
         guard getpid() == ownerPid else { return }
-        entries.append(entry)
-        if path == nil { path = Self.newPath(ownerPid) }
-        if let path { Self.append([entry], to: path) }
+        let line = Line(entry: entry, identity: SysVIdentity.current(of: entry))
+        lines.append(line)
+        if fd < 0 {
+            guard let (path, fd) = Self.create(ownerPid, holding: lines) else { return }
+            (self.path, self.fd) = (path, fd)
+        } else {
+            Self.write([line], to: fd)
+        }
     }
 
     /// After the run's names were removed (`CleanupRegistry.releaseNames`):
@@ -118,14 +157,30 @@ public final class StaleLedger: @unchecked Sendable {
     /// is removed, so a kill in between leaves two ledgers, never none.
     public func dropNames() {
         guard getpid() == ownerPid, let old = path else { return }
-        entries.removeAll { !$0.outlivesItsName }
-        if entries.isEmpty {
-            path = nil
-        } else {
-            path = Self.newPath(ownerPid)
-            if let path { Self.append(entries, to: path) }
-        }
+        lines.removeAll { !$0.entry.outlivesItsName }
+        let oldFD = fd
+        (path, fd) = (nil, -1)
+        if !lines.isEmpty, let (path, fd) = Self.create(ownerPid, holding: lines) { (self.path, self.fd) = (path, fd) }
         _ = unlink(old)
+        _ = close(oldFD)
+    }
+
+    /// Creates a new ledger exclusively (never through a link, never over an
+    /// existing file) holding the magic line and `lines`.
+    static func create(_ pid: pid_t, holding lines: [Line]) -> (path: String, fd: Int32)? {
+        for _ in 0..<8 {
+            let path = newPath(pid)
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                if errno == EEXIST { continue }
+                return nil
+            }
+            let header = Array((magicLine + "\n").utf8)
+            _ = header.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            write(lines, to: fd)
+            return (path, fd)
+        }
+        return nil
     }
 
     static func newPath(_ pid: pid_t) -> String {
@@ -134,20 +189,20 @@ public final class StaleLedger: @unchecked Sendable {
         return "\(directory)/\(prefix)\(pid)-\(start)-\(sequence)\(suffix)"
     }
 
-    static func append(_ entries: [Entry], to path: String) {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let text = Array(entries.map { $0.line + "\n" }.joined().utf8)
-        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        _ = close(fd)
+    /// One write per call: O_APPEND keeps each call's lines together.
+    static func write(_ lines: [Line], to fd: Int32) {
+        let text = Array(lines.map { $0.text + "\n" }.joined().utf8)
+        _ = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 
     /// Deletes the ledger: call once everything it lists has been removed.
     public func discard() {
         guard getpid() == ownerPid, let path else { return }
         _ = unlink(path)
+        _ = close(fd)
         self.path = nil
-        entries = []
+        fd = -1
+        lines = []
     }
 
     // MARK: Reclaiming
@@ -168,14 +223,22 @@ public final class StaleLedger: @unchecked Sendable {
         for name in ledgers {
             guard let owner = owner(ofLedger: name), !owner.isAlive else { continue }
             let path = "\(directory)/\(name)"
-            guard let text = readOwnFile(path) else { continue }
-            let entries = text.split(separator: "\n").compactMap(Entry.init(line:))
+            // Not a ledger (no magic line): not ours to act on, nor to delete.
+            guard let text = readOwnFile(path), let lines = parse(text) else { continue }
             // Newest first: files before the directory that holds them.
-            for entry in entries.reversed() where remove(entry) { removed.append(entry.line) }
+            for line in lines.reversed() where remove(line) { removed.append(line.entry.line) }
             _ = unlink(path)
             removed.append("ledger \(path)")
         }
         return removed
+    }
+
+    /// A ledger's lines, or nil if `text` is not a ledger; lines whose
+    /// checksum fails are left out.
+    static func parse(_ text: String) -> [Line]? {
+        let rows = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard rows.first == Substring(magicLine) else { return nil }
+        return rows.dropFirst().compactMap(Line.init(text:))
     }
 
     /// The process a ledger's name says wrote it.
@@ -199,11 +262,12 @@ public final class StaleLedger: @unchecked Sendable {
         return String(decoding: bytes[0..<n], as: UTF8.self)
     }
 
-    /// Removes one listed object if it exists and is ours; true if it did.
-    /// Paths must be absolute and belong to the harness (a "ringbench-" name
-    /// or parent directory), so a damaged ledger cannot aim this elsewhere.
-    static func remove(_ entry: Entry) -> Bool {
-        switch entry {
+    /// Removes one listed object if it exists, is ours and is still the
+    /// object recorded; true if it did. Paths must be absolute and belong to
+    /// the harness (a "ringbench-" name or parent directory), so a damaged
+    /// ledger cannot aim this elsewhere.
+    static func remove(_ line: Line) -> Bool {
+        switch line.entry {
         case let .file(path):
             guard isHarnessPath(path), let st = ownedStat(path), st.st_mode & S_IFMT != S_IFDIR else { return false }
             return unlink(path) == 0
@@ -211,16 +275,22 @@ public final class StaleLedger: @unchecked Sendable {
             guard isHarnessPath(path), let st = ownedStat(path), st.st_mode & S_IFMT == S_IFDIR else { return false }
             return rmdir(path) == 0
         case let .regionFile(path):
-            guard isHarnessPath(path), let st = ownedStat(path), st.st_mode & S_IFMT == S_IFREG else { return false }
-            // The keys ShmRing derives from the file: 'R' for the segment
-            // (SharedRegion), 'S' for an MPMC queue's set (SemaphoreSet.projectID).
-            for (table, project) in [(SysVTable.shm, Int32(0x52)), (.sem, SemaphoreSet.projectID)] {
-                let key = cshim_ftok(path, project)
-                if key != -1, let id = table.ownedID(key: key) { _ = table.remove(id) }
-            }
-            return unlink(path) == 0
+            guard isHarnessPath(path), let st = ownedStat(path), st.st_mode & S_IFMT == S_IFREG,
+                  let slash = path.lastIndex(of: "/") else { return false }
+            // An MPMC queue's set is keyed by the file ('S', SemaphoreSet.projectID).
+            let key = cshim_ftok(path, SemaphoreSet.projectID)
+            if key != -1, let id = SysVTable.sem.ownedID(key: key) { _ = SysVTable.sem.remove(id) }
+            // The file, and for a key file the segment its header says is its
+            // own, through ShmRing (under the name's lock).
+            let file = String(path[path.index(after: slash)...])
+            let isKey = file.hasSuffix(sysvKeySuffix)
+            let options = RegionOptions(directory: String(path[..<slash]))
+            return (try? SharedRegion.removeName(backing: isKey ? .sysv : .mmap, name: isKey ? String(file.dropLast(sysvKeySuffix.count)) : file,
+                                                 options: options)) == true
         case let .semaphoreSet(id):
-            return SysVTable.sem.owns(id: id) && SysVTable.sem.remove(id)
+            guard let recorded = line.identity, let now = SysVIdentity.current(of: line.entry),
+                  now.isStill(recorded, ctimeMayGrow: true) else { return false }
+            return SysVTable.sem.remove(id)
         case let .semaphoreSetsBy(pid, since):
             // sem_ctime is the creation time (or a later semctl); GETPID the
             // last semop per semaphore: only the creator's initialising one.
@@ -231,9 +301,11 @@ public final class StaleLedger: @unchecked Sendable {
             }
             return any
         case let .messageQueue(id):
-            return SysVTable.msg.owns(id: id) && SysVTable.msg.remove(id)
+            guard let recorded = line.identity, let now = SysVIdentity.current(of: line.entry),
+                  now.isStill(recorded, ctimeMayGrow: false) else { return false }
+            return SysVTable.msg.remove(id)
         case let .posixQueue(name):
-            guard name.hasPrefix("/" + prefix), !name.dropFirst().contains("/") else { return false }
+            guard name.hasPrefix("/" + harnessPrefix), !name.dropFirst().contains("/") else { return false }
             return cshim_mq_unlink(name) == 0
         }
     }
@@ -241,13 +313,89 @@ public final class StaleLedger: @unchecked Sendable {
     static func isHarnessPath(_ path: String) -> Bool {
         let parts = path.split(separator: "/")
         guard path.hasPrefix("/"), !parts.contains(".."), let last = parts.last else { return false }
-        return last.hasPrefix(prefix) || (parts.dropLast().last?.hasPrefix(prefix) ?? false)
+        return last.hasPrefix(harnessPrefix) || (parts.dropLast().last?.hasPrefix(harnessPrefix) ?? false)
     }
 
     static func ownedStat(_ path: String) -> stat? {
         var st = stat()
         guard lstat(path, &st) == 0, st.st_uid == geteuid() else { return nil }
         return st
+    }
+}
+
+extension StaleLedger {
+    /// ShmRing's suffix of SysV key files (`RegionLocation.sysvKeySuffix`).
+    static let sysvKeySuffix = ".sysv-key"
+
+    /// One ledger line: an entry, the identity of a SysV object, and a
+    /// checksum of both (`text`).
+    struct Line: Equatable {
+        var entry: Entry
+        var identity: SysVIdentity?
+
+        /// "ENTRY[ = KEY COUNT CTIME] #CHECKSUM".
+        var text: String {
+            let body = entry.line + (identity.map { " = \($0.key) \($0.count) \($0.ctime)" } ?? "")
+            return body + " #" + String(Self.checksum(body), radix: 16)
+        }
+
+        init(entry: Entry, identity: SysVIdentity?) {
+            self.entry = entry
+            self.identity = identity
+        }
+
+        /// Nil for a line whose checksum or syntax is wrong.
+        init?(text: Substring) {
+            guard let mark = text.range(of: " #", options: .backwards),
+                  UInt64(text[mark.upperBound...], radix: 16) == Self.checksum(text[..<mark.lowerBound]) else { return nil }
+            let body = text[..<mark.lowerBound]
+            if let equals = body.range(of: " = ") {
+                let f = body[equals.upperBound...].split(separator: " ")
+                guard f.count == 3, let key = Int32(f[0]), let count = UInt64(f[1]), let ctime = Int64(f[2]),
+                      let entry = Entry(line: body[..<equals.lowerBound]) else { return nil }
+                self.init(entry: entry, identity: SysVIdentity(key: key, count: count, ctime: ctime))
+            } else {
+                guard let entry = Entry(line: body) else { return nil }
+                self.init(entry: entry, identity: nil)
+            }
+        }
+
+        /// FNV-1a 64 of the line's text, salted with the magic line.
+        static func checksum<S: StringProtocol>(_ body: S) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in StaleLedger.magicLine.utf8 + [0x0A] + Array(body.utf8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return h
+        }
+    }
+
+    /// What IPC_STAT says a semaphore set or message queue is.
+    struct SysVIdentity: Equatable {
+        var key: Int32
+        /// Semaphores in the set (0 for a message queue).
+        var count: UInt64
+        var ctime: Int64
+
+        /// The identity of the set or queue `entry` names now, if it exists
+        /// and this user created it; nil for other entries.
+        static func current(of entry: Entry) -> SysVIdentity? {
+            var key: Int32 = 0, cuid: UInt32 = 0, count: UInt64 = 0, ctime: Int64 = 0
+            switch entry {
+            case let .semaphoreSet(id):
+                guard cshim_sem_identity(id, &key, &cuid, &count, &ctime) == 0 else { return nil }
+            case let .messageQueue(id):
+                guard cshim_msg_identity(id, &key, &cuid, &ctime) == 0 else { return nil }
+            default:
+                return nil
+            }
+            guard cuid == geteuid() else { return nil }
+            return SysVIdentity(key: key, count: count, ctime: ctime)
+        }
+
+        /// Whether this (the object now behind the id) is the one recorded.
+        func isStill(_ recorded: SysVIdentity, ctimeMayGrow: Bool) -> Bool {
+            key == recorded.key && count == recorded.count
+                && (ctimeMayGrow ? ctime >= recorded.ctime : ctime == recorded.ctime)
+        }
     }
 }
 

@@ -74,34 +74,56 @@ enum RingLifecycle {
     // MARK: Removing names
 
     /// The consumer reached the end of the stream: the name has served.
+    /// Removes this ring's own name only (`SharedRegion.removeName`: the
+    /// file or segment this region maps, identity checked, under the name's
+    /// lock), never a newer ring that took the name meanwhile.
     /// `naming` nil: an unnamed ring.
     static func removeNameAtEnd(_ region: SharedRegion, naming: RegionOptions?) {
-        guard let naming else { return }
-        region.keepNameForConsumer() // this process must not remove it a second time
-        _ = try? remove(backing: region.backing, name: region.name, options: naming)
+        guard naming != nil else { return }
+        region.removeName()
     }
 
     /// Removes the name: the mmap file, or the SysV segment and its key file
-    /// (`SharedRegion.removeName`, which refuses untrusted owners). Returns
-    /// false if there was nothing to remove.
+    /// (`SharedRegion.removeName`, which refuses untrusted owners and a
+    /// segment that belongs to another key file). Returns false if there was
+    /// nothing to remove.
     @discardableResult
     static func remove(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
         try SharedRegion.removeName(backing: backing, name: name, options: options)
     }
 
+    /// Test hook: runs after a ring was judged stale and before its name is
+    /// removed, under the name's lock (RingNameRaceTests widens the window
+    /// that two concurrent reclaims once raced through). Nil in production.
+    nonisolated(unsafe) static var afterJudgingStale: (() -> Void)?
+
     /// Removes the named ring if it is stale: whoever created it and whoever
     /// held either end are all gone. Returns false (and touches nothing) if
     /// the name does not exist or anything there is alive. A region that is
     /// not a ring of this library is never removed (typed error).
+    ///
+    /// The judgement and the removal happen under the name's lock
+    /// (`NameLock`), and the removal goes through the very region judged
+    /// (its file's device and inode, its segment id): a ring created under
+    /// the name after another reclaimer removed the judged one is never
+    /// touched, and two reclaimers cannot both succeed.
     static func removeStale(backing: RegionBacking, name: String, options: RegionOptions) throws(ShmError) -> Bool {
-        let region: SharedRegion
-        do throws(ShmError) {
-            region = try SharedRegion.open(backing: backing, name: name, options: options)
-        } catch .noSuchRegion {
-            return false
+        let location = try RegionLocation(name: name, backing: backing, options: options)
+        return try NameLock.holding(location) { () throws(ShmError) -> Bool in
+            // Never wait for a creator here: it needs this lock to create.
+            var now = options
+            now.waitForCreationSeconds = 0
+            let region: SharedRegion
+            do throws(ShmError) {
+                region = try SharedRegion.open(backing: backing, name: name, options: now)
+            } catch .noSuchRegion {
+                return false
+            }
+            guard try isStale(region) else { return false }
+            afterJudgingStale?()
+            region.removeNameHoldingLock()
+            return true
         }
-        guard try isStale(region) else { return false }
-        return try remove(backing: backing, name: name, options: options)
     }
 
     /// Whether the creator and both endpoint owners of a ring region are
@@ -118,6 +140,9 @@ enum RingLifecycle {
         // large one prefaults for seconds): never judged stale. One whose
         // creator died before publishing it is removed with `RingNames.remove`.
         guard state == RegionLayout.stateReady else { return false }
+        // Through an orphaned key file whose key a live ring now uses: not
+        // this name's ring, never judged (nor removed) under this name.
+        try region.checkKeyFileIdentity()
         let magic = base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self)
         guard magic == RegionLayout.magic else { throw .notARing(name: region.name, magic: magic) }
         let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)

@@ -83,7 +83,7 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .timedOut(operation, seconds):
             return "\(operation) timed out after \(seconds) s"
         case let .alreadyExists(name):
-            return "ring '\(name)' already exists (or a stale object, or an ftok collision, holds its SysV key: see ipcs): remove it or choose another name"
+            return "ring '\(name)' already exists: remove it (ringbench rm) or choose another name"
         case let .untrustedOwner(name, uid):
             return "refusing to open '\(name)': it is owned by uid \(uid), not by this user (RegionOptions.allowedOwners trusts other owners)"
         case let .unsafePermissions(name, mode):

@@ -17,7 +17,16 @@
 /// |     40 |    8 | creatorPid       | pid of the creating process                         |
 /// |     48 |    8 | initState        | 0 = initialising, 1 = ready (release-stored last)  |
 /// |     56 |    8 | headerChecksum   | FNV-1a over bytes 0..<48 and 64..<128               |
-/// |     64 |   64 | parameters       | eight u64 words owned by the structure kind         |
+/// |     64 |   48 | parameters       | six u64 words owned by the structure kind           |
+/// |    112 |    8 | keyFileDevice    | sysv named: st_dev of the key file ftok hashed; else 0 |
+/// |    120 |    8 | keyFileInode     | sysv named: st_ino of that key file; else 0         |
+///
+/// The key file's identity is the segment's real name: ftok keeps only 16
+/// bits of the inode and 8 of the device, so another key file can hash to the
+/// same key. An opener and every remover compare these two words with the key
+/// file they started from (`SharedRegion`) and refuse a segment that names
+/// another one. The creator stores them right after attaching, before anything
+/// else, so even a segment whose creator died before its header carries them.
 ///
 /// The structure's own area starts at `headerSize` (128). The lock arena's
 /// area is laid out in `LockArenaLayout` (LockArenaLayout.swift, next to this file).
@@ -25,8 +34,9 @@ public enum RegionLayout {
     public static let magic: UInt64 = 0x3147_4E49_524D_4853 // "SHMRING1"
     /// 2: the SPSC ring gained the endpoint area (owners, end of stream,
     /// wait words); the record ring appeared; the semaphore queue gained its
-    /// repair line and its five-semaphore set.
-    public static let layoutVersion: UInt32 = 2
+    /// repair line and its five-semaphore set. 3: the last two parameter
+    /// words hold a SysV segment's key file identity (device, inode).
+    public static let layoutVersion: UInt32 = 3
     public static let headerSize = 128
 
     public static let magicOffset = 0
@@ -39,7 +49,11 @@ public enum RegionLayout {
     public static let initStateOffset = 48
     public static let checksumOffset = 56
     public static let parametersOffset = 64
-    public static let parameterCount = 8
+    /// Parameter words a structure kind may use (the last two of the eight
+    /// are the key file identity below).
+    public static let parameterCount = 6
+    public static let keyFileDeviceOffset = 112
+    public static let keyFileInodeOffset = 120
 
     public static let stateInitialising: UInt64 = 0
     public static let stateReady: UInt64 = 1

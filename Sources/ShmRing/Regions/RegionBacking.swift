@@ -65,28 +65,35 @@ struct RegionLocation: Sendable {
     let name: String
     /// The mmap file, or for sysv the key file handed to ftok.
     let path: String
+    /// The name's lock file (`NameLock`): a hidden file beside `path`.
+    var lockPath: String { NameLock.lockPath(for: path) }
 
     static let sysvKeySuffix = ".sysv-key"
 
-    /// A name containing "/" is a path used as is; otherwise it is a file name
-    /// under `options.directory` and may hold only letters, digits, '.', '_' and '-'.
+    /// A name is a file name under `options.directory`: 1 to 255 bytes of
+    /// letters, digits, '.', '_' and '-', not starting with '.' (hidden names
+    /// are the library's and the harness's: lock files, ledgers) and not
+    /// ending in ".sysv-key" (a SysV ring's key file would be listed as that
+    /// ring). A '/' is refused rather than taken as a path: a path would
+    /// silently ignore the directory the caller chose.
     init(name: String, backing: RegionBacking, options: RegionOptions) throws(ShmError) {
         guard !name.isEmpty, name.utf8.count <= 255 else {
             throw .invalidArgument("ring name must be 1 to 255 bytes long")
         }
-        let base: String
-        if name.contains("/") {
-            base = name
-        } else {
-            let allowed = name.utf8.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                    || c == 0x2E || c == 0x5F || c == 0x2D
-            }
-            guard allowed, !name.hasPrefix(".") else {
-                throw .invalidArgument("ring name '\(name)' may contain only letters, digits, '.', '_' and '-' and must not start with '.'")
-            }
-            base = options.directory.hasSuffix("/") ? options.directory + name : options.directory + "/" + name
+        guard !name.contains("/") else {
+            throw .invalidArgument("ring name '\(name)' must not contain '/': give the directory separately (--directory, RegionOptions.directory)")
         }
+        let allowed = name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == 0x2E || c == 0x5F || c == 0x2D
+        }
+        guard allowed, !name.hasPrefix(".") else {
+            throw .invalidArgument("ring name '\(name)' may contain only letters, digits, '.', '_' and '-' and must not start with '.'")
+        }
+        guard !name.hasSuffix(Self.sysvKeySuffix) else {
+            throw .invalidArgument("ring name '\(name)' must not end in '\(Self.sysvKeySuffix)': that suffix marks SysV key files")
+        }
+        let base = options.directory.hasSuffix("/") ? options.directory + name : options.directory + "/" + name
         self.name = name
         self.path = backing == .sysv ? base + Self.sysvKeySuffix : base
     }

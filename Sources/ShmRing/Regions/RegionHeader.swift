@@ -23,9 +23,10 @@ public struct RegionHeader: Sendable, Equatable {
 }
 
 extension RegionHeader {
-    /// Writes every header field except `initState` (left at 0). Call on a
-    /// freshly created, zero-filled region, then initialise the structure,
-    /// then `publishReady`.
+    /// Writes every header field except `initState` (left at 0) and the key
+    /// file identity (`SharedRegion.create` stored it; the checksum covers
+    /// it). Call on a freshly created, zero-filled region, then initialise
+    /// the structure, then `publishReady`.
     public func write(to region: SharedRegion) {
         precondition(region.size >= RegionLayout.headerSize && parameters.count <= RegionLayout.parameterCount)
         let b = region.base
@@ -103,6 +104,8 @@ extension RegionHeader {
         guard stored == checksum(b) else {
             throw .corruptedHeader(name: name, reason: "header checksum mismatch")
         }
+        // A SysV segment reached through a key file must name that key file.
+        try region.checkKeyFileIdentity()
         let totalSize = b.load(fromByteOffset: RegionLayout.totalSizeOffset, as: UInt64.self)
         guard totalSize == UInt64(region.size) else {
             throw .sizeMismatch(name: name, headerSays: totalSize, actual: UInt64(region.size))

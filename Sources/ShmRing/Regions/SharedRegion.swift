@@ -52,6 +52,14 @@ public final class SharedRegion: @unchecked Sendable {
         /// name never unlinks a newer object that reuses the path.
         case unlink(path: String, device: UInt64, inode: UInt64)
         case sysv(shmid: Int32, keyFile: String?, device: UInt64, inode: UInt64)
+
+        /// The file whose name lock (`NameLock`) guards the removal.
+        var file: String? {
+            switch self {
+            case let .unlink(path, _, _): path
+            case let .sysv(_, keyFile, _, _): keyFile
+            }
+        }
     }
 
     init(base: UnsafeMutableRawPointer, size: Int, name: String, backing: RegionBacking,
@@ -90,9 +98,25 @@ public final class SharedRegion: @unchecked Sendable {
     /// Removes the region's name (unlink; IPC_RMID and the key file for
     /// sysv), so that nothing new can open it. Every existing mapping, in
     /// this process and others, stays valid until it is dropped. Idempotent
-    /// and thread-safe; a path that now names a different file is left alone.
+    /// and thread-safe. Removes only this region's own objects: a path that
+    /// now names a different file is left alone, and a SysV segment is
+    /// removed by the id this region mapped, and (unless this process
+    /// created it) only if its header does not name another key file (see
+    /// `header(_:belongsTo:_:)`, `RegionLayout.keyFileDeviceOffset`). Holds the
+    /// name's lock (`NameLock`) while it checks and removes; if the lock
+    /// cannot be had within `NameLock.defaultTimeoutSeconds` the name stays
+    /// (a stale name is reclaimable later; a wrong removal is not undoable).
     /// Does nothing for anonymous and IPC_PRIVATE regions (they have no name).
     public func removeName() {
+        guard let removal, !nameRemoved else { return }
+        guard let file = removal.file else { return removeNameHoldingLock() }
+        guard let lock = try? NameLock(guarding: file, name: name) else { return }
+        removeNameHoldingLock()
+        _ = consume lock
+    }
+
+    /// `removeName()` for a caller that already holds the name's lock.
+    func removeNameHoldingLock() {
         let first = state.withLock { s in
             defer { s.removed = true }
             return !s.removed
@@ -100,25 +124,37 @@ public final class SharedRegion: @unchecked Sendable {
         guard first, let removal else { return }
         switch removal {
         case let .unlink(path, device, inode):
-            if Self.pathNames(path, device: device, inode: inode) { _ = unlink(path) }
+            Self.unlink(path, ifItNames: device, inode)
         case let .sysv(shmid, keyFile, device, inode):
-            _ = cshim_shm_rmid(shmid)
-            if let keyFile, Self.pathNames(keyFile, device: device, inode: inode) { _ = unlink(keyFile) }
+            // A segment this process created is ours by construction
+            // (IPC_CREAT|IPC_EXCL); one we opened must say it is.
+            if keyFile == nil || isOwner || Self.header(base, belongsTo: device, inode) { _ = cshim_shm_rmid(shmid) }
+            if let keyFile { Self.unlink(keyFile, ifItNames: device, inode) }
         }
     }
 
     /// Removes whatever holds `name` without mapping it: the mmap file, or
     /// the SysV key file and the segment its key names (either may be
     /// missing, e.g. after a creator died between the two). For reclaiming a
-    /// stale name once the caller has decided that nobody uses it (for
-    /// example its creator's `ProcessIdentity` is dead): this does not check
-    /// liveness. Refuses objects owned by an untrusted uid (see
-    /// `RegionOptions.allowedOwners`). Returns false when nothing was there.
+    /// stale name once the caller has decided that nobody uses it: this does
+    /// not check liveness. Holds the name's lock (`NameLock`). Refuses
+    /// objects owned by an untrusted uid (see `RegionOptions.allowedOwners`).
+    /// A segment is removed only if its header does not name another key
+    /// file (`header(_:belongsTo:_:)`): ftok keeps only part of the inode, so
+    /// an orphaned key file can hash to a live ring's key, and that ring is
+    /// left alone (only the key file goes). Returns false when nothing was there.
     @discardableResult
     public static func removeName(backing: RegionBacking, name: String,
                                   options: RegionOptions = RegionOptions()) throws(ShmError) -> Bool {
         guard backing != .anon else { throw .invalidArgument("an anonymous region has no name to remove") }
         let location = try RegionLocation(name: name, backing: backing, options: options)
+        return try NameLock.holding(location) { () throws(ShmError) -> Bool in
+            try removeNameHoldingLock(location, backing: backing, options: options)
+        }
+    }
+
+    private static func removeNameHoldingLock(_ location: RegionLocation, backing: RegionBacking,
+                                              options: RegionOptions) throws(ShmError) -> Bool {
         var st = stat()
         guard lstat(location.path, &st) == 0 else {
             let e = Errno(rawValue: errnoValue())
@@ -126,19 +162,20 @@ public final class SharedRegion: @unchecked Sendable {
             throw .systemCall(call: "stat(\(location.path))", errno: e)
         }
         guard uid_t(st.st_uid) == geteuid() || options.allowedOwners.contains(UInt32(st.st_uid)) else {
-            throw .untrustedOwner(name: name, uid: UInt32(st.st_uid))
+            throw .untrustedOwner(name: location.name, uid: UInt32(st.st_uid))
         }
         if backing == .sysv, (st.st_mode & S_IFMT) == S_IFREG {
             let key = cshim_ftok(location.path, projectID)
             let shmid = key == -1 ? -1 : cshim_shmget(key, 0, 0)
             if shmid >= 0 {
                 var size: UInt64 = 0, uid: UInt32 = 0, mode: UInt32 = 0
-                if cshim_shm_stat(shmid, &size, &uid, &mode) == 0, uid == geteuid() || options.allowedOwners.contains(uid) {
+                if cshim_shm_stat(shmid, &size, &uid, &mode) == 0, uid == geteuid() || options.allowedOwners.contains(uid),
+                   segment(shmid, size: size, belongsTo: UInt64(st.st_dev), UInt64(st.st_ino)) {
                     _ = cshim_shm_rmid(shmid)
                 }
             }
         }
-        guard unlink(location.path) == 0 else { throw .lastErrno("unlink(\(location.path))") }
+        guard Glibc.unlink(location.path) == 0 else { throw .lastErrno("unlink(\(location.path))") }
         return true
     }
 
@@ -148,6 +185,57 @@ public final class SharedRegion: @unchecked Sendable {
         return lstat(path, &st) == 0 && UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode
     }
 
+    /// Unlinks `path` if it still names the file (device, inode). The caller
+    /// holds the name's lock, so nothing can replace the file in between.
+    static func unlink(_ path: String, ifItNames device: UInt64, _ inode: UInt64) {
+        if pathNames(path, device: device, inode: inode) { _ = Glibc.unlink(path) }
+    }
+
+    /// Whether a region header at `base` records the key file (device, inode).
+    static func header(_ base: UnsafeRawPointer, names device: UInt64, _ inode: UInt64) -> Bool {
+        base.load(fromByteOffset: RegionLayout.keyFileDeviceOffset, as: UInt64.self) == device
+            && base.load(fromByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self) == inode
+    }
+
+    /// Whether a remover that came through the key file (device, inode) may
+    /// remove the segment whose header is at `base`: the header records that
+    /// key file; or it records none (its creator died between shmget and
+    /// labelling it, microseconds); or it is published garbage (state,
+    /// magic or checksum wrong: not a ShmRing header, so not another key
+    /// file's ring either). A segment being created (state 0) or published
+    /// intact for another key file is left alone: an ftok collision.
+    static func header(_ base: UnsafeRawPointer, belongsTo device: UInt64, _ inode: UInt64) -> Bool {
+        let d = base.load(fromByteOffset: RegionLayout.keyFileDeviceOffset, as: UInt64.self)
+        let i = base.load(fromByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self)
+        if (d == device && i == inode) || (d == 0 && i == 0) { return true }
+        // Acquire: pairs with the creator's release in `publishReady`.
+        let state = cshim_load_acquire(UnsafeMutableRawPointer(mutating: base + RegionLayout.initStateOffset)
+            .assumingMemoryBound(to: UInt64.self))
+        if state == RegionLayout.stateInitialising { return false }
+        return state != RegionLayout.stateReady
+            || base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self) != RegionLayout.magic
+            || base.load(fromByteOffset: RegionLayout.checksumOffset, as: UInt64.self) != RegionHeader.checksum(base)
+    }
+
+    /// `header(_:belongsTo:_:)` for segment `shmid` of `size` bytes,
+    /// attached read-only for the look.
+    static func segment(_ shmid: Int32, size: UInt64, belongsTo device: UInt64, _ inode: UInt64) -> Bool {
+        guard size >= UInt64(RegionLayout.headerSize), let p = cshim_shmat(shmid, cshim_SHM_RDONLY) else { return false }
+        defer { _ = cshim_shmdt(p) }
+        return header(p, belongsTo: device, inode)
+    }
+
+    /// For a SysV region mapped through a key file: throws unless the
+    /// segment's header records that key file (an ftok collision, or an
+    /// orphaned key file whose key a live ring now uses). Other regions pass.
+    func checkKeyFileIdentity() throws(ShmError) {
+        guard case let .sysv(_, keyFile?, device, inode)? = removal, size >= RegionLayout.headerSize else { return }
+        guard Self.header(base, names: device, inode) else {
+            let d = base.load(fromByteOffset: RegionLayout.keyFileDeviceOffset, as: UInt64.self)
+            let i = base.load(fromByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self)
+            throw .corruptedHeader(name: name, reason: "the segment keyed by \(keyFile) (device \(device), inode \(inode)) belongs to another key file (device \(d), inode \(i)): an ftok key collision or an orphaned key file")
+        }
+    }
 
     // MARK: Creating
 
@@ -166,13 +254,19 @@ public final class SharedRegion: @unchecked Sendable {
         case .anon:
             region = try createAnonymous(size: size, name: name ?? "anonymous")
         case .mmap:
-            guard let name else { throw .invalidArgument("an mmap region needs a name or path") }
-            region = try createFile(location: RegionLocation(name: name, backing: .mmap, options: options),
-                                    size: size, options: options)
+            guard let name else { throw .invalidArgument("an mmap region needs a name") }
+            let location = try RegionLocation(name: name, backing: .mmap, options: options)
+            // Under the name's lock: no remover can be between its identity
+            // check and its unlink while we claim the name (`NameLock`).
+            region = try NameLock.holding(location) { () throws(ShmError) in
+                try createFile(location: location, size: size, options: options)
+            }
         case .sysv:
             if let name {
-                region = try createSysVNamed(location: RegionLocation(name: name, backing: .sysv, options: options),
-                                             size: size, options: options)
+                let location = try RegionLocation(name: name, backing: .sysv, options: options)
+                region = try NameLock.holding(location) { () throws(ShmError) in
+                    try createSysVNamed(location: location, size: size, options: options)
+                }
             } else {
                 region = try createSysVPrivate(size: size, options: options)
             }
@@ -217,7 +311,7 @@ public final class SharedRegion: @unchecked Sendable {
         guard fstat(fd, &st) == 0 else {
             let error = ShmError.lastErrno("fstat(\(location.path))")
             _ = Glibc.close(fd)
-            _ = unlink(location.path)
+            _ = Glibc.unlink(location.path)
             throw error
         }
         return (fd, UInt64(st.st_dev), UInt64(st.st_ino))
@@ -241,7 +335,7 @@ public final class SharedRegion: @unchecked Sendable {
                                 witness: RegionWitness(source: file.fd, path: location.path))
         } catch {
             _ = Glibc.close(file.fd)
-            _ = unlink(location.path)
+            unlink(location.path, ifItNames: file.device, file.inode)
             throw error
         }
     }
@@ -257,21 +351,28 @@ public final class SharedRegion: @unchecked Sendable {
             let shmid = cshim_shmget(key, size, flags)
             guard shmid >= 0 else {
                 let e = Errno(rawValue: errnoValue())
-                // An ftok collision or a stale segment holds the key: the name is taken.
-                if e == .fileExists { throw .alreadyExists(name: location.name) }
-                throw .systemCall(call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(size) bytes, IPC_CREAT|IPC_EXCL)", errno: e)
+                // The name was free (the key file is new), but a stale segment
+                // or an ftok collision (another key file, same 16 inode bits)
+                // holds the key: say so, with the key to look for.
+                let hint = e == .fileExists
+                    ? " (the key that ftok derives from \(location.path) is held by another segment: a stale one or an ftok collision, see ipcs -m)" : ""
+                throw .systemCall(call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)), \(size) bytes, IPC_CREAT|IPC_EXCL)\(hint)", errno: e)
             }
             guard let p = cshim_shmat(shmid, 0) else {
                 let error = ShmError.lastErrno("shmat(shmid \(shmid))")
                 _ = cshim_shm_rmid(shmid)
                 throw error
             }
+            // The segment's real name, before anything else: openers and
+            // removers compare it with the key file they came through.
+            p.storeBytes(of: file.device, toByteOffset: RegionLayout.keyFileDeviceOffset, as: UInt64.self)
+            p.storeBytes(of: file.inode, toByteOffset: RegionLayout.keyFileInodeOffset, as: UInt64.self)
             return SharedRegion(base: p, size: size, name: location.name, backing: .sysv, owner: true, unmap: .shmdt,
                                 removal: .sysv(shmid: shmid, keyFile: location.path, device: file.device, inode: file.inode),
                                 witness: RegionWitness(source: file.fd, path: location.path))
         } catch {
             _ = Glibc.close(file.fd)
-            _ = unlink(location.path)
+            unlink(location.path, ifItNames: file.device, file.inode)
             throw error
         }
     }
@@ -377,27 +478,36 @@ public final class SharedRegion: @unchecked Sendable {
 
     private static func openSysV(location: RegionLocation, options: RegionOptions) throws(ShmError) -> SharedRegion {
         var st = stat()
+        var shmid: Int32 = -1
         try waitingForCreation(options) { () throws(ShmError) in
             guard lstat(location.path, &st) == 0 else { throw openError(location: location, call: "stat(\(location.path))") }
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw .invalidArgument("SysV key file \(location.path) is not a regular file")
-        }
-        // Whoever owns the key file chooses the key: it must be trusted too.
-        try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
-        let key = cshim_ftok(location.path, projectID)
-        guard key != -1 else { throw openError(location: location, call: "ftok(\(location.path))") }
-        // The creator makes the key file before the segment: wait for it, boundedly.
-        let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
-        var shmid: Int32
-        while true {
-            shmid = cshim_shmget(key, 0, 0)
-            if shmid >= 0 { break }
-            let e = Errno(rawValue: errnoValue())
-            if e != .noSuchFileOrDirectory || deadline.expired {
-                throw openError(location: location, call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)))", errno: e)
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw .invalidArgument("SysV key file \(location.path) is not a regular file")
             }
-            Deadline.pause()
+            // Whoever owns the key file chooses the key: it must be trusted too.
+            try options.checkOwner(uid: st.st_uid, mode: UInt32(st.st_mode), name: location.name)
+            let key = cshim_ftok(location.path, projectID)
+            guard key != -1 else { throw openError(location: location, call: "ftok(\(location.path))") }
+            // The creator makes the key file before the segment, holding the
+            // name's lock (`NameLock`) from one to the other: wait, boundedly,
+            // while it does; with nobody holding the lock no segment is
+            // coming (an orphaned key file), which is `noSuchRegion` now
+            // rather than after the whole open timeout.
+            let deadline = try Deadline(seconds: options.openTimeoutSeconds, what: "openTimeoutSeconds")
+            while true {
+                shmid = cshim_shmget(key, 0, 0)
+                if shmid >= 0 { return }
+                let e = Errno(rawValue: errnoValue())
+                if e == .noSuchFileOrDirectory, !NameLock.isHeld(guarding: location.path) {
+                    shmid = cshim_shmget(key, 0, 0) // its creator may have just finished
+                    if shmid >= 0 { return }
+                    throw .noSuchRegion(name: location.name)
+                }
+                if e != .noSuchFileOrDirectory || deadline.expired {
+                    throw openError(location: location, call: "shmget(key 0x\(String(UInt32(bitPattern: key), radix: 16)))", errno: e)
+                }
+                Deadline.pause()
+            }
         }
         var segmentSize: UInt64 = 0
         var uid: UInt32 = 0

@@ -9,8 +9,8 @@ struct ListCommand: ParsableCommand {
         abstract: "List this user's rings and queues: kind, size, capacity, fill, owner pids (alive or not), age.",
         discussion: """
             Looks at the mmap files and SysV key files (and their segments) in --directory. A region that
-            fails validation is listed as corrupt with the reason; files that are not this library's are
-            left out. 'stale' means its creator and every endpoint are gone: `ringbench rm --stale` removes those.
+            fails validation is listed as corrupt with the reason, one not yet published by its creator as
+            creating; files that are not this library's are left out. 'stale' means its creator and every endpoint are gone: `ringbench rm --stale` removes those.
             """)
 
     @Option(help: ArgumentHelp("Directory of ring files and SysV key files.", valueName: "DIR"))
@@ -97,6 +97,9 @@ struct RemoveCommand: ParsableCommand {
         if !force {
             if let live = entry.owners.first(where: \.alive) {
                 throw CommandFailure(message: "'\(name)' is in use: its \(live.role) (pid \(live.pid)) is alive; use --force to remove it anyway")
+            }
+            if entry.state == "creating" {
+                throw CommandFailure(message: "'\(name)' is being created (not yet published by its creator); use --force to remove it")
             }
             if entry.state == "corrupt" {
                 throw CommandFailure(message: "'\(name)' is corrupt (\(entry.problem ?? "?")); use --force to remove it")

@@ -27,7 +27,8 @@ struct RingEntry: Encodable {
     var owners: [Owner] = []
     var ageSeconds: Double
     /// "live", "stale" (creator and every endpoint gone), "waiting for
-    /// consumer" (a closed stream nobody holds, not yet drained) or "corrupt".
+    /// consumer" (a closed stream nobody holds, not yet drained), "creating"
+    /// (zero-filled, not yet published) or "corrupt".
     var state: String
     var problem: String?
     /// SysV key of a semaphore queue's set and whether the set exists.
@@ -44,11 +45,24 @@ enum RingDirectory {
     static let sysvKeySuffix = ".sysv-key"
 
     static func scan(_ directory: String) throws -> [RingEntry] {
-        let files: [String]
-        do { files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
-            throw CommandFailure(message: "cannot list \(directory): \(error.localizedDescription)")
+        // Hidden files are never rings (no ring name starts with '.'): name
+        // locks and the harness's ledgers live there.
+        try fileNames(in: directory).filter { !$0.hasPrefix(".") }.sorted().compactMap { entry(directory: directory, file: $0) }
+    }
+
+    /// The names in `directory`; a failure is one line naming the reason
+    /// (strerror), e.g. "cannot list /etc/passwd: Not a directory".
+    static func fileNames(in directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else {
+            throw CommandFailure(message: "cannot list \(directory): \(String(cString: strerror(errno)))")
         }
-        return files.compactMap { entry(directory: directory, file: $0) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
     }
 
     static func entry(directory: String, file: String) -> RingEntry? {
@@ -72,6 +86,11 @@ enum RingDirectory {
             let region = try SharedRegion.open(backing: backing, name: name,
                                                options: RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false))
             try describe(region, into: &entry, directory: directory)
+        } catch .notReady, .notARing(_, magic: 0) {
+            // Zero-filled, not published yet: a creator is at work (or died
+            // at work, which `rm --force` cleans up).
+            entry.state = "creating"
+            entry.problem = "not yet published by its creator"
         } catch {
             entry.state = "corrupt"
             entry.problem = error.description
@@ -85,6 +104,10 @@ enum RingDirectory {
         guard region.size >= RegionLayout.headerSize else {
             throw .sizeMismatch(name: region.name, headerSays: UInt64(RegionLayout.headerSize), actual: UInt64(region.size))
         }
+        // Acquire: pairs with the creator's release in `publishReady`. Not
+        // published yet: its kind may not be written yet either.
+        let state = cshim_load_acquire((region.base + RegionLayout.initStateOffset).assumingMemoryBound(to: UInt64.self))
+        if state == RegionLayout.stateInitialising { throw .notReady(name: region.name, waitedSeconds: 0) }
         let rawKind = region.base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
         guard let kind = StructureKind(rawValue: rawKind) else {
             throw .corruptedHeader(name: region.name, reason: "unknown structure kind \(rawKind)")
