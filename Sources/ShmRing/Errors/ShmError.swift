@@ -50,6 +50,11 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The process at the other end of the ring died without closing it;
     /// everything it had published was delivered first.
     case peerDied(pid: Int32)
+    /// The record ring's producer ended the stream with a failure
+    /// (`RecordRing.Producer.abort`); everything it published was delivered first.
+    case producerFailed(name: String, reason: StreamFailure)
+    /// The record ring's stream was already read to its end by consumer `pid`.
+    case streamConsumed(name: String, pid: Int32)
 
     public var description: String {
         switch self {
@@ -93,6 +98,10 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the \(side) end of ring '\(name)' is already held by live process \(pid)"
         case let .peerDied(pid):
             return "the process at the other end of the ring (pid \(pid)) died without closing it"
+        case let .producerFailed(name, reason):
+            return "ring '\(name)': producer failed: \(reason)"
+        case let .streamConsumed(name, pid):
+            return "ring '\(name)': stream already consumed by pid \(pid)"
         }
     }
 }

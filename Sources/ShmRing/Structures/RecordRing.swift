@@ -169,6 +169,10 @@ public struct RecordRing: Sendable {
             if cshim_load_acquire(geometry.endOfStreamWord) != 0 {
                 throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
             }
+            // Acquire: pairs with the release store in `abort`.
+            if cshim_load_acquire(RecordRing.streamWord(ring, EndpointLayout.abortedAtOffset)) != 0 {
+                throw .invalidArgument("ring '\(ring.region.name)' was aborted by its producer; a new stream needs a new ring")
+            }
             let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
             // Resume after what a previous producer published (acquire: its
             // records are complete); a dead one's unpublished records are lost.
@@ -303,6 +307,7 @@ public struct RecordRing: Sendable {
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
+            do throws(ShmError) { try Self.checkClaimable(ring) } catch { endpoint.release(); throw error }
             let geometry = Geometry(ring)
             // Acquire: pairs with a previous consumer's release of its position.
             let read = cshim_load_acquire(geometry.readPositionWord)
@@ -351,8 +356,11 @@ public struct RecordRing: Sendable {
                     guard UInt64(length) &+ 8 == toEnd, toEnd <= available else {
                         throw endpoint.corrupt("padding record of \(length) bytes at offset \(at) does not end the ring")
                     }
+                    // Handed back now only if no record read before it waits
+                    // for `release()` (which then hands back both).
+                    let holding = holdsUnreleased
                     readPosition &+= toEnd
-                    hand(back: readPosition)
+                    if !holding { hand(back: readPosition) }
                     continue
                 }
                 let footprint = UInt64(RecordLayout.footprint(length: min(length, geometry.maximumRecordLength &+ 1)))
@@ -366,15 +374,10 @@ public struct RecordRing: Sendable {
             throw endpoint.corrupt("two padding records in a row at position \(readPosition)")
         }
 
-        /// Hands the record `peek` returned back to the producer. Does nothing
-        /// if no record is peeked.
+        /// Hands the record `peek` returned, and every record `tryRead`
+        /// read, back to the producer. Does nothing if there is none.
         @inlinable
-        public mutating func release() {
-            guard peekedFootprint != 0 else { return }
-            readPosition &+= peekedFootprint
-            peekedFootprint = 0
-            hand(back: readPosition)
-        }
+        public mutating func release() { releaseAll() }
 
         /// Release: our reads of the bytes below happen before the producer
         /// may overwrite them.
@@ -386,13 +389,18 @@ public struct RecordRing: Sendable {
 
         @usableFromInline
         mutating func reachedEnd() throws(ShmError) -> Bool {
-            try endpoint.consumerReachedEnd(position: readPosition) { () throws(ShmError) in try publishedBytes() > 0 }
+            if try endpoint.consumerReachedEnd(position: readPosition, hasData: { () throws(ShmError) in try publishedBytes() > 0 }) {
+                return true
+            }
+            try checkAborted()
+            return false
         }
 
         @usableFromInline
         mutating func endOfStream() {
             guard !reachedEndOfStream else { return }
             reachedEndOfStream = true
+            markConsumed()
             RingLifecycle.removeNameAtEnd(ring.region, naming: ring.naming)
         }
 
