@@ -27,6 +27,8 @@ struct RecordOutput: ~Copyable {
     private var pieceCount = 0
     private var pendingBytes = 0
     private var omitNextNewline = false
+    /// The last piece ends where the next staged byte goes (extend it).
+    private var lastPieceIsStaged = false
 
     /// Bytes gathered before a batch is written (and its records released).
     static let batchBytes = 256 << 10
@@ -100,12 +102,12 @@ struct RecordOutput: ~Copyable {
     /// they start, else start a new one.
     @inline(__always)
     private mutating func extendStaged(_ count: Int) {
-        let at = stage + staged
-        if pieceCount > 0, pieces[pieceCount - 1].iov_base.map({ $0 + pieces[pieceCount - 1].iov_len == at }) ?? false {
+        if lastPieceIsStaged {
             pieces[pieceCount - 1].iov_len += count
         } else {
-            pieces[pieceCount] = iovec(iov_base: at, iov_len: count)
+            pieces[pieceCount] = iovec(iov_base: stage + staged, iov_len: count)
             pieceCount += 1
+            lastPieceIsStaged = true
         }
         staged += count
         pendingBytes += count
@@ -116,6 +118,7 @@ struct RecordOutput: ~Copyable {
         pieces[pieceCount] = iovec(iov_base: bytes, iov_len: count)
         pieceCount += 1
         pendingBytes += count
+        lastPieceIsStaged = false
     }
 
     /// Writes the batch out (until every byte is written or write fails).
@@ -124,6 +127,7 @@ struct RecordOutput: ~Copyable {
             pieceCount = 0
             staged = 0
             pendingBytes = 0
+            lastPieceIsStaged = false
         }
         var first = 0
         while first < pieceCount {
