@@ -131,7 +131,8 @@ struct PubCommand: ParsableCommand {
 
     /// `--count` records of `--size` bytes: "record N " then letters, paced by `--rate`.
     func generate(_ total: Int, into producer: inout RecordRing.Producer, with publisher: inout Publisher) throws {
-        let line = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        // 8 bytes of slack for ShortBytes.copy.
+        let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
         defer { line.deallocate() }
         let start = cshim_monotonic_ns()
         for i in 0..<total {
@@ -168,9 +169,11 @@ struct Publisher {
         try publishWaiting(record, into: &producer)
     }
 
+    /// The record's source has 8 bytes of slack (pub's buffers), the
+    /// payload is padded to 8 in the ring: ShortBytes may copy whole words.
     @inline(__always)
     static func copy(_ record: UnsafeRawBufferPointer, to payload: UnsafeMutableRawBufferPointer) {
-        if record.count > 0 { payload.baseAddress!.copyMemory(from: record.baseAddress!, byteCount: record.count) }
+        if record.count > 0 { ShortBytes.copy(payload.baseAddress!, record.baseAddress!, record.count) }
     }
 
     private func publishWaiting(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {

@@ -44,8 +44,10 @@ struct RecordInput: ~Copyable {
         self.framing = framing
         self.maximumRecord = maximumRecord
         // Room for the largest record and its framing, plus a full read.
-        buffer = .allocate(byteCount: maximumRecord + 8 + Self.readSize, alignment: 64)
-        marker = .allocate(byteCount: 1, alignment: 1)
+        // 8 bytes of slack past the end, for ShortBytes' word reads.
+        let size = maximumRecord + 8 + Self.readSize
+        buffer = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 64), count: size)
+        marker = .allocate(byteCount: 8, alignment: 8)
         marker.storeBytes(of: Self.unterminatedLineMarker, as: UInt8.self)
     }
 
@@ -82,8 +84,7 @@ struct RecordInput: ~Copyable {
         switch framing {
         case .lines:
             let limit = min(available, maximumRecord + 1)
-            if let newline = memchr(base, 0x0A, limit) {
-                let length = base.distance(to: UnsafeRawPointer(newline))
+            if let length = Self.firstNewline(base, limit) {
                 start += length + 1
                 records += 1
                 return UnsafeRawBufferPointer(start: base, count: length)
@@ -112,6 +113,15 @@ struct RecordInput: ~Copyable {
             records += 1
             return UnsafeRawBufferPointer(start: base + 4, count: length)
         }
+    }
+
+    /// Short lines inline, the rest of a long one with memchr.
+    @inline(__always)
+    static func firstNewline(_ base: UnsafeRawPointer, _ limit: Int) -> Int? {
+        let head = min(limit, ShortBytes.inlineLimit)
+        if let at = ShortBytes.firstNewline(base, head) { return at }
+        guard limit > head, let newline = memchr(base + head, 0x0A, limit - head) else { return nil }
+        return base.distance(to: UnsafeRawPointer(newline))
     }
 
     private func tooLong(_ what: String, atLeast length: Int) -> PipelineFailure {

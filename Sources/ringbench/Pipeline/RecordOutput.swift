@@ -40,7 +40,7 @@ struct RecordOutput: ~Copyable {
 
     init(framing: Framing) {
         self.framing = framing
-        stage = .allocate(byteCount: Self.stageBytes, alignment: 64)
+        stage = .allocate(byteCount: Self.stageBytes + 8, alignment: 64) // + slack for ShortBytes.copy
         pieces = .allocate(capacity: Self.maximumPieces)
     }
 
@@ -74,8 +74,8 @@ struct RecordOutput: ~Copyable {
             }
             if omitNextNewline { omitNextNewline = false } else { stageNewline() }
         } else {
-            var length = UInt32(truncatingIfNeeded: count).littleEndian
-            withUnsafeBytes(of: &length) { copyIn($0.baseAddress, 4) }
+            (stage + staged).storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)
+            extendStaged(4)
             if count < Self.inPlaceBytes {
                 copyIn(record.baseAddress, count)
             } else {
@@ -91,10 +91,11 @@ struct RecordOutput: ~Copyable {
         extendStaged(1)
     }
 
+    /// Copies a record's payload (padded to 8 in the ring, so whole words may be read).
     @inline(__always)
     private mutating func copyIn(_ bytes: UnsafeRawPointer?, _ count: Int) {
         guard count > 0, let bytes else { return }
-        (stage + staged).copyMemory(from: bytes, byteCount: count)
+        ShortBytes.copy(stage + staged, bytes, count)
         extendStaged(count)
     }
 
