@@ -13,7 +13,9 @@
 #                                        rounds, medians; plus the per-line latency of a live pub|sub
 # Usage: bench/pipelines.sh [OUTDIR]   (RINGBENCH=path/to/ringbench; SIZE_MB=1024 for the copy)
 #        ONLY=copy bench/pipelines.sh [OUTDIR]   just copy-side-by-side.txt (TEXT=file of lines,
-#        ROUNDS=8, OUTPUT_DIR=a tmpfs directory for the copies, default /dev/shm)
+#        ROUNDS=8, OUTPUT_DIR=a tmpfs directory for the copies, default /dev/shm,
+#        BEFORE=another ringbench binary measured in the same rounds as "before"; its
+#        copies are not compared: the old pub|sub added a newline to a last line without one)
 set -eu
 bin=${RINGBENCH:-.build/release/ringbench}
 out=${1:-results/$(hostname -s)-$(date +%Y-%m-%d)-pipelines}
@@ -46,7 +48,8 @@ for i in range(len(data) // 65536):
   report=$out/copy-side-by-side.txt
   {
     echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(hostname -s) $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# $bin; rounds: $rounds, interleaved; input in page cache, output on $(df --output=fstype "$dir" | tail -1)"
+    echo "# $bin${BEFORE:+ (before: $BEFORE)}; rounds: $rounds, interleaved; input in page cache, output on $(df --output=fstype "$dir" | tail -1)"
+    echo "# input: $(wc -lc < "$text" | awk '{ printf "%d lines, %d bytes", $1, $2 }') of text; the same bytes as 64 KiB records"
   } > "$report"
   for kind in lines records64k; do
     if [ $kind = lines ]; then input=$text; framing=lines; else input=$records; framing=length; fi
@@ -55,16 +58,17 @@ for i in range(len(data) // 65536):
     : > "$dir/times"
     r=0
     while [ $r -lt "$rounds" ]; do
-      for mech in catcat fifo pubsub; do
+      for mech in catcat fifo pubsub ${BEFORE:+before}; do
         rm -f "$dir/copy" "$dir/fifo"
         t0=$(date +%s%N)
         case $mech in
           catcat) cat "$input" | cat > "$dir/copy" ;;
           fifo) mkfifo "$dir/fifo"; cat "$input" > "$dir/fifo" & cat "$dir/fifo" > "$dir/copy"; wait ;;
           pubsub) "$bin" pub "$ring" --framing $framing < "$input" | "$bin" sub "$ring" --framing $framing > "$dir/copy" ;;
+          before) "$BEFORE" pub "$ring" --framing $framing < "$input" | "$BEFORE" sub "$ring" --framing $framing > "$dir/copy" ;;
         esac
         t1=$(date +%s%N)
-        cmp -s "$input" "$dir/copy" || { echo "$mech copy of $kind differs" >&2; exit 1; }
+        [ $mech = before ] || cmp -s "$input" "$dir/copy" || { echo "$mech copy of $kind differs" >&2; exit 1; }
         echo "$mech $(( t1 - t0 ))" >> "$dir/times"
       done
       r=$((r + 1))
@@ -75,8 +79,10 @@ for i in range(len(data) // 65536):
         for (m in n) { k = n[m]; med = (k % 2) ? v[m, (k + 1) / 2] : (v[m, k / 2] + v[m, k / 2 + 1]) / 2; s[m] = med }
         for (m in n) printf "%-10s %-7s median %.3f s  (%.0f MB/s)  min %.3f  max %.3f  %d runs\n", kind, m, s[m] / 1e9, bytes / s[m] * 1e3, v[m, 1] / 1e9, v[m, n[m]] / 1e9, n[m]
         printf "%-10s pub|sub speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubsub"], s["fifo"] / s["pubsub"]
+        if ("before" in s) printf "%-10s pub|sub before: %.2fx over cat|cat; now %.2fx faster than before\n", kind, s["catcat"] / s["before"], s["before"] / s["pubsub"]
       }' | sort >> "$report"
   done
+  echo "# load at the end of the copies: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
   # Per-line latency of a live pipeline: a line every 5 ms into pub's stdin,
   # stamped; the reader of sub's stdout notes when each arrives.
   python3 - "$bin" "$ring" >> "$report" <<'PY'
@@ -103,6 +109,7 @@ PY
 if [ "${ONLY:-}" = copy ]; then
   "$bin" probe --format json --output "$out/probe.json"
   copy_side_by_side
+  "$bin" probe --format json --output "$out/probe-after.json"
   exit 0
 fi
 run() { name=$1; shift; "$bin" run --no-probes --repeat 3 --warmup 1 --format json --output "$out/$name.json" "$@"; }
