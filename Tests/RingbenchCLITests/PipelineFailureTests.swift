@@ -283,6 +283,14 @@ final class PipelineFailureTests: XCTestCase {
         XCTAssertEqual(rest.status, 0, rest.stderr)
         XCTAssertEqual(rest.stdout, "two\n")
         assertNameGone()
+        // Also while waiting for the ring to be created.
+        let waiting = try Ringbench.start(["sub", ring + "-none", "--wait-for-creation", "30"])
+        usleep(300_000)
+        kill(waiting.pid, SIGTERM)
+        let waited = waiting.wait()
+        XCTAssertEqual(waited.status, 128 + SIGTERM)
+        XCTAssertTrue(waited.stderr.contains("interrupted by SIGTERM while waiting for ring"), waited.stderr)
+        XCTAssertFalse(waited.stderr.contains("children"), waited.stderr)
     }
 
     // MARK: Item 11: a consumed stream is not consumed again

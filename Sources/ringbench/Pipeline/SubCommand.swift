@@ -159,7 +159,9 @@ struct SubCommand: ParsableCommand {
                 return try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
                                            waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining())))
             } catch .timedOut, .noSuchRegion {
-                if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
+                if let signal = SignalGuard.takePendingTermination() {
+                    throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal)) while waiting for ring '\(name)'", code: 128 + signal)
+                }
                 if remaining() <= 0 {
                     throw CommandFailure(message: "no ring '\(name)' in \(location.directory) after waiting \(waitForCreation) s for a producer (see --wait-for-creation)")
                 }
