@@ -8,12 +8,110 @@
 #   records-uniform-64K.json             records of uniform length 8 B ... 64 KiB
 #   idle-cpu.json                        CPU used by a `ringbench sub` parked 5 s on an idle ring
 #   copy-1GiB.json                       pub|sub of a 1 GiB file against cat|cat (and pv, if installed)
+#   copy-side-by-side.txt                issue 15: real text lines and 64 KiB length-framed records,
+#                                        page cache -> tmpfs, cat|cat vs a FIFO vs pub|sub, interleaved
+#                                        rounds, medians; plus the per-line latency of a live pub|sub
 # Usage: bench/pipelines.sh [OUTDIR]   (RINGBENCH=path/to/ringbench; SIZE_MB=1024 for the copy)
+#        ONLY=copy bench/pipelines.sh [OUTDIR]   just copy-side-by-side.txt (TEXT=file of lines,
+#        ROUNDS=8, OUTPUT_DIR=a tmpfs directory for the copies, default /dev/shm,
+#        BEFORE=another ringbench binary measured in the same rounds as "before"; its
+#        copies are not compared: the old pub|sub added a newline to a last line without one)
 set -eu
 bin=${RINGBENCH:-.build/release/ringbench}
 out=${1:-results/$(hostname -s)-$(date +%Y-%m-%d)-pipelines}
 size_mb=${SIZE_MB:-1024}
 mkdir -p "$out"
+
+# Side by side, on the same input, in interleaved rounds (A B C A B C ...):
+# cat|cat, cat > FIFO & cat < FIFO, and ringbench pub | ringbench sub (4 MiB
+# ring, the default). Input from the page cache (read once first), output to
+# tmpfs; every copy is checked with cmp. Medians and min/max per mechanism.
+copy_side_by_side() {
+  text=${TEXT:-}
+  dir=${OUTPUT_DIR:-/dev/shm}/ringbench-copy-$$
+  mkdir -p "$dir"
+  if [ -z "$text" ]; then
+    # ~150 MB of real text: headers and sources on this machine, repeated.
+    text=$dir/text.txt
+    find /usr/include /opt/swift -type f \( -name '*.h' -o -name '*.swift' -o -name '*.swiftinterface' \) -size -2M 2>/dev/null \
+      | head -20000 | xargs cat 2>/dev/null | head -c 40000000 > "$dir/chunk"
+    for i in 1 2 3 4; do cat "$dir/chunk"; done > "$text"; rm -f "$dir/chunk"
+  fi
+  records=$dir/records64k.bin
+  python3 -c '
+import struct, sys
+data = open(sys.argv[1], "rb").read(); out = open(sys.argv[2], "wb")
+for i in range(len(data) // 65536):
+    out.write(struct.pack("<I", 65536)); out.write(data[i * 65536:(i + 1) * 65536])' "$text" "$records"
+  rounds=${ROUNDS:-8}
+  ring=ringbench-bench-copy-$$
+  report=$out/copy-side-by-side.txt
+  {
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(hostname -s) $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# $bin${BEFORE:+ (before: $BEFORE)}; rounds: $rounds, interleaved; input in page cache, output on $(df --output=fstype "$dir" | tail -1)"
+    echo "# input: $(wc -lc < "$text" | awk '{ printf "%d lines, %d bytes", $1, $2 }') of text; the same bytes as 64 KiB records"
+  } > "$report"
+  for kind in lines records64k; do
+    if [ $kind = lines ]; then input=$text; framing=lines; else input=$records; framing=length; fi
+    cat "$input" > /dev/null
+    bytes=$(stat -c %s "$input")
+    : > "$dir/times"
+    r=0
+    while [ $r -lt "$rounds" ]; do
+      for mech in catcat fifo pubsub ${BEFORE:+before}; do
+        rm -f "$dir/copy" "$dir/fifo"
+        t0=$(date +%s%N)
+        case $mech in
+          catcat) cat "$input" | cat > "$dir/copy" ;;
+          fifo) mkfifo "$dir/fifo"; cat "$input" > "$dir/fifo" & cat "$dir/fifo" > "$dir/copy"; wait ;;
+          pubsub) "$bin" pub "$ring" --framing $framing < "$input" | "$bin" sub "$ring" --framing $framing > "$dir/copy" ;;
+          before) "$BEFORE" pub "$ring" --framing $framing < "$input" | "$BEFORE" sub "$ring" --framing $framing > "$dir/copy" ;;
+        esac
+        t1=$(date +%s%N)
+        [ $mech = before ] || cmp -s "$input" "$dir/copy" || { echo "$mech copy of $kind differs" >&2; exit 1; }
+        echo "$mech $(( t1 - t0 ))" >> "$dir/times"
+      done
+      r=$((r + 1))
+    done
+    sort -k1,1 -k2,2n "$dir/times" | awk -v kind=$kind -v bytes="$bytes" '
+      { v[$1, ++n[$1]] = $2 }
+      END {
+        for (m in n) { k = n[m]; med = (k % 2) ? v[m, (k + 1) / 2] : (v[m, k / 2] + v[m, k / 2 + 1]) / 2; s[m] = med }
+        for (m in n) printf "%-10s %-7s median %.3f s  (%.0f MB/s)  min %.3f  max %.3f  %d runs\n", kind, m, s[m] / 1e9, bytes / s[m] * 1e3, v[m, 1] / 1e9, v[m, n[m]] / 1e9, n[m]
+        printf "%-10s pub|sub speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubsub"], s["fifo"] / s["pubsub"]
+        if ("before" in s) printf "%-10s pub|sub before: %.2fx over cat|cat; now %.2fx faster than before\n", kind, s["catcat"] / s["before"], s["before"] / s["pubsub"]
+      }' | sort >> "$report"
+  done
+  echo "# load at the end of the copies: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
+  # Per-line latency of a live pipeline: a line every 5 ms into pub's stdin,
+  # stamped; the reader of sub's stdout notes when each arrives.
+  python3 - "$bin" "$ring" >> "$report" <<'PY'
+import os, subprocess, sys, time
+binary, ring = sys.argv[1], sys.argv[2] + "-latency"
+pub = subprocess.Popen([binary, "pub", ring], stdin=subprocess.PIPE)
+sub = subprocess.Popen([binary, "sub", ring], stdout=subprocess.PIPE)
+time.sleep(0.3)
+delays = []
+for i in range(400):
+    pub.stdin.write(b"%d\n" % time.monotonic_ns()); pub.stdin.flush()
+    line = sub.stdout.readline()
+    delays.append((time.monotonic_ns() - int(line)) / 1e3)
+    time.sleep(0.005)
+pub.stdin.close(); pub.wait(); sub.stdout.read(); sub.wait()
+delays.sort()
+print("latency    line written to pub's stdin -> read from sub's stdout, 400 lines 5 ms apart: "
+      "median %.0f us, p99 %.0f us, max %.0f us" % (delays[200], delays[396], delays[-1]))
+PY
+  rm -rf "$dir"
+  cat "$report"
+}
+
+if [ "${ONLY:-}" = copy ]; then
+  "$bin" probe --format json --output "$out/probe.json"
+  copy_side_by_side
+  "$bin" probe --format json --output "$out/probe-after.json"
+  exit 0
+fi
 run() { name=$1; shift; "$bin" run --no-probes --repeat 3 --warmup 1 --format json --output "$out/$name.json" "$@"; }
 
 "$bin" probe --format json --output "$out/probe.json"

@@ -53,6 +53,11 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A ring handle used in a forked child: the end belongs to the parent
     /// (the child's copy of the handle is poisoned at fork).
     case forkedHandle(name: String, side: EndpointSide)
+    /// The record ring's producer ended the stream with a failure
+    /// (`RecordRing.Producer.abort`); everything it published was delivered first.
+    case producerFailed(name: String, reason: StreamFailure)
+    /// The record ring's stream was already read to its end by consumer `pid`.
+    case streamConsumed(name: String, pid: Int32)
 
     public var description: String {
         switch self {
@@ -98,6 +103,10 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the process at the other end of the ring (pid \(pid)) died without closing it"
         case let .forkedHandle(name, side):
             return "the \(side) handle of ring '\(name)' was inherited across fork: that end belongs to the parent; open the ring and claim an end in the child instead"
+        case let .producerFailed(name, reason):
+            return "ring '\(name)': producer failed: \(reason)"
+        case let .streamConsumed(name, pid):
+            return "ring '\(name)': stream already consumed by pid \(pid)"
         }
     }
 }

@@ -35,7 +35,9 @@ public enum RegionLayout {
     /// 2: the SPSC ring gained the endpoint area (owners, end of stream,
     /// wait words); the record ring appeared; the semaphore queue gained its
     /// repair line and its five-semaphore set. 3: the last two parameter
-    /// words hold a SysV segment's key file identity (device, inode).
+    /// words hold a SysV segment's key file identity (device, inode), and
+    /// the record ring gained its stream-end words (aborted, consumer
+    /// failure, consumed by).
     public static let layoutVersion: UInt32 = 3
     public static let headerSize = 128
 
@@ -115,6 +117,15 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
 /// |    408 |    8 | creatorIdentity    | creator    | `ProcessIdentity.packed` of the creating process          |
 /// |    416 |    8 | corruption         | both       | non-zero once either side found the ring corrupt          |
 ///
+/// Record ring only (`RecordRingStreamEnds.swift`), at the far end of their lines:
+///
+/// | offset | size | field              | written by | meaning                                                   |
+/// |-------:|-----:|--------------------|------------|-----------------------------------------------------------|
+/// |    224 |    8 | abortedAt          | producer   | 0 = not aborted; p + 1 = aborted after position p (release)|
+/// |    232 |    8 | abortReason        | producer   | `StreamFailure` code, stored before abortedAt              |
+/// |    352 |    8 | consumerFailure    | consumer   | `StreamFailure` code of a consumer that gave up; 0 = none  |
+/// |    360 |    8 | consumedBy         | consumer   | pid of the consumer that read the stream to its end; 0 = none |
+///
 /// The ring's own data starts at `dataOffset` (512).
 public enum EndpointLayout {
     public static let producerLineOffset = RegionLayout.headerSize
@@ -136,6 +147,11 @@ public enum EndpointLayout {
     public static let creatorIdentityOffset = waitLineOffset + 24
     public static let corruptionOffset = waitLineOffset + 32
     public static let dataOffset = waitLineOffset + RegionLayout.hotLineSeparation
+    // Record ring stream ends (see the table above), last words of their lines.
+    public static let abortedAtOffset = producerLineOffset + 96
+    public static let abortReasonOffset = producerLineOffset + 104
+    public static let consumerFailureOffset = consumerLineOffset + 96
+    public static let consumedByOffset = consumerLineOffset + 104
 }
 
 /// The SPSC ring's area: the endpoint area (`EndpointLayout`, 128..<512),

@@ -170,6 +170,10 @@ public struct RecordRing: Sendable {
             if cshim_load_acquire(geometry.endOfStreamWord) != 0 {
                 throw .invalidArgument("ring '\(ring.region.name)' was closed by its producer (end of stream); a new stream needs a new ring")
             }
+            // Acquire: pairs with the release store in `abort`.
+            if cshim_load_acquire(RecordRing.streamWord(ring, EndpointLayout.abortedAtOffset)) != 0 {
+                throw .invalidArgument("ring '\(ring.region.name)' was aborted by its producer; a new stream needs a new ring")
+            }
             let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
             // Again after the claim: a producer that closed the stream just
             // before it would otherwise see us publish into a closed ring.
@@ -334,6 +338,7 @@ public struct RecordRing: Sendable {
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
+            do throws(ShmError) { try Self.checkClaimable(ring) } catch { endpoint.release(); throw error }
             let geometry = Geometry(ring)
             // Acquire: pairs with a previous consumer's release of its position.
             let read = cshim_load_acquire(geometry.readPositionWord)
@@ -426,15 +431,20 @@ public struct RecordRing: Sendable {
 
         @usableFromInline
         mutating func reachedEnd() throws(ShmError) -> Bool {
-            try endpoint.consumerReachedEnd(position: readPosition, handedBack: releasedPosition) { () throws(ShmError) in
+            if try endpoint.consumerReachedEnd(position: readPosition, handedBack: releasedPosition, hasData: { () throws(ShmError) in
                 try publishedBytes() > 0
+            }) {
+                return true
             }
+            try checkAborted()
+            return false
         }
 
         @usableFromInline
         mutating func endOfStream() {
             guard !reachedEndOfStream else { return }
             reachedEndOfStream = true
+            markConsumed()
             RingLifecycle.removeNameAtEnd(ring.region, naming: ring.naming)
         }
 

@@ -13,11 +13,18 @@ struct PubCommand: ParsableCommand {
         abstract: "Publish records into a named record ring: lines of standard input, or generated ones.",
         discussion: """
             Creates the ring NAME (reclaiming a stale one a killed pipeline left), writes every line of
-            standard input as one record (or --count generated records), and closes the ring at the end:
+            standard input as one record (a last line without newline stays without one: the copy is
+            byte-identical) (or --count generated records), and closes the ring at the end:
             the consumer (`ringbench sub NAME`) drains it and sees end of stream. pub may exit before
             sub starts: the name stays until the consumer reaches the end (or `ringbench rm NAME`).
-            If pub fails or is interrupted, the ring is removed and a running sub reports that the
-            producer died.
+            Each record is published as soon as the read that completed it returns (a line typed or
+            logged reaches sub at once); a kill -9 loses only records not yet read from stdin.
+            If pub fails (SIGINT/SIGTERM/SIGHUP, a record longer than --max-record, a bad length
+            prefix, a read error), it ends the stream as failed and removes the name: a running sub
+            writes what was published, then exits 1 with "producer failed: <reason>".
+            If the consumer dies or fails while the ring is full, pub waits --consumer-grace seconds
+            for another `ringbench sub NAME` to take over (it resumes after the last record the old
+            one wrote out), then fails.
             Examples:
               ringbench pub q < big.log            (and in another shell: ringbench sub q > copy.log)
               ringbench pub q --count 1M --size 100 --rate 50000
@@ -62,10 +69,17 @@ struct PubCommand: ParsableCommand {
     @Option(help: "How the producer waits when the ring is full: spin, yield or park.")
     var wait: WaitStrategy = .park
 
+    @Option(name: .customLong("consumer-grace"),
+            help: ArgumentHelp("Seconds to wait, with the ring full, for a new sub after the consumer died or failed.", valueName: "SECONDS"))
+    var consumerGrace: Double = 5
+
     func run() throws {
         let backing = try location.regionBacking()
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
+        }
+        guard consumerGrace >= 0, consumerGrace.isFinite else {
+            throw CommandFailure(message: "--consumer-grace must be a number of seconds, at least 0", code: 2)
         }
         let ring: RecordRing
         do {
@@ -74,38 +88,51 @@ struct PubCommand: ParsableCommand {
         } catch { throw CommandFailure(message: error.description, code: { if case .invalidArgument = error { 2 } else { 1 } }()) }
         var producer: RecordRing.Producer
         do { producer = try ring.producer(wait: wait) } catch { throw error.commandFailure }
+        var publisher = Publisher(ring: name, consumerGrace: consumerGrace)
         do {
             if let count {
-                try generate(count, into: &producer)
+                try generate(count, into: &producer, with: &publisher)
             } else {
                 var input = RecordInput(framing: framing, maximumRecord: maxRecord)
-                try input.forEach { record throws in try Self.write(record, into: &producer) }
+                // Every record a read completed goes out at once (one commit per read).
+                var more = true
+                while more {
+                    more = try input.fill()
+                    while let record = try input.next() { try publisher.publish(record, into: &producer) }
+                    producer.commit()
+                }
             }
         } catch {
-            // Fail without releasing the producing end: to a running sub this
-            // process is a producer that died without closing (a one-line
-            // error there too), never a complete stream. The name goes now.
+            // End the stream as failed: a running sub delivers what was
+            // committed, then reports "producer failed: <reason>". The name
+            // goes now (a sub that has not opened the ring yet finds none).
+            let (message, reason, code) = Self.describe(error, ring: name)
+            producer.abort(reason: reason)
             _ = try? RingNames.remove(backing: backing, name: name, options: location.regionOptions())
-            let message = (error as? CommandFailure)?.message ?? (error as? HarnessError)?.description
-                ?? (error as? ShmError)?.description ?? "\(error)"
-            let code: Int32 = if case .interrupted(let signal)? = error as? HarnessError { 128 + signal } else { 1 }
             Ringbench.fail(message, code: code)
         }
         producer.close()
     }
 
-    /// Copies one record in (waiting, in slices, while the ring is full).
-    static func write(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
-        try InterruptibleWait.retrying { (slice: Double) throws(ShmError) in
-            try producer.reserve(record.count, timeoutSeconds: slice) { payload in
-                if record.count > 0 { payload.baseAddress!.copyMemory(from: record.baseAddress!, byteCount: record.count) }
-            }
+    /// The one-line message, the reason told to the consumer, the exit status.
+    static func describe(_ error: any Error, ring: String) -> (String, StreamFailure, Int32) {
+        switch error {
+        case let failure as PipelineFailure:
+            return ("ring '\(ring)': \(failure.message)", failure.reason, 1)
+        case HarnessError.interrupted(let signal):
+            return ("ring '\(ring)': interrupted by \(SignalGuard.name(of: signal)); the stream was ended as failed",
+                    .interrupted(signal: signal), 128 + signal)
+        case let error as ShmError:
+            return ("ring '\(ring)': \(error.description)", .other, 1)
+        default:
+            return ("ring '\(ring)': \((error as? CommandFailure)?.message ?? "\(error)")", .other, 1)
         }
     }
 
     /// `--count` records of `--size` bytes: "record N " then letters, paced by `--rate`.
-    func generate(_ total: Int, into producer: inout RecordRing.Producer) throws {
-        let line = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+    func generate(_ total: Int, into producer: inout RecordRing.Producer, with publisher: inout Publisher) throws {
+        // 8 bytes of slack for ShortBytes.copy.
+        let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
         defer { line.deallocate() }
         let start = cshim_monotonic_ns()
         for i in 0..<total {
@@ -121,7 +148,62 @@ struct PubCommand: ParsableCommand {
                     if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                 }
             }
-            try Self.write(UnsafeRawBufferPointer(line), into: &producer)
+            try publisher.publish(UnsafeRawBufferPointer(line), into: &producer)
+        }
+    }
+}
+
+/// Copies records into the ring: in place when there is room (the hot
+/// path: no call but the copy), else waiting in short slices, so that a
+/// terminating signal ends pub within about 20 ms, and a consumer that died
+/// or failed is given `consumerGrace` seconds for a successor to take its
+/// end over (nothing is lost: sub hands records back only once written).
+struct Publisher {
+    let ring: String
+    let consumerGrace: Double
+    static let sliceSeconds = 0.02
+
+    @inline(__always)
+    mutating func publish(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
+        if try producer.tryReserve(record.count, { payload in Self.copy(record, to: payload) }) { return }
+        try publishWaiting(record, into: &producer)
+    }
+
+    /// The record's source has 8 bytes of slack (pub's buffers), the
+    /// payload is padded to 8 in the ring: ShortBytes may copy whole words.
+    @inline(__always)
+    static func copy(_ record: UnsafeRawBufferPointer, to payload: UnsafeMutableRawBufferPointer) {
+        if record.count > 0 { ShortBytes.copy(payload.baseAddress!, record.baseAddress!, record.count) }
+    }
+
+    private func publishWaiting(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
+        var lostSince: UInt64?
+        while true {
+            var outcome: ShmError?
+            do throws(ShmError) {
+                try producer.reserve(record.count, timeoutSeconds: Self.sliceSeconds) { payload in Self.copy(record, to: payload) }
+            } catch {
+                outcome = error
+            }
+            var lost: String?
+            switch outcome {
+            case nil: return
+            case .timedOut?:
+                if let failure = producer.consumerFailure, !producer.consumerClaimed { lost = "the consumer failed (\(failure))" }
+            case let .peerDied(pid)?:
+                lost = "the consumer (pid \(pid)) died"
+            case let error?:
+                throw error
+            }
+            if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
+            guard let lost else { lostSince = nil; continue }
+            let now = cshim_monotonic_ns()
+            let since = lostSince ?? now
+            lostSince = since
+            if Double(now &- since) / 1e9 >= consumerGrace {
+                throw PipelineFailure(message: "\(lost) and no new consumer took over within \(consumerGrace) s (--consumer-grace)",
+                                      reason: .peerGone)
+            }
         }
     }
 }

@@ -1,92 +1,153 @@
 import BenchHarness
+import ShmRing
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// A failure of a pipeline end with the reason its peer is told
+/// (`StreamFailure`, stored in the ring by `abort`).
+struct PipelineFailure: Error {
+    var message: String
+    var reason: StreamFailure
+}
+
 /// Cuts standard input into records (`Framing`), reading in large chunks
 /// and handing each record over in place (no copy but the one into the ring).
-struct RecordInput {
+///
+/// Use: `fill()` reads once (what one read(2) returns, up to `readSize`),
+/// then `next()` gives every complete record that read made available; the
+/// caller publishes them and commits, so a record is visible downstream as
+/// soon as the read that completed it returned (item 9: no waiting for more
+/// input). Lines: the record is the line without its newline; a last line
+/// without a newline is sent as the one-byte record "\n" (impossible as a
+/// line) followed by the line, so `sub` can write the input back exactly.
+struct RecordInput: ~Copyable {
     let framing: Framing
     let maximumRecord: Int
     /// Records so far, for error messages.
     private(set) var records = 0
+    private let buffer: UnsafeMutableRawBufferPointer
+    /// Unconsumed bytes are `buffer[start..<filled]`.
+    private var start = 0
+    private var filled = 0
+    private var atEnd = false
+    private var sentFinalMarker = false
+    /// The one byte of the marker record.
+    private let marker: UnsafeMutableRawPointer
+
+    /// Bytes asked of one read(2) at most (a pipe gives 64 KiB at most).
+    static let readSize = 1 << 20
+    /// The record "\n" announces a last line without newline (`lines` framing).
+    static let unterminatedLineMarker: UInt8 = 0x0A
 
     init(framing: Framing, maximumRecord: Int) {
         self.framing = framing
         self.maximumRecord = maximumRecord
+        // Room for the largest record and its framing, plus a full read.
+        // 8 bytes of slack past the end, for ShortBytes' word reads.
+        let size = maximumRecord + 8 + Self.readSize
+        buffer = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 64), count: size)
+        marker = .allocate(byteCount: 8, alignment: 8)
+        marker.storeBytes(of: Self.unterminatedLineMarker, as: UInt8.self)
     }
 
-    /// Calls `body` with every record of standard input, then returns at EOF.
-    /// A record longer than `maximumRecord` is an error naming it.
-    mutating func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let headerSize = framing == .length ? 4 : 1
-        // Room for the largest record and its framing, and big reads.
-        let size = max(1 << 20, maximumRecord + headerSize + (64 << 10))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        defer { buffer.deallocate() }
-        var filled = 0
-        while true {
-            let got = try readStdin(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
-            filled += got
-            var start = 0
-            while let (record, next) = try cut(UnsafeRawBufferPointer(rebasing: buffer[start..<filled]), atEOF: got == 0) {
-                try body(record)
-                records += 1
-                start += next
-            }
+    deinit {
+        buffer.deallocate()
+        marker.deallocate()
+    }
+
+    /// Reads once more from standard input. Returns false at end of input;
+    /// `next()` then still gives the last records.
+    mutating func fill() throws -> Bool {
+        guard !atEnd else { return false }
+        if buffer.count - filled < Self.readSize {
             // Move the partial record to the front.
-            if start > 0 {
-                if filled > start { memmove(buffer.baseAddress!, buffer.baseAddress! + start, filled - start) }
-                filled -= start
-            }
-            if got == 0 {
-                guard filled == 0 else { throw CommandFailure(message: "input ends inside a length-framed record (after \(records) records)") }
-                return
-            }
+            let rest = filled - start
+            if rest > 0, start > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + start, rest) }
+            start = 0
+            filled = rest
         }
+        let got = try readStdin(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+        filled += got
+        if got == 0 { atEnd = true }
+        return !atEnd
     }
 
-    /// The first record in `bytes` and how many bytes it took, or nil if
-    /// `bytes` holds no complete record (at EOF: a last line without newline
-    /// is a record).
-    private func cut(_ bytes: UnsafeRawBufferPointer, atEOF: Bool) throws -> (UnsafeRawBufferPointer, Int)? {
-        guard !bytes.isEmpty else { return nil }
+    /// The next complete record in the buffer (valid until the next
+    /// `fill()`), or nil when it holds none. A record longer than
+    /// `maximumRecord` is an error naming it.
+    @inline(__always)
+    mutating func next() throws -> UnsafeRawBufferPointer? {
+        let available = filled - start
+        guard available > 0 else { return nil }
+        let base = UnsafeRawPointer(buffer.baseAddress! + start)
         switch framing {
         case .lines:
-            let limit = min(bytes.count, maximumRecord + 1)
-            if let newline = memchr(bytes.baseAddress!, 0x0A, limit) {
-                let length = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
-                return (UnsafeRawBufferPointer(rebasing: bytes[..<length]), length + 1)
+            let limit = min(available, maximumRecord + 1)
+            if let length = Self.firstNewline(base, limit) {
+                start += length + 1
+                records += 1
+                return UnsafeRawBufferPointer(start: base, count: length)
             }
-            guard bytes.count <= maximumRecord else { throw tooLong("line", at: records + 1, atLeast: bytes.count) }
-            return atEOF ? (bytes, bytes.count) : nil
+            guard available <= maximumRecord else { throw tooLong("line", atLeast: available) }
+            guard atEnd else { return nil }
+            if !sentFinalMarker {
+                sentFinalMarker = true
+                return UnsafeRawBufferPointer(start: marker, count: 1)
+            }
+            start = filled
+            records += 1
+            return UnsafeRawBufferPointer(start: base, count: available)
         case .length:
-            guard bytes.count >= 4 else { return nil }
-            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
-            guard length <= maximumRecord else { throw tooLong("record", at: records + 1, atLeast: length) }
-            guard bytes.count >= 4 + length else { return nil }
-            return (UnsafeRawBufferPointer(rebasing: bytes[4..<(4 + length)]), 4 + length)
+            guard available >= 4 else {
+                if atEnd { throw truncated() }
+                return nil
+            }
+            let length = Int(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+            guard length <= maximumRecord else { throw tooLong("record", atLeast: length) }
+            guard available >= 4 + length else {
+                if atEnd { throw truncated() }
+                return nil
+            }
+            start += 4 + length
+            records += 1
+            return UnsafeRawBufferPointer(start: base + 4, count: length)
         }
     }
 
-    private func tooLong(_ what: String, at index: Int, atLeast length: Int) -> CommandFailure {
-        CommandFailure(message: "\(what) \(index) is longer than the ring's largest record (\(maximumRecord) bytes); use a larger --max-record")
+    /// Short lines inline, the rest of a long one with memchr.
+    @inline(__always)
+    static func firstNewline(_ base: UnsafeRawPointer, _ limit: Int) -> Int? {
+        let head = min(limit, ShortBytes.inlineLimit)
+        if let at = ShortBytes.firstNewline(base, head) { return at }
+        guard limit > head, let newline = memchr(base + head, 0x0A, limit - head) else { return nil }
+        return base.distance(to: UnsafeRawPointer(newline))
+    }
+
+    private func tooLong(_ what: String, atLeast length: Int) -> PipelineFailure {
+        PipelineFailure(message: "\(what) \(records + 1) is longer than the ring's largest record (\(maximumRecord) bytes); use a larger --max-record",
+                        reason: .recordTooLong)
+    }
+
+    private func truncated() -> PipelineFailure {
+        PipelineFailure(message: "input ends inside a length-framed record (after \(records) records)", reason: .badInput)
     }
 
     /// One read of standard input (0 at EOF), retrying EINTR and checking
-    /// for SIGINT/SIGTERM every 100 ms while nothing arrives.
+    /// for a terminating signal every 20 ms while nothing arrives.
     private func readStdin(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !buffer.isEmpty else { return 0 }
         while true {
             var ready = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            if poll(&ready, 1, 100) == 0 {
+            if poll(&ready, 1, 20) == 0 {
                 if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                 continue
             }
-            let n = read(0, buffer.baseAddress!, buffer.count)
+            let n = read(0, buffer.baseAddress!, min(buffer.count, Self.readSize))
             if n >= 0 { return n }
             if errno == EINTR || errno == EAGAIN { continue }
-            throw CommandFailure(message: "read(standard input) failed: \(String(cString: strerror(errno)))")
+            let code = errno
+            throw PipelineFailure(message: "read(standard input) failed: \(String(cString: strerror(code)))", reason: .inputError(errno: code))
         }
     }
 }

@@ -1,56 +1,159 @@
+import ShmRing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Buffers records for standard output with their framing restored, and
-/// writes in large chunks (and whenever the ring runs dry, so a live
-/// pipeline's lines show up at once).
+/// A write to standard output failed (errno kept for the reason the
+/// producer is told).
+struct OutputFailure: Error {
+    var errno: Int32
+    var message: String { "write(standard output) failed: \(String(cString: strerror(errno)))" }
+}
+
+/// Gathers a batch of records for standard output with their framing
+/// restored, then writes it with few large writev(2) calls. Small records
+/// are copied into a staging buffer (consecutive ones form one piece);
+/// records of `inPlaceBytes` or more are written straight from the ring, so
+/// the batch must be written (`flush`) before the records are released.
+///
+/// Lines: a newline after each record, except after the record that
+/// follows the marker record "\n" (`RecordInput.unterminatedLineMarker`:
+/// the input's last line had none), so the copy is byte-identical.
 struct RecordOutput: ~Copyable {
     let framing: Framing
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var filled = 0
+    private let stage: UnsafeMutableRawPointer
+    private var staged = 0
+    private let pieces: UnsafeMutablePointer<iovec>
+    private var pieceCount = 0
+    private var pendingBytes = 0
+    private var omitNextNewline = false
+    /// The last piece ends where the next staged byte goes (extend it).
+    private var lastPieceIsStaged = false
+
+    /// Bytes gathered before a batch is written (and its records released).
+    static let batchBytes = 256 << 10
+    /// Records at least this long are written from the ring, not copied.
+    static let inPlaceBytes = 4096
+    /// Pieces per writev(2) (IOV_MAX on Linux).
+    static let maximumPieces = 1024
+    static let stageBytes = batchBytes + inPlaceBytes + 16
 
     init(framing: Framing) {
         self.framing = framing
-        buffer = .allocate(byteCount: 1 << 20, alignment: 64)
+        stage = .allocate(byteCount: Self.stageBytes + 8, alignment: 64) // + slack for ShortBytes.copy
+        pieces = .allocate(capacity: Self.maximumPieces)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        stage.deallocate()
+        pieces.deallocate()
+    }
 
-    mutating func append(_ record: UnsafeRawBufferPointer) throws {
-        if framing == .length {
-            var length = UInt32(truncatingIfNeeded: record.count).littleEndian
-            try withUnsafeBytes(of: &length) { try put($0) }
-            try put(record)
+    /// Whether another record (of any size) fits the batch.
+    @inline(__always)
+    var hasRoom: Bool {
+        pendingBytes < Self.batchBytes && pieceCount <= Self.maximumPieces - 4
+    }
+
+    var isEmpty: Bool { pendingBytes == 0 }
+
+    /// Adds one record to the batch (`hasRoom` must hold). Large records'
+    /// bytes are referenced, not copied: keep them until `flush()`.
+    @inline(__always)
+    mutating func append(_ record: UnsafeRawBufferPointer) {
+        let count = record.count
+        if framing == .lines {
+            if count == 1, record.load(as: UInt8.self) == RecordInput.unterminatedLineMarker {
+                omitNextNewline = true
+                return
+            }
+            if count < Self.inPlaceBytes {
+                copyIn(record.baseAddress, count)
+            } else {
+                addPiece(UnsafeMutableRawPointer(mutating: record.baseAddress!), count)
+            }
+            if omitNextNewline { omitNextNewline = false } else { stageNewline() }
         } else {
-            try put(record)
-            var newline: UInt8 = 0x0A
-            try withUnsafeBytes(of: &newline) { try put($0) }
+            (stage + staged).storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)
+            extendStaged(4)
+            if count < Self.inPlaceBytes {
+                copyIn(record.baseAddress, count)
+            } else {
+                addPiece(UnsafeMutableRawPointer(mutating: record.baseAddress!), count)
+            }
         }
     }
 
-    private mutating func put(_ bytes: UnsafeRawBufferPointer) throws {
-        if filled + bytes.count > buffer.count { try flush() }
-        if bytes.count > buffer.count { return try writeAll(bytes) }
-        if !bytes.isEmpty { (buffer.baseAddress! + filled).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-        filled += bytes.count
+    /// (The stage always has room: `hasRoom` leaves more than a small record and its framing.)
+    @inline(__always)
+    private mutating func stageNewline() {
+        (stage + staged).storeBytes(of: UInt8(0x0A), as: UInt8.self)
+        extendStaged(1)
     }
 
-    mutating func flush() throws {
-        guard filled > 0 else { return }
-        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<filled]))
-        filled = 0
+    /// Copies a record's payload (padded to 8 in the ring, so whole words may be read).
+    @inline(__always)
+    private mutating func copyIn(_ bytes: UnsafeRawPointer?, _ count: Int) {
+        guard count > 0, let bytes else { return }
+        ShortBytes.copy(stage + staged, bytes, count)
+        extendStaged(count)
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(1, bytes.baseAddress! + done, bytes.count - done)
+    /// The `count` bytes just staged join the last piece if it ends where
+    /// they start, else start a new one.
+    @inline(__always)
+    private mutating func extendStaged(_ count: Int) {
+        if lastPieceIsStaged {
+            pieces[pieceCount - 1].iov_len += count
+        } else {
+            pieces[pieceCount] = iovec(iov_base: stage + staged, iov_len: count)
+            pieceCount += 1
+            lastPieceIsStaged = true
+        }
+        staged += count
+        pendingBytes += count
+    }
+
+    @inline(__always)
+    private mutating func addPiece(_ bytes: UnsafeMutableRawPointer, _ count: Int) {
+        pieces[pieceCount] = iovec(iov_base: bytes, iov_len: count)
+        pieceCount += 1
+        pendingBytes += count
+        lastPieceIsStaged = false
+    }
+
+    /// Writes the batch out (until every byte is written or write fails).
+    mutating func flush() throws(OutputFailure) {
+        defer {
+            pieceCount = 0
+            staged = 0
+            pendingBytes = 0
+            lastPieceIsStaged = false
+        }
+        var first = 0
+        while first < pieceCount {
+            let n = writev(1, pieces + first, Int32(pieceCount - first))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CommandFailure(message: "write(standard output) failed: \(String(cString: strerror(errno)))")
+                if errno == EAGAIN {
+                    // A non-blocking stdout: wait until it takes more.
+                    var ready = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&ready, 1, 100)
+                    continue
+                }
+                throw OutputFailure(errno: errno)
             }
-            done += n
+            if n == 0 { throw OutputFailure(errno: EIO) } // no progress: never loop on it
+            // Skip the pieces written; trim a partly written one.
+            var left = n
+            while first < pieceCount, left >= pieces[first].iov_len {
+                left -= pieces[first].iov_len
+                first += 1
+            }
+            if left > 0 {
+                pieces[first].iov_base = pieces[first].iov_base! + left
+                pieces[first].iov_len -= left
+            }
         }
     }
 }

@@ -10,9 +10,20 @@ struct SubCommand: ParsableCommand {
         abstract: "Write every record of a named record ring to standard output, until end of stream.",
         discussion: """
             Waits (up to --wait-for-creation seconds) for the ring NAME to exist, then writes each record
-            with its framing restored (lines: the record and a newline). Exits 0 at end of stream, after
-            removing the ring's name; exits 1 with a one-line message if the producer dies without closing
-            the ring (detected within about 40 ms, also while parked).
+            with its framing restored (lines: the record and a newline; a last input line without newline
+            is written without one, so the copy is byte-identical). Exits 0 at end of stream, after
+            removing the ring's name. Exits 1 with a one-line message, after writing everything published:
+              - "producer failed: <reason>" when pub failed or was interrupted;
+              - when the producer died without closing the ring (detected within about 40 ms);
+              - when the producer released the ring without ending the stream and no new producer
+                claimed it within --producer-grace seconds (default 1; a producer that takes over
+                within the grace resumes the stream);
+              - "stream already consumed by pid N" when another sub already read the stream to its end.
+            Records are handed back to the ring only after write(2) took them, so a sub started after
+            this one died or failed resumes right after what reached standard output: nothing is lost;
+            at most the records of one unfinished write (256 KiB) are written again (at least once).
+            If writing fails (a full disk, a closed pipe) or sub is interrupted, sub tells pub, which
+            waits its --consumer-grace for a new sub, then fails too.
             Example:
               ringbench sub q > copy.log
             """)
@@ -32,45 +43,116 @@ struct SubCommand: ParsableCommand {
             help: ArgumentHelp("Seconds to wait for a producer to create the ring.", valueName: "SECONDS"))
     var waitForCreation: Double = 30
 
+    @Option(name: .customLong("producer-grace"),
+            help: ArgumentHelp("Seconds a producing end may stay released, the stream unfinished, before sub fails.", valueName: "SECONDS"))
+    var producerGrace: Double = 1
+
+    /// How long one blocking wait lasts before sub looks at signals and the producer.
+    static let sliceSeconds = 0.02
+
     func run() throws {
         let backing = try location.regionBacking()
-        guard waitForCreation >= 0, waitForCreation.isFinite else {
-            throw CommandFailure(message: "--wait-for-creation must be a number of seconds, at least 0", code: 2)
+        for (option, value) in [("--wait-for-creation", waitForCreation), ("--producer-grace", producerGrace)]
+        where !(value >= 0 && value.isFinite) {
+            throw CommandFailure(message: "\(option) must be a number of seconds, at least 0", code: 2)
         }
         let ring = try openWaiting(backing)
         var consumer: RecordRing.Consumer
         do { consumer = try ring.consumer(wait: wait) } catch { throw error.commandFailure }
         var output = RecordOutput(framing: framing)
         do {
-            // The record is seen in place only inside the closure; an output
-            // error is carried out of it and thrown after.
-            var failure: Error?
-            func copyOut(_ record: UnsafeRawBufferPointer) {
-                do { try output.append(record) } catch { failure = error }
-            }
+            // The record a wait read, not yet written out.
+            var waited = false
             while true {
-                if try consumer.tryPeek(copyOut) != nil {
-                    if let failure { throw failure }
+                // A batch: everything published, up to RecordOutput.batchBytes;
+                // written, then handed back (release after write).
+                var gathered = waited
+                while output.hasRoom, try consumer.tryPeek({ output.append($0) }) != nil { gathered = true }
+                if gathered {
+                    try output.flush()
                     consumer.release()
+                    waited = false
                     continue
                 }
-                // Dry: what we have goes out before we wait.
-                try output.flush()
-                let got = try InterruptibleWait.retrying { (slice: Double) throws(ShmError) in
-                    try consumer.peek(timeoutSeconds: slice, copyOut) != nil
-                }
-                guard got else { break }
-                if let failure { throw failure }
-                consumer.release()
+                // The record waited for joins the next batch.
+                guard try waitForRecord(&consumer, into: &output) else { break }
+                waited = true
             }
-            try output.flush()
-        } catch let error as ShmError {
-            try output.flush()
-            if case .peerDied = error {
+        } catch {
+            let (message, code, removeName) = describe(error)
+            if removeName {
                 // The producer is gone for good: nobody else will remove the name.
                 _ = try? RingNames.remove(backing: backing, name: name, options: location.regionOptions())
             }
-            throw CommandFailure(message: "ring '\(name)': \(error.description)")
+            // Records not written stay in the ring for a successor; the
+            // producer learns why this consumer stopped.
+            if let reason = Self.consumerFailure(error) { consumer.abort(reason: reason) }
+            throw CommandFailure(message: message, code: code)
+        }
+    }
+
+    /// Waits, in slices, for the next record (true) or the end of the
+    /// stream (false), failing once the producing end has been released
+    /// without an end of stream for `producerGrace` seconds. The record read
+    /// is added to `output` (and handed back with the batch it joins).
+    private func waitForRecord(_ consumer: inout RecordRing.Consumer, into output: inout RecordOutput) throws -> Bool {
+        var releasedSince: UInt64?
+        while true {
+            let outcome: Result<Bool, ShmError>
+            do throws(ShmError) {
+                outcome = .success(try consumer.peek(timeoutSeconds: Self.sliceSeconds) { output.append($0) } != nil)
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case let .success(more): return more
+            case .failure(.timedOut): break
+            case let .failure(error): throw error
+            }
+            if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
+            if consumer.producerClaimed { releasedSince = nil; continue }
+            let now = cshim_monotonic_ns()
+            let since = releasedSince ?? now
+            releasedSince = since
+            if Double(now &- since) / 1e9 >= producerGrace {
+                throw ProducerReleased(seconds: producerGrace)
+            }
+        }
+    }
+
+    /// The producing end stayed released, the stream unfinished.
+    struct ProducerReleased: Error { var seconds: Double }
+
+    /// Message, exit status, and whether the ring's name should go.
+    private func describe(_ error: any Error) -> (String, Int32, Bool) {
+        switch error {
+        case let failure as OutputFailure:
+            return ("ring '\(name)': \(failure.message)", 1, false)
+        case HarnessError.interrupted(let signal):
+            return ("ring '\(name)': interrupted by \(SignalGuard.name(of: signal)); records not yet written stay in the ring for the next sub",
+                    128 + signal, false)
+        case let released as ProducerReleased:
+            return ("ring '\(name)': the producer released the ring without ending the stream, and no producer took over within \(released.seconds) s (--producer-grace)",
+                    1, true)
+        case let error as ShmError:
+            switch error {
+            case .producerFailed, .streamConsumed: return (error.description, 1, { if case .producerFailed = error { true } else { false } }())
+            case .peerDied: return ("ring '\(name)': \(error.description)", 1, true)
+            default: return ("ring '\(name)': \(error.description)", 1, false)
+            }
+        default:
+            return ("ring '\(name)': \(error)", 1, false)
+        }
+    }
+
+    /// What the producer is told when this consumer stops early by its own
+    /// failure (nil: the stream itself failed, or there is no producer to tell).
+    static func consumerFailure(_ error: any Error) -> StreamFailure? {
+        switch error {
+        case let failure as OutputFailure: .outputError(errno: failure.errno)
+        case HarnessError.interrupted(let signal): .interrupted(signal: signal)
+        case is ShmError, is ProducerReleased: nil
+        default: .other
         }
     }
 
@@ -83,7 +165,9 @@ struct SubCommand: ParsableCommand {
                 return try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
                                            waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining())))
             } catch .timedOut, .noSuchRegion {
-                if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
+                if let signal = SignalGuard.takePendingTermination() {
+                    throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal)) while waiting for ring '\(name)'", code: 128 + signal)
+                }
                 if remaining() <= 0 {
                     throw CommandFailure(message: "no ring '\(name)' in \(location.directory) after waiting \(waitForCreation) s for a producer (see --wait-for-creation)")
                 }
