@@ -63,7 +63,7 @@ struct RecordOutput: ~Copyable {
     mutating func append(_ record: UnsafeRawBufferPointer) {
         let count = record.count
         if framing == .lines {
-            if count == 1, record.load(as: UInt8.self) == RecordInput.unterminatedLineMarker {
+            if count == 1, record[0] == RecordInput.unterminatedLineMarker {
                 omitNextNewline = true
                 return
             }
@@ -104,7 +104,11 @@ struct RecordOutput: ~Copyable {
     @inline(__always)
     private mutating func extendStaged(_ count: Int) {
         if lastPieceIsStaged {
-            pieces[pieceCount - 1].iov_len += count
+            // Through a local: TSan's access check on `self` miscompiles a
+            // modify of a pointee reached through a stored field of this
+            // ~Copyable struct (Swift 6.3.1, "Invalid bitcast").
+            let last = pieces + (pieceCount - 1)
+            last.pointee.iov_len += count
         } else {
             pieces[pieceCount] = iovec(iov_base: stage + staged, iov_len: count)
             pieceCount += 1
@@ -151,8 +155,9 @@ struct RecordOutput: ~Copyable {
                 first += 1
             }
             if left > 0 {
-                pieces[first].iov_base = pieces[first].iov_base! + left
-                pieces[first].iov_len -= left
+                let partial = pieces + first // a local, as in `extendStaged`
+                partial.pointee.iov_base = partial.pointee.iov_base! + left
+                partial.pointee.iov_len -= left
             }
         }
     }
