@@ -82,28 +82,8 @@ shift 2
 command="${AB_COMMAND:-suite}"
 swift="${SWIFT:-swift}"
 
-# Everything this script creates is listed here and removed by cleanup.
-created_worktrees=()
-scratch_out=""
-child=""
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [ -n "$child" ]; then kill "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
-  if [ "$keep" = 0 ]; then
-    for wt in "${created_worktrees[@]+"${created_worktrees[@]}"}"; do
-      git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
-    done
-  fi
-  [ -n "$scratch_out" ] && rm -rf "$scratch_out"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs a command in the background and waits, so INT/TERM reach cleanup at once.
-run() { "$@" & child=$!; wait "$child"; local s=$?; child=""; return $s; }
+# Everything this script creates is listed and removed by one cleanup.
+. "$(dirname "${BASH_SOURCE[0]}")/worktree-cleanup.sh"
 
 # Builds one commit; sets bin to the path of its ringbench binary. (Not in
 # a $(...) subshell: created_worktrees must reach cleanup.)

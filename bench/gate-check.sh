@@ -57,24 +57,8 @@ swift="${SWIFT:-swift}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-created_worktrees=()
-child=""
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [ -n "$child" ]; then kill "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
-  if [ "$keep" = 0 ]; then
-    for wt in "${created_worktrees[@]+"${created_worktrees[@]}"}"; do
-      git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || rm -rf "$wt"
-    done
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-run() { "$@" & child=$!; wait "$child"; local s=$?; child=""; return $s; }
+# Everything this script creates is listed and removed by one cleanup.
+. "$(dirname "${BASH_SOURCE[0]}")/worktree-cleanup.sh"
 
 # Builds HEAD (+ a patch) in .build-gate-NAME; sets bin.
 build() {
