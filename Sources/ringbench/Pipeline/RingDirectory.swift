@@ -153,6 +153,8 @@ enum RingDirectory {
             }
         case .lockArena, .benchControl:
             entry.owners.append(.init(role: "creator", pid: header.creatorPid, alive: pidIsAlive(header.creatorPid)))
+        case .broadcastRing:
+            try describeBroadcast(region, into: &entry)
         }
         if let pending = entry.pending, let capacity = entry.capacity, capacity > 0 {
             entry.fillPercent = (Double(pending) / Double(capacity) * 1000).rounded() / 10

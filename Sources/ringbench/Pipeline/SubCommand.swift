@@ -47,6 +47,9 @@ struct SubCommand: ParsableCommand {
             help: ArgumentHelp("Seconds a producing end may stay released, the stream unfinished, before sub fails.", valueName: "SECONDS"))
     var producerGrace: Double = 1
 
+    @Option(help: "On a broadcast ring: start at the latest record published, or the oldest still intact.")
+    var from: BroadcastStart = .latest
+
     /// How long one blocking wait lasts before sub looks at signals and the producer.
     static let sliceSeconds = 0.02
 
@@ -55,6 +58,9 @@ struct SubCommand: ParsableCommand {
         for (option, value) in [("--wait-for-creation", waitForCreation), ("--producer-grace", producerGrace)]
         where !(value >= 0 && value.isFinite) {
             throw CommandFailure(message: "\(option) must be a number of seconds, at least 0", code: 2)
+        }
+        if let broadcast = try BroadcastSubscriber.open(self, backing: backing) {
+            return try BroadcastSubscriber(command: self, ring: broadcast).run()
         }
         let ring = try openWaiting(backing)
         var consumer: RecordRing.Consumer
