@@ -170,4 +170,68 @@ final class RecordRingBatchTests: XCTestCase {
         }
         XCTAssertEqual(seen, 1)
     }
+
+    // MARK: - Producer.writeRecords
+
+    func testWriterRecordsArriveIntactAcrossManyLapsAndWaitForCommit() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 512, maximumRecordLength: 120)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        var sizes = Seeded(state: 11)
+        var expected = Seeded(state: 11)
+        var written: UInt64 = 0, read: UInt64 = 0
+        var sawFull = false
+        for round in 0..<3_000 {
+            producer.writeRecords { writer in
+                for _ in 0..<(round % 9 + 1) {
+                    var probe = sizes
+                    let length = Int(probe.next() % 121)
+                    let room: UnsafeMutableRawPointer?
+                    do { room = try writer.append(length) } catch { return XCTFail("\(error)") }
+                    guard let payload = room else { sawFull = true; return }
+                    RecordRingTests.fill(UnsafeMutableRawBufferPointer(start: payload, count: length), index: written)
+                    sizes = probe
+                    written += 1
+                }
+            }
+            if round == 0 { XCTAssertEqual(try consumer.tryPeekRecords { _ in true }, 0, "invisible until commit") }
+            producer.commit()
+            _ = try consumer.tryPeekRecords { record in
+                let length = Int(expected.next() % 121)
+                XCTAssertTrue(RecordRingTests.check(record, index: read, length: length), "record \(read)")
+                read += 1
+                return read % 5 != 0
+            }
+            consumer.release()
+        }
+        XCTAssertTrue(sawFull, "the ring filled up at times")
+        XCTAssertGreaterThan(read, 3_000)
+    }
+
+    func testWriterRefusesTooLongRecordsAndReturnsNilWhenFull() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 64, maximumRecordLength: 56)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        try producer.writeRecords { (writer) throws(ShmError) in
+            XCTAssertThrowsError(try writer.append(57))
+            XCTAssertThrowsError(try writer.append(-1))
+            XCTAssertNotNil(try writer.append(40)) // 48 bytes
+            XCTAssertNil(try writer.append(16), "16 bytes to the end: padding, then no room at 0")
+        }
+        producer.commit()
+        XCTAssertEqual(try consumer.tryPeekRecords { $0.count == 40 }, 1)
+    }
+
+    func testWriterTreatsAnImpossibleConsumerPositionAsCorrupt() throws {
+        for bad: UInt64 in [13, 1 << 40, 64] {
+            let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 64, maximumRecordLength: 56)
+            var producer = try ring.producer(wait: .spin)
+            try producer.writeRecords { (writer) throws(ShmError) in XCTAssertNotNil(try writer.append(40)) }
+            // Not committed: the consumer cannot be past 0.
+            ring.region.base.storeBytes(of: bad, toByteOffset: EndpointLayout.readPositionOffset, as: UInt64.self)
+            XCTAssertThrowsError(try producer.writeRecords { (writer) throws(ShmError) in _ = try writer.append(40) }, "read position \(bad)") { error in
+                guard case .corruptRing? = error as? ShmError else { return XCTFail("\(error)") }
+            }
+        }
+    }
 }
