@@ -176,7 +176,7 @@ struct Publisher {
         while true {
             var waiting: UnsafeRawBufferPointer?
             try producer.writeRecords { writer throws in
-                while let record = try input.next() {
+                while let record = try input.framing == .lines ? input.nextLine() : input.next() {
                     guard let payload = try writer.append(record.count) else { waiting = record; return }
                     if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
                 }

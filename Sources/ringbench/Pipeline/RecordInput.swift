@@ -91,6 +91,25 @@ struct RecordInput: ~Copyable {
         return !atEnd
     }
 
+    /// `next()` for the lines framing's common case: a line whose newline
+    /// the last scan found, no longer than the largest record (no framing
+    /// switch, no end-of-input cases); anything else goes to `next()`.
+    @inline(__always)
+    mutating func nextLine() throws -> UnsafeRawBufferPointer? {
+        if nextNewline < newlineCount {
+            let end = newlineBase &+ Int(newlines[nextNewline])
+            let length = end &- start
+            if length <= maximumRecord {
+                nextNewline &+= 1
+                let line = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: length)
+                start = end &+ 1
+                records &+= 1
+                return line
+            }
+        }
+        return try next()
+    }
+
     /// The next complete record in the buffer (valid until the next
     /// `fill()`), or nil when it holds none. A record longer than
     /// `maximumRecord` is an error naming it.
