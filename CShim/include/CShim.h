@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "CShimNames.h"
+#include "CShimLines.h"
 
 // Cross-process atomics must be lock-free: a libatomic fallback lock lives in
 // each process's own memory, so two processes would "lock" different locks

@@ -98,7 +98,7 @@ struct PubCommand: ParsableCommand {
                 var more = true
                 while more {
                     more = try input.fill()
-                    while let record = try input.next() { try publisher.publish(record, into: &producer) }
+                    try publisher.publishAll(from: &input, into: &producer)
                     producer.commit()
                 }
             }
@@ -167,6 +167,23 @@ struct Publisher {
     mutating func publish(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
         if try producer.tryReserve(record.count, { payload in Self.copy(record, to: payload) }) { return }
         try publishWaiting(record, into: &producer)
+    }
+
+    /// Every record `input` has now, many per call (`writeRecords`: a
+    /// header store and a copy per record), waiting like `publish` for one
+    /// the ring has no room for.
+    mutating func publishAll(from input: inout RecordInput, into producer: inout RecordRing.Producer) throws {
+        while true {
+            var waiting: UnsafeRawBufferPointer?
+            try producer.writeRecords { writer throws in
+                while let record = try input.framing == .lines ? input.nextLine() : input.next() {
+                    guard let payload = try writer.append(record.count) else { waiting = record; return }
+                    if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
+                }
+            }
+            guard let record = waiting else { return }
+            try publishWaiting(record, into: &producer)
+        }
     }
 
     /// The record's source has 8 bytes of slack (pub's buffers), the

@@ -66,8 +66,10 @@ struct SubCommand: ParsableCommand {
             while true {
                 // A batch: everything published, up to RecordOutput.batchBytes;
                 // written, then handed back (release after write).
+                // Many records per call (tryPeekRecords); again while there
+                // is room, since the producer may have published more.
                 var gathered = waited
-                while output.hasRoom, try consumer.tryPeek({ output.append($0) }) != nil { gathered = true }
+                while output.hasRoom, try consumer.tryPeekRecords({ output.append($0); return output.hasRoom }) > 0 { gathered = true }
                 if gathered {
                     try output.flush()
                     consumer.release()
