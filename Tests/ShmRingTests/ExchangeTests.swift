@@ -199,4 +199,31 @@ final class ExchangeTests: XCTestCase {
         let again = try Exchange.create(backing: .mmap, name: "stale", maximumMessageSize: 8, options: scratch.options, reclaimStale: true)
         XCTAssertEqual(again.maximumMessageSize, 8)
     }
+
+    /// The split calls the harness uses: send, then receive, on both sides,
+    /// in place; each refuses to run out of turn.
+    func testSplitSendReceiveRespondInPlace() throws {
+        for lines in Exchange.Lines.allCases {
+            let exchange = try Exchange.create(backing: .anon, name: nil, maximumMessageSize: 80, lines: lines)
+            var client = try exchange.client(wait: .spin)
+            var server = try exchange.server(wait: .spin)
+            assertError({ _ = try client.tryReceive { _ in } }, matches: { if case .invalidArgument = $0 { true } else { false } })
+            assertError({ try server.respond(length: 8) { _ in } }, matches: { if case .invalidArgument = $0 { true } else { false } })
+            for length in [8, 56, 57, 80] {
+                try client.send(length: length, timeoutSeconds: 1) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(length)) }
+                XCTAssertFalse(try client.tryReceive { _ in })
+                var seen: [[UInt8]] = []
+                XCTAssertTrue(try server.tryReceive { seen.append(Array($0)) })
+                XCTAssertTrue(try server.tryReceive { seen.append(Array($0)) }, "still the request to answer")
+                XCTAssertEqual(seen, [[UInt8]](repeating: [UInt8](repeating: UInt8(length), count: length), count: 2))
+                try server.respond(length: length - 1) { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+                XCTAssertFalse(try server.tryReceive { _ in })
+                var answer: [UInt8] = []
+                XCTAssertTrue(try client.tryReceive { answer = Array($0) })
+                XCTAssertEqual(answer, [UInt8](repeating: 0xEE, count: length - 1), "\(lines) \(length)")
+            }
+            assertError({ try server.respond(length: 81) { _ in } }, matches: { if case .invalidArgument = $0 { true } else { false } })
+            assertError({ try client.send(length: 81, timeoutSeconds: 1) { _ in } }, matches: { if case .invalidArgument = $0 { true } else { false } })
+        }
+    }
 }

@@ -177,17 +177,31 @@ public struct Exchange: Sendable {
                                    count: length)
         }
 
-        /// Stores `length` bytes from `bytes` (nil when empty) where the reader
-        /// will look, then the signal. Release: the bytes are visible to a
-        /// reader whose acquire load sees `turn`.
+        /// Where a message of `length` (at most the maximum) is written: in
+        /// the line after the signal word, or in the slot.
+        @inlinable @inline(__always)
+        static func place(length: Int, line: UnsafeMutableRawPointer, slot: UnsafeMutableRawPointer) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(start: length <= ExchangeLayout.inlineCapacity ? line + ExchangeLayout.signalWordSize : slot,
+                                          count: length)
+        }
+
+        /// Signals the message of `length` bytes written at `place`. Release:
+        /// the bytes are visible to a reader whose acquire load sees `turn`.
+        @inlinable @inline(__always)
+        static func signal(length: Int, turn: UInt32, line: UnsafeMutableRawPointer) {
+            cshim_store_release(signalWord(line), UInt64(truncatingIfNeeded: length) << 32 | UInt64(turn))
+        }
+
+        /// Copies `length` bytes from `bytes` (nil when empty) where the
+        /// reader will look, then signals them.
         @inlinable @inline(__always)
         static func post(_ bytes: UnsafeRawPointer?, length: Int, turn: UInt32,
                          line: UnsafeMutableRawPointer, slot: UnsafeMutableRawPointer) {
             if let bytes, length > 0 {
-                let target = length <= ExchangeLayout.inlineCapacity ? line + ExchangeLayout.signalWordSize : slot
+                let target = place(length: length, line: line, slot: slot).baseAddress!
                 if target != UnsafeMutableRawPointer(mutating: bytes) { target.copyMemory(from: bytes, byteCount: length) }
             }
-            cshim_store_release(signalWord(line), UInt64(truncatingIfNeeded: length) << 32 | UInt64(turn))
+            signal(length: length, turn: turn, line: line)
         }
 
         @usableFromInline @inline(never)
@@ -286,18 +300,48 @@ public struct Exchange: Sendable {
         @inlinable
         public mutating func call(request: UnsafeRawBufferPointer, timeoutSeconds: Double?,
                                   _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            try send(length: request.count, timeoutSeconds: timeoutSeconds) { bytes in
+                if let source = request.baseAddress, bytes.count > 0 { bytes.baseAddress!.copyMemory(from: source, byteCount: bytes.count) }
+            }
+            try receive(timeoutSeconds: timeoutSeconds, body)
+        }
+
+        /// The first half of `call`: `fill` writes the request of `length`
+        /// bytes in place (in the signal's line up to 56 bytes), then it
+        /// goes out; the response is then taken with `receive` or
+        /// `tryReceive`. A response still outstanding (a timed-out call's) is
+        /// awaited and discarded first.
+        @inlinable
+        public mutating func send(length: Int, timeoutSeconds: Double?,
+                                  _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
             try endpoint.checkNotForked()
-            guard request.count <= wires.maximumMessageSize else {
-                throw .invalidArgument("request of \(request.count) bytes exceeds the exchange's \(wires.maximumMessageSize)-byte maximum")
+            guard length >= 0, length <= wires.maximumMessageSize else {
+                throw .invalidArgument("request of \(length) bytes exceeds the exchange's \(wires.maximumMessageSize)-byte maximum")
             }
             if let seconds = timeoutSeconds, seconds.isNaN || seconds < 0 { // before the request goes out
                 throw .invalidArgument("timeout must be a non-negative number of seconds (or infinity), got \(seconds)")
             }
-            if _slowPath(outstanding) { try awaitResponse(timeoutSeconds: timeoutSeconds) { _ throws(ShmError) in } }
-            Wires.post(request.baseAddress, length: request.count, turn: lastTurn &+ 1,
-                       line: wires.requestLine, slot: wires.requestSlot)
+            if _slowPath(outstanding) { try receive(timeoutSeconds: timeoutSeconds) { _ throws(ShmError) in } }
+            try fill(Wires.place(length: length, line: wires.requestLine, slot: wires.requestSlot))
+            Wires.signal(length: length, turn: lastTurn &+ 1, line: wires.requestLine)
             outstanding = true
             endpoint.wakePeerIfParked()
+        }
+
+        /// Takes the response to the request sent if it has arrived: `body`
+        /// reads it in place. False while it has not; `invalidArgument` when
+        /// no request is outstanding.
+        @inlinable
+        public mutating func tryReceive(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            try endpoint.checkNotForked()
+            guard outstanding else { throw .invalidArgument("no request of exchange '\(exchange.region.name)' awaits a response") }
+            return try tryTakeResponse(body)
+        }
+
+        /// Waits for the response to the request sent (see `call`).
+        @inlinable
+        public mutating func receive(timeoutSeconds: Double?, _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            guard outstanding else { throw .invalidArgument("no request of exchange '\(exchange.region.name)' awaits a response") }
             try awaitResponse(timeoutSeconds: timeoutSeconds, body)
         }
 
@@ -385,6 +429,53 @@ public struct Exchange: Sendable {
             Wires.post(UnsafeRawPointer(wires.responseSlot), length: answer, turn: lastTurn, line: wires.responseLine, slot: wires.responseSlot)
             endpoint.wakePeerIfParked()
             return true
+        }
+
+        /// The first half of `tryServe`, for a server that answers later:
+        /// `body` reads the waiting request in place; then `respond` answers
+        /// it (until then, the request stays the one to answer: a second
+        /// `tryReceive` shows it again). False when none waits.
+        @inlinable
+        public mutating func tryReceive(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
+            try endpoint.checkNotForked()
+            guard let length = try wires.arrived(in: wires.requestLine, turn: lastTurn &+ 1) else { return false }
+            try body(Wires.payload(length: length, line: wires.requestLine, slot: wires.requestSlot))
+            return true
+        }
+
+        /// Blocking `tryReceive`: `.message` after `body` read a request,
+        /// `.endOfStream` as `serve`.
+        @inlinable
+        public mutating func receive(timeoutSeconds: Double?, _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Received {
+            let endpoint = endpoint, wires = wires, turn = lastTurn &+ 1
+            let got = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "exchange receive", position: UInt64(turn),
+                                        { () throws(ShmError) in try tryReceive(body) },
+                                        settled: { () throws(ShmError) in try reachedEnd() },
+                                        ready: { () throws(ShmError) in
+                                            if try wires.arrived(in: wires.requestLine, turn: turn) != nil { return true }
+                                            return try reachedEnd()
+                                        })
+            return got ? .message : endOfStream()
+        }
+
+        /// Answers the request `tryReceive` or `receive` read: `fill` writes
+        /// the response of `length` bytes in place (in the signal's line up to
+        /// 56 bytes; with one shared line, over the request). Never blocks;
+        /// `invalidArgument` when no request waits.
+        @inlinable
+        public mutating func respond(length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            try endpoint.checkNotForked()
+            guard length >= 0, length <= wires.maximumMessageSize else {
+                throw .invalidArgument("response of \(length) bytes exceeds the exchange's \(wires.maximumMessageSize)-byte maximum")
+            }
+            let turn = lastTurn &+ 1
+            guard try wires.arrived(in: wires.requestLine, turn: turn) != nil else {
+                throw .invalidArgument("no request of exchange '\(exchange.region.name)' awaits a response")
+            }
+            try fill(Wires.place(length: length, line: wires.responseLine, slot: wires.responseSlot))
+            lastTurn = turn &+ 1
+            Wires.signal(length: length, turn: lastTurn, line: wires.responseLine)
+            endpoint.wakePeerIfParked()
         }
 
         /// Blocking `tryServe`: `.message` after answering one request,
