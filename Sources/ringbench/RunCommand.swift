@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("spsc, records: wait in the library's blocking calls with this strategy (default: the harness spins).",
+    @Option(help: ArgumentHelp("spsc, records, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
                                valueName: "spin|yield|park"))
     var wait: String?
 

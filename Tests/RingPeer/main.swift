@@ -15,7 +15,10 @@
 //       an anonymous ring whose producer is inherited by a forked child: the
 //       child's copy must be poisoned (exit 0 if every check held)
 //
-// KIND spsc|records, BACKING from NAME's prefix ("sysv-" or else mmap),
+//   ring-peer serve|call exchange NAME DIR COUNT WAIT [create|open] [close|hang]
+//       the exchange's server or client (ExchangePeer.swift)
+//
+// KIND spsc|records|exchange, BACKING from NAME's prefix ("sysv-" or else mmap),
 // WAIT spin|yield|park. Message i is the u64 i (spsc) or a record of
 // (i * 7919) % 200 bytes, each byte (i + j) & 0xff (records). `hang` sleeps
 // after producing, without closing, until killed. DELAY seconds before
@@ -142,6 +145,10 @@ func run() throws { // untyped, as ordinary client code is
     case ("produce-zombie", "spsc"):
         ZombieLeader.run(ring: try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options),
                          count: count, wait: wait)
+    case ("serve", "exchange"):
+        try ExchangePeer.serve(count: count, wait: wait, create: create, hang: hang)
+    case ("call", "exchange"):
+        try ExchangePeer.call(count: count, wait: wait, create: create, hang: hang)
     case ("fork-child", "spsc"):
         try ForkedHandle.run(wait: wait)
     default:

@@ -81,6 +81,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
     case lockArena = 4
     case benchControl = 5
     case recordRing = 6
+    case exchange = 7
 
     public var description: String {
         switch self {
@@ -90,6 +91,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
         case .lockArena: "lock arena"
         case .benchControl: "benchmark control block"
         case .recordRing: "record ring"
+        case .exchange: "request/response exchange"
         }
     }
 }

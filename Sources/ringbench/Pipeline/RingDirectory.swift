@@ -121,7 +121,7 @@ enum RingDirectory {
             cshim_load_acquire((region.base + offset).assumingMemoryBound(to: UInt64.self))
         }
         switch kind {
-        case .spscRing, .recordRing:
+        case .spscRing, .recordRing, .exchange:
             guard region.size >= EndpointLayout.dataOffset else {
                 throw .sizeMismatch(name: region.name, headerSays: UInt64(EndpointLayout.dataOffset), actual: UInt64(region.size))
             }
@@ -131,7 +131,9 @@ enum RingDirectory {
                 entry.owners.append(.init(role: holder.role, pid: holder.pid, alive: holder.alive))
                 if let note = holder.note { entry.problem = "\(holder.role) \(holder.pid): \(note)" }
             }
-            if kind == .spscRing {
+            if kind == .exchange {
+                entry.pending = try Exchange.attach(region, timeoutSeconds: 0).pendingRequests()
+            } else if kind == .spscRing {
                 let ring = try SPSCRing.attach(region, timeoutSeconds: 0)
                 entry.pending = ring.snapshot().pending
             } else {
