@@ -36,6 +36,8 @@ struct JournalCommand: ParsableCommand {
             commandName: "verify",
             abstract: "Read every record from the oldest, checking framing, sequence and CRC32C; exit 1 on the first bad one.")
         @Argument(help: ArgumentHelp("Journal directory.", valueName: "DIR")) var directory: String
+        @Flag(help: "Follow the live tail (parked) until a producer closes the journal.") var follow = false
+        @Flag(help: ArgumentHelp("Also check each payload against `journal append`'s pattern.", visibility: .hidden)) var pattern = false
 
         func run() throws {
             var count: UInt64 = 0, bytes = 0, lost: UInt64 = 0
@@ -43,14 +45,19 @@ struct JournalCommand: ParsableCommand {
             var last: UInt64?
             try JournalCommand.guarded { () throws(ShmError) in
                 var tailer = try Journal.tailer(directory: directory, from: .oldest, verifyChecksums: true)
-                while let step = try tailer.tryRead({ record in (record.sequence, record.payload.count) }) {
+                let body = { (record: Journal.Record) throws(ShmError) -> (UInt64, Int) in
+                    if pattern, !JournalPattern.check(record) { throw .corruptRing(reason: "record \(record.sequence) does not hold its pattern") }
+                    if let last, record.sequence != last + 1 { throw .corruptRing(reason: "record \(record.sequence) follows \(last)") }
+                    return (record.sequence, record.payload.count)
+                }
+                while let step = try follow ? tailer.read(timeoutSeconds: nil, body) : tailer.tryRead(body) {
                     switch step {
                     case .record(let (sequence, length)):
                         if first == nil { first = sequence }
                         last = sequence
                         count += 1
                         bytes += length
-                    case .overrun(let n): lost += n
+                    case .overrun(let n): lost += n; last = nil
                     case .endOfStream: return
                     }
                 }
@@ -117,6 +124,7 @@ struct JournalCommand: ParsableCommand {
         @Option(name: .customLong("segment-size")) var segmentSize: Int = 1 << 20
         @Option var durability: String = "process"
         @Flag var report = false
+        @Flag var close = false
 
         func run() throws {
             let mode: Journal.Durability = durability == "every" ? .everyCommit : durability == "process" ? .processCrash
@@ -134,6 +142,7 @@ struct JournalCommand: ParsableCommand {
                         }
                     }
                 }
+                if close { try producer.close() }
             }
         }
     }
@@ -144,6 +153,11 @@ enum JournalPattern {
     static func length(_ sequence: UInt64) -> Int { 1 + Int(sequence &* 2_654_435_761 % 700) }
     static func fill(_ sequence: UInt64, _ payload: UnsafeMutableRawBufferPointer) {
         for i in 0..<payload.count { payload[i] = UInt8(truncatingIfNeeded: sequence &* 31 &+ UInt64(i)) }
+    }
+    static func check(_ record: Journal.Record) -> Bool {
+        guard record.payload.count == length(record.sequence) else { return false }
+        for i in 0..<record.payload.count where record.payload[i] != UInt8(truncatingIfNeeded: record.sequence &* 31 &+ UInt64(i)) { return false }
+        return true
     }
 }
 
