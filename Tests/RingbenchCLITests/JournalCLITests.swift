@@ -98,4 +98,21 @@ final class JournalCLITests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1)
     }
+
+    func testPubAndSubThroughAJournalReplayAndSeek() throws {
+        let scratch = try ScratchDirectory()
+        let input = scratch.file("in")
+        let text = (1...20000).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        try text.write(toFile: input, atomically: false, encoding: .utf8)
+        let pub = try Ringbench.run(["pub", "q", "--journal", scratch.path], input: URL(fileURLWithPath: input))
+        XCTAssertEqual(pub.status, 0, pub.stderr)
+        // Two independent readers, from the oldest and from a sequence.
+        let all = try Ringbench.run(["sub", "q", "--journal", scratch.path, "--from", "oldest"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertEqual(all.stdout, text)
+        let tail = try Ringbench.run(["sub", "q", "--journal", scratch.path, "--from", "19998"])
+        XCTAssertEqual(tail.stdout, "line 19999\nline 20000\n")
+        let bad = try Ringbench.run(["sub", "q", "--journal", scratch.path, "--from", "soon"])
+        XCTAssertEqual(bad.status, 2)
+    }
 }

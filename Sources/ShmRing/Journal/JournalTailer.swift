@@ -18,6 +18,10 @@ extension Journal {
         let strategy: WaitStrategy
         let verifyChecksums: Bool
         var segment: JournalSegment
+        /// The segment read before `segment`, kept mapped until the next move:
+        /// payloads a caller still references after a move stay valid until it
+        /// sees `segmentFirstSequence` change (see `ringbench sub --journal`).
+        var previousSegment: JournalSegment?
         var offset: Int
         /// The sequence of the next record this tailer reads.
         public private(set) var nextSequence: UInt64
@@ -176,6 +180,10 @@ extension Journal {
             }
         }
 
+        /// The first sequence of the segment being read: when it changes, the
+        /// payloads of the segment before last are no longer mapped.
+        public var segmentFirstSequence: UInt64 { segment.firstSequence }
+
         /// Reloads the segment's committed sequence; true when it grew.
         mutating func refreshCommitted() throws(ShmError) -> Bool {
             let committed = try segment.committedSequence()
@@ -190,6 +198,7 @@ extension Journal {
         /// Moves to the segment after a sealed one; the count of records lost
         /// when retention deleted it (then the tailer is at the oldest kept).
         mutating func nextSegment() throws(ShmError) -> UInt64? {
+            previousSegment = segment
             if let next = try Self.openSegment(control, first: nextSequence) {
                 segment = next
                 offset = next.dataOffset
