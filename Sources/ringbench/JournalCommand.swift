@@ -11,7 +11,7 @@ struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
         abstract: "Inspect, check, print and trim a persistent journal (a directory of segment files).",
-        subcommands: [List.self, Verify.self, Dump.self, Trim.self, Append.self])
+        subcommands: [List.self, Verify.self, Dump.self, Trim.self, Append.self, JournalBenchCommand.self])
 
     /// Runs `body`, turning a ShmError into one line and exit status 1.
     static func guarded<T>(_ body: () throws(ShmError) -> T) throws -> T {
