@@ -271,6 +271,27 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(sequences.last, 3299)
     }
 
+    func testAgeRetentionDeletesOldSegmentsAndTrimAgrees() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.file("j")
+        var producer = try Journal.producer(directory: dir, options: options())
+        try append(&producer, 1000)
+        let before = segmentFiles(dir).count
+        _ = consume producer
+        usleep(20_000)
+        // Every segment but the last was followed by one created over 10 ms ago.
+        XCTAssertEqual(try Journal.trim(directory: dir, retention: .init(maximumAgeSeconds: 0.01)), before - 1)
+        XCTAssertEqual(segmentFiles(dir).count, 1)
+        var tailer = try Journal.tailer(directory: dir, from: .sequence(0))
+        guard case .overrun(let lost)? = try tailer.tryRead({ _ in () }) else { return XCTFail("expected an overrun") }
+        XCTAssertEqual(lost, firstSequence(dir))
+        XCTAssertEqual(try drain(&tailer), Array(firstSequence(dir)!..<1000))
+        // A producer with age retention deletes at its roll too.
+        var aging = try Journal.producer(directory: dir, options: options(retention: .init(maximumAgeSeconds: 0)))
+        try append(&aging, 1000)
+        XCTAssertLessThanOrEqual(segmentFiles(dir).count, 2)
+    }
+
     func firstSequence(_ dir: String) -> UInt64? { segmentFiles(dir).first.flatMap { UInt64($0.prefix(20)) } }
 
     func testDurabilityModesCommitAndReplay() throws {
