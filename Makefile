@@ -97,6 +97,7 @@ fault-check: build
 
 fault-campaign: build
 	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
+	JOURNAL_TRIALS=200 JOURNAL_SEED=7 $(SWIFT) test --disable-swift-testing --filter RingbenchCLITests.JournalCLITests/testKilledProducersLoseNothingCommittedAndTheTailerResumesExactly
 
 # The test suite under AddressSanitizer and under ThreadSanitizer, each in its
 # own scratch path (docs/reliability.md, "Sanitizers", says what is skipped and why).

@@ -299,4 +299,16 @@ int cshim_ofd_is_held(int fd, uint64_t offset);
 // memfd_create(name, MFD_CLOEXEC): the witness file of an anonymous region.
 int cshim_memfd(const char *name);
 
+// MARK: - Journal (crc32c.c)
+
+// CRC32C (Castagnoli) of `length` bytes, continuing `crc` (0 to start): the
+// SSE4.2 crc32 instruction when the CPU has it, else a table.
+uint32_t cshim_crc32c(uint32_t crc, const void *bytes, size_t length);
+// The table version alone (tests compare the two).
+uint32_t cshim_crc32c_software(uint32_t crc, const void *bytes, size_t length);
+// 1 when cshim_crc32c uses the crc32 instruction.
+int cshim_crc32c_is_hardware(void);
+// posix_fallocate(fd, 0, length): 0 or an error number (ENOSPC, EFBIG), not errno.
+int cshim_posix_fallocate(int fd, uint64_t length);
+
 #endif

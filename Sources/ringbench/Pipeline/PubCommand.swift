@@ -73,7 +73,13 @@ struct PubCommand: ParsableCommand {
             help: ArgumentHelp("Seconds to wait, with the ring full, for a new sub after the consumer died or failed.", valueName: "SECONDS"))
     var consumerGrace: Double = 5
 
+    @Option(help: ArgumentHelp("Append to the persistent journal DIR/NAME instead of a ring (closed at the end of input).", valueName: "DIR"))
+    var journal: String?
+
     func run() throws {
+        if let journal {
+            return try JournalPipeline.publish(journal: journal, name: name, framing: framing, maxRecord: maxRecord, count: count, size: size)
+        }
         let backing = try location.regionBacking()
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)

@@ -50,7 +50,14 @@ struct SubCommand: ParsableCommand {
     /// How long one blocking wait lasts before sub looks at signals and the producer.
     static let sliceSeconds = 0.02
 
+    @Option(help: ArgumentHelp("Read the persistent journal DIR/NAME instead of a ring: replay from --from, follow until closed.", valueName: "DIR"))
+    var journal: String?
+
+    @Option(help: ArgumentHelp("With --journal: oldest, latest, a sequence number, or a time (seconds with a fraction, or NNNns).", valueName: "WHERE"))
+    var from: String = "oldest"
+
     func run() throws {
+        if let journal { return try JournalPipeline.subscribe(journal: journal, name: name, from: from, framing: framing, wait: wait) }
         let backing = try location.regionBacking()
         for (option, value) in [("--wait-for-creation", waitForCreation), ("--producer-grace", producerGrace)]
         where !(value >= 0 && value.isFinite) {
