@@ -306,6 +306,7 @@ public struct SPSCRing: Sendable {
             try fill(geometry.message(writePosition))
             publish(writePosition)
             writePosition &+= 1
+            endpoint.counters.add(CountersLayout.recordsPublishedField, 1)
             endpoint.wakePeerIfParked()
             return true
         }
@@ -354,8 +355,13 @@ public struct SPSCRing: Sendable {
             guard maxCount > 0 else { return 0 }
             let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
             var i = 0
-            // One wake-up check per batch, also when `fill` throws midway.
-            defer { if i > 0 { endpoint.wakePeerIfParked() } }
+            // One count and one wake-up check per batch, also when `fill` throws midway.
+            defer {
+                if i > 0 {
+                    endpoint.counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
+                    endpoint.wakePeerIfParked()
+                }
+            }
             while i < n {
                 try fill(i, geometry.message(writePosition))
                 // Advance with each publication: if a later `fill` throws,
@@ -452,11 +458,13 @@ public struct SPSCRing: Sendable {
             Endpoint.corrupt(regionBase: regionBase, "slot sequence \(sequence) is ahead of consumer position \(position)")
         }
 
-        /// Hands the slots below `position` back to the producer. Release: our
-        /// reads of those slots happen before the producer may overwrite them.
+        /// Hands the slots below `position` back to the producer (`count`
+        /// more than last time). Release: our reads of those slots happen
+        /// before the producer may overwrite them.
         @inlinable
-        func release(upTo position: UInt64) {
+        func release(upTo position: UInt64, count: UInt64) {
             cshim_store_release(geometry.readPositionWord, position)
+            endpoint.counters.add(CountersLayout.recordsConsumedField, count)
             endpoint.wakePeerIfParked()
         }
 
@@ -469,7 +477,7 @@ public struct SPSCRing: Sendable {
             guard try isFull(readPosition) else { return false }
             try body(UnsafeRawBufferPointer(geometry.message(readPosition)))
             readPosition &+= 1
-            release(upTo: readPosition)
+            release(upTo: readPosition, count: 1)
             return true
         }
 
@@ -504,7 +512,7 @@ public struct SPSCRing: Sendable {
             defer {
                 if n > 0 {
                     readPosition &+= UInt64(n)
-                    release(upTo: readPosition)
+                    release(upTo: readPosition, count: UInt64(n))
                 }
             }
             // From a local copy of the geometry, with an error path that needs
