@@ -52,6 +52,15 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(pid.level, .warn)
         XCTAssertTrue(pid.message.contains("witness"))
         XCTAssertEqual(try finding("mnt-namespace").level, .warn)
+        // Inside a container /proc/1 is its own init; NSpid still tells.
+        try fake("/proc/self/status", "Name:\tringbench\nNSpid:\t4242\t7\n")
+        try FileManager.default.removeItem(atPath: scratch.path + "/proc/1/ns/pid")
+        try fakeLink("/proc/1/ns/pid", to: "pid:[4026531839]")
+        let nested = try finding("pid-namespace")
+        XCTAssertEqual(nested.level, .warn)
+        XCTAssertTrue(nested.message.contains("pid 7"), nested.message)
+        try fake("/proc/self/status", "Name:\tringbench\nNSpid:\t4242\n")
+        XCTAssertEqual(try finding("pid-namespace").level, .ok)
     }
 
     func testRemoveIPCDefaultsToYesForUsersAndSparesSystemUsers() throws {

@@ -57,6 +57,14 @@ public enum MachineDoctor {
             ("mnt", "this process has its own mounts: peers see the same /dev/shm only if it is the same filesystem",
              "share /dev/shm: docker --ipc=container:NAME, or bind-mount one tmpfs into every container"),
         ] {
+            // In a container /proc/1 is the container's own init, so the
+            // comparison below cannot tell; for PID namespaces NSpid can:
+            // it lists our pid in each namespace from the initial one down.
+            if ns == "pid", let nspid = nestedPids(files), nspid.count > 1 {
+                findings.append(.init(check: "pid-namespace", level: .warn,
+                                      message: "this process is pid \(nspid.last!) in a nested PID namespace (pids \(nspid.joined(separator: " > "))): \(meaning)", fix: fix))
+                continue
+            }
             guard let mine = files.link("/proc/self/ns/" + ns) else { continue }
             guard let initial = files.link("/proc/1/ns/" + ns) else {
                 findings.append(.init(check: "\(ns)-namespace", level: .info,
@@ -70,6 +78,12 @@ public enum MachineDoctor {
             }
         }
         return findings
+    }
+
+    /// The NSpid line of /proc/self/status: our pid in each PID namespace.
+    static func nestedPids(_ files: MachineFiles) -> [String]? {
+        guard let line = files.read("/proc/self/status")?.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return nil }
+        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().map(String.init)
     }
 
     /// systemd-logind's RemoveIPC (default yes) deletes a non-system user's

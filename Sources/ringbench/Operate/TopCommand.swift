@@ -105,7 +105,9 @@ struct TopView {
                 let inRate = rate(\.recordsPublished), outRate = rate(\.recordsConsumed)
                 let key = ring.name + "/" + e.endpoint
                 let progressed = old == nil || e.recordsPublished != old!.recordsPublished || e.recordsConsumed != old!.recordsConsumed
-                if progressed || lastProgress[key] == nil { lastProgress[key] = ring.sampledAtNs }
+                // First seen without progress: still since the previous sample at least.
+                if progressed { lastProgress[key] = ring.sampledAtNs }
+                else if lastProgress[key] == nil { lastProgress[key] = before?.sampledAtNs ?? ring.sampledAtNs }
                 let isConsumer = e.endpoint == "consumer" || (!ring.kind.contains("ring") && e.recordsConsumed > 0)
                 let pending = ring.pending ?? 0
                 // Work waits for a consumer when something is pending, for a
@@ -118,13 +120,14 @@ struct TopView {
                 let lag = isConsumer && ring.kind != "record ring" ? pending : 0
                 // A record ring's pending is in bytes: drained at the byte rate.
                 let drain = ring.kind == "record ring" ? rate(\.bytesConsumed) : outRate
-                let lagSeconds: Double? = isConsumer && pending > 0 ? (drain > 0 ? Double(pending) / drain : .infinity) : nil
+                // Only a live holder can be the slowest (an unclaimed or dead end has its own state).
+                let lagSeconds: Double? = isConsumer && pending > 0 && e.alive == true ? (drain > 0 ? Double(pending) / drain : .infinity) : nil
                 rows.append(Row(cells: [ring.name, ring.kind, e.endpoint, e.pid.map(String.init) ?? "-", state,
                                         Self.format(inRate), Self.format(outRate),
                                         String(format: "%.2f", rate(\.bytesPublished) / 1e6), String(format: "%.2f", rate(\.bytesConsumed) / 1e6),
                                         ring.fillPercent.map { String(format: "%.1f%%", $0) } ?? "-",
                                         isConsumer ? (ring.kind == "record ring" ? "\(pending) B" : String(pending)) : "-",
-                                        lagSeconds.map { $0.isInfinite ? "inf" : String(format: "%.3f", $0) } ?? "-",
+                                        (lagSeconds ?? (isConsumer && pending > 0 ? .infinity : nil)).map { $0.isInfinite ? "inf" : String(format: "%.3f", $0) } ?? "-",
                                         Self.format(rate { $0.fullWaits &+ $0.emptyWaits }),
                                         Self.format(rate { $0.wakeupsIssued &+ $0.wakeupsReceived }),
                                         String(e.takeovers), e.alive == false ? "DEAD" : (state == "STALLED" ? "STALLED" : "")],
