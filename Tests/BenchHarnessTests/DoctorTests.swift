@@ -41,26 +41,27 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(try finding("dev-shm").level, .ok)
     }
 
-    func testNamespacesComparedWithPidOnes() throws {
-        for ns in ["ipc", "pid", "mnt"] { try fakeLink("/proc/self/ns/\(ns)", to: "\(ns):[4026531839]") }
-        XCTAssertEqual(try finding("ipc-namespace").level, .info, "pid 1's unreadable")
-        try fakeLink("/proc/1/ns/ipc", to: "ipc:[4026531839]")
-        try fakeLink("/proc/1/ns/pid", to: "pid:[4026531836]")
-        try fakeLink("/proc/1/ns/mnt", to: "mnt:[4026531840]")
+    /// IPC and PID namespaces by the kernel's fixed inodes of the initial
+    /// ones (so a container's own /proc/1 does not fool it), mount namespaces
+    /// against pid 1's.
+    func testNamespacesByInitialInodesAndPidOnesMounts() throws {
+        try fakeLink("/proc/self/ns/ipc", to: "ipc:[4026531839]")
+        try fakeLink("/proc/self/ns/pid", to: "pid:[4026532175]")
+        try fakeLink("/proc/1/ns/pid", to: "pid:[4026532175]")
+        try fakeLink("/proc/self/ns/mnt", to: "mnt:[4026531840]")
         XCTAssertEqual(try finding("ipc-namespace").level, .ok)
         let pid = try finding("pid-namespace")
-        XCTAssertEqual(pid.level, .warn)
+        XCTAssertEqual(pid.level, .warn, "a container's pid 1 shares its namespace: still not the initial one")
         XCTAssertTrue(pid.message.contains("witness"))
+        XCTAssertTrue(pid.fix?.contains("--pid=container:") == true)
+        XCTAssertEqual(try finding("mnt-namespace").level, .info, "pid 1's unreadable")
+        try fakeLink("/proc/1/ns/mnt", to: "mnt:[4026531832]")
         XCTAssertEqual(try finding("mnt-namespace").level, .warn)
-        // Inside a container /proc/1 is its own init; NSpid still tells.
-        try fake("/proc/self/status", "Name:\tringbench\nNSpid:\t4242\t7\n")
-        try FileManager.default.removeItem(atPath: scratch.path + "/proc/1/ns/pid")
-        try fakeLink("/proc/1/ns/pid", to: "pid:[4026531839]")
-        let nested = try finding("pid-namespace")
-        XCTAssertEqual(nested.level, .warn)
-        XCTAssertTrue(nested.message.contains("pid 7"), nested.message)
-        try fake("/proc/self/status", "Name:\tringbench\nNSpid:\t4242\n")
-        XCTAssertEqual(try finding("pid-namespace").level, .ok)
+        try FileManager.default.removeItem(atPath: scratch.path + "/proc/self/ns/ipc")
+        try fakeLink("/proc/self/ns/ipc", to: "ipc:[4026532180]")
+        let ipc = try finding("ipc-namespace")
+        XCTAssertEqual(ipc.level, .warn)
+        XCTAssertTrue(ipc.fix?.contains("--ipc=shareable") == true)
     }
 
     func testRemoveIPCDefaultsToYesForUsersAndSparesSystemUsers() throws {

@@ -57,34 +57,32 @@ public enum MachineDoctor {
             ("mnt", "this process has its own mounts: peers see the same /dev/shm only if it is the same filesystem",
              "share /dev/shm: docker --ipc=container:NAME, or bind-mount one tmpfs into every container"),
         ] {
-            // In a container /proc/1 is the container's own init, so the
-            // comparison below cannot tell; for PID namespaces NSpid can:
-            // it lists our pid in each namespace from the initial one down.
-            if ns == "pid", let nspid = nestedPids(files), nspid.count > 1 {
-                findings.append(.init(check: "pid-namespace", level: .warn,
-                                      message: "this process is pid \(nspid.last!) in a nested PID namespace (pids \(nspid.joined(separator: " > "))): \(meaning)", fix: fix))
-                continue
-            }
             guard let mine = files.link("/proc/self/ns/" + ns) else { continue }
-            guard let initial = files.link("/proc/1/ns/" + ns) else {
+            // The initial IPC and PID namespaces have fixed inode numbers
+            // (PROC_IPC_INIT_INO, PROC_PID_INIT_INO in linux/proc_ns.h), which
+            // tells even inside a container, where /proc/1 is the container's
+            // own init; mount namespaces have none, so pid 1's is the reference.
+            let initial: String
+            if let inode = initialInodes[ns] {
+                initial = "\(ns):[\(inode)]"
+            } else if let pid1 = files.link("/proc/1/ns/" + ns) {
+                initial = pid1
+            } else {
                 findings.append(.init(check: "\(ns)-namespace", level: .info,
                                       message: "cannot read /proc/1/ns/\(ns) (not root?): whether this is the initial \(ns) namespace is unknown"))
                 continue
             }
             if mine == initial {
-                findings.append(.init(check: "\(ns)-namespace", level: .ok, message: "same \(ns) namespace as pid 1 (\(mine))"))
+                findings.append(.init(check: "\(ns)-namespace", level: .ok, message: "initial \(ns) namespace (\(mine))"))
             } else {
-                findings.append(.init(check: "\(ns)-namespace", level: .warn, message: "\(ns) namespace \(mine) is not pid 1's (\(initial)): \(meaning)", fix: fix))
+                findings.append(.init(check: "\(ns)-namespace", level: .warn, message: "\(ns) namespace \(mine) is not the initial one (\(initial)): \(meaning)", fix: fix))
             }
         }
         return findings
     }
 
-    /// The NSpid line of /proc/self/status: our pid in each PID namespace.
-    static func nestedPids(_ files: MachineFiles) -> [String]? {
-        guard let line = files.read("/proc/self/status")?.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return nil }
-        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().map(String.init)
-    }
+    /// Inode numbers of the initial namespaces (linux/include/linux/proc_ns.h).
+    static let initialInodes = ["ipc": "4026531839", "pid": "4026531836"]
 
     /// systemd-logind's RemoveIPC (default yes) deletes a non-system user's
     /// SysV objects and /dev/shm files when its last session ends.
