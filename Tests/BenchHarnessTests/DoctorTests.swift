@@ -170,6 +170,17 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(try finding("perf-event-paranoid").level, .ok)
     }
 
+    func testCompareNamesTheChecksWhoseLevelDiffers() {
+        let base = [DoctorFinding(check: "thp", level: .ok, message: "madvise"), DoctorFinding(check: "dev-shm", level: .ok, message: "900 MiB free")]
+        let same = [DoctorFinding(check: "thp", level: .ok, message: "madvise"), DoctorFinding(check: "dev-shm", level: .ok, message: "800 MiB free")]
+        let worse = [DoctorFinding(check: "thp", level: .warn, message: "always"), DoctorFinding(check: "dev-shm", level: .ok, message: "800 MiB free"),
+                     DoctorFinding(check: "boost", level: .warn, message: "on")]
+        XCTAssertNil(DoctorComparison.difference(base: [base], new: [same]), "readings differ, levels agree")
+        XCTAssertNil(DoctorComparison.difference(base: [base], new: []), "a side without findings (an older file)")
+        XCTAssertEqual(DoctorComparison.difference(base: [base], new: [worse]),
+                       "doctor findings differ: boost absent -> warn, thp ok -> warn (ringbench doctor on each machine state says why)")
+    }
+
     func testExitCodeIsTheWorstLevel() {
         let ok = DoctorFinding(check: "a", level: .ok, message: "")
         let info = DoctorFinding(check: "b", level: .info, message: "")
