@@ -132,6 +132,16 @@ final class OperateCommandTests: XCTestCase {
         XCTAssertFalse(producer?.contains("STALLED") == true, "a producer waiting on a full ring is not stalled")
     }
 
+    /// A run's results carry the doctor's findings next to the probes.
+    func testRunRecordsDoctorFindings() throws {
+        let r = try Ringbench.run(["run", "--transport", "spsc", "--messages", "10k", "--repeat", "1", "--warmup", "0",
+                                   "--no-probes", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let findings = r.json?["doctor"] as? [[String: Any]] ?? []
+        XCTAssertTrue(findings.contains { $0["check"] as? String == "dev-shm" }, r.stdout)
+        XCTAssertTrue(findings.allSatisfy { ["ok", "info", "warn", "fail"].contains($0["level"] as? String ?? "") })
+    }
+
     func testTopRejectsABadInterval() throws {
         let r = try Ringbench.run(["top", "--interval", "0"])
         XCTAssertEqual(r.status, 2)
