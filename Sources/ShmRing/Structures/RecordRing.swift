@@ -163,6 +163,8 @@ public struct RecordRing: Sendable {
         @usableFromInline var writePosition: UInt64
         @usableFromInline var publishedPosition: UInt64
         @usableFromInline var cachedReadPosition: UInt64
+        /// As `SPSCRing.Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
         /// Records and payload bytes written since the last commit, counted
         /// into the region (`CountersLayout`) at the commit: per batch.
         @usableFromInline var uncommittedRecords: UInt64 = 0
@@ -197,6 +199,7 @@ public struct RecordRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             writePosition = written
             publishedPosition = written
             cachedReadPosition = read
@@ -242,8 +245,8 @@ public struct RecordRing: Sendable {
         /// Adds the batch just published to the region's counters.
         @inlinable
         func countPublished() {
-            endpoint.counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
-            endpoint.counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
+            counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+            counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
         }
 
         /// Free bytes, reloading the consumer's position when the cached one
@@ -356,6 +359,8 @@ public struct RecordRing: Sendable {
         /// the region at `release()`.
         @usableFromInline var unreleasedRecords: UInt64 = 0
         @usableFromInline var unreleasedBytes: UInt64 = 0
+        /// As `SPSCRing.Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
@@ -370,6 +375,7 @@ public struct RecordRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             readPosition = read
             releasedPosition = read
             cachedWritePosition = read
@@ -441,8 +447,8 @@ public struct RecordRing: Sendable {
         public mutating func release() {
             guard releasedPosition != readPosition, !endpoint.isForkedCopy else { return }
             releasedPosition = readPosition
-            endpoint.counters.add(CountersLayout.recordsConsumedField, unreleasedRecords)
-            endpoint.counters.add(CountersLayout.bytesConsumedField, unreleasedBytes)
+            counters.add(CountersLayout.recordsConsumedField, unreleasedRecords)
+            counters.add(CountersLayout.bytesConsumedField, unreleasedBytes)
             unreleasedRecords = 0
             unreleasedBytes = 0
             hand(back: readPosition)

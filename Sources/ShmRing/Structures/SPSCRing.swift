@@ -222,6 +222,9 @@ public struct SPSCRing: Sendable {
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
         @usableFromInline let endpoint: Endpoint
+        /// The endpoint's counters slot, held apart so that counting never
+        /// copies the endpoint (whose copy retains its references).
+        @usableFromInline let counters: EndpointCounters
         @usableFromInline var writePosition: UInt64
         @usableFromInline var cachedReadPosition: UInt64
 
@@ -251,6 +254,7 @@ public struct SPSCRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             writePosition = position
             cachedReadPosition = read
         }
@@ -306,7 +310,7 @@ public struct SPSCRing: Sendable {
             try fill(geometry.message(writePosition))
             publish(writePosition)
             writePosition &+= 1
-            endpoint.counters.add(CountersLayout.recordsPublishedField, 1)
+            counters.add(CountersLayout.recordsPublishedField, 1)
             endpoint.wakePeerIfParked()
             return true
         }
@@ -358,7 +362,7 @@ public struct SPSCRing: Sendable {
             // One count and one wake-up check per batch, also when `fill` throws midway.
             defer {
                 if i > 0 {
-                    endpoint.counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
+                    counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
                     endpoint.wakePeerIfParked()
                 }
             }
@@ -415,6 +419,8 @@ public struct SPSCRing: Sendable {
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
         @usableFromInline let endpoint: Endpoint
+        /// As `Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
         @usableFromInline var readPosition: UInt64
         @usableFromInline var reachedEndOfStream = false
 
@@ -422,6 +428,7 @@ public struct SPSCRing: Sendable {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
             self.ring = ring
             self.endpoint = endpoint
+            counters = endpoint.counters
             geometry = Geometry(ring)
             // Acquire: pairs with a previous consumer's release of its position.
             readPosition = cshim_load_acquire(geometry.readPositionWord)
@@ -464,7 +471,7 @@ public struct SPSCRing: Sendable {
         @inlinable
         func release(upTo position: UInt64, count: UInt64) {
             cshim_store_release(geometry.readPositionWord, position)
-            endpoint.counters.add(CountersLayout.recordsConsumedField, count)
+            counters.add(CountersLayout.recordsConsumedField, count)
             endpoint.wakePeerIfParked()
         }
 
