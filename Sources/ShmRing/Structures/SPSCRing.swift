@@ -310,8 +310,10 @@ public struct SPSCRing: Sendable {
             try fill(geometry.message(writePosition))
             publish(writePosition)
             writePosition &+= 1
-            counters.add(CountersLayout.recordsPublishedField, 1)
             endpoint.wakePeerIfParked()
+            // Counted after the wake-up check: a store through a raw pointer
+            // before it made the optimiser copy the endpoint (retaining it).
+            counters.add(CountersLayout.recordsPublishedField, 1)
             return true
         }
 
@@ -362,8 +364,8 @@ public struct SPSCRing: Sendable {
             // One count and one wake-up check per batch, also when `fill` throws midway.
             defer {
                 if i > 0 {
-                    counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
                     endpoint.wakePeerIfParked()
+                    counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
                 }
             }
             while i < n {
@@ -471,8 +473,8 @@ public struct SPSCRing: Sendable {
         @inlinable
         func release(upTo position: UInt64, count: UInt64) {
             cshim_store_release(geometry.readPositionWord, position)
-            counters.add(CountersLayout.recordsConsumedField, count)
             endpoint.wakePeerIfParked()
+            counters.add(CountersLayout.recordsConsumedField, count)
         }
 
         /// Reads one message in place; `body` sees `messageSize` bytes that
