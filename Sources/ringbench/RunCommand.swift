@@ -101,6 +101,7 @@ struct RunCommand: ParsableCommand {
         options.settle = try probeOptions.settling(probes)
         let record = try BenchmarkRunner.run(scenario, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
+        document.doctor = MachineDoctor.check()
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)
