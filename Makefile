@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop python-package
 
 all: release
 
@@ -95,8 +95,14 @@ cabi-test: cabi
 # (a private mount namespace with an empty directory over it: proves that
 # libshmring.so needs no Swift toolchain), then the Python package's tests.
 SWIFT_ROOT ?= /opt/swift
-interop: cabi-test examples
+interop: cabi-test examples build
 	bash Tests/CABI/without-swift.sh $(SWIFT_ROOT) $(CABI_DIR)
+	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest numpy
+	python3 -m pytest -q python/tests
+
+# The Python package with libshmring.so inside it: then `pip install ./python`.
+python-package: cabi
+	cp $(CABI_DIR)/libshmring.so python/shmring/libshmring.so
 
 # Tests, then a check that nothing was left in ipcs or /dev/shm.
 test: deps examples

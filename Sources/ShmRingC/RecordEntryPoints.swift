@@ -156,10 +156,11 @@ struct RecordBatch {
     }
 }
 
-/// Writes records from `batch` starting at index `done` with `reserve`
-/// (try or blocking), committing once; returns the new `done`.
-func writeMany(_ p: UnsafeMutablePointer<RecordProducer>, _ batch: RecordBatch, blocking: Double??) throws(ShmError) -> Int {
-    var done = 0, offset = 0
+/// Writes the records of `batch` with `reserve` (try, or blocking with a
+/// timeout), committing once; `done` counts the records written, also
+/// when a later one fails (they are committed).
+func writeMany(_ p: UnsafeMutablePointer<RecordProducer>, _ batch: RecordBatch, blocking: Double??, done: inout Int) throws(ShmError) {
+    var offset = 0
     defer { p.pointee.commit() }
     while done < batch.count {
         let length = try batch.length(done)
@@ -175,7 +176,6 @@ func writeMany(_ p: UnsafeMutablePointer<RecordProducer>, _ batch: RecordBatch, 
         done += 1
         offset += length
     }
-    return done
 }
 
 @_cdecl("shmring_record_try_write_many")
@@ -184,8 +184,9 @@ public func shmring_record_try_write_many(_ handle: OpaquePointer?, _ data: Unsa
     guard let p = HandleCell.value(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function) else { return HandleCell.status }
     written?.pointee = 0
     return ABIStatus.run { () throws(ShmError) in
-        let n = try writeMany(p, RecordBatch(data, lengths, count), blocking: nil)
-        written?.pointee = n
+        var n = 0
+        defer { written?.pointee = n }
+        try writeMany(p, RecordBatch(data, lengths, count), blocking: nil, done: &n)
         return n > 0 || count == 0 ? ABIStatus.ok : ABIStatus.again
     }
 }
@@ -197,7 +198,9 @@ public func shmring_record_write_many(_ handle: OpaquePointer?, _ data: UnsafeRa
     written?.pointee = 0
     return ABIStatus.run { () throws(ShmError) in
         let seconds = try ABIArgument.timeout(timeout)
-        written?.pointee = try writeMany(p, RecordBatch(data, lengths, count), blocking: .some(seconds))
+        var n = 0
+        defer { written?.pointee = n }
+        try writeMany(p, RecordBatch(data, lengths, count), blocking: .some(seconds), done: &n)
         return ABIStatus.ok
     }
 }
