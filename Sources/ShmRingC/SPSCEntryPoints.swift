@@ -95,12 +95,14 @@ public func shmring_spsc_claim_consumer(_ handle: OpaquePointer?, _ wait: shmrin
 }
 
 /// `data` of `length` bytes, NULL allowed only when empty.
+@inline(__always)
 func bytes(_ data: UnsafeRawPointer?, _ length: Int) throws(ShmError) -> UnsafeRawBufferPointer {
     guard length >= 0 else { throw .invalidArgument("length \(UInt(bitPattern: length)) is too large") }
     guard data != nil || length == 0 else { throw .invalidArgument("data is NULL") }
     return UnsafeRawBufferPointer(start: data, count: length)
 }
 
+@inline(__always)
 func buffer(_ data: UnsafeMutableRawPointer?, _ length: Int) throws(ShmError) -> UnsafeMutableRawBufferPointer {
     guard length >= 0 else { throw .invalidArgument("buffer size \(UInt(bitPattern: length)) is too large") }
     guard data != nil || length == 0 else { throw .invalidArgument("buffer is NULL") }
