@@ -89,6 +89,7 @@ cabi-test: cabi
 	$(CC_STRICT) -pedantic Tests/CABI/header_c11.c $(CABI_LINK) -o $(CABI_DIR)/header-c11
 	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude Tests/CABI/header_cxx17.cpp $(CABI_LINK) -o $(CABI_DIR)/header-cxx17
 	$(CC_STRICT) Tests/CABI/abi_test.c $(CABI_LINK) -o $(CABI_DIR)/abi-test
+	bash Tests/CABI/exports.sh $(CABI_DIR)/libshmring.so
 	$(CABI_DIR)/header-c11 && $(CABI_DIR)/header-cxx17 && $(CABI_DIR)/abi-test
 
 # Interop: the C tests and a C producer/consumer pair with /opt/swift hidden
