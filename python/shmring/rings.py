@@ -41,6 +41,15 @@ def _blocking(call, timeout: Optional[float]) -> int:
             return check(status)
 
 
+def _call(call, timeout: Optional[float]) -> int:
+    """`_blocking` with the common case (one slice suffices) first, cheaply."""
+    first = WAIT_SLICE_SECONDS if timeout is None else min(WAIT_SLICE_SECONDS, max(0.0, timeout))
+    status = call(first)
+    if status == TimedOut.code and (timeout is None or timeout > first):
+        return _blocking(call, None if timeout is None else timeout - first)
+    return check(status)
+
+
 def _pointer(data: Buffer) -> tuple[ctypes.c_void_p, int, object]:
     """Address and length of a bytes-like object (kept alive by the third item)."""
     if isinstance(data, bytes):
@@ -143,7 +152,7 @@ class RecordProducer(_Handle):
         """Copies one record in and publishes it, waiting for room (GIL released)."""
         address, length, keep = _pointer(data)
         h = self._live()
-        _blocking(lambda s: lib.shmring_record_write(h, address, length, s), timeout)
+        _call(lambda s: lib.shmring_record_write(h, address, length, s), timeout)
 
     def try_write(self, data: Buffer) -> bool:
         """Writes one record if there is room now."""
@@ -191,13 +200,16 @@ class RecordConsumer(_Handle):
         super().__init__(handle)
         self._buffer = ctypes.create_string_buffer(max(max_record, 1))
         self._max_record = max_record
+        self._length = ctypes.c_size_t()
+        self._length_ref = ctypes.byref(self._length)
 
     def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
         """The next record (a copy), or None at the end of the stream."""
-        length = ctypes.c_size_t()
+        length = self._length
         h, buf, size = self._live(), self._buffer, len(self._buffer)
-        status = _blocking(lambda s: lib.shmring_record_read(h, buf, size, s, ctypes.byref(length)), timeout)
-        return None if status == END else buf.raw[:length.value]
+        ref = self._length_ref
+        status = _call(lambda s: lib.shmring_record_read(h, buf, size, s, ref), timeout)
+        return None if status == END else ctypes.string_at(buf, length.value)
 
     def __iter__(self) -> Iterator[bytes]:
         while (record := self.read()) is not None:
