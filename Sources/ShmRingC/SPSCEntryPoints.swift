@@ -109,6 +109,17 @@ func buffer(_ data: UnsafeMutableRawPointer?, _ length: Int) throws(ShmError) ->
     return UnsafeMutableRawBufferPointer(start: data, count: length)
 }
 
+/// Copies one message: an 8-byte message as one load and store (the common
+/// case of a sequence number; memmove's call cost more than the copy).
+@inline(__always)
+func copyMessage(_ to: UnsafeMutableRawPointer, _ from: UnsafeRawPointer, _ size: Int) {
+    if size == 8 {
+        to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+    } else {
+        to.copyMemory(from: from, byteCount: size)
+    }
+}
+
 /// `count` messages of `size` bytes, back to back; refuses an overflowing product.
 func messages(_ count: Int, of size: Int) throws(ShmError) -> Int {
     let (total, overflow) = count.multipliedReportingOverflow(by: size)
@@ -119,7 +130,13 @@ func messages(_ count: Int, of size: Int) throws(ShmError) -> Int {
 @_cdecl("shmring_spsc_try_push")
 public func shmring_spsc_try_push(_ handle: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int) -> Int32 {
     guard let p = HandleCell.value(handle, tag: HandleTag.spscProducer, as: SPSCProducer.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in try p.pointee.tryPush(bytes: bytes(data, length)) ? ABIStatus.ok : ABIStatus.again }
+    return ABIStatus.run { () throws(ShmError) in
+        let source = try bytes(data, length)
+        guard length == p.pointee.ring.messageSize else {
+            return try p.pointee.tryPush(bytes: source) ? ABIStatus.ok : ABIStatus.again // zero-pads, checks the size
+        }
+        return try p.pointee.tryPush { slot in copyMessage(slot.baseAddress!, source.baseAddress!, length) } ? ABIStatus.ok : ABIStatus.again
+    }
 }
 
 @_cdecl("shmring_spsc_push")
@@ -148,7 +165,7 @@ public func shmring_spsc_try_push_batch(_ handle: OpaquePointer?, _ data: Unsafe
         let size = p.pointee.ring.messageSize
         let source = try bytes(data, messages(count, of: size))
         let n = try p.pointee.tryPushBatch(maxCount: count) { i, slot in
-            slot.baseAddress!.copyMemory(from: source.baseAddress! + i &* size, byteCount: size)
+            copyMessage(slot.baseAddress!, source.baseAddress! + i &* size, size)
         }
         pushed?.pointee = n
         return n > 0 || count == 0 ? ABIStatus.ok : ABIStatus.again
@@ -168,7 +185,7 @@ public func shmring_spsc_push_batch(_ handle: OpaquePointer?, _ data: UnsafeRawP
         while done < count {
             let first = done
             done += try p.pointee.tryPushBatch(maxCount: count - done) { i, slot in
-                slot.baseAddress!.copyMemory(from: source.baseAddress! + (first + i) &* size, byteCount: size)
+                copyMessage(slot.baseAddress!, source.baseAddress! + (first + i) &* size, size)
             }
             guard done < count else { break }
             // Full: wait (the endpoint's strategy) for room for one, then batch again.
@@ -199,7 +216,12 @@ func received(_ r: Received) -> Int32 { r == .message ? ABIStatus.ok : ABIStatus
 @_cdecl("shmring_spsc_try_pop")
 public func shmring_spsc_try_pop(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {
     guard let c = HandleCell.value(handle, tag: HandleTag.spscConsumer, as: SPSCConsumer.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in try c.pointee.tryPop(into: buffer(data, size)) ? ABIStatus.ok : ABIStatus.again }
+    return ABIStatus.run { () throws(ShmError) in
+        let target = try buffer(data, size)
+        let messageSize = c.pointee.ring.messageSize
+        guard size >= messageSize else { return try c.pointee.tryPop(into: target) ? ABIStatus.ok : ABIStatus.again } // the error
+        return try c.pointee.tryPop { m in copyMessage(target.baseAddress!, m.baseAddress!, messageSize) } ? ABIStatus.ok : ABIStatus.again
+    }
 }
 
 @_cdecl("shmring_spsc_pop")
@@ -236,7 +258,7 @@ public func shmring_spsc_try_pop_batch(_ handle: OpaquePointer?, _ data: UnsafeM
         let size = c.pointee.ring.messageSize
         let target = try buffer(data, messages(maxCount, of: size))
         let n = try c.pointee.tryPopBatch(maxCount: maxCount) { i, m in
-            (target.baseAddress! + i &* size).copyMemory(from: m.baseAddress!, byteCount: size)
+            copyMessage(target.baseAddress! + i &* size, m.baseAddress!, size)
         }
         count?.pointee = n
         return n > 0 || maxCount == 0 ? ABIStatus.ok : ABIStatus.again
