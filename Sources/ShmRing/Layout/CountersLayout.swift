@@ -60,10 +60,10 @@ public enum CountersLayout {
     /// Endpoint slots of each kind (0: the kind has no counters block).
     public static func slots(for kind: StructureKind) -> Int {
         switch kind {
-        case .spscRing, .recordRing: 2
+        // An exchange's client holds the producer side, its server the consumer side.
+        case .spscRing, .recordRing, .exchange: 2
         case .mpmcSemaphoreQueue, .mpmcLockFreeQueue: queueSlots
-        // The exchange (issue 19) landed beside the counters and has none yet.
-        case .lockArena, .benchControl, .exchange: 0
+        case .lockArena, .benchControl: 0
         }
     }
 

@@ -12,6 +12,9 @@
 /// |            768 + S |    S | response slot | server     | a response longer than 56 bytes                      |
 ///
 /// S = `slotSize` rounded up to 64; channel c starts at 512 + c × (256 + 2S).
+/// After the last channel, rounded up to 128: the counters block
+/// (`CountersLayout`, 2 × 128 bytes: slot 0 the client's, slot 1 the
+/// server's, as a ring's producer and consumer).
 /// Header fields: `capacity` = channels (must be 1 in this version),
 /// `slotSize` = the largest message, parameter 0 = lines (1: the request line
 /// carries both directions in turn; 2: one line per direction).
@@ -42,6 +45,8 @@ public enum ExchangeLayout {
 
     /// Total region size, or nil past `RegionLayout.maximumRegionSize`.
     public static func regionSize(channels: Int, maximumMessageSize: Int) -> Int? {
-        RegionLayout.slotArraySize(offset: channelsOffset, capacity: channels, stride: channelStride(messageSize: maximumMessageSize))
+        CountersLayout.appended(to: RegionLayout.slotArraySize(offset: channelsOffset, capacity: channels,
+                                                               stride: channelStride(messageSize: maximumMessageSize)),
+                                slots: CountersLayout.slots(for: .exchange))
     }
 }
