@@ -147,7 +147,8 @@ final class LivenessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "rm --stale left a dead queue")
     }
 
-    /// A member that opened a queue keeps it in use after its creator died.
+    /// A member that opened a queue keeps it in use after its creator died:
+    /// `ringbench rm --stale` once removed it (it judged the creator's pid).
     func testQueueMemberKeepsAQueueWhoseCreatorDiedInUse() throws {
         let name = "member-queue"
         let creator = try start(["hold-queue", "lockfree", name, scratch.path, "-", "park"], output: Pipe())
@@ -163,6 +164,8 @@ final class LivenessTests: XCTestCase {
         XCTAssertEqual(holders.first(where: { $0.role == "creator" })?.alive, false, "\(holders)")
         XCTAssertEqual(holders.first(where: { $0.role == "members" })?.alive, true, "\(holders)")
         XCTAssertFalse(QueueNames.isStale(queue.region))
+        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file(name)), "rm --stale removed a queue a live member has open")
         queue.removeName()
     }
 
@@ -367,11 +370,13 @@ final class LivenessTests: XCTestCase {
         XCTAssertNotNil(parent.exitStatus(within: 30))
         XCTAssertEqual(try producerAlive(), false, "a dead parent's end is alive while its forked child lives")
         XCTAssertEqual(kill(child, 0), 0, "the forked child still lives")
-        XCTAssertNotEqual(deadAt, 0)
-        let ms = Double(deadAt &- killedAt) / 1e6
-        print("a forked child's dead parent judged dead \(ms) ms after SIGKILL")
-        // Asserted loosely (a loaded machine); the kernel drops the lock as the parent exits.
-        XCTAssertLessThan(ms, 2000)
+        XCTAssertNotEqual(deadAt, 0, "not judged dead within 5 s")
+        if deadAt != 0 {
+            let ms = Double(deadAt &- killedAt) / 1e6
+            print("a forked child's dead parent judged dead \(ms) ms after SIGKILL")
+            // Asserted loosely (a loaded machine); the kernel drops the lock as the parent exits.
+            XCTAssertLessThan(ms, 2000)
+        }
         var producer = try ring.producer(wait: .park)
         var consumer = try ring.consumer(wait: .park)
         XCTAssertEqual(try consumer.tryPop(as: UInt64.self), 0)
