@@ -259,6 +259,55 @@ final class LivenessTests: XCTestCase {
         _ = try? RingNames.remove(backing: .mmap, name: name, options: options())
     }
 
+    // MARK: No witness
+
+    /// Where the witness cannot answer, the answer is "alive" and the error
+    /// says why. A checker of another uid (65534) may open a root producer's
+    /// SysV ring (segment mode 0666) but not its key file read-write (mode
+    /// 0644, what a umask of 022 makes of 0666): it has no witness. It must
+    /// judge the producer alive, with the reason, and its claim must fail
+    /// naming the witness; and still so after the producer died (root, which
+    /// has the witness, sees the death). Never "dead" for want of an answer.
+    func testRingWithoutAWitnessIsAliveAndItsEndIsNotTakenOver() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root (the checker runs as another uid)") }
+        XCTAssertEqual(chmod(scratch.path, 0o777), 0)
+        let name = "sysv-no-witness"
+        defer { _ = try? RingNames.remove(backing: .sysv, name: name, options: sharedOptions()) }
+        let producer = Process()
+        producer.executableURL = RingLifecycleTests.helper
+        producer.arguments = ["produce", "spsc", name, scratch.path, "1", "park", "create", "hang"]
+        producer.environment = ["RING_PEER_SHARED": "1"]
+        try producer.run()
+        defer { producer.killAndReap() }
+        let ring = try SPSCRing.open(backing: .sysv, name: name, options: sharedOptions(), waitForCreationSeconds: 20)
+        try waitForPending(ring)
+        XCTAssertEqual(chmod(scratch.file(name + ".sysv-key"), 0o644), 0)
+
+        func judgeAsAnotherUser() throws -> [String] {
+            let checker = Process()
+            checker.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            checker.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "RING_PEER_SHARED=1",
+                                 RingLifecycleTests.helper.path, "judge", "spsc", name, scratch.path, "-", "park"]
+            let output = Pipe()
+            checker.standardOutput = output
+            try checker.run()
+            let text = output.readToEnd(within: 30)
+            XCTAssertEqual(checker.exitStatus(within: 30), 0, text)
+            return text.split(separator: "\n").map(String.init)
+        }
+        for moment in ["while the producer lives", "after the producer died"] {
+            let lines = try judgeAsAnotherUser()
+            XCTAssertTrue(lines.contains { $0.hasPrefix("holder producer alive cannot judge liveness: ") && $0.contains("liveness witness") },
+                          "\(moment): \(lines)")
+            XCTAssertTrue(lines.contains { $0.hasPrefix("claim: ") && $0.contains("liveness witness") && $0.contains("errno 13") },
+                          "\(moment): \(lines)")
+            if moment.hasPrefix("while") {
+                producer.killAndReap()
+                XCTAssertTrue(try RingNames.isStale(backing: .sysv, name: name, options: sharedOptions()), "root has the witness: dead")
+            }
+        }
+    }
+
     // MARK: Out of descriptors
 
     /// A consumer that has used up its descriptors (EMFILE: it cannot open

@@ -18,6 +18,10 @@
 //       create, claim the producer, push 0, fork a child that lives on
 //       (pause), print "child PID" and hang until killed: once the parent
 //       is killed, its end must be dead although the child lives
+//   ring-peer judge spsc NAME DIR - WAIT
+//       open the ring without claiming; print "holder ROLE alive|dead NOTE"
+//       for each holder, then "claim: claimed" or "claim: ERROR" for a
+//       producer claim
 //   ring-peer hold-queue lockfree NAME DIR - WAIT
 //       create a named lock-free MPMC queue, print "ready PID" (our pid, in
 //       our PID namespace) and hang until killed
@@ -164,6 +168,19 @@ func run() throws { // untyped, as ordinary client code is
         guard expected == count else { fail("end of stream after \(expected) of \(count) records") }
     case ("claim", "spsc"), ("claim", "records"):
         if let taken = claimProducer() { fail("producer end taken: \(taken)", status: 4) }
+    case ("judge", "spsc"):
+        // Looks without claiming: each holder's judgement, then what a
+        // producer claim gets. Exit 0 whatever the verdicts.
+        let ring = try SPSCRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
+        for holder in try RingNames.holders(of: ring.region) {
+            print("holder \(holder.role) \(holder.alive ? "alive" : "dead") \(holder.note ?? "-")")
+        }
+        do {
+            _ = try ring.producer(wait: wait)
+            print("claim: claimed")
+        } catch {
+            print("claim: \(error)")
+        }
     case ("produce-zombie", "spsc"):
         ZombieLeader.run(ring: try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options),
                          count: count, wait: wait)
