@@ -136,14 +136,14 @@ final class LivenessTests: XCTestCase {
         let region = try SharedRegion.open(backing: .mmap, name: name, options: options())
         XCTAssertEqual(QueueNames.holders(of: region).first?.alive, true, "\(QueueNames.holders(of: region))")
         XCTAssertFalse(QueueNames.isStale(region))
-        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]), 0)
+        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]).status, 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path), "rm --stale removed a live queue whose creator is in another PID namespace")
         process.killAndReap()
         // The namespace's init died with unshare (--kill-child): every process in it is killed.
         let deadline = cshim_monotonic_ns() + 5_000_000_000
         while !QueueNames.isStale(region), cshim_monotonic_ns() < deadline { usleep(1000) }
         XCTAssertTrue(QueueNames.isStale(region), "\(QueueNames.holders(of: region))")
-        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]), 0)
+        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]).status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "rm --stale left a dead queue")
     }
 
@@ -164,19 +164,25 @@ final class LivenessTests: XCTestCase {
         XCTAssertEqual(holders.first(where: { $0.role == "creator" })?.alive, false, "\(holders)")
         XCTAssertEqual(holders.first(where: { $0.role == "members" })?.alive, true, "\(holders)")
         XCTAssertFalse(QueueNames.isStale(queue.region))
-        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]), 0)
+        XCTAssertEqual(try ringbench(["rm", "--stale", "--directory", scratch.path]).status, 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file(name)), "rm --stale removed a queue a live member has open")
+        let refused = try ringbench(["rm", name, "--directory", scratch.path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.stderr, "ringbench: '\(name)' is in use: its members are alive; use --force to remove it anyway\n")
         queue.removeName()
     }
 
-    /// Runs `ringbench` (beside the helper); its exit status.
-    func ringbench(_ arguments: [String]) throws -> Int32 {
+    /// Runs `ringbench` (beside the helper); its exit status and stderr.
+    func ringbench(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = RingLifecycleTests.helper.deletingLastPathComponent().appendingPathComponent("ringbench")
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
-        return process.exitStatus(within: 60) ?? -1
+        let text = errors.readToEnd(within: 60)
+        return (process.exitStatus(within: 60) ?? -1, text)
     }
 
     // MARK: hidepid

@@ -5,9 +5,9 @@
 /// byte for its lifetime. The kernel drops both when their holder dies, in
 /// any PID namespace. The creator pid in the header stays a label for people.
 ///
-/// This is what `ringbench ls` shows for a queue and what `rm --stale` and
-/// reclaim go by: a queue is stale only when the witness shows neither its
-/// creator nor any member; when the witness cannot answer, it is in use.
+/// This is what `ringbench ls` shows for a queue and what `rm` and
+/// `rm --stale` go by: a queue is stale only when the witness shows neither
+/// its creator nor any member; when the witness cannot answer, it is in use.
 extension SharedRegion {
     /// Takes this process's holds on a queue region: the creator byte
     /// (`creator`: the region was just made) and the shared member byte.
