@@ -293,6 +293,10 @@ void cshim_witness_close(int fd, uint64_t generation);
 // fcntl(F_OFD_SETLK, F_WRLCK) on the byte at `offset`: 0 taken, 1 held by
 // another open file description (a live holder), -1 with errno.
 int cshim_ofd_trylock(int fd, uint64_t offset);
+// fcntl(F_OFD_SETLK, F_RDLCK) on the byte at `offset`: a shared hold that
+// any number of descriptions may take at once (a queue's members). 0 taken,
+// 1 a writer holds it, -1 with errno.
+int cshim_ofd_trylock_shared(int fd, uint64_t offset);
 // fcntl(F_OFD_GETLK, F_WRLCK) on the byte at `offset`: 1 some other open file
 // description holds a lock there, 0 none does, -1 with errno.
 int cshim_ofd_is_held(int fd, uint64_t offset);

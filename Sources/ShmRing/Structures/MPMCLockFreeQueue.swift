@@ -54,6 +54,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCLockFreeLayout.regionSize)
+        try region.joinQueue(asCreator: true)
         let queue = MPMCLockFreeQueue(region: region, capacity: capacity, messageSize: messageSize)
         RegionHeader(kind: structureKind, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
         // Slot i is free for position i. Relaxed: `publishReady`'s release
@@ -73,6 +74,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> MPMCLockFreeQueue {
         let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: timeoutSeconds, regionSize: MPMCLockFreeLayout.regionSize)
+        try region.joinQueue(asCreator: false)
         return MPMCLockFreeQueue(region: region, capacity: shape.capacity, messageSize: shape.messageSize)
     }
 

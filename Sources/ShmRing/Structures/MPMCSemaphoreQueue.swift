@@ -116,6 +116,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCSemaphoreLayout.regionSize)
+        try region.joinQueue(asCreator: true)
         // On a throw below, dropping `region` removes its name (we created it).
         let isPrivate = name == nil || backing == .anon
         let key = isPrivate
@@ -149,6 +150,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: options.openTimeoutSeconds,
                                           regionSize: MPMCSemaphoreLayout.regionSize)
+        try region.joinQueue(asCreator: false)
         let stored = Int32(truncatingIfNeeded: shape.header.parameters[MPMCSemaphoreLayout.semaphoreKeyParameter])
         guard stored != SemaphoreSet.privateKey, region.backing != .anon else {
             throw .invalidArgument("queue '\(region.name)' uses an IPC_PRIVATE semaphore set: only processes forked from its creator can use it")
