@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop python-package
 
 all: release
 
@@ -64,8 +64,46 @@ probe: release
 
 # The example pipeline (Examples/Pipeline, its own package on ShmRing only),
 # built once here so its test only runs it.
-examples: deps
+examples: deps cabi
 	$(SWIFT) build --package-path Examples/Pipeline --scratch-path .build-examples
+	$(CC_STRICT) Examples/c/producer.c $(CABI_LINK) -o $(CABI_DIR)/example-producer
+	$(CC_STRICT) Examples/c/consumer.c $(CABI_LINK) -o $(CABI_DIR)/example-consumer
+
+# The C ABI (include/shmring.h): libshmring.so and libshmring-static.a under
+# $(CABI_DIR), release, with the Swift runtime linked in statically (the
+# dynamic library product needs -static-stdlib passed to the driver: SwiftPM's
+# --static-swift-stdlib alone applies to executables). Checked: no libswift*
+# in ldd. Build-command flags, not unsafeFlags (Package.swift has none).
+CABI_SCRATCH = .build-cabi
+CABI_DIR = $(CABI_SCRATCH)/release
+CABI_LINK = -L$(CABI_DIR) -lshmring -Wl,-rpath,'$$ORIGIN' -lm
+CC_STRICT = cc -std=c11 -Wall -Wextra -Werror -Iinclude
+cabi: deps
+	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -static-stdlib --product shmring --scratch-path $(CABI_SCRATCH)
+	$(SWIFT) build -c release --product shmring-static --scratch-path $(CABI_SCRATCH)
+	@if ldd $(CABI_DIR)/libshmring.so | grep libswift; then echo "libshmring.so needs the Swift runtime at run time" >&2; exit 1; fi
+
+# The header as C11 and C++17 (-Wall -Wextra -Werror -pedantic), then the
+# ABI's own tests (Tests/CABI/abi_test.c) against libshmring.so.
+cabi-test: cabi
+	$(CC_STRICT) -pedantic Tests/CABI/header_c11.c $(CABI_LINK) -o $(CABI_DIR)/header-c11
+	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude Tests/CABI/header_cxx17.cpp $(CABI_LINK) -o $(CABI_DIR)/header-cxx17
+	$(CC_STRICT) Tests/CABI/abi_test.c $(CABI_LINK) -o $(CABI_DIR)/abi-test
+	bash Tests/CABI/exports.sh $(CABI_DIR)/libshmring.so
+	$(CABI_DIR)/header-c11 && $(CABI_DIR)/header-cxx17 && $(CABI_DIR)/abi-test
+
+# Interop: the C tests and a C producer/consumer pair with /opt/swift hidden
+# (a private mount namespace with an empty directory over it: proves that
+# libshmring.so needs no Swift toolchain), then the Python package's tests.
+SWIFT_ROOT ?= /opt/swift
+interop: cabi-test examples build
+	bash Tests/CABI/without-swift.sh $(SWIFT_ROOT) $(CABI_DIR)
+	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest numpy
+	python3 -m pytest -q python/tests
+
+# The Python package with libshmring.so inside it: then `pip install ./python`.
+python-package: cabi
+	cp $(CABI_DIR)/libshmring.so python/shmring/libshmring.so
 
 # Tests, then a check that nothing was left in ipcs or /dev/shm.
 test: deps examples
@@ -97,6 +135,7 @@ fault-check: build
 
 fault-campaign: build
 	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
+	JOURNAL_TRIALS=200 JOURNAL_SEED=7 $(SWIFT) test --disable-swift-testing --filter RingbenchCLITests.JournalCLITests/testKilledProducersLoseNothingCommittedAndTheTailerResumesExactly
 
 # The test suite under AddressSanitizer and under ThreadSanitizer, each in its
 # own scratch path (docs/reliability.md, "Sanitizers", says what is skipped and why).

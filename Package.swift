@@ -9,6 +9,10 @@ let package = Package(
         // Scenarios, process runner, transports, measurement and output.
         .library(name: "BenchHarness", targets: ["BenchHarness"]),
         .executable(name: "ringbench", targets: ["ringbench"]),
+        // The C ABI (include/shmring.h): libshmring.so and libshmring-static.a.
+        // `make cabi` builds them with the Swift runtime linked in statically.
+        .library(name: "shmring", type: .dynamic, targets: ["ShmRingC"]),
+        .library(name: "shmring-static", type: .static, targets: ["ShmRingC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
@@ -18,6 +22,10 @@ let package = Package(
     targets: [
         // Atomics, futex, SysV IPC, clocks: what ShmRing needs. No libnuma.
         .target(name: "CShim", path: "CShim"),
+        // The C ABI's thread-local last error (C has thread-locals; Swift has not).
+        .target(name: "CShmRingABI", path: "Sources/CShmRingABI"),
+        // The C ABI: @_cdecl entry points over ShmRing (include/shmring.h).
+        .target(name: "ShmRingC", dependencies: ["ShmRing", "CShim", "CShmRingABI"]),
         // CPU pinning and NUMA placement for the harness; the only target that links libnuma.
         .target(
             name: "CPlacement",

@@ -136,6 +136,13 @@ int cshim_ofd_trylock(int fd, uint64_t offset) {
     return -1;
 }
 
+int cshim_ofd_trylock_shared(int fd, uint64_t offset) {
+    struct flock lock;
+    if (ofd_lock(fd, F_OFD_SETLK, F_RDLCK, offset, &lock) == 0) return 0;
+    if (errno == EAGAIN || errno == EACCES) return 1;
+    return -1;
+}
+
 int cshim_ofd_is_held(int fd, uint64_t offset) {
     struct flock lock;
     if (ofd_lock(fd, F_OFD_GETLK, F_WRLCK, offset, &lock) != 0) return -1;

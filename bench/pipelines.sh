@@ -10,7 +10,8 @@
 #   copy-1GiB.json                       pub|sub of a 1 GiB file against cat|cat (and pv, if installed)
 #   copy-side-by-side.txt                issue 15: real text lines and 64 KiB length-framed records,
 #                                        page cache -> tmpfs, cat|cat vs a FIFO vs pub|sub, interleaved
-#                                        rounds, medians; plus the per-line latency of a live pub|sub
+#                                        rounds, medians; the CPU time of each side (perf stat, if
+#                                        installed); plus the per-line latency of a live pub|sub
 # Usage: bench/pipelines.sh [OUTDIR]   (RINGBENCH=path/to/ringbench; SIZE_MB=1024 for the copy)
 #        ONLY=copy bench/pipelines.sh [OUTDIR]   just copy-side-by-side.txt (TEXT=file of lines,
 #        ROUNDS=8, OUTPUT_DIR=a tmpfs directory for the copies, default /dev/shm,
@@ -83,6 +84,19 @@ for i in range(len(data) // 65536):
       }' | sort >> "$report"
   done
   echo "# load at the end of the copies: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
+  # CPU time of each side on the lines (perf stat task-clock): what a side
+  # costs, less disturbed than the wall time when other work shares the CPUs.
+  if command -v perf > /dev/null; then
+    for r in 1 2 3; do
+      for which in now ${BEFORE:+before}; do
+        b=$bin; [ $which = now ] || b=$BEFORE
+        perf stat -x, -e task-clock -o "$dir/pub.cpu" "$b" pub "$ring" < "$text" \
+          | perf stat -x, -e task-clock -o "$dir/sub.cpu" "$b" sub "$ring" > "$dir/copy"
+        printf 'cpu        lines %-6s pub %s ms, sub %s ms (task-clock)\n' $which \
+          "$(grep task-clock "$dir/pub.cpu" | cut -d, -f1)" "$(grep task-clock "$dir/sub.cpu" | cut -d, -f1)" >> "$report"
+      done
+    done
+  fi
   # Per-line latency of a live pipeline: a line every 5 ms into pub's stdin,
   # stamped; the reader of sub's stdout notes when each arrives.
   python3 - "$bin" "$ring" >> "$report" <<'PY'

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the README's results table from default-suite results files.
+"""Prints the results table of docs/results.md (headline rows in the README) from default-suite results files.
 
    bench/readme-table.py results/A.json [results/B.json ...]
 

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "CShimNames.h"
+#include "CShimLines.h"
 
 // Cross-process atomics must be lock-free: a libatomic fallback lock lives in
 // each process's own memory, so two processes would "lock" different locks
@@ -297,10 +298,26 @@ void cshim_witness_close(int fd, uint64_t generation);
 // fcntl(F_OFD_SETLK, F_WRLCK) on the byte at `offset`: 0 taken, 1 held by
 // another open file description (a live holder), -1 with errno.
 int cshim_ofd_trylock(int fd, uint64_t offset);
+// fcntl(F_OFD_SETLK, F_RDLCK) on the byte at `offset`: a shared hold that
+// any number of descriptions may take at once (a queue's members). 0 taken,
+// 1 a writer holds it, -1 with errno.
+int cshim_ofd_trylock_shared(int fd, uint64_t offset);
 // fcntl(F_OFD_GETLK, F_WRLCK) on the byte at `offset`: 1 some other open file
 // description holds a lock there, 0 none does, -1 with errno.
 int cshim_ofd_is_held(int fd, uint64_t offset);
 // memfd_create(name, MFD_CLOEXEC): the witness file of an anonymous region.
 int cshim_memfd(const char *name);
+
+// MARK: - Journal (crc32c.c)
+
+// CRC32C (Castagnoli) of `length` bytes, continuing `crc` (0 to start): the
+// SSE4.2 crc32 instruction when the CPU has it, else a table.
+uint32_t cshim_crc32c(uint32_t crc, const void *bytes, size_t length);
+// The table version alone (tests compare the two).
+uint32_t cshim_crc32c_software(uint32_t crc, const void *bytes, size_t length);
+// 1 when cshim_crc32c uses the crc32 instruction.
+int cshim_crc32c_is_hardware(void);
+// posix_fallocate(fd, 0, length): 0 or an error number (ENOSPC, EFBIG), not errno.
+int cshim_posix_fallocate(int fd, uint64_t length);
 
 #endif

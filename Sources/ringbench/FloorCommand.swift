@@ -21,6 +21,10 @@ struct FloorCommand: ParsableCommand {
               ringbench floor --backing mmap --messages 50M --rounds 5 --format json --output floor.json
               ringbench floor --batch 32 --messages 200M
               ringbench floor --mode roundtrip --messages 2M
+              ringbench floor --mode roundtrip --transport exchange
+            With --transport exchange (or exchange-shared) the floor is one Exchange: the client sends its sequence
+            number in place and spins on tryReceive, the server spins on tryServe; each round compares it with
+            'ringbench run --transport exchange --mode roundtrip'.
             """)
 
     @Option(help: ArgumentHelp("Shared-memory backing of both rings: sysv, mmap or anon.", valueName: "sysv|mmap|anon"))
@@ -33,6 +37,10 @@ struct FloorCommand: ParsableCommand {
 
     @Option(help: "What to measure: throughput or roundtrip.")
     var mode: Scenario.Mode = .throughput
+
+    @Option(help: ArgumentHelp("The transport beside its floor: spsc, or exchange / exchange-shared (roundtrip only).",
+                               valueName: "spsc|exchange|exchange-shared"))
+    var transport: String = "spsc"
 
     @Option(parsing: .unconditional,
             help: OptionRules.capacity.help("Ring slots (a power of two).", valueName: "N", default: 4096),
@@ -57,11 +65,14 @@ struct FloorCommand: ParsableCommand {
         options.probesHostState = !probeOptions.noProbes
         let messages = messages ?? (mode == .roundtrip ? 2_000_000 : 50_000_000)
         let scenario = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
-        try BenchmarkRunner.validate(scenario, capabilities: try TransportCatalog.named("spsc").capabilities, options: options)
+        var checked = scenario
+        checked.transport = transport
+        try BenchmarkRunner.validate(checked, capabilities: try TransportCatalog.named(transport).capabilities, options: options)
         let probes = try probeOptions.measure(pin: options.pin, processes: 2)
         options.settle = try probeOptions.settling(probes)
         let (comparison, records) = try FloorComparison.measure(backing: backing, messages: messages, capacity: capacity,
-                                                                batch: batch, mode: mode, rounds: rounds, options: options)
+                                                                batch: batch, mode: mode, transport: transport,
+                                                                rounds: rounds, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
         document.floor = comparison
         document.annotate()

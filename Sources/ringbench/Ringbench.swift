@@ -18,7 +18,8 @@ struct Ringbench: ParsableCommand {
         version: ToolInfo.version,
         subcommands: [SuiteCommand.self, RunCommand.self, FloorCommand.self, LatencyCommand.self, LocksCommand.self, ProbeCommand.self, InspectCommand.self, ReportCommand.self,
                       CompareCommand.self, BaselineCommand.self, NumaCommand.self, ReclaimCommand.self,
-                      PubCommand.self, SubCommand.self, ListCommand.self, RemoveCommand.self],
+                      PubCommand.self, SubCommand.self, ListCommand.self, RemoveCommand.self,
+                      JournalCommand.self, StatCommand.self, TopCommand.self, DoctorCommand.self],
         defaultSubcommand: SuiteCommand.self
     )
 

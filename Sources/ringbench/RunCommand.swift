@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("spsc, records: wait in the library's blocking calls with this strategy (default: the harness spins).",
+    @Option(help: ArgumentHelp("spsc, records, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
                                valueName: "spin|yield|park"))
     var wait: String?
 
@@ -101,6 +101,7 @@ struct RunCommand: ParsableCommand {
         options.settle = try probeOptions.settling(probes)
         let record = try BenchmarkRunner.run(scenario, options: options)
         var document = ResultDocument(tool: .current(), machine: .current(), runs: [record], probes: probes)
+        document.doctor = MachineDoctor.check()
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)

@@ -69,6 +69,7 @@ struct SuiteCommand: ParsableCommand {
         }
         progress.finish()
         var document = ResultDocument(tool: .current(), machine: .current(), runs: records, probes: probes)
+        document.doctor = MachineDoctor.check()
         document.annotate()
         try output.emit(document)
         try output.checkIntegrity(document)

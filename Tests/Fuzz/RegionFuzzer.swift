@@ -95,9 +95,9 @@ struct FuzzInput {
 
 // MARK: - Raw regions
 
-/// The three structures, each opened the way a user would, by name.
+/// The structures, each opened the way a user would, by name.
 enum Kind: CaseIterable {
-    case spsc, lockFree, semaphore, record
+    case spsc, lockFree, semaphore, record, exchange
 
     func open(backing: RegionBacking, name: String) throws(ShmError) -> Handle {
         switch self {
@@ -105,6 +105,7 @@ enum Kind: CaseIterable {
         case .lockFree: return .lockFree(try MPMCLockFreeQueue.open(backing: backing, name: name, options: fuzzOptions))
         case .semaphore: return .semaphore(try MPMCSemaphoreQueue.open(backing: backing, name: name, options: fuzzOptions))
         case .record: return .record(try RecordRing.open(backing: backing, name: name, options: fuzzOptions))
+        case .exchange: return .exchange(try Exchange.open(backing: backing, name: name, options: fuzzOptions))
         }
     }
 
@@ -119,6 +120,10 @@ enum Kind: CaseIterable {
         // `capacity` slots' worth of bytes; records of up to `messageSize` bytes.
         case .record: return .record(try RecordRing.create(backing: backing, name: name, capacity: 64 * capacity,
                                                           maximumRecordLength: min(messageSize, 64 * capacity - 8), options: fuzzOptions))
+        // Messages of up to `messageSize` bytes (inline up to 56, slot above);
+        // a capacity of 1 picks the one shared line.
+        case .exchange: return .exchange(try Exchange.create(backing: backing, name: name, maximumMessageSize: messageSize,
+                                                              lines: capacity == 1 ? .shared : .separate, options: fuzzOptions))
         }
     }
 }
@@ -128,6 +133,7 @@ enum Handle {
     case lockFree(MPMCLockFreeQueue)
     case semaphore(MPMCSemaphoreQueue)
     case record(RecordRing)
+    case exchange(Exchange)
 
     var region: SharedRegion {
         switch self {
@@ -135,6 +141,7 @@ enum Handle {
         case let .lockFree(q): q.region
         case let .semaphore(q): q.region
         case let .record(r): r.region
+        case let .exchange(x): x.region
         }
     }
 
@@ -146,6 +153,7 @@ enum Handle {
         case let .lockFree(q): q.removeName()
         case let .semaphore(q): q.removeName()
         case let .record(r): r.region.removeName()
+        case let .exchange(x): x.region.removeName()
         }
     }
 }
@@ -244,6 +252,10 @@ struct Session: ~Copyable {
     var spscConsumer: SPSCRing.Consumer?
     var recordProducer: RecordRing.Producer?
     var recordConsumer: RecordRing.Consumer?
+    var exchangeClient: Exchange.Client?
+    var exchangeServer: Exchange.Server?
+    /// The value of the request sent and not yet answered back (checked runs).
+    var exchangeAwaiting: UInt64?
     /// Errors so far. Detecting corruption may legitimately cost a bounded
     /// spin (the lock-free claim retries up to 2^20 times); once a region
     /// has shown it is corrupt a few times, more operations only repeat that,
@@ -265,6 +277,7 @@ struct Session: ~Copyable {
         case let .lockFree(q): q.capacity
         case let .semaphore(q): q.capacity
         case let .record(r): max(1, r.capacity / RecordLayout.footprint(length: r.maximumRecordLength))
+        case .exchange: 1
         }
     }
 
@@ -304,6 +317,7 @@ struct Session: ~Copyable {
         switch handle {
         case let .spsc(r): if spscProducer == nil { spscProducer = try r.producer() }
         case let .record(r): if recordProducer == nil { recordProducer = try r.producer() }
+        case let .exchange(x): if exchangeClient == nil { exchangeClient = try x.client() }
         default: break
         }
     }
@@ -312,12 +326,14 @@ struct Session: ~Copyable {
         switch consumerHandle {
         case let .spsc(r): if spscConsumer == nil { spscConsumer = try r.consumer() }
         case let .record(r): if recordConsumer == nil { recordConsumer = try r.consumer() }
+        case let .exchange(x): if exchangeServer == nil { exchangeServer = try x.server() }
         default: break
         }
     }
 
     mutating func push(count: Int, batch: Bool, blocking: Bool = false) throws(ShmError) {
         try claimProducer()
+        if case .exchange = handle { return try sendRequest(blocking: blocking) }
         let first = nextValue
         let fill = { (i: Int, slot: UnsafeMutableRawBufferPointer) in
             let value = first &+ UInt64(i)
@@ -356,6 +372,7 @@ struct Session: ~Copyable {
             recordProducer!.commit()
         case let .lockFree(q): pushed = try pushMPMC(q, count: count, blocking: blocking, fill)
         case let .semaphore(q): pushed = try pushMPMC(q, count: count, blocking: blocking, fill)
+        case .exchange: break // sendRequest
         }
         precondition(pushed >= 0 && pushed <= count, "push reported \(pushed) of \(count)")
         if checked, case .record = handle {} else if checked {
@@ -379,6 +396,7 @@ struct Session: ~Copyable {
 
     mutating func pop(count: Int, batch: Bool, blocking: Bool = false) throws(ShmError) {
         try claimConsumer()
+        if case .exchange = consumerHandle { return try answerRequest(blocking: blocking) }
         var seen: [UInt64] = []
         var damaged = false
         let body = { (_: Int, slot: UnsafeRawBufferPointer) in
@@ -415,6 +433,7 @@ struct Session: ~Copyable {
             }
         case let .lockFree(q): try popMPMC(q, count: count, blocking: blocking, body)
         case let .semaphore(q): try popMPMC(q, count: count, blocking: blocking, body)
+        case .exchange: break // answerRequest
         }
         precondition(seen.count <= max(count, 1), "popped \(seen.count) of \(count)")
         guard checked else { return }
@@ -473,6 +492,8 @@ struct Session: ~Copyable {
         case let .lockFree(q): stride = MPMCLockFreeLayout.stride(slotSize: q.messageSize); slots = MPMCLockFreeLayout.slotsOffset
         case let .semaphore(q): stride = MPMCSemaphoreLayout.stride(slotSize: q.messageSize); slots = MPMCSemaphoreLayout.slotsOffset
         case let .record(r): stride = 8; slots = RecordLayout.dataOffset; count = r.capacity / 8 // headers sit on 8-byte boundaries
+        // The two signal words (request line, response line).
+        case .exchange: stride = ExchangeLayout.responseLineOffset; slots = ExchangeLayout.channelsOffset; count = 2
         }
         let word = (region.base + slots + (slot % count) * stride).assumingMemoryBound(to: UInt64.self)
         let signed = Int64(Int8(bitPattern: delta))
@@ -484,6 +505,8 @@ struct Session: ~Copyable {
     mutating func closeProducer() {
         spscProducer.take()?.close()
         recordProducer.take()?.close()
+        exchangeClient.take()?.close()
+        exchangeAwaiting = nil
         // After end of stream a new producer may or may not be accepted: the model stops.
         checked = false
     }
@@ -495,7 +518,75 @@ struct Session: ~Copyable {
         spscConsumer = nil
         recordProducer = nil
         recordConsumer = nil
+        exchangeClient = nil
+        exchangeServer = nil
+        exchangeAwaiting = nil
         checked = false
+    }
+
+    // MARK: The exchange
+
+    /// The client sends the next value (its bytes as `push` fills a slot);
+    /// blocking: a whole call with a zero timeout. A request still
+    /// unanswered makes the send wait (zero timeout: `timedOut`).
+    mutating func sendRequest(blocking: Bool) throws(ShmError) {
+        guard case let .exchange(x) = handle else { return }
+        let value = nextValue, size = x.maximumMessageSize
+        let fill = { (bytes: UnsafeMutableRawBufferPointer) in
+            withUnsafeBytes(of: value) { for j in 0..<min(8, bytes.count) { bytes[j] = $0[j] } }
+            for j in min(8, bytes.count)..<bytes.count { bytes[j] = UInt8(truncatingIfNeeded: Int(truncatingIfNeeded: value) &+ j) }
+        }
+        do throws(ShmError) {
+            try exchangeClient!.send(length: size, timeoutSeconds: 0) { bytes throws(ShmError) in fill(bytes) }
+        } catch .timedOut { return }
+        exchangeAwaiting = value
+        nextValue &+= 1
+        if blocking {
+            do throws(ShmError) {
+                try exchangeClient!.receive(timeoutSeconds: 0) { _ throws(ShmError) in }
+                exchangeAwaiting = nil
+            } catch .timedOut {}
+        }
+    }
+
+    /// The server answers a waiting request with its own bytes (blocking:
+    /// `serve` with a zero timeout), then the client takes the answer; in a
+    /// checked session both must be the value sent, intact.
+    mutating func answerRequest(blocking: Bool) throws(ShmError) {
+        var seen: UInt64?
+        var damaged = false
+        let echo = { (request: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer) -> Int in
+            var value: UInt64 = 0
+            withUnsafeMutableBytes(of: &value) { for j in 0..<min(8, request.count) { $0[j] = request[j] } }
+            seen = value
+            for j in min(8, request.count)..<request.count where request[j] != UInt8(truncatingIfNeeded: Int(truncatingIfNeeded: value) &+ j) {
+                damaged = true
+            }
+            let n = min(request.count, response.count)
+            if n > 0 { response.baseAddress!.copyMemory(from: request.baseAddress!, byteCount: n) }
+            return n
+        }
+        if blocking {
+            do throws(ShmError) {
+                _ = try exchangeServer!.serve(timeoutSeconds: 0) { r, w throws(ShmError) in echo(r, w) }
+            } catch .timedOut {}
+        } else {
+            _ = try exchangeServer!.tryServe { r, w throws(ShmError) in echo(r, w) }
+        }
+        if checked {
+            precondition(seen == nil || seen == exchangeAwaiting, "served \(String(describing: seen)), sent \(String(describing: exchangeAwaiting))")
+            precondition(seen != nil || exchangeAwaiting == nil || exchangeServer == nil, "a request sent was not there to serve")
+            precondition(!damaged, "request bytes changed between send and serve")
+        }
+        guard exchangeAwaiting != nil, exchangeClient != nil else { return }
+        var answer: UInt64?
+        let took = try exchangeClient!.tryReceive { bytes throws(ShmError) in
+            var value: UInt64 = 0
+            withUnsafeMutableBytes(of: &value) { for j in 0..<min(8, bytes.count) { $0[j] = bytes[j] } }
+            answer = value
+        }
+        if checked { precondition(took && answer == exchangeAwaiting, "answer \(String(describing: answer)) to \(String(describing: exchangeAwaiting))") }
+        if took { exchangeAwaiting = nil }
     }
 }
 

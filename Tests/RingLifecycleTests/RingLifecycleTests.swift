@@ -36,8 +36,7 @@ final class RingLifecycleTests: XCTestCase {
 
     func runPeer(_ arguments: [String]) throws -> Int32 {
         let process = try startPeer(arguments)
-        process.waitUntilExit()
-        return process.terminationStatus
+        return process.exitStatus(within: 60) ?? -1
     }
 
     func options() -> RegionOptions { RegionOptions(directory: scratch.path, openTimeoutSeconds: 5) }
@@ -64,7 +63,7 @@ final class RingLifecycleTests: XCTestCase {
         for kind in ["spsc", "records"] {
             let name = "late-\(kind)"
             let producer = try startPeer(["produce", kind, name, scratch.path, "2000", "park", "create", "close", "0.3"])
-            defer { producer.waitUntilExit() }
+            defer { producer.killAndReap() }
             var received = 0
             if kind == "spsc" {
                 let ring = try SPSCRing.open(backing: .mmap, name: name, options: options(), waitForCreationSeconds: 20)
@@ -79,8 +78,7 @@ final class RingLifecycleTests: XCTestCase {
                 while try consumer.read(timeoutSeconds: 20, { _ in received += 1 }) == .message {}
             }
             XCTAssertEqual(received, 2000, kind)
-            producer.waitUntilExit()
-            XCTAssertEqual(producer.terminationStatus, 0)
+            XCTAssertEqual(producer.exitStatus(within: 60), 0)
         }
         XCTAssertThrowsError(try SPSCRing.open(backing: .mmap, name: "never", options: options(), waitForCreationSeconds: 0.1)) { error in
             guard case .timedOut? = error as? ShmError else { return XCTFail("\(error)") }
@@ -119,7 +117,7 @@ final class RingLifecycleTests: XCTestCase {
                 XCTAssertLessThan(Double(detected &- at) / 1e6, 2000, "\(name): detected long after the kill")
                 print("\(name): peer death detected \(Double(detected &- at) / 1e6) ms after SIGKILL")
             }
-            producer.waitUntilExit()
+            XCTAssertNotNil(producer.exitStatus(within: 30))
             XCTAssertTrue(try RingNames.isStale(backing: backing(name), name: name, options: options()), name)
             // Reclaim by creating over the stale name (and remove it again).
             if kind == "spsc" {
@@ -142,9 +140,13 @@ final class RingLifecycleTests: XCTestCase {
 
     func testLiveEndpointsAreNotStaleAndAreNotTakenOver() throws {
         let producer = try startPeer(["produce", "spsc", "busy", scratch.path, "1", "park", "create", "hang"])
-        defer { Glibc.kill(producer.processIdentifier, SIGKILL); producer.waitUntilExit() }
+        defer { producer.killAndReap() }
         let ring = try SPSCRing.open(backing: .mmap, name: "busy", options: options(), waitForCreationSeconds: 20)
-        while ring.snapshot().pending == 0 { usleep(1000) }
+        let deadline = cshim_monotonic_ns() &+ 20_000_000_000
+        while ring.snapshot().pending == 0 {
+            guard cshim_monotonic_ns() < deadline else { return XCTFail("the helper pushed nothing within 20 s") }
+            usleep(1000)
+        }
         XCTAssertThrowsError(try { _ = try ring.producer() }()) { error in
             XCTAssertEqual(error as? ShmError, .endpointTaken(name: "busy", side: .producer, pid: producer.processIdentifier))
         }
@@ -169,8 +171,7 @@ final class RingLifecycleTests: XCTestCase {
             XCTAssertEqual(value, expected)
             expected += 1
         }
-        producer.waitUntilExit()
-        XCTAssertEqual(producer.terminationStatus, 0)
+        XCTAssertEqual(producer.exitStatus(within: 60), 0)
         XCTAssertEqual(expected, UInt64(count))
         print("park/wake across processes: \(count) messages through a 1-slot ring in \(Double(cshim_monotonic_ns() - start) / 1e9) s")
     }

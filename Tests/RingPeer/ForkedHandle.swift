@@ -47,4 +47,50 @@ enum ForkedHandle {
               try consumer.tryPop(as: UInt64.self) == nil else { fail("the stream is not 1, 3") }
         producer.close()
     }
+
+    /// `fork-orphan`: claims the producer of a named ring, forks a child
+    /// that only lives on (holding every descriptor the ring's region had
+    /// when the fork copied them, but not the witnesses: the fork handler
+    /// closed those), prints the child's pid and hangs until killed. The test
+    /// kills this parent and checks that its end is dead and claimable while
+    /// the child lives.
+    ///
+    /// The child closes what we were started with beyond stdio, and points
+    /// stdout and stderr at /dev/null: Foundation's `Process` gives every
+    /// process it launches a socket and learns of its exit only when every
+    /// copy of that socket is closed, so a child keeping the copy would hide
+    /// this parent's death from the test (its `waitUntilExit` never returned).
+    static func orphan(wait: WaitStrategy, create: () throws -> SPSCRing) throws -> Never {
+        let inherited = openDescriptors().filter { $0 > 2 }
+        let ring = try create()
+        var producer = try ring.producer(wait: wait)
+        guard try producer.tryPush(UInt64(0)) else { fail("could not push") }
+        fflush(nil)
+        let child = fork()
+        guard child >= 0 else { fail("fork") }
+        if child == 0 {
+            for fd in inherited { _ = close(fd) }
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { _ = dup2(null, 1); _ = dup2(null, 2); _ = close(null) }
+            // The child keeps the mapping and the region's descriptors until killed.
+            while true { pause() }
+        }
+        print("child \(child)")
+        fflush(nil)
+        while true { pause(); _ = producer.ring }
+    }
+
+    /// The descriptors open in this process (from /proc/self/fd, less the
+    /// one the listing itself used).
+    static func openDescriptors() -> [Int32] {
+        guard let dir = opendir("/proc/self/fd") else { fail("opendir /proc/self/fd") }
+        var fds: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if let fd = Int32(name) { fds.append(fd) }
+        }
+        let own = dirfd(dir)
+        closedir(dir)
+        return fds.filter { $0 != own }
+    }
 }

@@ -17,8 +17,27 @@
 //   ring-peer fork-child spsc - - - WAIT
 //       an anonymous ring whose producer is inherited by a forked child: the
 //       child's copy must be poisoned (exit 0 if every check held)
+//   ring-peer fork-orphan spsc NAME DIR - WAIT
+//       create, claim the producer, push 0, fork a child that lives on
+//       (pause), print "child PID" and hang until killed: once the parent
+//       is killed, its end must be dead although the child lives
+//   ring-peer judge spsc NAME DIR - WAIT
+//       open the ring without claiming; print "holder ROLE alive|dead NOTE"
+//       for each holder, then "claim: claimed" or "claim: ERROR" for a
+//       producer claim
+//   ring-peer hold-queue lockfree NAME DIR - WAIT
+//       create a named lock-free MPMC queue, print "ready PID" (our pid, in
+//       our PID namespace) and hang until killed
 //
-// KIND spsc|records, BACKING from NAME's prefix ("sysv-" or else mmap),
+//   ring-peer serve|call exchange NAME DIR COUNT WAIT [create|open] [close|hang]
+//       the exchange's server or client (ExchangePeer.swift)
+//
+// Environment: RING_PEER_SHARED=1 creates rings mode 0666 (umask 0) and opens rings
+// of uid 0 that others may write (the hidepid test runs the checker as
+// another uid); RING_PEER_HIDDEN_PID=N fails with status 5 unless
+// /proc/N is invisible here (the scenario under test really happened).
+
+// KIND spsc|records|exchange, BACKING from NAME's prefix ("sysv-" or else mmap),
 // WAIT spin|yield|park. Message i is the u64 i (spsc) or a record of
 // (i * 7919) % 200 bytes, each byte (i + j) & 0xff (records). `hang` sleeps
 // after producing, without closing, until killed. DELAY seconds before
@@ -46,7 +65,20 @@ guard args.count >= 7, let count = UInt64(args[5]) ?? (args[5] == "-" ? 0 : nil)
 }
 let (role, kind, name, directory) = (args[1], args[2], args[3], args[4])
 let backing: RegionBacking = name.hasPrefix("sysv-") ? .sysv : .mmap
-let options = RegionOptions(directory: directory, openTimeoutSeconds: 5)
+let options: RegionOptions = {
+    var options = RegionOptions(directory: directory, openTimeoutSeconds: 5)
+    if getenv("RING_PEER_SHARED") != nil {
+        options.permissions = [.ownerReadWrite, .groupReadWrite, .otherReadWrite]
+        options.allowedOwners = [0]
+        options.allowSharedWrite = true
+        // The mode is applied through open(2), so less the umask: 0666 needs umask 0.
+        umask(0)
+    }
+    return options
+}()
+if let hidden = getenv("RING_PEER_HIDDEN_PID").map({ String(cString: $0) }) {
+    guard access("/proc/\(hidden)/stat", F_OK) != 0 else { fail("/proc/\(hidden) is visible to uid \(geteuid())", status: 5) }
+}
 let create = args.count > 7 ? args[7] == "create" : false
 let hang = args.count > 8 ? args[8] == "hang" : false
 if args.count > 9, let delay = Double(args[9]) { usleep(UInt32(delay * 1e6)) }
@@ -142,6 +174,19 @@ func run() throws { // untyped, as ordinary client code is
         guard expected == count else { fail("end of stream after \(expected) of \(count) records") }
     case ("claim", "spsc"), ("claim", "records"):
         if let taken = claimProducer() { fail("producer end taken: \(taken)", status: 4) }
+    case ("judge", "spsc"):
+        // Looks without claiming: each holder's judgement, then what a
+        // producer claim gets. Exit 0 whatever the verdicts.
+        let ring = try SPSCRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
+        for holder in try RingNames.holders(of: ring.region) {
+            print("holder \(holder.role) \(holder.alive ? "alive" : "dead") \(holder.note ?? "-")")
+        }
+        do {
+            _ = try ring.producer(wait: wait)
+            print("claim: claimed")
+        } catch {
+            print("claim: \(error)")
+        }
     case ("produce-zombie", "spsc"):
         ZombieLeader.run(ring: try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options),
                          count: count, wait: wait)
@@ -151,8 +196,21 @@ func run() throws { // untyped, as ordinary client code is
         print("joined")
         fflush(nil)
         while true { pause(); _ = consumer.slot }
+    case ("serve", "exchange"):
+        try ExchangePeer.serve(count: count, wait: wait, create: create, hang: hang)
+    case ("call", "exchange"):
+        try ExchangePeer.call(count: count, wait: wait, create: create, hang: hang)
     case ("fork-child", "spsc"):
         try ForkedHandle.run(wait: wait)
+    case ("fork-orphan", "spsc"):
+        try ForkedHandle.orphan(wait: wait) {
+            try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options)
+        }
+    case ("hold-queue", "lockfree"):
+        let queue = try MPMCLockFreeQueue.create(backing: backing, name: name, capacity: 4, messageSize: 8, options: options)
+        print("ready \(getpid())")
+        fflush(nil)
+        while true { pause(); _ = queue.capacity }
     default:
         fail("unknown role or kind: \(role) \(kind)")
     }

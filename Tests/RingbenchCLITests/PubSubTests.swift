@@ -39,6 +39,28 @@ final class PubSubTests: XCTestCase {
         }
     }
 
+    /// Lines from empty to 9 KB (long ones go from the ring to writev in
+    /// place, short ones through sub's stage), lengths around multiples of
+    /// 8 and 64, no newline at the end: the copy is byte-identical.
+    func testMixedLineLengthsAreCopiedExactly() throws {
+        var text = ""
+        for i in 0..<6_000 {
+            let length = i % 50 == 0 ? 4_000 + (i * 37) % 5_000 : [0, 1, 7, 8, 9, 63, 64, 65, 200][i % 9]
+            text += String(repeating: Character(UnicodeScalar(UInt8(97 + i % 26))), count: length) + "\n"
+        }
+        text += "last line without newline"
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ringbench-pubsub-mixed-\(getpid()).txt")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let before = IPCSnapshot.take()
+        let pub = try Ringbench.start(["pub", ring, "--capacity", "64K", "--max-record", "16K"], input: url)
+        let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "60"]).wait()
+        XCTAssertEqual(pub.wait().status, 0)
+        XCTAssertEqual(sub.status, 0, sub.stderr)
+        XCTAssertTrue(sub.stdout == text, "\(sub.stdout.utf8.count) of \(text.utf8.count) bytes")
+        XCTAssertEqual(IPCSnapshot.take(), before)
+    }
+
     func testProducerMayExitBeforeTheConsumerStarts() throws {
         let before = IPCSnapshot.take()
         let pub = try Ringbench.run(["pub", ring, "--count", "1000", "--size", "50", "--backing", "sysv"])

@@ -10,7 +10,8 @@ import XCTest
 /// watchdog thread, so a hang is a test failure rather than a stuck suite.
 ///
 /// `HostileRegionTests.catalogue` counts the cases; each header case runs
-/// against the SPSC ring, both MPMC queues and the record ring.
+/// against the SPSC ring, both MPMC queues, the record ring and the exchange
+/// (whose own cases are in ExchangeHostileTests.swift).
 final class HostileRegionTests: XCTestCase {
     /// The cases of this file, as docs/reliability.md lists them.
     static let catalogue = headerCases.map(\.name) + [
@@ -25,7 +26,7 @@ final class HostileRegionTests: XCTestCase {
         "scribbler vs SPSC consumer", "scribbler vs SPSC producer",
         "scribbler vs lock-free consumer", "scribbler vs semaphore-queue consumer", "scribbler vs record ring",
         "parameters: semaphore key of another set",
-    ]
+    ] + exchangeCatalogue
 
     static let hangLimitSeconds = 20.0
 
@@ -76,7 +77,7 @@ final class HostileRegionTests: XCTestCase {
     // MARK: - The three structures
 
     enum Kind: CaseIterable {
-        case spsc, lockFree, semaphore, record
+        case spsc, lockFree, semaphore, record, exchange
 
         func create(_ backing: RegionBacking, _ name: String, _ options: RegionOptions,
                     capacity: Int = 8, messageSize: Int = 16) throws -> SharedRegion {
@@ -85,6 +86,7 @@ final class HostileRegionTests: XCTestCase {
             case .lockFree: try MPMCLockFreeQueue.create(backing: backing, name: name, capacity: capacity, messageSize: messageSize, options: options).region
             case .semaphore: try MPMCSemaphoreQueue.create(backing: backing, name: name, capacity: capacity, messageSize: messageSize, options: options).region
             case .record: try RecordRing.create(backing: backing, name: name, capacity: 64 * capacity, maximumRecordLength: messageSize, options: options).region
+            case .exchange: try Exchange.create(backing: backing, name: name, maximumMessageSize: messageSize, options: options).region
             }
         }
 
@@ -96,6 +98,7 @@ final class HostileRegionTests: XCTestCase {
                 case .lockFree: _ = try MPMCLockFreeQueue.open(backing: backing, name: name, options: options)
                 case .semaphore: _ = try MPMCSemaphoreQueue.open(backing: backing, name: name, options: options)
                 case .record: _ = try RecordRing.open(backing: backing, name: name, options: options)
+                case .exchange: _ = try Exchange.open(backing: backing, name: name, options: options)
                 }
                 return nil
             } catch {

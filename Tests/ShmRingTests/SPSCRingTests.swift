@@ -171,9 +171,31 @@ final class SPSCRingTests: XCTestCase {
     }
 }
 
-/// The README's embedding example, as written there (in a scratch directory
-/// instead of /dev/shm), both processes' code in one.
+/// The embedding examples as written in docs/embedding.md and the README (in
+/// a scratch directory instead of /dev/shm), both processes' code in one.
 final class ReadmeExampleTests: XCTestCase {
+    func testFrontDoorExampleRuns() throws {
+        let scratch = try ScratchDirectory()
+        let options = scratch.options
+        var printed: [String] = []
+        func print(_ line: String) { printed.append(line) }
+
+        let ring = try RecordRing.create(backing: .mmap, name: "quotes", capacity: 1 << 20,
+                                         maximumRecordLength: 4096, options: options, reclaimStale: true)
+        var producer = try ring.producer(wait: .park)
+        try producer.reserve(11, timeoutSeconds: 5) { _ = $0.copyBytes(from: "AAPL 189.20".utf8) }
+        producer.commit()
+        producer.close()
+
+        let same = try RecordRing.open(backing: .mmap, name: "quotes", options: options, waitForCreationSeconds: 30)
+        var consumer = try same.consumer(wait: .park)
+        while let text = try consumer.peek(timeoutSeconds: 60, { String(decoding: $0, as: UTF8.self) }) {
+            print(text)
+            consumer.release()
+        }
+        XCTAssertEqual(printed, ["AAPL 189.20"])
+    }
+
     func testEmbeddingExampleRuns() throws {
         let scratch = try ScratchDirectory()
         let options = scratch.options

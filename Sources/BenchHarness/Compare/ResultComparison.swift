@@ -209,6 +209,9 @@ public enum ResultComparison {
                 + flagged.map { String(format: "%@ %+.0f%%", $0.probe, $0.change * 100) }.joined(separator: ", ")
                 + (options.normalize ? " (figures normalised by the physical limits)" : "; rerun both in one machine state (bench/ab.sh) or use --normalize"))
         }
+        if let doctor = DoctorComparison.difference(base: base.documents.compactMap(\.doctor), new: new.documents.compactMap(\.doctor)) {
+            report.notes.append(doctor)
+        }
         if report.results.isEmpty {
             report.status = .notComparable
             report.notes.append("no scenario in common: nothing to compare")

@@ -130,9 +130,11 @@ public enum ResultRenderer {
         }
         if let floor = document.floor {
             let batch = document.runs.first { $0.scenario.transport == RingFloor.name }?.scenario.batch ?? 1
-            let ratio = floor.metric == "roundTripP50Ns" ? "\(RingFloor.name) p50 / spsc p50 round trip"
-                : "spsc / \(RingFloor.name)"
-            text += "ring floor\(batch > 1 ? " (batch \(batch))" : ""): \(ratio) = "
+            let (floorName, harnessed) = floor.transport.map { (document.runs.first?.scenario.transport ?? "floor", $0) }
+                ?? (RingFloor.name, "spsc")
+            let ratio = floor.metric == "roundTripP50Ns" ? "\(floorName) p50 / \(harnessed) p50 round trip"
+                : "\(harnessed) / \(floorName)"
+            text += "\(floor.transport == nil ? "ring" : harnessed) floor\(batch > 1 ? " (batch \(batch))" : ""): \(ratio) = "
                 + String(format: "%.2f", floor.medianRatio)
                 + " (median of \(floor.rounds.count) back-to-back pairs: "
                 + floor.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ") + ")\n"

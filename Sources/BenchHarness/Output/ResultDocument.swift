@@ -10,6 +10,9 @@ public struct ResultDocument: Codable, Sendable {
     /// The physical limits of the machine (absent with --no-probes and in
     /// files written before probes existed).
     public var probes: ProbeResults?
+    /// `ringbench doctor`'s findings when the document was written (absent
+    /// in files written before issue 18); `compare` notes when they differ.
+    public var doctor: [DoctorFinding]?
     /// Lock-engine runs (`ringbench locks`); absent from documents without any.
     public var lockRuns: [LockRunRecord]?
     /// The NUMA placement study (`ringbench numa`); absent elsewhere.

@@ -223,12 +223,16 @@ public struct FloorComparison: Codable, Sendable {
     /// "messagesPerSecond" or "roundTripP50Ns" (absent in older files:
     /// messages per second).
     public var metric: String?
+    /// The harness transport compared with its floor (absent: spsc; the
+    /// rounds' `spsc` field holds its figure).
+    public var transport: String?
     public var rounds: [Round]
     /// Median of the per-round ratios.
     public var medianRatio: Double
 
-    public init(rounds: [Round], metric: String? = nil) {
+    public init(rounds: [Round], metric: String? = nil, transport: String? = nil) {
         self.metric = metric
+        self.transport = transport
         self.rounds = rounds
         medianRatio = Spread(rounds.map(\.ratio)).median
     }
@@ -236,12 +240,29 @@ public struct FloorComparison: Codable, Sendable {
     /// Runs `rounds` pairs (floor, then spsc), one repetition each after one
     /// warm-up of each, and returns the comparison with both runs' records
     /// (every round's repetition merged into one record per loop).
+    /// `transport` `exchange` or `exchange-shared` (roundtrip only) pairs
+    /// that transport with `ExchangeFloor` instead of spsc with `RingFloor`.
     public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, mode: Scenario.Mode = .throughput,
+                               transport: String = SPSCTransport.name,
                                rounds: Int, options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
-        let floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
+        var floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
+        let floorCapabilities: TransportCapabilities
+        let floorRepetition: (Scenario, RepetitionContext) throws(HarnessError) -> RepetitionResult
+        switch transport {
+        case SPSCTransport.name:
+            (floorCapabilities, floorRepetition) = (RingFloor.capabilities, RingFloor.repetition)
+        case ExchangeArrangements.Separate.transportName, ExchangeArrangements.Shared.transportName:
+            guard mode == .roundtrip, batch == 1 else {
+                throw .invalidScenario("the exchange's floor is a round trip of one message: --mode roundtrip, --batch 1")
+            }
+            floor.transport = ExchangeFloor.name(lines: transport == ExchangeArrangements.Shared.transportName ? .shared : .separate)
+            (floorCapabilities, floorRepetition) = (ExchangeFloor.capabilities, ExchangeFloor.repetition)
+        default:
+            throw .invalidScenario("ringbench floor measures spsc, exchange or exchange-shared, not '\(transport)'")
+        }
         var spsc = floor
-        spsc.transport = SPSCTransport.name
-        let entry = try TransportCatalog.named(SPSCTransport.name)
+        spsc.transport = transport
+        let entry = try TransportCatalog.named(transport)
         var floors: [RunRecord] = [], harnessed: [RunRecord] = []
         // Every measured repetition's round-trip histogram, to merge exactly.
         var floorBuckets: [[UInt64]] = [], spscBuckets: [[UInt64]] = []
@@ -264,7 +285,7 @@ public struct FloorComparison: Codable, Sendable {
         }
         for round in 0..<rounds {
             once.warmup = round == 0 ? options.warmup : 0
-            floors.append(try run(floor, RingFloor.capabilities, RingFloor.repetition, keeping: &floorBuckets))
+            floors.append(try run(floor, floorCapabilities, floorRepetition, keeping: &floorBuckets))
             once.settle?.saw(floors.last?.hostState)
             harnessed.append(try run(spsc, entry.capabilities, entry.runRepetition, keeping: &spscBuckets))
             once.settle?.saw(harnessed.last?.hostState)
@@ -278,7 +299,8 @@ public struct FloorComparison: Codable, Sendable {
             return Round(floor: a, spsc: b, ratio: b > 0 ? a / b : 0)
         }
         let clock = floors.first?.summary.latencyNs?.clock
-        return (FloorComparison(rounds: pairs, metric: mode == .roundtrip ? "roundTripP50Ns" : "messagesPerSecond"),
+        return (FloorComparison(rounds: pairs, metric: mode == .roundtrip ? "roundTripP50Ns" : "messagesPerSecond",
+                                transport: transport == SPSCTransport.name ? nil : transport),
                 [RunRecord.merging(floors, latencyBuckets: floorBuckets, clock: clock),
                  RunRecord.merging(harnessed, latencyBuckets: spscBuckets, clock: clock)])
     }

@@ -22,6 +22,8 @@ public enum TransportCatalog {
         entry(RecordsTransport.self),
         entry(MPMCTransport<MPMCSemaphoreQueue>.self),
         entry(MPMCTransport<MPMCLockFreeQueue>.self),
+        entry(ExchangeTransport<ExchangeArrangements.Separate>.self),
+        entry(ExchangeTransport<ExchangeArrangements.Shared>.self),
         entry(EmptyTransport.self),
         entry(PipeTransport.self),
         entry(FIFOTransport.self),

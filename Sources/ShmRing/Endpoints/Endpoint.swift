@@ -59,6 +59,8 @@ struct Endpoint: @unchecked Sendable {
     /// handle keeps the region (and so the witness) alive, and an endpoint
     /// is copied in hot loops, which must not retain.
     @usableFromInline unowned(unsafe) let witness: RegionWitness
+    /// This side's slot of the counters block (`CountersLayout`).
+    @usableFromInline let counters: EndpointCounters
 
     /// How often a waiting side checks that its peer lives (peer death is
     /// reported within about twice this).
@@ -103,6 +105,7 @@ struct Endpoint: @unchecked Sendable {
         self.strategy = strategy
         self.identity = identity
         name = region.name
+        counters = EndpointCounters.ring(region, side: side)
         peerParks = (base + Self.parksOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
         peerSleeping = (base + Self.sleepingOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
         peerWake = (base + Self.wakeOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
@@ -137,6 +140,9 @@ struct Endpoint: @unchecked Sendable {
             throw taken()
         }
         let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed, held: held)
+        // `current` holds the word the CAS replaced: a dead holder's label, or 0.
+        endpoint.counters.claimed(by: me.packed, role: side == .producer ? CountersLayout.roleProducer : CountersLayout.roleConsumer,
+                                  tookOver: current != 0)
         // A predecessor may have died asleep, its flag still set.
         cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
         // Relaxed: read by the peer only to decide whether to fence;
@@ -214,6 +220,7 @@ struct Endpoint: @unchecked Sendable {
             // Relaxed: the futex call orders it; the sleeper compares the value.
             _ = cshim_fetch_add32_relaxed(peerWake, 1)
             _ = cshim_futex_wake(peerWake, 1)
+            counters.add(CountersLayout.wakeupsIssuedField, 1)
         }
     }
 
@@ -241,6 +248,9 @@ struct Endpoint: @unchecked Sendable {
                     ready: () throws(ShmError) -> Bool) throws(ShmError) -> Bool {
         try checkNotForked()
         let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
+        counters.add(side == .producer ? CountersLayout.fullWaitsField : CountersLayout.emptyWaitsField, 1)
+        counters.touch()
+        defer { counters.touch() }
         let waitingAt = word(Self.waitingAtOffset(side))
         // Release: what we published before waiting is visible to a peer that
         // reads this word (the consumer's consistency check relies on it).
@@ -299,8 +309,14 @@ struct Endpoint: @unchecked Sendable {
         // reordered; pairs with the fence in `wakePeerIfSleeping`.
         cshim_fence_seq_cst()
         if try recheck() { return }
-        let left = deadline.remainingNs(now: cshim_monotonic_ns())
-        _ = cshim_futex_wait(wake, epoch, max(1, min(Self.parkSliceNs, left)))
+        let now = cshim_monotonic_ns()
+        let left = deadline.remainingNs(now: now)
+        counters.add(CountersLayout.parksField, 1)
+        // Relaxed: a monitoring hint (the clock was read anyway).
+        cshim_store_relaxed(counters.word(CountersLayout.lastActivityField), now)
+        if cshim_futex_wait(wake, epoch, max(1, min(Self.parkSliceNs, left))) == 0 {
+            counters.add(CountersLayout.wakeupsReceivedField, 1)
+        }
     }
 
     /// The peer's pid if the peer's owner word names a holder whose witness

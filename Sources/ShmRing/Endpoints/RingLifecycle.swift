@@ -146,7 +146,8 @@ enum RingLifecycle {
         let magic = base.load(fromByteOffset: RegionLayout.magicOffset, as: UInt64.self)
         guard magic == RegionLayout.magic else { throw .notARing(name: region.name, magic: magic) }
         let kind = base.load(fromByteOffset: RegionLayout.kindOffset, as: UInt32.self)
-        guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue else {
+        guard kind == StructureKind.spscRing.rawValue || kind == StructureKind.recordRing.rawValue
+                || kind == StructureKind.exchange.rawValue else {
             throw .wrongStructure(name: region.name, expected: "ring", found: StructureKind(rawValue: kind)?.description ?? "kind \(kind)")
         }
         func word(_ offset: Int) -> UInt64 {
@@ -160,8 +161,10 @@ enum RingLifecycle {
         guard gone(EndpointLayout.creatorIdentityOffset, .creator) else { return false }
         // A closed stream its consumer has not drained yet waits for it: its
         // producer may well have written, closed and exited on purpose.
+        // (An exchange has no undelivered messages to wait for: a request
+        // needs its client there for the response.)
         let end = word(EndpointLayout.endOfStreamOffset)
-        if end != 0, word(EndpointLayout.readPositionOffset) != end &- 1 { return false }
+        if end != 0, kind != StructureKind.exchange.rawValue, word(EndpointLayout.readPositionOffset) != end &- 1 { return false }
         return gone(EndpointLayout.producerOwnerOffset, .producer) && gone(EndpointLayout.consumerOwnerOffset, .consumer)
     }
 }

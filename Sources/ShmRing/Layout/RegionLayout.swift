@@ -37,8 +37,9 @@ public enum RegionLayout {
     /// repair line and its five-semaphore set. 3: the last two parameter
     /// words hold a SysV segment's key file identity (device, inode), and
     /// the record ring gained its stream-end words (aborted, consumer
-    /// failure, consumed by).
-    public static let layoutVersion: UInt32 = 3
+    /// failure, consumed by). 4: every kind with endpoints ends with a
+    /// counters block (`CountersLayout`), additive: nothing else moved.
+    public static let layoutVersion: UInt32 = 4
     public static let headerSize = 128
 
     public static let magicOffset = 0
@@ -81,7 +82,8 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
     case lockArena = 4
     case benchControl = 5
     case recordRing = 6
-    case broadcastRing = 7
+    case exchange = 7
+    case broadcastRing = 8
 
     public var description: String {
         switch self {
@@ -91,6 +93,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
         case .lockArena: "lock arena"
         case .benchControl: "benchmark control block"
         case .recordRing: "record ring"
+        case .exchange: "request/response exchange"
         case .broadcastRing: "broadcast ring"
         }
     }
@@ -163,6 +166,7 @@ public enum EndpointLayout {
 /// |------------------------:|----------------:|-----------------------------------------|
 /// | 128                     | 384             | endpoint area (`EndpointLayout`)        |
 /// | 512                     | capacity×stride | slots                                   |
+/// | end, rounded up to 128  | 2 × 128         | counters block (`CountersLayout`)       |
 ///
 /// Each slot is `stride` bytes: an 8-byte sequence word, then the message.
 /// `stride` = 8 + slotSize rounded up to 8, and to a multiple of 64 once it
@@ -183,7 +187,7 @@ public enum SPSCLayout {
     public static func regionSize(capacity: Int, slotSize: Int) -> Int? {
         let (bytes, overflow) = capacity.multipliedReportingOverflow(by: stride(slotSize: slotSize))
         guard !overflow, bytes <= Int(RegionLayout.maximumRegionSize) else { return nil }
-        return slotsOffset + bytes
+        return CountersLayout.appended(to: slotsOffset + bytes, slots: CountersLayout.slots(for: .spscRing))
     }
 }
 
@@ -201,6 +205,7 @@ public enum SPSCLayout {
 /// |    416 | 8               | name retired: 1 once the region's name was removed            |
 /// |    424 | 88              | reserved (zero)                                               |
 /// |    512 | capacity×stride | slots: the message only, no per-slot word                    |
+/// | end↑128 | 16 × 128       | counters block, one slot per process (`CountersLayout`)       |
 ///
 /// `stride` = slotSize rounded up to 8, and to a multiple of 64 once it
 /// exceeds 64. Every word from 128 to 424 changes only under the set's mutex
@@ -245,7 +250,8 @@ public enum MPMCSemaphoreLayout {
 
     /// Total region size, or nil when the parameters would overflow the cap.
     public static func regionSize(capacity: Int, slotSize: Int) -> Int? {
-        RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize))
+        CountersLayout.appended(to: RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize)),
+                                slots: CountersLayout.slots(for: .mpmcSemaphoreQueue))
     }
 }
 
@@ -256,6 +262,7 @@ public enum MPMCSemaphoreLayout {
 /// |    128 | 8 (+120 pad)    | enqueue line: `enqueuePosition` (u64), producers' CAS   |
 /// |    256 | 8 (+120 pad)    | dequeue line: `dequeuePosition` (u64), consumers' CAS   |
 /// |    384 | capacity×stride | slots: 8-byte sequence word, then the message           |
+/// | end↑128 | 16 × 128       | counters block, one slot per process (`CountersLayout`) |
 ///
 /// `stride` is the SPSC ring's (`SPSCLayout.stride`). The sequence word of
 /// the slot for position p reads 2p when the slot is free for p's producer and
@@ -271,7 +278,8 @@ public enum MPMCLockFreeLayout {
 
     /// Total region size, or nil when the parameters would overflow the cap.
     public static func regionSize(capacity: Int, slotSize: Int) -> Int? {
-        RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize))
+        CountersLayout.appended(to: RegionLayout.slotArraySize(offset: slotsOffset, capacity: capacity, stride: stride(slotSize: slotSize)),
+                                slots: CountersLayout.slots(for: .mpmcLockFreeQueue))
     }
 }
 
@@ -292,6 +300,7 @@ extension RegionLayout {
 /// |-------:|---------:|----------------------------------------------------|
 /// |    128 |      384 | endpoint area (`EndpointLayout`)                    |
 /// |    512 | capacity | records, each 8-byte aligned                        |
+/// | end↑128 | 2 × 128 | counters block (`CountersLayout`)                   |
 ///
 /// Header fields: `capacity` = bytes in the byte ring (a power of two, at
 /// least `minimumCapacity`), `slotSize` = the largest record payload, at
@@ -325,6 +334,6 @@ public enum RecordLayout {
     /// Total region size, or nil past `RegionLayout.maximumRegionSize`.
     public static func regionSize(capacity: Int) -> Int? {
         guard capacity <= Int(RegionLayout.maximumRegionSize) - dataOffset else { return nil }
-        return dataOffset + capacity
+        return CountersLayout.appended(to: dataOffset + capacity, slots: CountersLayout.slots(for: .recordRing))
     }
 }

@@ -39,6 +39,9 @@ final class RegionWitness: @unchecked Sendable {
     private let missing: (call: String, errno: Errno)?
     /// The creator's hold on the creator byte, for the region's lifetime.
     private let creatorHold = ThreadLock<HeldWitness?>(nil)
+    /// This region object's shared hold on the member byte (queues), for
+    /// the region's lifetime.
+    private let memberHold = ThreadLock<HeldWitness?>(nil)
 
     /// Takes ownership of `fd`, a descriptor of the witness file (the ring
     /// file, the key file) that `path` names.
@@ -80,6 +83,7 @@ final class RegionWitness: @unchecked Sendable {
 
     deinit {
         creatorHold.withLock { $0?.release() }
+        memberHold.withLock { $0?.release() }
         if source >= 0 { _ = Glibc.close(source) }
     }
 
@@ -93,21 +97,23 @@ final class RegionWitness: @unchecked Sendable {
     /// Takes `role`'s lock on a fresh open file description. Returns nil
     /// when a live holder has it (another process, or another handle or
     /// region object in this one).
-    func hold(_ role: WitnessRole, for name: String) throws(ShmError) -> HeldWitness? {
-        try holdFirstFree(of: [role.offset], label: role.description, for: name)?.held
+    /// `shared`: a read lock, which any number of holders may take at once
+    /// (the member byte); nil then means a writer holds the byte.
+    func hold(_ role: WitnessRole, for name: String, shared: Bool = false) throws(ShmError) -> HeldWitness? {
+        try holdFirstFree(of: [role.offset], label: role.description, shared: shared, for: name)?.held
     }
 
     /// Takes the lock of the first of `bytes` that no live holder has, on
     /// one fresh open file description (a broadcast ring's consumer slots:
     /// one open, then one fcntl per byte tried). Returns its index in
     /// `bytes` and the hold, or nil when every byte is held.
-    func holdFirstFree(of bytes: [UInt64], label: String, for name: String) throws(ShmError) -> (index: Int, held: HeldWitness)? {
+    func holdFirstFree(of bytes: [UInt64], label: String, shared: Bool = false, for name: String) throws(ShmError) -> (index: Int, held: HeldWitness)? {
         if let missing { throw .systemCall(call: missing.call, errno: missing.errno) }
         let fd = cshim_witness_open(source, path)
         guard fd >= 0 else { throw .lastErrno("open a liveness witness of ring '\(name)'") }
         let held = HeldWitness(fd: fd, generation: cshim_fork_generation())
         for (index, byte) in bytes.enumerated() {
-            switch cshim_ofd_trylock(fd, byte) {
+            switch shared ? cshim_ofd_trylock_shared(fd, byte) : cshim_ofd_trylock(fd, byte) {
             case 0: return (index, held)
             case 1: continue
             default:
@@ -127,6 +133,22 @@ final class RegionWitness: @unchecked Sendable {
             throw .alreadyExists(name: name)
         }
         creatorHold.withLock { $0 = held }
+    }
+
+    /// A queue's region holds the member byte (shared with every other
+    /// process that has the queue) for its lifetime: while any holds it,
+    /// the queue is in use, whatever its creator's fate. Idempotent. A
+    /// region without a witness (`unavailableReason`) holds nothing and
+    /// is judged "cannot tell" (alive) by `QueueNames`.
+    func holdMember(for name: String) throws(ShmError) {
+        guard missing == nil else { return }
+        try memberHold.withLock { (held: inout HeldWitness?) throws(ShmError) in
+            guard held == nil else { return }
+            guard let taken = try hold(.member, for: name, shared: true) else {
+                throw .corruptRing(reason: "the member byte of '\(name)' is write-locked (not a lock this library takes)")
+            }
+            held = taken
+        }
     }
 
     /// Drops the creator's hold before the region goes: what the creator's
@@ -203,6 +225,8 @@ enum Liveness: Equatable {
 /// a file is allowed and changes nothing in it).
 enum WitnessRole: UInt64, CustomStringConvertible {
     case producer = 0, consumer = 1, creator = 2
+    /// Queues (MPMC): every process that has the queue holds a shared lock here.
+    case member = 3
 
     static let base: UInt64 = 1 << 40
     var offset: UInt64 { Self.base + rawValue }
@@ -214,6 +238,7 @@ enum WitnessRole: UInt64, CustomStringConvertible {
         case .producer: return "producer"
         case .consumer: return "consumer"
         case .creator: return "creator"
+        case .member: return "member"
         }
     }
 }

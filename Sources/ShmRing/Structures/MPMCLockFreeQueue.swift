@@ -42,6 +42,9 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     public let capacity: Int
     public let messageSize: Int
     @usableFromInline let stride: Int
+    /// This process's slot of the counters block (`CountersLayout`), shared
+    /// by its threads: relaxed atomic adds, once per batch.
+    @usableFromInline let counters: EndpointCounters
 
     public static var structureKind: StructureKind { .mpmcLockFreeQueue }
     public static var maximumCapacity: Int { RegionLayout.maximumCapacity }
@@ -51,6 +54,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCLockFreeLayout.regionSize)
+        try region.joinQueue(asCreator: true)
         let queue = MPMCLockFreeQueue(region: region, capacity: capacity, messageSize: messageSize)
         RegionHeader(kind: structureKind, totalSize: region.size, capacity: capacity, slotSize: messageSize).write(to: region)
         // Slot i is free for position i. Relaxed: `publishReady`'s release
@@ -70,6 +74,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
     public static func attach(_ region: SharedRegion, timeoutSeconds: Double = 5) throws(ShmError) -> MPMCLockFreeQueue {
         let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: timeoutSeconds, regionSize: MPMCLockFreeLayout.regionSize)
+        try region.joinQueue(asCreator: false)
         return MPMCLockFreeQueue(region: region, capacity: shape.capacity, messageSize: shape.messageSize)
     }
 
@@ -78,6 +83,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         self.capacity = capacity
         self.messageSize = messageSize
         self.stride = MPMCLockFreeLayout.stride(slotSize: messageSize)
+        self.counters = EndpointCounters.queueSlot(region, kind: Self.structureKind)
     }
 
     /// Removes the region's name (see `SharedRegion.removeName`); the mapping
@@ -172,13 +178,14 @@ public struct MPMCLockFreeQueue: MPMCQueue {
             cshim_store_release(s.assumingMemoryBound(to: UInt64.self), position &<< 1 | 1)
             n &+= 1
         }
+        if n > 0 { counters.addShared(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: n)) }
         return n
     }
 
     @inlinable
     public func pushBatch(count: Int, timeoutSeconds: Double? = nil,
                           _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) {
-        var done = 0
+        var done = 0, waited = false
         var spin = SpinWait()
         let endNs = try Self.deadline(timeoutSeconds)
         while done < count {
@@ -188,6 +195,8 @@ public struct MPMCLockFreeQueue: MPMCQueue {
                 done &+= n
                 spin.reset()
             } else {
+                // One full wait per blocking call that had to wait.
+                if !waited { waited = true; counters.addShared(CountersLayout.fullWaitsField, 1) }
                 if Self.expired(endNs, spin) { throw .timedOut(operation: "MPMC lock-free queue push", seconds: timeoutSeconds ?? 0) }
                 spin.wait()
             }
@@ -207,6 +216,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
             cshim_store_release(s.assumingMemoryBound(to: UInt64.self), (position &+ UInt64(capacity)) &<< 1)
             n &+= 1
         }
+        if n > 0 { counters.addShared(CountersLayout.recordsConsumedField, UInt64(truncatingIfNeeded: n)) }
         return n
     }
 
@@ -219,6 +229,7 @@ public struct MPMCLockFreeQueue: MPMCQueue {
         while true {
             let n = try tryPopBatch(maxCount: maxCount, body)
             if n > 0 { return n }
+            if spin.spins == 0 { counters.addShared(CountersLayout.emptyWaitsField, 1) }
             if Self.expired(endNs, spin) { throw .timedOut(operation: "MPMC lock-free queue pop", seconds: timeoutSeconds ?? 0) }
             spin.wait()
         }

@@ -101,6 +101,10 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
     /// critical section (see `DeathPoint`). 0 (always, unless set) costs one
     /// predictable branch per batch.
     @usableFromInline let dieAt: UInt8
+    /// This process's slot of the counters block (`CountersLayout`), shared
+    /// by its threads: relaxed atomic adds, once per batch (inside the
+    /// mutex, so never on the uncontended path's critical line).
+    @usableFromInline let counters: EndpointCounters
 
     public static var structureKind: StructureKind { .mpmcSemaphoreQueue }
     public static var maximumCapacity: Int { MPMCSemaphoreLayout.maximumCapacity }
@@ -112,6 +116,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         let region = try SlotShape.createRegion(backing: backing, name: name, capacity: capacity, messageSize: messageSize,
                                                  maximumCapacity: maximumCapacity, options: options,
                                                  regionSize: MPMCSemaphoreLayout.regionSize)
+        try region.joinQueue(asCreator: true)
         // On a throw below, dropping `region` removes its name (we created it).
         let isPrivate = name == nil || backing == .anon
         let key = isPrivate
@@ -145,6 +150,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         let shape = try SlotShape.attach(region, kind: structureKind, maximumCapacity: maximumCapacity,
                                           timeoutSeconds: options.openTimeoutSeconds,
                                           regionSize: MPMCSemaphoreLayout.regionSize)
+        try region.joinQueue(asCreator: false)
         let stored = Int32(truncatingIfNeeded: shape.header.parameters[MPMCSemaphoreLayout.semaphoreKeyParameter])
         guard stored != SemaphoreSet.privateKey, region.backing != .anon else {
             throw .invalidArgument("queue '\(region.name)' uses an IPC_PRIVATE semaphore set: only processes forked from its creator can use it")
@@ -167,6 +173,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         self.messageSize = messageSize
         self.stride = MPMCSemaphoreLayout.stride(slotSize: messageSize)
         self.dieAt = DeathPoint.fromEnvironment()
+        self.counters = EndpointCounters.queueSlot(attachment.region, kind: Self.structureKind)
     }
 
     /// Removes the region's name (see `SharedRegion.removeName`) and retires
@@ -226,6 +233,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         }
         // Relaxed: still inside the mutex; its release semop publishes the store.
         cshim_store_relaxed(word(MPMCSemaphoreLayout.tailOffset), tail &+ UInt64(n))
+        counters.addShared(CountersLayout.recordsPublishedField, UInt64(n))
         if dieAt != 0 { DeathPoint.dieIf(dieAt, at: .pushPublished) }
         recordIntent(MPMCSemaphoreLayout.intentNone, count: 0, position: 0)
         if dieAt != 0 { DeathPoint.dieIf(dieAt, at: .pushCleared) }
@@ -275,6 +283,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         }
         // Relaxed: still inside the mutex; its release semop publishes the store.
         cshim_store_relaxed(word(MPMCSemaphoreLayout.headOffset), head &+ UInt64(n))
+        counters.addShared(CountersLayout.recordsConsumedField, UInt64(n))
         if dieAt != 0 { DeathPoint.dieIf(dieAt, at: .popPublished) }
         recordIntent(MPMCSemaphoreLayout.intentNone, count: 0, position: 0)
         if dieAt != 0 { DeathPoint.dieIf(dieAt, at: .popCleared) }
@@ -326,6 +335,10 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
         // take the mutex alone and look (`takeHoldingMutex` repairs and takes
         // what the positions show). Otherwise nothing is ready: a try form
         // returns 0, a blocking one sleeps until a permit exists.
+        if deadlineNs != nil {
+            counters.addShared(semaphore == MPMCSemaphoreLayout.freeSlotsSemaphore ? CountersLayout.fullWaitsField : CountersLayout.emptyWaitsField, 1)
+            counters.touch()
+        }
         let mutexDeadline: UInt64
         if let deadlineNs { mutexDeadline = deadlineNs } else { mutexDeadline = try Self.deadlineNs(Self.tryMutexTimeoutSeconds) }
         // Each round either returns or sleeps (for the mutex, or for permits
@@ -356,6 +369,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
             let sliceEnd = deadlineNs - now > Self.sleepSliceNs ? now + Self.sleepSliceNs : deadlineNs
             let wait = SemaphoreOperation(index: semaphore, delta: -Int16(enough))
             let back = SemaphoreOperation(index: semaphore, delta: Int16(enough))
+            counters.addShared(CountersLayout.parksField, 1)
             if try semaphores.apply(wait, back, deadlineNs: sliceEnd) == .done,
                let n = try enterAtOnce(semaphore, wanted: wanted, exact: exact, ready: ready(semaphore)) { return n }
         }
@@ -415,6 +429,7 @@ public struct MPMCSemaphoreQueue: MPMCQueue {
     /// positions alone give the right counts. Set them, then busy = 0.
     @usableFromInline
     func repairAfterDeadHolder() throws(ShmError) {
+        counters.addShared(CountersLayout.takeoversField, 1)
         // Relaxed: inside the mutex (see the type's comment).
         let head = cshim_load_relaxed(word(MPMCSemaphoreLayout.headOffset))
         let tail = cshim_load_relaxed(word(MPMCSemaphoreLayout.tailOffset))

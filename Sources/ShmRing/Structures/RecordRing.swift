@@ -163,6 +163,12 @@ public struct RecordRing: Sendable {
         @usableFromInline var writePosition: UInt64
         @usableFromInline var publishedPosition: UInt64
         @usableFromInline var cachedReadPosition: UInt64
+        /// As `SPSCRing.Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
+        /// Records and payload bytes written since the last commit, counted
+        /// into the region (`CountersLayout`) at the commit: per batch.
+        @usableFromInline var uncommittedRecords: UInt64 = 0
+        @usableFromInline var uncommittedBytes: UInt64 = 0
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
             let geometry = Geometry(ring)
@@ -193,6 +199,7 @@ public struct RecordRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             writePosition = written
             publishedPosition = written
             cachedReadPosition = read
@@ -202,6 +209,7 @@ public struct RecordRing: Sendable {
             if writePosition != publishedPosition, !endpoint.isForkedCopy {
                 // Release: as in `commit`.
                 cshim_store_release(geometry.writePositionWord, writePosition)
+                countPublished()
                 endpoint.wakePeerIfParked()
             }
             endpoint.release()
@@ -228,7 +236,17 @@ public struct RecordRing: Sendable {
             // acquire load sees this position.
             cshim_store_release(geometry.writePositionWord, writePosition)
             publishedPosition = writePosition
+            countPublished()
+            uncommittedRecords = 0
+            uncommittedBytes = 0
             endpoint.wakePeerIfParked()
+        }
+
+        /// Adds the batch just published to the region's counters.
+        @inlinable
+        func countPublished() {
+            counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+            counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
         }
 
         /// Free bytes, reloading the consumer's position when the cached one
@@ -272,6 +290,8 @@ public struct RecordRing: Sendable {
             try fill(UnsafeMutableRawBufferPointer(start: geometry.data + at + RecordLayout.recordHeaderSize, count: length))
             writeHeader(at: writePosition, length: UInt32(truncatingIfNeeded: length), type: RecordLayout.recordType)
             writePosition &+= footprint
+            uncommittedRecords &+= 1
+            uncommittedBytes &+= UInt64(truncatingIfNeeded: length)
             return true
         }
 
@@ -333,6 +353,12 @@ public struct RecordRing: Sendable {
         @usableFromInline var releasedPosition: UInt64
         @usableFromInline var cachedWritePosition: UInt64
         @usableFromInline var reachedEndOfStream = false
+        /// Records and payload bytes read but not yet released, counted into
+        /// the region at `release()`.
+        @usableFromInline var unreleasedRecords: UInt64 = 0
+        @usableFromInline var unreleasedBytes: UInt64 = 0
+        /// As `SPSCRing.Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
 
         init(ring: RecordRing, strategy: WaitStrategy) throws(ShmError) {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
@@ -347,6 +373,7 @@ public struct RecordRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             readPosition = read
             releasedPosition = read
             cachedWritePosition = read
@@ -396,6 +423,8 @@ public struct RecordRing: Sendable {
                 case let .record(length, footprint):
                     let result = try body(UnsafeRawBufferPointer(start: header + RecordLayout.recordHeaderSize, count: length))
                     readPosition &+= footprint
+                    unreleasedRecords &+= 1
+                    unreleasedBytes &+= UInt64(truncatingIfNeeded: length)
                     return result
                 case let .impossible(length, type):
                     throw endpoint.corrupt(type == RecordLayout.paddingType
@@ -412,6 +441,10 @@ public struct RecordRing: Sendable {
         public mutating func release() {
             guard releasedPosition != readPosition, !endpoint.isForkedCopy else { return }
             releasedPosition = readPosition
+            counters.add(CountersLayout.recordsConsumedField, unreleasedRecords)
+            counters.add(CountersLayout.bytesConsumedField, unreleasedBytes)
+            unreleasedRecords = 0
+            unreleasedBytes = 0
             hand(back: readPosition)
         }
 

@@ -222,6 +222,9 @@ public struct SPSCRing: Sendable {
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
         @usableFromInline let endpoint: Endpoint
+        /// The endpoint's counters slot, held apart so that counting never
+        /// copies the endpoint (whose copy retains its references).
+        @usableFromInline let counters: EndpointCounters
         @usableFromInline var writePosition: UInt64
         @usableFromInline var cachedReadPosition: UInt64
 
@@ -251,6 +254,7 @@ public struct SPSCRing: Sendable {
             self.ring = ring
             self.geometry = geometry
             self.endpoint = endpoint
+            counters = endpoint.counters
             writePosition = position
             cachedReadPosition = read
         }
@@ -307,6 +311,9 @@ public struct SPSCRing: Sendable {
             publish(writePosition)
             writePosition &+= 1
             endpoint.wakePeerIfParked()
+            // Counted after the wake-up check: a store through a raw pointer
+            // before it made the optimiser copy the endpoint (retaining it).
+            counters.add(CountersLayout.recordsPublishedField, 1)
             return true
         }
 
@@ -354,8 +361,13 @@ public struct SPSCRing: Sendable {
             guard maxCount > 0 else { return 0 }
             let n = Int(truncatingIfNeeded: min(try freeSlots(wanted: UInt64(maxCount)), UInt64(maxCount)))
             var i = 0
-            // One wake-up check per batch, also when `fill` throws midway.
-            defer { if i > 0 { endpoint.wakePeerIfParked() } }
+            // One count and one wake-up check per batch, also when `fill` throws midway.
+            defer {
+                if i > 0 {
+                    endpoint.wakePeerIfParked()
+                    counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: i))
+                }
+            }
             while i < n {
                 try fill(i, geometry.message(writePosition))
                 // Advance with each publication: if a later `fill` throws,
@@ -409,6 +421,8 @@ public struct SPSCRing: Sendable {
         public let ring: SPSCRing
         @usableFromInline let geometry: Geometry
         @usableFromInline let endpoint: Endpoint
+        /// As `Producer.counters`.
+        @usableFromInline let counters: EndpointCounters
         @usableFromInline var readPosition: UInt64
         @usableFromInline var reachedEndOfStream = false
 
@@ -416,6 +430,7 @@ public struct SPSCRing: Sendable {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
             self.ring = ring
             self.endpoint = endpoint
+            counters = endpoint.counters
             geometry = Geometry(ring)
             // Acquire: pairs with a previous consumer's release of its position.
             readPosition = cshim_load_acquire(geometry.readPositionWord)
@@ -452,12 +467,14 @@ public struct SPSCRing: Sendable {
             Endpoint.corrupt(regionBase: regionBase, "slot sequence \(sequence) is ahead of consumer position \(position)")
         }
 
-        /// Hands the slots below `position` back to the producer. Release: our
-        /// reads of those slots happen before the producer may overwrite them.
+        /// Hands the slots below `position` back to the producer (`count`
+        /// more than last time). Release: our reads of those slots happen
+        /// before the producer may overwrite them.
         @inlinable
-        func release(upTo position: UInt64) {
+        func release(upTo position: UInt64, count: UInt64) {
             cshim_store_release(geometry.readPositionWord, position)
             endpoint.wakePeerIfParked()
+            counters.add(CountersLayout.recordsConsumedField, count)
         }
 
         /// Reads one message in place; `body` sees `messageSize` bytes that
@@ -469,7 +486,7 @@ public struct SPSCRing: Sendable {
             guard try isFull(readPosition) else { return false }
             try body(UnsafeRawBufferPointer(geometry.message(readPosition)))
             readPosition &+= 1
-            release(upTo: readPosition)
+            release(upTo: readPosition, count: 1)
             return true
         }
 
@@ -504,7 +521,7 @@ public struct SPSCRing: Sendable {
             defer {
                 if n > 0 {
                     readPosition &+= UInt64(n)
-                    release(upTo: readPosition)
+                    release(upTo: readPosition, count: UInt64(n))
                 }
             }
             // From a local copy of the geometry, with an error path that needs

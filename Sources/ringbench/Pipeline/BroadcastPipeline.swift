@@ -105,8 +105,11 @@ struct BroadcastSubscriber {
     }
 
     func run() throws {
+        guard let start = BroadcastStart(rawValue: command.from ?? BroadcastStart.latest.rawValue) else {
+            throw CommandFailure(message: "--from on a broadcast ring must be latest or oldest, got '\(command.from ?? "")'", code: 2)
+        }
         var consumer: BroadcastRing.Consumer
-        do { consumer = try ring.consumer(from: command.from, wait: command.wait) } catch { throw error.commandFailure }
+        do { consumer = try ring.consumer(from: start, wait: command.wait) } catch { throw error.commandFailure }
         var output = RecordOutput(framing: command.framing)
         let overwrite = ring.policy == .overwrite
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ring.maximumRecordLength + 8, alignment: 8)

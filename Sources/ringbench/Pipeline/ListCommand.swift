@@ -39,7 +39,7 @@ struct ListCommand: ParsableCommand {
             [e.name, e.backing, e.kind, e.sizeBytes.map(String.init) ?? "-", e.capacity.map(String.init) ?? "-",
              e.messageBytes.map(String.init) ?? "-", e.pending.map(String.init) ?? "-",
              e.fillPercent.map { "\($0)%" } ?? "-",
-             e.owners.isEmpty ? "-" : e.owners.map { "\($0.role) \($0.pid)\($0.alive ? "" : " (dead)")" }.joined(separator: ", "),
+             e.owners.isEmpty ? "-" : e.owners.map { "\($0.role)\($0.pid > 0 ? " \($0.pid)" : "")\($0.alive ? "" : " (dead)")" }.joined(separator: ", "),
              String(format: "%.0fs", e.ageSeconds),
              e.state + (e.problem.map { ": \($0)" } ?? "")]
         }
@@ -96,7 +96,9 @@ struct RemoveCommand: ParsableCommand {
         }
         if !force {
             if let live = entry.owners.first(where: \.alive) {
-                throw CommandFailure(message: "'\(name)' is in use: its \(live.role) (pid \(live.pid)) is alive; use --force to remove it anyway")
+                // A queue's members are not named (pid 0): they share one witness byte.
+                let who = live.pid > 0 ? "its \(live.role) (pid \(live.pid)) is alive" : "its \(live.role) are alive"
+                throw CommandFailure(message: "'\(name)' is in use: \(who); use --force to remove it anyway")
             }
             if entry.state == "creating" {
                 throw CommandFailure(message: "'\(name)' is being created (not yet published by its creator); use --force to remove it")

@@ -82,7 +82,13 @@ struct PubCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --broadcast: wait for N subs to join before the first record (slots: at least 64).", valueName: "N"))
     var consumers: Int?
 
+    @Option(help: ArgumentHelp("Append to the persistent journal DIR/NAME instead of a ring (closed at the end of input).", valueName: "DIR"))
+    var journal: String?
+
     func run() throws {
+        if let journal {
+            return try JournalPipeline.publish(journal: journal, name: name, framing: framing, maxRecord: maxRecord, count: count, size: size)
+        }
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
         }
@@ -93,9 +99,6 @@ struct PubCommand: ParsableCommand {
             return try BroadcastPublisher(command: self).run()
         }
         let backing = try location.regionBacking()
-        if count != nil, !(1...maxRecord).contains(size) {
-            throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
-        }
         guard consumerGrace >= 0, consumerGrace.isFinite else {
             throw CommandFailure(message: "--consumer-grace must be a number of seconds, at least 0", code: 2)
         }
@@ -116,7 +119,7 @@ struct PubCommand: ParsableCommand {
                 var more = true
                 while more {
                     more = try input.fill()
-                    while let record = try input.next() { try publisher.publish(record, into: &producer) }
+                    try publisher.publishAll(from: &input, into: &producer)
                     producer.commit()
                 }
             }
@@ -180,7 +183,6 @@ extension PubCommand {
 }
 
 extension BroadcastPolicy: ExpressibleByArgument {}
-extension BroadcastStart: ExpressibleByArgument {}
 
 /// Copies records into the ring: in place when there is room (the hot
 /// path: no call but the copy), else waiting in short slices, so that a
@@ -196,6 +198,23 @@ struct Publisher {
     mutating func publish(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
         if try producer.tryReserve(record.count, { payload in Self.copy(record, to: payload) }) { return }
         try publishWaiting(record, into: &producer)
+    }
+
+    /// Every record `input` has now, many per call (`writeRecords`: a
+    /// header store and a copy per record), waiting like `publish` for one
+    /// the ring has no room for.
+    mutating func publishAll(from input: inout RecordInput, into producer: inout RecordRing.Producer) throws {
+        while true {
+            var waiting: UnsafeRawBufferPointer?
+            try producer.writeRecords { writer throws in
+                while let record = try input.framing == .lines ? input.nextLine() : input.next() {
+                    guard let payload = try writer.append(record.count) else { waiting = record; return }
+                    if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
+                }
+            }
+            guard let record = waiting else { return }
+            try publishWaiting(record, into: &producer)
+        }
     }
 
     /// The record's source has 8 bytes of slack (pub's buffers), the

@@ -1,4 +1,5 @@
 import BenchHarness
+import CShim
 import ShmRing
 #if canImport(Glibc)
 import Glibc
@@ -34,9 +35,19 @@ struct RecordInput: ~Copyable {
     private var sentFinalMarker = false
     /// The one byte of the marker record.
     private let marker: UnsafeMutableRawPointer
+    /// Lines: the newlines of `buffer[start..<scanned]`, found by one block
+    /// scan (`cshim_newline_offsets`), as offsets from `newlineBase`; the
+    /// next line ends at `newlines[nextNewline]`.
+    private let newlines: UnsafeMutablePointer<UInt32>
+    private var newlineCount = 0
+    private var nextNewline = 0
+    private var newlineBase = 0
+    private var scanned = 0
 
     /// Bytes asked of one read(2) at most (a pipe gives 64 KiB at most).
     static let readSize = 1 << 20
+    /// Newline offsets one scan stores at most (16 KiB, stays in L1).
+    static let newlineBatch = 4096
     /// The record "\n" announces a last line without newline (`lines` framing).
     static let unterminatedLineMarker: UInt8 = 0x0A
 
@@ -49,11 +60,13 @@ struct RecordInput: ~Copyable {
         buffer = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 64), count: size)
         marker = .allocate(byteCount: 8, alignment: 8)
         marker.storeBytes(of: Self.unterminatedLineMarker, as: UInt8.self)
+        newlines = .allocate(capacity: Self.newlineBatch)
     }
 
     deinit {
         buffer.deallocate()
         marker.deallocate()
+        newlines.deallocate()
     }
 
     /// Reads once more from standard input. Returns false at end of input;
@@ -64,6 +77,11 @@ struct RecordInput: ~Copyable {
             // Move the partial record to the front.
             let rest = filled - start
             if rest > 0, start > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + start, rest) }
+            // (`next()` returned nil: every newline found was used, and
+            // the rest was scanned.)
+            scanned -= start
+            newlineCount = 0
+            nextNewline = 0
             start = 0
             filled = rest
         }
@@ -71,6 +89,25 @@ struct RecordInput: ~Copyable {
         filled += got
         if got == 0 { atEnd = true }
         return !atEnd
+    }
+
+    /// `next()` for the lines framing's common case: a line whose newline
+    /// the last scan found, no longer than the largest record (no framing
+    /// switch, no end-of-input cases); anything else goes to `next()`.
+    @inline(__always)
+    mutating func nextLine() throws -> UnsafeRawBufferPointer? {
+        if nextNewline < newlineCount {
+            let end = newlineBase &+ Int(newlines[nextNewline])
+            let length = end &- start
+            if length <= maximumRecord {
+                nextNewline &+= 1
+                let line = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: length)
+                start = end &+ 1
+                records &+= 1
+                return line
+            }
+        }
+        return try next()
     }
 
     /// The next complete record in the buffer (valid until the next
@@ -83,10 +120,13 @@ struct RecordInput: ~Copyable {
         let base = UnsafeRawPointer(buffer.baseAddress! + start)
         switch framing {
         case .lines:
-            let limit = min(available, maximumRecord + 1)
-            if let length = Self.firstNewline(base, limit) {
-                start += length + 1
-                records += 1
+            if nextNewline < newlineCount || scanForNewlines() {
+                let end = newlineBase &+ Int(newlines[nextNewline])
+                nextNewline &+= 1
+                let length = end &- start
+                guard length <= maximumRecord else { throw tooLong("line", atLeast: length) }
+                start = end &+ 1
+                records &+= 1
                 return UnsafeRawBufferPointer(start: base, count: length)
             }
             guard available <= maximumRecord else { throw tooLong("line", atLeast: available) }
@@ -115,13 +155,19 @@ struct RecordInput: ~Copyable {
         }
     }
 
-    /// Short lines inline, the rest of a long one with memchr.
-    @inline(__always)
-    static func firstNewline(_ base: UnsafeRawPointer, _ limit: Int) -> Int? {
-        let head = min(limit, ShortBytes.inlineLimit)
-        if let at = ShortBytes.firstNewline(base, head) { return at }
-        guard limit > head, let newline = memchr(base + head, 0x0A, limit - head) else { return nil }
-        return base.distance(to: UnsafeRawPointer(newline))
+    /// Finds the newlines of the bytes not scanned yet (up to
+    /// `newlineBatch` of them) in one pass; false if there is none.
+    private mutating func scanForNewlines() -> Bool {
+        while scanned < filled {
+            var done = 0
+            let found = cshim_newline_offsets(buffer.baseAddress! + scanned, filled - scanned, newlines, Self.newlineBatch, &done)
+            newlineBase = scanned
+            scanned += done
+            newlineCount = found
+            nextNewline = 0
+            if found > 0 { return true }
+        }
+        return false
     }
 
     private func tooLong(_ what: String, atLeast length: Int) -> PipelineFailure {

@@ -68,10 +68,19 @@ struct RecordOutput: ~Copyable {
                 return
             }
             if count < Self.inPlaceBytes {
-                copyIn(record.baseAddress, count)
-            } else {
-                addPiece(UnsafeMutableRawPointer(mutating: record.baseAddress!), count)
+                // The line and its newline staged together, one extend.
+                if count > 0 { ShortBytes.copy(stage + staged, record.baseAddress!, count) }
+                var staging = count
+                if omitNextNewline {
+                    omitNextNewline = false
+                } else {
+                    (stage + staged + count).storeBytes(of: UInt8(0x0A), as: UInt8.self)
+                    staging += 1
+                }
+                if staging > 0 { extendStaged(staging) }
+                return
             }
+            addPiece(UnsafeMutableRawPointer(mutating: record.baseAddress!), count)
             if omitNextNewline { omitNextNewline = false } else { stageNewline() }
         } else {
             (stage + staged).storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)

@@ -47,13 +47,17 @@ struct SubCommand: ParsableCommand {
             help: ArgumentHelp("Seconds a producing end may stay released, the stream unfinished, before sub fails.", valueName: "SECONDS"))
     var producerGrace: Double = 1
 
-    @Option(help: "On a broadcast ring: start at the latest record published, or the oldest still intact.")
-    var from: BroadcastStart = .latest
-
     /// How long one blocking wait lasts before sub looks at signals and the producer.
     static let sliceSeconds = 0.02
 
+    @Option(help: ArgumentHelp("Read the persistent journal DIR/NAME instead of a ring: replay from --from, follow until closed.", valueName: "DIR"))
+    var journal: String?
+
+    @Option(help: ArgumentHelp("With --journal: oldest (default), latest, a sequence number, or a time (seconds with a fraction, or NNNns). On a broadcast ring: latest (default) or oldest still intact.", valueName: "WHERE"))
+    var from: String?
+
     func run() throws {
+        if let journal { return try JournalPipeline.subscribe(journal: journal, name: name, from: from ?? "oldest", framing: framing, wait: wait) }
         let backing = try location.regionBacking()
         for (option, value) in [("--wait-for-creation", waitForCreation), ("--producer-grace", producerGrace)]
         where !(value >= 0 && value.isFinite) {
@@ -72,8 +76,10 @@ struct SubCommand: ParsableCommand {
             while true {
                 // A batch: everything published, up to RecordOutput.batchBytes;
                 // written, then handed back (release after write).
+                // Many records per call (tryPeekRecords); again while there
+                // is room, since the producer may have published more.
                 var gathered = waited
-                while output.hasRoom, try consumer.tryPeek({ output.append($0) }) != nil { gathered = true }
+                while output.hasRoom, try consumer.tryPeekRecords({ output.append($0); return output.hasRoom }) > 0 { gathered = true }
                 if gathered {
                     try output.flush()
                     consumer.release()

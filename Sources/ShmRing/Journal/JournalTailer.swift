@@ -1,0 +1,247 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Journal {
+    /// A reader of the journal: replays from where it started, then follows
+    /// the live tail. Independent of the producer and of other tailers (it
+    /// writes nothing the producer reads: the producer never waits for it).
+    /// Records are shown in place to a closure (`tryRead`, `read`), valid
+    /// only during the call. A tailer keeps the segment it reads mapped, so
+    /// retention deleting that file does not disturb it; one that falls
+    /// behind retention gets `.overrun(lost:)` with the exact count.
+    public struct Tailer: ~Copyable, @unchecked Sendable {
+        // @unchecked: the handle owns its mappings.
+        let control: JournalControl
+        public let directory: String
+        let strategy: WaitStrategy
+        let verifyChecksums: Bool
+        var segment: JournalSegment
+        /// The segment read before `segment`, kept mapped until the next move:
+        /// payloads a caller still references after a move stay valid until it
+        /// sees `segmentFirstSequence` change (see `ringbench sub --journal`).
+        var previousSegment: JournalSegment?
+        var offset: Int
+        /// The sequence of the next record this tailer reads.
+        public private(set) var nextSequence: UInt64
+        var cachedCommitted: UInt64
+        var pendingOverrun: UInt64 = 0
+        /// Seeks skip records below this sequence, or before this time.
+        var skipBelowSequence: UInt64 = 0
+        var skipBeforeTime: UInt64 = 0
+
+        init(control: JournalControl, start: Start, wait: WaitStrategy, verifyChecksums: Bool) throws(ShmError) {
+            let place = try Self.place(control, start: start)
+            self.control = control
+            directory = control.directory
+            strategy = wait
+            self.verifyChecksums = verifyChecksums
+            segment = place.segment
+            offset = place.offset
+            nextSequence = place.sequence
+            cachedCommitted = place.sequence
+            pendingOverrun = place.lost
+            skipBelowSequence = place.skipBelow
+            skipBeforeTime = place.skipBefore
+            if wait == .park { control.announceParking() }
+        }
+
+        /// Where a tailer starts: a segment, the offset and sequence of the
+        /// index's scan start there, what to skip from it, and an overrun to
+        /// report first (a sequence retention already deleted).
+        struct Place {
+            var segment: JournalSegment
+            var offset: Int
+            var sequence: UInt64
+            var lost: UInt64 = 0
+            var skipBelow: UInt64 = 0
+            var skipBefore: UInt64 = 0
+
+            init(_ segment: JournalSegment, sequence: UInt64?, time: UInt64?, committed: UInt64) {
+                let start = segment.scanStart(sequence: sequence, time: time, committed: committed)
+                self.segment = segment
+                offset = start.offset
+                self.sequence = start.sequence
+            }
+        }
+
+        static func place(_ control: JournalControl, start: Start) throws(ShmError) -> Place {
+            let (oldest, _) = try oldestSegment(control)
+            var place = Place(oldest, sequence: nil, time: nil, committed: oldest.firstSequence)
+            place.offset = oldest.dataOffset
+            place.sequence = oldest.firstSequence
+            switch start {
+            case .oldest: break
+            case .latest:
+                let last = try JournalDirectory.segments(in: control.directory).last ?? oldest.firstSequence
+                let found = try openSegment(control, first: last) ?? oldest
+                let committed = try found.committedSequence()
+                place = Place(found, sequence: committed, time: nil, committed: committed)
+                place.skipBelow = committed
+            case .sequence(let target):
+                if target < oldest.firstSequence {
+                    place.lost = oldest.firstSequence - target
+                } else {
+                    let firsts = try JournalDirectory.segments(in: control.directory)
+                    let first = firsts.last(where: { $0 <= target }) ?? oldest.firstSequence
+                    let found = try first > oldest.firstSequence ? openSegment(control, first: first) ?? oldest : oldest
+                    let committed = try found.committedSequence()
+                    place = Place(found, sequence: min(target, committed), time: nil, committed: committed)
+                    place.skipBelow = target
+                }
+            case .time(let time):
+                let firsts = try JournalDirectory.segments(in: control.directory).filter { $0 >= oldest.firstSequence }
+                // Binary search: the last segment whose first record is before `time`.
+                var low = 0, high = firsts.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if let first = try openSegment(control, first: firsts[mid])?.firstTimestamp(), first < time { low = mid + 1 } else { high = mid }
+                }
+                if low > 0, let found = try openSegment(control, first: firsts[low - 1]) {
+                    place = Place(found, sequence: nil, time: time, committed: try found.committedSequence())
+                }
+                place.skipBefore = time
+            }
+            return place
+        }
+
+        /// The segment starting at `first`, or nil if its file is gone.
+        static func openSegment(_ control: JournalControl, first: UInt64) throws(ShmError) -> JournalSegment? {
+            do {
+                return try JournalSegment.open(directory: control.directory, firstSequence: first, segmentSize: control.segmentSize, writable: false)
+            } catch .noSuchRegion {
+                return nil
+            }
+        }
+
+        /// The oldest segment retention kept, and how many records before it
+        /// `from` (when given) had to skip. Retries while retention deletes
+        /// what it listed (bounded: each retry sees a later floor).
+        static func oldestSegment(_ control: JournalControl, from: UInt64? = nil) throws(ShmError) -> (JournalSegment, UInt64) {
+            for _ in 0..<64 {
+                let floor = control.oldestSequence()
+                let firsts = try JournalDirectory.segments(in: control.directory)
+                guard let first = firsts.first(where: { $0 >= floor }) ?? firsts.last else {
+                    throw .noSuchRegion(name: control.directory + " (no segment yet)")
+                }
+                if let segment = try openSegment(control, first: first) {
+                    let lost = from.map { first > $0 ? first - $0 : 0 } ?? 0
+                    return (segment, lost)
+                }
+            }
+            throw .corruptRing(reason: "journal \(control.directory): segments keep disappearing while a tailer opens")
+        }
+
+        // MARK: Reading
+
+        /// The next record, shown to `body` in place; nil when none is
+        /// committed yet. `.overrun(lost:)` once when retention deleted
+        /// records before this tailer read them; `.endOfStream` when the
+        /// producer closed the journal and all is read. If `body` throws,
+        /// the record is not consumed.
+        public mutating func tryRead<Result>(_ body: (Record) throws(ShmError) -> Result) throws(ShmError) -> Read<Result>? {
+            if pendingOverrun > 0 {
+                let lost = pendingOverrun
+                pendingOverrun = 0
+                return .overrun(lost: lost)
+            }
+            // Every round reads a record (sequence grows, bounded by the
+            // committed count, which is bounded by the segment's size) or
+            // moves to the next segment (first sequences grow).
+            while true {
+                if nextSequence < cachedCommitted {
+                    guard let record = segment.record(at: offset, sequence: nextSequence, verifyChecksum: verifyChecksums) else {
+                        throw .corruptRing(reason: "journal segment \(segment.name): record \(nextSequence) at offset \(offset) fails its \(verifyChecksums ? "checksum or " : "")framing")
+                    }
+                    if nextSequence < skipBelowSequence || record.timestamp < skipBeforeTime {
+                        offset += JournalLayout.footprint(length: record.length)
+                        nextSequence += 1
+                        continue
+                    }
+                    skipBeforeTime = 0
+                    let payload = UnsafeRawBufferPointer(start: segment.file.base + offset + JournalLayout.recordHeaderSize, count: record.length)
+                    let result = try body(Record(sequence: nextSequence, timestamp: record.timestamp, payload: payload))
+                    offset += JournalLayout.footprint(length: record.length)
+                    nextSequence += 1
+                    return .record(result)
+                }
+                if try refreshCommitted() { continue }
+                switch segment.sealState() {
+                case 0: return nil
+                case 2: return try refreshCommitted() ? nil : .endOfStream
+                case 1:
+                    // The seal came after the last commit: one more look gives the final count.
+                    if try refreshCommitted() { continue }
+                    if let lost = try nextSegment() { return .overrun(lost: lost) }
+                default:
+                    throw .corruptRing(reason: "journal segment \(segment.name) has seal state \(segment.sealState())")
+                }
+            }
+        }
+
+        /// The first sequence of the segment being read: when it changes, the
+        /// payloads of the segment before last are no longer mapped.
+        public var segmentFirstSequence: UInt64 { segment.firstSequence }
+
+        /// Reloads the segment's committed sequence; true when it grew.
+        mutating func refreshCommitted() throws(ShmError) -> Bool {
+            let committed = try segment.committedSequence()
+            guard committed >= cachedCommitted else {
+                throw .corruptRing(reason: "journal segment \(segment.name): committed sequence went back from \(cachedCommitted) to \(committed)")
+            }
+            if committed == cachedCommitted { return false }
+            cachedCommitted = committed
+            return true
+        }
+
+        /// Moves to the segment after a sealed one; the count of records lost
+        /// when retention deleted it (then the tailer is at the oldest kept).
+        mutating func nextSegment() throws(ShmError) -> UInt64? {
+            previousSegment = segment
+            if let next = try Self.openSegment(control, first: nextSequence) {
+                segment = next
+                offset = next.dataOffset
+                cachedCommitted = nextSequence
+                return nil
+            }
+            guard control.oldestSequence() > nextSequence else {
+                throw .corruptRing(reason: "journal \(directory): segment \(JournalLayout.segmentName(firstSequence: nextSequence)) is missing but retention kept it")
+            }
+            let (oldest, lost) = try Self.oldestSegment(control, from: nextSequence)
+            segment = oldest
+            offset = oldest.dataOffset
+            nextSequence = oldest.firstSequence
+            cachedCommitted = oldest.firstSequence
+            return lost
+        }
+
+        /// Waits for the next record (or overrun, or end of stream) with the
+        /// tailer's strategy: spin, yield, or park on the control file's
+        /// futex after a short spin. Throws `timedOut`, `corruptRing`.
+        public mutating func read<Result>(timeoutSeconds: Double?, _ body: (Record) throws(ShmError) -> Result) throws(ShmError) -> Read<Result> {
+            if let result = try tryRead(body) { return result }
+            let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
+            var spins = 0
+            while true {
+                if let result = try tryRead(body) { return result }
+                let now = cshim_monotonic_ns()
+                if spins & 63 == 0, deadline.remainingNs(now: now) == 0 {
+                    throw .timedOut(operation: "journal read", seconds: timeoutSeconds ?? 0)
+                }
+                spins += 1
+                switch strategy {
+                case .spin: cshim_cpu_pause()
+                case .yield: sched_yield()
+                case .park:
+                    if spins < 128 { cshim_cpu_pause(); continue }
+                    let seen = control.wakeValue()
+                    control.prepareToSleep()
+                    if let result = try tryRead(body) { return result }
+                    control.sleep(seen: seen, timeoutNs: min(deadline.remainingNs(now: now), 50_000_000) | 1)
+                    spins = 1 // check the deadline next round
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ShmRing
+import CShmRingABI
+
+/// A C handle: a small allocation of its own holding a tag word (which
+/// handle type it is), a state word (live or closed) and the Swift value
+/// (a ring, or a ~Copyable end of one). Not a class: a class's stored
+/// ~Copyable field would cost a dynamic exclusivity check on every push.
+/// The tag catches a handle of the wrong type (or a stray pointer, most of
+/// the time); the state turns calls on a closed end into an error code.
+enum HandleCell {
+    static let payloadOffset = 64
+    static let live: UInt64 = 1
+    static let closed: UInt64 = 2
+
+    static func make<Value: ~Copyable>(_ value: consuming Value, tag: UInt64) -> OpaquePointer {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: payloadOffset + MemoryLayout<Value>.stride,
+                                                   alignment: max(64, MemoryLayout<Value>.alignment))
+        raw.storeBytes(of: tag, as: UInt64.self)
+        raw.storeBytes(of: live, toByteOffset: 8, as: UInt64.self)
+        (raw + payloadOffset).bindMemory(to: Value.self, capacity: 1).initialize(to: value)
+        return OpaquePointer(raw)
+    }
+
+    /// The value of a live handle of type `tag`; nil after recording the
+    /// error (NULL, wrong type, closed), whose code `status` returns.
+    @inline(__always)
+    static func value<Value: ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Value.Type,
+                                        _ function: StaticString) -> UnsafeMutablePointer<Value>? {
+        guard let handle else { _ = ABIStatus.fail(.invalidArgument("\(function): NULL handle")); return nil }
+        let raw = UnsafeMutableRawPointer(handle)
+        guard raw.load(as: UInt64.self) == tag else {
+            _ = ABIStatus.fail(.invalidArgument("\(function): not a handle of this type (freed, or another type)"))
+            return nil
+        }
+        guard raw.load(fromByteOffset: 8, as: UInt64.self) == live else {
+            _ = ABIStatus.closedHandle(function)
+            return nil
+        }
+        return (raw + payloadOffset).assumingMemoryBound(to: Value.self)
+    }
+
+    /// The code of the error `value` just recorded.
+    static var status: Int32 { shmring_last_error_code() }
+
+    /// Marks a handle closed after its value was moved out (`pointer.move()`).
+    static func markClosed(_ handle: OpaquePointer?) {
+        UnsafeMutableRawPointer(handle!).storeBytes(of: closed, toByteOffset: 8, as: UInt64.self)
+    }
+
+    /// Drops the value (if still live) and the allocation. NULL or a
+    /// handle of another type is ignored.
+    static func free<Value: ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Value.Type) {
+        guard let handle else { return }
+        let raw = UnsafeMutableRawPointer(handle)
+        guard raw.load(as: UInt64.self) == tag else { return }
+        if raw.load(fromByteOffset: 8, as: UInt64.self) == live {
+            (raw + payloadOffset).assumingMemoryBound(to: Value.self).deinitialize(count: 1)
+        }
+        raw.storeBytes(of: 0xDEAD_DEAD_DEAD_DEAD as UInt64, as: UInt64.self)
+        raw.deallocate()
+    }
+}
+
+/// Tags of the handle types ("SRC" + a letter each).
+enum HandleTag {
+    static let spsc: UInt64 = 0x5352_435F_5350_5343
+    static let spscProducer: UInt64 = 0x5352_435F_5350_5050
+    static let spscConsumer: UInt64 = 0x5352_435F_5350_4343
+    static let record: UInt64 = 0x5352_435F_5245_4352
+    static let recordProducer: UInt64 = 0x5352_435F_5245_5050
+    static let recordConsumer: UInt64 = 0x5352_435F_5245_4343
+    static let mpmc: UInt64 = 0x5352_435F_4D50_4D43
+}

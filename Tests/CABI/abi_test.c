@@ -1,0 +1,234 @@
+/* Tests of the C ABI through libshmring.so (make cabi-test): every ring
+ * kind end to end in one process, and the error contract (codes, message,
+ * no abort on NULL, bad sizes, closed handles, layout version mismatch). */
+#define _GNU_SOURCE
+#include <shmring.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond) do { if (!(cond)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed; last error %s: %s\n", \
+    __FILE__, __LINE__, #cond, shmring_status_name(shmring_last_error_code()), shmring_last_error_message()); } } while (0)
+#define OK(call) CHECK((call) == SHMRING_OK)
+
+static char name[64];
+static const char *unique(const char *what) {
+    snprintf(name, sizeof name, "cabi-test-%s-%d", what, (int)getpid());
+    return name;
+}
+
+static void test_versions(void) {
+    CHECK(SHMRING_ABI_MAJOR(shmring_abi_version()) == SHMRING_ABI_MAJOR(SHMRING_ABI_VERSION));
+    CHECK(shmring_layout_version() >= 3);
+    CHECK(strcmp(shmring_status_name(SHMRING_E_PEER_DIED), "SHMRING_E_PEER_DIED") == 0);
+}
+
+static void test_bad_input(void) {
+    char buffer[16];
+    CHECK(shmring_spsc_try_push(NULL, "x", 1) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(strstr(shmring_last_error_message(), "NULL") != NULL);
+    CHECK(shmring_spsc_try_pop(NULL, buffer, sizeof buffer) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_record_try_write(NULL, "x", 1) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_create(SHMRING_BACKING_ANON, NULL, 64, 8, NULL, NULL) == SHMRING_E_INVALID_ARGUMENT);
+    shmring_spsc *ring;
+    CHECK(shmring_spsc_create(SHMRING_BACKING_ANON, NULL, 3, 8, NULL, &ring) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_create((shmring_backing)7, NULL, 64, 8, NULL, &ring) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_open(SHMRING_BACKING_MMAP, NULL, NULL, &ring) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_open(SHMRING_BACKING_MMAP, unique("absent"), NULL, &ring) == SHMRING_E_NO_SUCH_REGION);
+    shmring_options options;
+    shmring_options_init(&options);
+    options.struct_size = 4;
+    CHECK(shmring_spsc_create(SHMRING_BACKING_ANON, NULL, 64, 8, &options, &ring) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_spsc_create(SHMRING_BACKING_ANON, NULL, 64, 8, NULL, &ring));
+    /* A ring handle is not a producer handle. */
+    CHECK(shmring_spsc_try_push((shmring_spsc_producer *)(void *)ring, "x", 1) == SHMRING_E_INVALID_ARGUMENT);
+    shmring_spsc_producer *producer;
+    shmring_spsc_consumer *consumer;
+    OK(shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &producer));
+    shmring_spsc_producer *second;
+    CHECK(shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &second) == SHMRING_E_ENDPOINT_TAKEN);
+    CHECK(shmring_last_error_pid() == getpid());
+    OK(shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &consumer));
+    CHECK(shmring_spsc_try_push(producer, "123456789", 9) == SHMRING_E_INVALID_ARGUMENT); /* > message size */
+    CHECK(shmring_spsc_try_push(producer, NULL, 4) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_try_push(producer, "x", (size_t)-1) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_try_pop(consumer, buffer, 4) == SHMRING_E_INVALID_ARGUMENT);          /* < message size */
+    CHECK(shmring_spsc_pop(consumer, buffer, sizeof buffer, NAN) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_pop(consumer, buffer, sizeof buffer, 0.05) == SHMRING_E_TIMED_OUT);
+    CHECK(shmring_spsc_try_pop(consumer, buffer, sizeof buffer) == SHMRING_AGAIN);
+    OK(shmring_spsc_producer_close(producer));
+    CHECK(shmring_spsc_try_push(producer, "x", 1) == SHMRING_E_CLOSED_HANDLE);
+    CHECK(shmring_spsc_producer_close(producer) == SHMRING_E_CLOSED_HANDLE);
+    CHECK(shmring_spsc_pop(consumer, buffer, sizeof buffer, 1) == SHMRING_END);
+    shmring_spsc_producer_free(producer);
+    shmring_spsc_consumer_free(consumer);
+    shmring_spsc_free(ring);
+    shmring_spsc_free(NULL);
+}
+
+static long sum_seen;
+static void add_first_word(void *context, const void *data, size_t length) {
+    (void)context;
+    long value;
+    if (length >= sizeof value) { memcpy(&value, data, sizeof value); sum_seen += value; }
+}
+static void add_first_word_batch(void *context, size_t index, const void *data, size_t length) {
+    (void)index;
+    add_first_word(context, data, length);
+}
+
+static void test_spsc(shmring_backing backing) {
+    shmring_spsc *ring;
+    OK(shmring_spsc_create(backing, unique("spsc"), 64, 8, NULL, &ring));
+    size_t capacity, size;
+    OK(shmring_spsc_capacity(ring, &capacity, &size));
+    CHECK(capacity == 64 && size == 8);
+    shmring_spsc *opened;
+    OK(shmring_spsc_open(backing, name, NULL, &opened));
+    shmring_spsc_producer *producer;
+    shmring_spsc_consumer *consumer;
+    OK(shmring_spsc_claim_producer(ring, SHMRING_WAIT_PARK, &producer));
+    OK(shmring_spsc_claim_consumer(opened, SHMRING_WAIT_PARK, &consumer));
+    long values[40], out[64];
+    for (long i = 0; i < 40; i++) values[i] = i + 1;
+    size_t n = 0;
+    OK(shmring_spsc_push_batch(producer, values, 40, 1, &n));
+    CHECK(n == 40);
+    OK(shmring_spsc_pop_batch(consumer, out, 64, 1, &n));
+    CHECK(n == 40 && out[0] == 1 && out[39] == 40);
+    long v = 41;
+    OK(shmring_spsc_push(producer, &v, sizeof v, 1));
+    sum_seen = 0;
+    OK(shmring_spsc_pop_with(consumer, add_first_word, NULL, 1));
+    CHECK(sum_seen == 41);
+    OK(shmring_spsc_try_push_batch(producer, values, 10, &n));
+    CHECK(n == 10);
+    sum_seen = 0;
+    OK(shmring_spsc_try_pop_batch_with(consumer, 64, add_first_word_batch, NULL, &n));
+    CHECK(n == 10 && sum_seen == 55);
+    /* More than the ring holds, through the blocking batch: fills, then waits. */
+    CHECK(shmring_spsc_push_batch(producer, values, 40, 0.01, &n) == SHMRING_OK);
+    CHECK(shmring_spsc_try_push_batch(producer, values, 40, &n) == SHMRING_OK && n == 24);
+    CHECK(shmring_spsc_try_push(producer, &v, sizeof v) == SHMRING_AGAIN);
+    CHECK(shmring_spsc_push(producer, &v, sizeof v, 0.02) == SHMRING_E_TIMED_OUT);
+    OK(shmring_spsc_try_pop_batch(consumer, out, 64, &n));
+    CHECK(n == 64 && out[63] == 24);
+    OK(shmring_spsc_producer_close(producer));
+    CHECK(shmring_spsc_pop(consumer, out, sizeof out, 1) == SHMRING_END);
+    shmring_spsc_producer_free(producer);
+    shmring_spsc_consumer_free(consumer);
+    shmring_spsc_free(opened);
+    shmring_spsc_free(ring);
+}
+
+static void test_record(shmring_backing backing) {
+    shmring_record *ring;
+    OK(shmring_record_create(backing, unique("record"), 4096, 1000, NULL, &ring));
+    shmring_record_producer *producer;
+    shmring_record_consumer *consumer;
+    OK(shmring_record_claim_producer(ring, SHMRING_WAIT_PARK, &producer));
+    OK(shmring_record_claim_consumer(ring, SHMRING_WAIT_PARK, &consumer));
+    CHECK(shmring_record_try_write(producer, "x", 1001) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_record_write(producer, "hello", 5, 1));
+    void *payload;
+    OK(shmring_record_reserve(producer, 3, 1, &payload));
+    memcpy(payload, "abc", 3);
+    OK(shmring_record_commit(producer));
+    const char many[] = "onetwothree";
+    size_t lengths[3] = {3, 3, 5}, written;
+    OK(shmring_record_write_many(producer, many, lengths, 3, 1, &written));
+    CHECK(written == 3);
+    OK(shmring_record_write(producer, "", 0, 1));
+    char buffer[2048];
+    size_t length;
+    CHECK(shmring_record_try_read(consumer, buffer, 4, &length) == SHMRING_E_INVALID_ARGUMENT); /* kept */
+    OK(shmring_record_read(consumer, buffer, sizeof buffer, 1, &length));
+    CHECK(length == 5 && memcmp(buffer, "hello", 5) == 0);
+    const void *data;
+    OK(shmring_record_try_peek(consumer, &data, &length));
+    CHECK(length == 3 && memcmp(data, "abc", 3) == 0);
+    OK(shmring_record_release(consumer));
+    size_t got[8], count;
+    OK(shmring_record_read_many(consumer, buffer, sizeof buffer, got, 8, 1, &count));
+    CHECK(count == 4 && got[0] == 3 && got[2] == 5 && got[3] == 0 && memcmp(buffer, "onetwothree", 11) == 0);
+    CHECK(shmring_record_try_peek(consumer, &data, &length) == SHMRING_AGAIN);
+    /* Wrap around the ring many times, in place. */
+    for (int i = 0; i < 200; i++) {
+        char line[600];
+        memset(line, 'a' + i % 26, sizeof line);
+        OK(shmring_record_write(producer, line, 100 + (size_t)i * 2, 1));
+        OK(shmring_record_read(consumer, buffer, sizeof buffer, 1, &length));
+        CHECK(length == 100 + (size_t)i * 2 && buffer[length - 1] == 'a' + i % 26);
+    }
+    OK(shmring_record_producer_abort(producer, 15));
+    CHECK(shmring_record_read(consumer, buffer, sizeof buffer, 1, &length) == SHMRING_E_PRODUCER_FAILED);
+    CHECK(strstr(shmring_last_error_message(), "signal 15") != NULL);
+    shmring_record_producer_free(producer);
+    shmring_record_consumer_free(consumer);
+    shmring_record_free(ring);
+}
+
+/* A region whose layout version is not this library's is refused by name. */
+static void test_layout_version_mismatch(void) {
+    shmring_record *ring;
+    OK(shmring_record_create(SHMRING_BACKING_MMAP, unique("version"), 4096, 100, NULL, &ring));
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    int fd = open(path, O_RDWR | O_NOFOLLOW);
+    CHECK(fd >= 0);
+    uint32_t version = 0, wrong = 99;
+    CHECK(pread(fd, &version, 4, 8) == 4 && version == shmring_layout_version());
+    CHECK(pwrite(fd, &wrong, 4, 8) == 4);
+    shmring_record *opened;
+    CHECK(shmring_record_open(SHMRING_BACKING_MMAP, name, NULL, &opened) == SHMRING_E_INCOMPATIBLE_VERSION);
+    CHECK(strstr(shmring_last_error_message(), "layout version 99") != NULL);
+    CHECK(pwrite(fd, &version, 4, 8) == 4);
+    OK(shmring_record_open(SHMRING_BACKING_MMAP, name, NULL, &opened));
+    shmring_record_free(opened);
+    close(fd);
+    shmring_spsc *wrong_kind;
+    CHECK(shmring_spsc_open(SHMRING_BACKING_MMAP, name, NULL, &wrong_kind) == SHMRING_E_WRONG_STRUCTURE);
+    shmring_record_free(ring);
+}
+
+static void test_mpmc(shmring_mpmc_kind kind) {
+    shmring_mpmc *queue;
+    OK(shmring_mpmc_create(kind, SHMRING_BACKING_MMAP, unique(kind == SHMRING_MPMC_SEMAPHORE ? "sem" : "lf"), 16, 8, NULL, &queue));
+    shmring_mpmc *opened;
+    OK(shmring_mpmc_open(kind, SHMRING_BACKING_MMAP, name, NULL, &opened));
+    long values[16] = {0}, out[16];
+    for (int i = 0; i < 16; i++) values[i] = i * 3;
+    OK(shmring_mpmc_push_batch(queue, values, 16, 1));
+    CHECK(shmring_mpmc_try_push(queue, values, 8) == SHMRING_AGAIN);
+    size_t n;
+    OK(shmring_mpmc_pop_batch(opened, out, 10, 1, &n));
+    CHECK(n == 10 && out[9] == 27);
+    OK(shmring_mpmc_try_pop_batch(opened, out, 16, &n));
+    CHECK(n == 6 && out[5] == 45);
+    CHECK(shmring_mpmc_pop(opened, out, sizeof out, 0.02) == SHMRING_E_TIMED_OUT);
+    OK(shmring_mpmc_push(opened, values + 2, 8, 1));
+    OK(shmring_mpmc_try_pop(queue, out, 8));
+    CHECK(out[0] == 6);
+    shmring_mpmc_free(opened);
+    OK(shmring_mpmc_remove_name(queue));
+    shmring_mpmc_free(queue);
+}
+
+int main(void) {
+    test_versions();
+    test_bad_input();
+    test_spsc(SHMRING_BACKING_MMAP);
+    test_spsc(SHMRING_BACKING_SYSV);
+    test_record(SHMRING_BACKING_MMAP);
+    test_record(SHMRING_BACKING_SYSV);
+    test_layout_version_mismatch();
+    test_mpmc(SHMRING_MPMC_SEMAPHORE);
+    test_mpmc(SHMRING_MPMC_LOCK_FREE);
+    if (failures) { fprintf(stderr, "abi_test: %d failures\n", failures); return 1; }
+    printf("abi_test: all passed\n");
+    return 0;
+}

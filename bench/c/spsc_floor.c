@@ -1,0 +1,69 @@
+/* The C counterpart of `ringbench floor`: a C producer and a C consumer,
+ * in two processes, moving 8-byte sequence numbers through an SPSC ring
+ * with libshmring.so (try calls, spinning; batch 1 or K), the consumer
+ * checking each value. Prints messages per second.
+ *   spsc_floor <messages> <batch> [capacity]      (bench/c/README in the results) */
+#define _GNU_SOURCE
+#include <shmring.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: spsc_floor <messages> <batch> [capacity]\n"); return 2; }
+    uint64_t count = strtoull(argv[1], 0, 10);
+    size_t batch = (size_t)atol(argv[2]);
+    size_t capacity = argc > 3 ? (size_t)atol(argv[3]) : 4096;
+    if (batch < 1 || batch > 1024) { fprintf(stderr, "batch must be 1...1024\n"); return 2; }
+    shmring_spsc *ring;
+    if (shmring_spsc_create(SHMRING_BACKING_ANON, NULL, capacity, 8, NULL, &ring) != SHMRING_OK) {
+        fprintf(stderr, "create: %s\n", shmring_last_error_message());
+        return 1;
+    }
+    fflush(NULL);
+    pid_t child = fork(); /* single-threaded here */
+    if (child == 0) {
+        shmring_spsc_consumer *c;
+        if (shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &c) != SHMRING_OK) _exit(3);
+        uint64_t expected = 0, values[1024];
+        while (expected < count) {
+            size_t n = 1;
+            int s = batch == 1 ? shmring_spsc_try_pop(c, values, 8) : shmring_spsc_try_pop_batch(c, values, batch, &n);
+            if (s == SHMRING_AGAIN) continue;
+            if (s != SHMRING_OK) _exit(4);
+            for (size_t i = 0; i < n; i++) if (values[i] != expected++) _exit(5);
+        }
+        shmring_spsc_consumer_free(c);
+        _exit(0);
+    }
+    shmring_spsc_producer *p;
+    if (shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &p) != SHMRING_OK) return 1;
+    uint64_t next = 0, values[1024];
+    double start = now();
+    while (next < count) {
+        size_t n = 1, want = count - next < batch ? (size_t)(count - next) : batch;
+        for (size_t i = 0; i < want; i++) values[i] = next + i;
+        int s = batch == 1 ? shmring_spsc_try_push(p, values, 8) : shmring_spsc_try_push_batch(p, values, want, &n);
+        if (s == SHMRING_AGAIN) continue;
+        if (s != SHMRING_OK) { fprintf(stderr, "push: %s\n", shmring_last_error_message()); return 1; }
+        next += n;
+    }
+    int status;
+    waitpid(child, &status, 0);
+    double seconds = now() - start;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "consumer failed (%d)\n", status); return 1; }
+    printf("{\"messages\": %llu, \"batch\": %zu, \"seconds\": %.4f, \"messagesPerSecond\": %.0f}\n",
+           (unsigned long long)count, batch, seconds, (double)count / seconds);
+    shmring_spsc_producer_free(p);
+    shmring_spsc_free(ring);
+    return 0;
+}

@@ -1,0 +1,324 @@
+/*
+ * shmring.h: the C ABI of ShmRing (libshmring.so / libshmring.a).
+ *
+ * Every function here is a thin, exported entry point into the Swift
+ * implementation (Sources/ShmRingC): one implementation of the algorithms,
+ * reachable from C, C++, Python (python/) and anything with a C FFI. The
+ * Swift runtime is linked into the library statically: a process that loads
+ * it needs no Swift toolchain.
+ *
+ * Conventions
+ *  - Every symbol starts with shmring_ (types) or SHMRING_ (constants).
+ *  - Handles are opaque pointers. A handle is valid from the call that
+ *    returns it until its *_free call; after *_free the pointer is as dead
+ *    as after free(). Calls on a handle whose end was closed
+ *    (shmring_*_close, *_abort) return SHMRING_E_CLOSED_HANDLE; a NULL
+ *    handle returns SHMRING_E_INVALID_ARGUMENT. No call aborts the process
+ *    on bad input.
+ *  - Functions return an int status: SHMRING_OK (0), one of the non-error
+ *    outcomes SHMRING_AGAIN (a try call found nothing to do now) or
+ *    SHMRING_END (the producer ended the stream and everything was read),
+ *    or a negative SHMRING_E_* code, one per ShmError case. After an error
+ *    the calling thread's shmring_last_error_*() functions describe it (one
+ *    line of text, errno and the failing call for system calls, a pid for
+ *    peer-death and ownership errors) until its next failing call.
+ *  - Timeouts are in seconds (double). A negative value or INFINITY waits
+ *    forever; 0 tries once more after the first attempt. NaN is invalid.
+ *  - A handle may move between threads but must not be used by two
+ *    threads at once (ring handles and queues: any number of threads).
+ *  - A handle inherited by a forked child fails with
+ *    SHMRING_E_FORKED_HANDLE; open the ring and claim an end in the child.
+ *
+ * Versions
+ *  - shmring_abi_version() is SHMRING_ABI_VERSION of the library; compare
+ *    it with the macro you compiled against (the major part must match).
+ *  - Every region header carries a layout version (docs/layout.md); open
+ *    refuses another one with SHMRING_E_INCOMPATIBLE_VERSION.
+ */
+#ifndef SHMRING_H
+#define SHMRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI version: major << 16 | minor. Minor additions keep old callers working. */
+#define SHMRING_ABI_VERSION ((1u << 16) | 0u)
+#define SHMRING_ABI_MAJOR(v) ((v) >> 16)
+
+/* ---- Status codes ------------------------------------------------------ */
+
+enum {
+    SHMRING_OK = 0,
+    SHMRING_AGAIN = 1,                    /* try call: full (push) or empty (pop) now */
+    SHMRING_END = 2,                      /* end of stream: everything was read */
+
+    SHMRING_E_SYSTEM_CALL = -1,           /* a system call failed: see errno and call */
+    SHMRING_E_NO_SUCH_REGION = -2,        /* nothing by this name */
+    SHMRING_E_PERMISSION_DENIED = -3,
+    SHMRING_E_NOT_A_RING = -4,            /* no ShmRing magic number */
+    SHMRING_E_INCOMPATIBLE_VERSION = -5,  /* the region's layout version is not this library's */
+    SHMRING_E_SIZE_MISMATCH = -6,         /* mapping size differs from the header's */
+    SHMRING_E_CORRUPTED_HEADER = -7,
+    SHMRING_E_WRONG_STRUCTURE = -8,       /* e.g. an SPSC ring opened as a record ring */
+    SHMRING_E_NOT_READY = -9,             /* the creator did not publish the region in time */
+    SHMRING_E_SEMAPHORES_NOT_READY = -10,
+    SHMRING_E_CORRUPT_RING = -11,         /* an index or length in shared memory is impossible */
+    SHMRING_E_INVALID_ARGUMENT = -12,     /* NULL, bad size, bad enum value, ... */
+    SHMRING_E_TIMED_OUT = -13,
+    SHMRING_E_ALREADY_EXISTS = -14,
+    SHMRING_E_UNTRUSTED_OWNER = -15,
+    SHMRING_E_UNSAFE_PERMISSIONS = -16,
+    SHMRING_E_OUT_OF_SPACE = -17,
+    SHMRING_E_SEMAPHORES_REMOVED = -18,
+    SHMRING_E_ENDPOINT_TAKEN = -19,       /* another live process holds this end (pid) */
+    SHMRING_E_PEER_DIED = -20,            /* the other end died without closing (pid) */
+    SHMRING_E_FORKED_HANDLE = -21,
+    SHMRING_E_PRODUCER_FAILED = -22,      /* record ring: the producer aborted the stream */
+    SHMRING_E_STREAM_CONSUMED = -23,      /* record ring: another consumer read it to its end */
+    SHMRING_E_CLOSED_HANDLE = -24         /* the handle's end was closed (C ABI only) */
+};
+
+/* Symbolic name of a status ("SHMRING_E_TIMED_OUT"); never NULL. */
+const char *shmring_status_name(int status);
+
+/* The calling thread's last error (valid until its next failing call). */
+int shmring_last_error_code(void);
+/* One line, e.g. "shmget(...) failed: ... (errno 28)"; "" if none. */
+const char *shmring_last_error_message(void);
+/* errno of a SHMRING_E_SYSTEM_CALL, else 0. */
+int shmring_last_error_errno(void);
+/* The failing call of a SHMRING_E_SYSTEM_CALL ("" otherwise). */
+const char *shmring_last_error_call(void);
+/* The pid of SHMRING_E_PEER_DIED, SHMRING_E_ENDPOINT_TAKEN,
+ * SHMRING_E_STREAM_CONSUMED, else 0. */
+int32_t shmring_last_error_pid(void);
+
+#ifndef SHMRING_TYPES_ONLY
+uint32_t shmring_abi_version(void);
+/* The region layout version this library reads and writes (docs/layout.md). */
+uint32_t shmring_layout_version(void);
+#endif
+
+/* ---- Options ----------------------------------------------------------- */
+
+typedef enum shmring_backing {
+    SHMRING_BACKING_SYSV = 0, /* System V shm, keyed through a key file */
+    SHMRING_BACKING_MMAP = 1, /* a MAP_SHARED file, by default under /dev/shm */
+    SHMRING_BACKING_ANON = 2  /* anonymous: only for processes related by fork */
+} shmring_backing;
+
+typedef enum shmring_wait {
+    SHMRING_WAIT_SPIN = 0,  /* spin with pause: lowest latency, burns a CPU */
+    SHMRING_WAIT_YIELD = 1, /* sched_yield between checks */
+    SHMRING_WAIT_PARK = 2   /* futex sleep until woken: idle costs no CPU */
+} shmring_wait;
+
+typedef enum shmring_mpmc_kind {
+    SHMRING_MPMC_SEMAPHORE = 0, /* guarded by a SysV semaphore set, robust to holder death */
+    SHMRING_MPMC_LOCK_FREE = 1  /* Vyukov-style sequence words, no lock */
+} shmring_mpmc_kind;
+
+/* How a region is created or opened. Initialise with shmring_options_init,
+ * then change fields; pass NULL for all defaults. struct_size lets later
+ * versions append fields. */
+typedef struct shmring_options {
+    uint32_t struct_size;             /* sizeof(shmring_options) */
+    uint32_t permissions;             /* mode of new objects; default 0600 */
+    const char *directory;            /* NULL: "/dev/shm" */
+    double open_timeout_seconds;      /* wait for the creator to publish; default 5 */
+    double wait_for_creation_seconds; /* wait for the name to appear; default 0 */
+    int32_t prefault;                 /* touch every page at create/open; default 1 */
+    int32_t reclaim_stale;            /* create: reclaim a name whose users all died; default 0 */
+} shmring_options;
+
+/* Fills *options with the defaults (the Swift RegionOptions defaults). */
+static inline void shmring_options_init(shmring_options *options) {
+    options->struct_size = (uint32_t)sizeof(shmring_options);
+    options->permissions = 0600;
+    options->directory = 0;
+    options->open_timeout_seconds = 5;
+    options->wait_for_creation_seconds = 0;
+    options->prefault = 1;
+    options->reclaim_stale = 0;
+}
+
+/* Zero-copy callbacks: the bytes are valid only during the call. */
+typedef void (*shmring_read_fn)(void *context, const void *data, size_t length);
+/* Fills one message in place: write at most `length` bytes into `data`. */
+typedef void (*shmring_write_fn)(void *context, void *data, size_t length);
+/* Batch forms get the message's index in the batch. */
+typedef void (*shmring_read_batch_fn)(void *context, size_t index, const void *data, size_t length);
+
+/* Opaque handles. */
+typedef struct shmring_spsc shmring_spsc;
+typedef struct shmring_spsc_producer shmring_spsc_producer;
+typedef struct shmring_spsc_consumer shmring_spsc_consumer;
+typedef struct shmring_record shmring_record;
+typedef struct shmring_record_producer shmring_record_producer;
+typedef struct shmring_record_consumer shmring_record_consumer;
+typedef struct shmring_mpmc shmring_mpmc;
+
+#ifndef SHMRING_TYPES_ONLY
+
+/* ---- Names -------------------------------------------------------------- */
+
+/* Removes a ring's or queue's name now (what `ringbench rm` does). */
+int shmring_remove(shmring_backing backing, const char *name, const shmring_options *options);
+
+/* ---- SPSC ring: fixed-size messages, one producer, one consumer -------- */
+/* The ring handle maps the region; the creator's handle removes the name
+ * when freed unless the producer closed the stream (then the consumer
+ * removes it at the end). Ends keep the mapping alive on their own: the
+ * ring handle may be freed right after claiming an end. */
+
+/* capacity: slots, a power of two; message_size: bytes per slot (>= 8).
+ * name NULL: anonymous (or IPC_PRIVATE), for fork-related processes. */
+int shmring_spsc_create(shmring_backing backing, const char *name, size_t capacity, size_t message_size,
+                        const shmring_options *options, shmring_spsc **out);
+/* options->wait_for_creation_seconds > 0 waits for a ring not created yet. */
+int shmring_spsc_open(shmring_backing backing, const char *name, const shmring_options *options,
+                      shmring_spsc **out);
+/* Opens, or creates if absent; an existing ring of another shape is an error. */
+int shmring_spsc_open_or_create(shmring_backing backing, const char *name, size_t capacity, size_t message_size,
+                                const shmring_options *options, shmring_spsc **out);
+int shmring_spsc_capacity(const shmring_spsc *ring, size_t *capacity, size_t *message_size);
+void shmring_spsc_free(shmring_spsc *ring);
+
+/* Claims an end for this process (SHMRING_E_ENDPOINT_TAKEN if held). */
+int shmring_spsc_claim_producer(shmring_spsc *ring, shmring_wait wait, shmring_spsc_producer **out);
+int shmring_spsc_claim_consumer(shmring_spsc *ring, shmring_wait wait, shmring_spsc_consumer **out);
+
+/* Copies `length` (<= message_size) bytes into the next slot, zero-padded.
+ * try: SHMRING_OK or SHMRING_AGAIN (full). */
+int shmring_spsc_try_push(shmring_spsc_producer *producer, const void *data, size_t length);
+int shmring_spsc_push(shmring_spsc_producer *producer, const void *data, size_t length, double timeout_seconds);
+/* Fills the next slot in place (zero copy). */
+int shmring_spsc_try_push_with(shmring_spsc_producer *producer, shmring_write_fn fill, void *context);
+/* `count` messages of message_size bytes each, back to back in `data`.
+ * try: pushes what fits now (*pushed, maybe 0: SHMRING_AGAIN).
+ * blocking: pushes all `count`, waiting for room (*pushed says how many on error). */
+int shmring_spsc_try_push_batch(shmring_spsc_producer *producer, const void *data, size_t count, size_t *pushed);
+int shmring_spsc_push_batch(shmring_spsc_producer *producer, const void *data, size_t count,
+                            double timeout_seconds, size_t *pushed);
+/* Ends the stream: the consumer reads what was pushed, then SHMRING_END.
+ * The handle is closed (still free it). */
+int shmring_spsc_producer_close(shmring_spsc_producer *producer);
+/* Releases the end (the stream stays open for a successor) and frees. */
+void shmring_spsc_producer_free(shmring_spsc_producer *producer);
+
+/* Copies the next message (message_size bytes) into `buffer` (>= message_size).
+ * try: SHMRING_OK / SHMRING_AGAIN; blocking: SHMRING_OK / SHMRING_END / error. */
+int shmring_spsc_try_pop(shmring_spsc_consumer *consumer, void *buffer, size_t buffer_size);
+int shmring_spsc_pop(shmring_spsc_consumer *consumer, void *buffer, size_t buffer_size, double timeout_seconds);
+/* Zero copy: `body` sees the message in the ring; it is handed back after. */
+int shmring_spsc_try_pop_with(shmring_spsc_consumer *consumer, shmring_read_fn body, void *context);
+int shmring_spsc_pop_with(shmring_spsc_consumer *consumer, shmring_read_fn body, void *context, double timeout_seconds);
+/* Up to `max_count` messages into `buffer` (max_count * message_size bytes).
+ * try: what is ready now (SHMRING_AGAIN if none). blocking: waits for the
+ * first, then takes what is ready; SHMRING_END at the end. */
+int shmring_spsc_try_pop_batch(shmring_spsc_consumer *consumer, void *buffer, size_t max_count, size_t *count);
+int shmring_spsc_pop_batch(shmring_spsc_consumer *consumer, void *buffer, size_t max_count,
+                           double timeout_seconds, size_t *count);
+int shmring_spsc_try_pop_batch_with(shmring_spsc_consumer *consumer, size_t max_count,
+                                    shmring_read_batch_fn body, void *context, size_t *count);
+void shmring_spsc_consumer_free(shmring_spsc_consumer *consumer);
+
+/* ---- Record ring: variable-length records, one producer, one consumer -- */
+
+/* capacity: bytes, a power of two >= 64; max_record: largest payload. */
+int shmring_record_create(shmring_backing backing, const char *name, size_t capacity, size_t max_record,
+                          const shmring_options *options, shmring_record **out);
+int shmring_record_open(shmring_backing backing, const char *name, const shmring_options *options,
+                        shmring_record **out);
+int shmring_record_open_or_create(shmring_backing backing, const char *name, size_t capacity, size_t max_record,
+                                  const shmring_options *options, shmring_record **out);
+int shmring_record_capacity(const shmring_record *ring, size_t *capacity, size_t *max_record);
+void shmring_record_free(shmring_record *ring);
+
+int shmring_record_claim_producer(shmring_record *ring, shmring_wait wait, shmring_record_producer **out);
+int shmring_record_claim_consumer(shmring_record *ring, shmring_wait wait, shmring_record_consumer **out);
+
+/* Reserves a record of `length` bytes in the ring and returns where to write
+ * it (*payload). Write it before the next call on this producer; it is
+ * published at shmring_record_commit (reserve commits earlier records by
+ * itself when it has to wait). try: SHMRING_AGAIN when there is no room. */
+int shmring_record_try_reserve(shmring_record_producer *producer, size_t length, void **payload);
+int shmring_record_reserve(shmring_record_producer *producer, size_t length, double timeout_seconds, void **payload);
+/* Publishes every record reserved since the last commit. */
+int shmring_record_commit(shmring_record_producer *producer);
+/* Copies one record in and commits it. */
+int shmring_record_try_write(shmring_record_producer *producer, const void *data, size_t length);
+int shmring_record_write(shmring_record_producer *producer, const void *data, size_t length, double timeout_seconds);
+/* `count` records: record i is lengths[i] bytes, back to back in `data`;
+ * one commit for all. try: what fits now (*written). blocking: all. */
+int shmring_record_try_write_many(shmring_record_producer *producer, const void *data, const size_t *lengths,
+                                  size_t count, size_t *written);
+int shmring_record_write_many(shmring_record_producer *producer, const void *data, const size_t *lengths,
+                              size_t count, double timeout_seconds, size_t *written);
+/* Ends the stream after the records written (committing them). Closes the handle. */
+int shmring_record_producer_close(shmring_record_producer *producer);
+/* Ends the stream as failed: the consumer gets what was published, then
+ * SHMRING_E_PRODUCER_FAILED. reason: 0 = other, else a signal number
+ * (interrupted). Closes the handle. */
+int shmring_record_producer_abort(shmring_record_producer *producer, int32_t signal_number);
+void shmring_record_producer_free(shmring_record_producer *producer);
+
+/* Shows the next record in place (*data, *length): valid until
+ * shmring_record_release, which hands back every record peeked so far.
+ * Several records may be peeked before one release.
+ * try: SHMRING_OK / SHMRING_AGAIN; blocking: SHMRING_OK / SHMRING_END. */
+int shmring_record_try_peek(shmring_record_consumer *consumer, const void **data, size_t *length);
+int shmring_record_peek(shmring_record_consumer *consumer, double timeout_seconds, const void **data, size_t *length);
+int shmring_record_release(shmring_record_consumer *consumer);
+/* Copies the next record into `buffer` and releases it (*length: its size).
+ * A record larger than buffer_size: SHMRING_E_INVALID_ARGUMENT, record kept. */
+int shmring_record_try_read(shmring_record_consumer *consumer, void *buffer, size_t buffer_size, size_t *length);
+int shmring_record_read(shmring_record_consumer *consumer, void *buffer, size_t buffer_size,
+                        double timeout_seconds, size_t *length);
+/* Zero copy through a callback, then release. */
+int shmring_record_read_with(shmring_record_consumer *consumer, shmring_read_fn body, void *context,
+                             double timeout_seconds);
+/* Up to `max_count` records copied back to back into `buffer` (lengths[i]
+ * each), as many as fit; waits (timeout) for the first only. One release.
+ * SHMRING_OK (*count >= 1), SHMRING_END, or an error. */
+int shmring_record_read_many(shmring_record_consumer *consumer, void *buffer, size_t buffer_size,
+                             size_t *lengths, size_t max_count, double timeout_seconds, size_t *count);
+/* Gives the stream up (unreleased records stay for a successor). Closes the handle. */
+int shmring_record_consumer_abort(shmring_record_consumer *consumer);
+void shmring_record_consumer_free(shmring_record_consumer *consumer);
+
+/* ---- MPMC queues: fixed-size messages, any number of producers and consumers */
+/* No ends to claim: every holder of a queue handle may push and pop. */
+
+int shmring_mpmc_create(shmring_mpmc_kind kind, shmring_backing backing, const char *name, size_t capacity,
+                        size_t message_size, const shmring_options *options, shmring_mpmc **out);
+int shmring_mpmc_open(shmring_mpmc_kind kind, shmring_backing backing, const char *name,
+                      const shmring_options *options, shmring_mpmc **out);
+int shmring_mpmc_capacity(const shmring_mpmc *queue, size_t *capacity, size_t *message_size);
+int shmring_mpmc_try_push(shmring_mpmc *queue, const void *data, size_t length);
+int shmring_mpmc_push(shmring_mpmc *queue, const void *data, size_t length, double timeout_seconds);
+int shmring_mpmc_try_pop(shmring_mpmc *queue, void *buffer, size_t buffer_size);
+int shmring_mpmc_pop(shmring_mpmc *queue, void *buffer, size_t buffer_size, double timeout_seconds);
+/* Batches: `count` (or up to max_count) messages of message_size bytes back to back. */
+int shmring_mpmc_try_push_batch(shmring_mpmc *queue, const void *data, size_t count, size_t *pushed);
+int shmring_mpmc_push_batch(shmring_mpmc *queue, const void *data, size_t count, double timeout_seconds);
+int shmring_mpmc_try_pop_batch(shmring_mpmc *queue, void *buffer, size_t max_count, size_t *count);
+int shmring_mpmc_pop_batch(shmring_mpmc *queue, void *buffer, size_t max_count, double timeout_seconds, size_t *count);
+/* Removes the queue's name now; handles keep working. */
+int shmring_mpmc_remove_name(shmring_mpmc *queue);
+void shmring_mpmc_free(shmring_mpmc *queue);
+
+/* Later structures (broadcast ring, journal) follow the same pattern:
+ * shmring_<structure>_{create,open,...} and their own handle types. */
+
+#endif /* SHMRING_TYPES_ONLY */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMRING_H */

@@ -1,0 +1,96 @@
+"""Loads libshmring.so and declares the C signatures used by the package."""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+c_size_p = ctypes.POINTER(ctypes.c_size_t)
+c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+
+
+class Options(ctypes.Structure):
+    """struct shmring_options (include/shmring.h)."""
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("permissions", ctypes.c_uint32),
+        ("directory", ctypes.c_char_p),
+        ("open_timeout_seconds", ctypes.c_double),
+        ("wait_for_creation_seconds", ctypes.c_double),
+        ("prefault", ctypes.c_int32),
+        ("reclaim_stale", ctypes.c_int32),
+    ]
+
+
+def _candidates() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    found = []
+    if os.environ.get("SHMRING_LIBRARY"):
+        found.append(Path(os.environ["SHMRING_LIBRARY"]))
+    found.append(here / "libshmring.so")
+    found.append(here.parent.parent / ".build-cabi" / "release" / "libshmring.so")
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    for path in _candidates():
+        if path.is_file():
+            # CDLL (not PyDLL): every call releases the GIL.
+            return ctypes.CDLL(str(path))
+    raise OSError("libshmring.so not found: run `make python-package` in the ShmRing repository, "
+                  "or set SHMRING_LIBRARY to its path")
+
+
+lib = _load()
+
+_I, _P, _S, _D = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_double
+_OPT = ctypes.POINTER(Options)
+_SIGNATURES = {
+    "shmring_abi_version": (ctypes.c_uint32, []),
+    "shmring_layout_version": (ctypes.c_uint32, []),
+    "shmring_status_name": (ctypes.c_char_p, [_I]),
+    "shmring_last_error_code": (_I, []),
+    "shmring_last_error_message": (ctypes.c_char_p, []),
+    "shmring_last_error_errno": (_I, []),
+    "shmring_last_error_call": (ctypes.c_char_p, []),
+    "shmring_last_error_pid": (ctypes.c_int32, []),
+    "shmring_remove": (_I, [_I, ctypes.c_char_p, _OPT]),
+    "shmring_spsc_create": (_I, [_I, ctypes.c_char_p, _S, _S, _OPT, c_void_pp]),
+    "shmring_spsc_open": (_I, [_I, ctypes.c_char_p, _OPT, c_void_pp]),
+    "shmring_spsc_capacity": (_I, [_P, c_size_p, c_size_p]),
+    "shmring_spsc_free": (None, [_P]),
+    "shmring_spsc_claim_producer": (_I, [_P, _I, c_void_pp]),
+    "shmring_spsc_claim_consumer": (_I, [_P, _I, c_void_pp]),
+    "shmring_spsc_try_push": (_I, [_P, _P, _S]),
+    "shmring_spsc_push": (_I, [_P, _P, _S, _D]),
+    "shmring_spsc_push_batch": (_I, [_P, _P, _S, _D, c_size_p]),
+    "shmring_spsc_producer_close": (_I, [_P]),
+    "shmring_spsc_producer_free": (None, [_P]),
+    "shmring_spsc_try_pop": (_I, [_P, _P, _S]),
+    "shmring_spsc_pop": (_I, [_P, _P, _S, _D]),
+    "shmring_spsc_pop_batch": (_I, [_P, _P, _S, _D, c_size_p]),
+    "shmring_spsc_consumer_free": (None, [_P]),
+    "shmring_record_create": (_I, [_I, ctypes.c_char_p, _S, _S, _OPT, c_void_pp]),
+    "shmring_record_open": (_I, [_I, ctypes.c_char_p, _OPT, c_void_pp]),
+    "shmring_record_capacity": (_I, [_P, c_size_p, c_size_p]),
+    "shmring_record_free": (None, [_P]),
+    "shmring_record_claim_producer": (_I, [_P, _I, c_void_pp]),
+    "shmring_record_claim_consumer": (_I, [_P, _I, c_void_pp]),
+    "shmring_record_try_write": (_I, [_P, _P, _S]),
+    "shmring_record_write": (_I, [_P, _P, _S, _D]),
+    "shmring_record_write_many": (_I, [_P, _P, c_size_p, _S, _D, c_size_p]),
+    "shmring_record_producer_close": (_I, [_P]),
+    "shmring_record_producer_abort": (_I, [_P, ctypes.c_int32]),
+    "shmring_record_producer_free": (None, [_P]),
+    "shmring_record_try_peek": (_I, [_P, c_void_pp, c_size_p]),
+    "shmring_record_peek": (_I, [_P, _D, c_void_pp, c_size_p]),
+    "shmring_record_release": (_I, [_P]),
+    "shmring_record_read": (_I, [_P, _P, _S, _D, c_size_p]),
+    "shmring_record_read_many": (_I, [_P, _P, _S, c_size_p, _S, _D, c_size_p]),
+    "shmring_record_consumer_abort": (_I, [_P]),
+    "shmring_record_consumer_free": (None, [_P]),
+}
+for _name, (_restype, _argtypes) in _SIGNATURES.items():
+    _function = getattr(lib, _name)
+    _function.restype = _restype
+    _function.argtypes = _argtypes

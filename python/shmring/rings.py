@@ -1,0 +1,358 @@
+"""Pythonic classes over the C ABI: RecordRing and SPSCRing, their ends."""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import time
+from typing import Iterator, Optional, Sequence, Union
+
+from ._lib import Options, c_size_p, lib
+from .errors import ClosedHandle, TimedOut, check
+
+OK, AGAIN, END = 0, 1, 2
+BACKINGS = {"sysv": 0, "mmap": 1, "anon": 2}
+WAITS = {"spin": 0, "yield": 1, "park": 2}
+Buffer = Union[bytes, bytearray, memoryview]
+
+#: A blocking call waits in slices this long, so that Ctrl-C (KeyboardInterrupt)
+#: and other signal handlers run between slices. The GIL is released in each.
+WAIT_SLICE_SECONDS = 0.05
+
+
+def _options(directory: Optional[str], wait_for_creation: float, open_timeout: float, prefault: bool) -> Options:
+    o = Options()
+    o.struct_size = ctypes.sizeof(Options)
+    o.permissions = 0o600
+    o.directory = directory.encode() if directory else None
+    o.open_timeout_seconds = open_timeout
+    o.wait_for_creation_seconds = wait_for_creation
+    o.prefault = 1 if prefault else 0
+    o.reclaim_stale = 0
+    return o
+
+
+def _blocking(call, timeout: Optional[float]) -> int:
+    """Runs `call(slice_seconds)` until it stops timing out or `timeout` passes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = WAIT_SLICE_SECONDS if deadline is None else max(0.0, min(WAIT_SLICE_SECONDS, deadline - time.monotonic()))
+        status = call(remaining)
+        if status != TimedOut.code or (deadline is not None and time.monotonic() >= deadline):
+            return check(status)
+
+
+def _call(call, timeout: Optional[float]) -> int:
+    """`_blocking` with the common case (one slice suffices) first, cheaply."""
+    first = WAIT_SLICE_SECONDS if timeout is None else min(WAIT_SLICE_SECONDS, max(0.0, timeout))
+    status = call(first)
+    if status == TimedOut.code and (timeout is None or timeout > first):
+        return _blocking(call, None if timeout is None else timeout - first)
+    return check(status)
+
+
+def _pointer(data: Buffer) -> tuple[ctypes.c_void_p, int, object]:
+    """Address and length of a bytes-like object (kept alive by the third item)."""
+    if isinstance(data, bytes):
+        return ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p), len(data), data
+    view = memoryview(data).cast("B")
+    if view.readonly:
+        copy = bytes(view)
+        return ctypes.cast(ctypes.c_char_p(copy), ctypes.c_void_p), len(copy), copy
+    holder = (ctypes.c_char * len(view)).from_buffer(view)
+    return ctypes.c_void_p(ctypes.addressof(holder)), len(view), holder
+
+
+class _Handle:
+    """Owns one C handle; `close()`/the context manager free it."""
+    _free = None
+
+    def __init__(self, handle: ctypes.c_void_p) -> None:
+        self._h = handle
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._h:
+            raise ClosedHandle("the handle was freed", ClosedHandle.code)
+        return self._h
+
+    def free(self) -> None:
+        """Frees the handle (releasing an end keeps the stream open for a successor)."""
+        if self._h:
+            type(self)._free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
+
+
+class RecordRing(_Handle):
+    """A ring of variable-length records between one producer and one consumer process.
+
+    ``with shmring.RecordRing.create("name", 1 << 20, 4096) as ring: ...``
+    """
+    _free = lib.shmring_record_free
+
+    @classmethod
+    def create(cls, name: Optional[str], capacity: int, max_record: int, backing: str = "mmap",
+               directory: Optional[str] = None, prefault: bool = True) -> "RecordRing":
+        """Creates a ring of `capacity` bytes (a power of two) for records up to `max_record` bytes."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_record_create(BACKINGS[backing], name.encode() if name else None, capacity, max_record,
+                                        ctypes.byref(_options(directory, 0, 5, prefault)), ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def open(cls, name: str, backing: str = "mmap", wait_for_creation: float = 0.0,
+             directory: Optional[str] = None, open_timeout: float = 5.0) -> "RecordRing":
+        """Opens a ring another process created (waiting up to `wait_for_creation` s for it)."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_record_open(BACKINGS[backing], name.encode(),
+                                      ctypes.byref(_options(directory, wait_for_creation, open_timeout, True)), ctypes.byref(out)))
+        return cls(out)
+
+    @property
+    def capacity(self) -> int:
+        c, m = ctypes.c_size_t(), ctypes.c_size_t()
+        check(lib.shmring_record_capacity(self._live(), ctypes.byref(c), ctypes.byref(m)))
+        return c.value
+
+    @property
+    def max_record(self) -> int:
+        c, m = ctypes.c_size_t(), ctypes.c_size_t()
+        check(lib.shmring_record_capacity(self._live(), ctypes.byref(c), ctypes.byref(m)))
+        return m.value
+
+    def producer(self, wait: str = "park") -> "RecordProducer":
+        """Claims the producing end for this process."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_record_claim_producer(self._live(), WAITS[wait], ctypes.byref(out)))
+        return RecordProducer(out)
+
+    def consumer(self, wait: str = "park") -> "RecordConsumer":
+        """Claims the consuming end for this process."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_record_claim_consumer(self._live(), WAITS[wait], ctypes.byref(out)))
+        return RecordConsumer(out, self.max_record)
+
+
+class RecordProducer(_Handle):
+    """The producing end. `close()` ends the stream; leaving the `with` block
+    without it releases the end and leaves the stream open."""
+    _free = lib.shmring_record_producer_free
+
+    def write(self, data: Buffer, timeout: Optional[float] = None) -> None:
+        """Copies one record in and publishes it, waiting for room (GIL released)."""
+        address, length, keep = _pointer(data)
+        h = self._live()
+        _call(lambda s: lib.shmring_record_write(h, address, length, s), timeout)
+
+    def try_write(self, data: Buffer) -> bool:
+        """Writes one record if there is room now."""
+        address, length, keep = _pointer(data)
+        return check(lib.shmring_record_try_write(self._live(), address, length)) == OK
+
+    def write_many(self, records: Sequence[Buffer], timeout: Optional[float] = None) -> None:
+        """Writes every record with one call into the library (and one commit)."""
+        if not records:
+            return
+        joined = b"".join(records)
+        lengths = (ctypes.c_size_t * len(records))(*[len(r) for r in records])
+        h, done = self._live(), 0
+        offsets = [0]
+        for r in records:
+            offsets.append(offsets[-1] + len(r))
+        base = ctypes.cast(ctypes.c_char_p(joined), ctypes.c_void_p).value
+        written = ctypes.c_size_t()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while done < len(records):
+            remaining = WAIT_SLICE_SECONDS if deadline is None else max(0.0, min(WAIT_SLICE_SECONDS, deadline - time.monotonic()))
+            status = lib.shmring_record_write_many(h, base + offsets[done], ctypes.cast(ctypes.addressof(lengths) + done * ctypes.sizeof(ctypes.c_size_t), c_size_p),
+                                                   len(records) - done, remaining, ctypes.byref(written))
+            done += written.value
+            if status == TimedOut.code and (deadline is None or time.monotonic() < deadline):
+                continue
+            check(status)
+
+    def close(self) -> None:
+        """Ends the stream: the consumer reads what was written, then stops."""
+        check(lib.shmring_record_producer_close(self._live()))
+        self.free()
+
+    def abort(self, signal_number: int = 0) -> None:
+        """Ends the stream as failed: the consumer gets ProducerFailed after the data."""
+        check(lib.shmring_record_producer_abort(self._live(), signal_number))
+        self.free()
+
+
+class RecordConsumer(_Handle):
+    """The consuming end. Iterating yields each record as bytes until the end of the stream."""
+    _free = lib.shmring_record_consumer_free
+
+    def __init__(self, handle: ctypes.c_void_p, max_record: int) -> None:
+        super().__init__(handle)
+        self._buffer = ctypes.create_string_buffer(max(max_record, 1))
+        self._max_record = max_record
+        self._length = ctypes.c_size_t()
+        self._length_ref = ctypes.byref(self._length)
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """The next record (a copy), or None at the end of the stream."""
+        length = self._length
+        h, buf, size = self._live(), self._buffer, len(self._buffer)
+        ref = self._length_ref
+        status = _call(lambda s: lib.shmring_record_read(h, buf, size, s, ref), timeout)
+        return None if status == END else ctypes.string_at(buf, length.value)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (record := self.read()) is not None:
+            yield record
+
+    @contextlib.contextmanager
+    def peek(self, timeout: Optional[float] = None) -> Iterator[Optional[memoryview]]:
+        """Zero copy: yields the next record as a read-only memoryview into the
+        ring (None at the end), valid only inside the `with` block; the record
+        is released when the block ends. `numpy.frombuffer(view, ...)` wraps it
+        without a copy (and must not outlive the block either)."""
+        data, length = ctypes.c_void_p(), ctypes.c_size_t()
+        h = self._live()
+        status = _blocking(lambda s: lib.shmring_record_peek(h, s, ctypes.byref(data), ctypes.byref(length)), timeout)
+        if status == END:
+            yield None
+            return
+        view = memoryview((ctypes.c_char * length.value).from_address(data.value or 0)).cast("B").toreadonly()
+        try:
+            yield view
+        finally:
+            view.release()
+            check(lib.shmring_record_release(h))
+
+    def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20, timeout: Optional[float] = None) -> list[bytes]:
+        """Up to `max_count` records (copies) with one call; waits for the first.
+        Returns [] at the end of the stream."""
+        buffer_size = max(buffer_size, self._max_record)
+        if getattr(self, "_many", None) is None or len(self._many[0]) < buffer_size or len(self._many[1]) < max_count:
+            self._many = (ctypes.create_string_buffer(buffer_size), (ctypes.c_size_t * max_count)())
+        buf, lengths = self._many
+        count = ctypes.c_size_t()
+        h = self._live()
+        status = _blocking(lambda s: lib.shmring_record_read_many(h, buf, len(buf), lengths, max_count, s, ctypes.byref(count)), timeout)
+        if status == END:
+            return []
+        raw = memoryview(buf).cast("B")
+        out, at = [], 0
+        for i in range(count.value):
+            out.append(bytes(raw[at:at + lengths[i]]))
+            at += lengths[i]
+        return out
+
+    def abort(self) -> None:
+        """Gives the stream up (unreleased records stay for a successor)."""
+        check(lib.shmring_record_consumer_abort(self._live()))
+        self.free()
+
+
+class SPSCRing(_Handle):
+    """A ring of fixed-size messages between one producer and one consumer process."""
+    _free = lib.shmring_spsc_free
+
+    @classmethod
+    def create(cls, name: Optional[str], capacity: int, message_size: int, backing: str = "mmap",
+               directory: Optional[str] = None, prefault: bool = True) -> "SPSCRing":
+        """Creates a ring of `capacity` slots (a power of two) of `message_size` bytes."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_spsc_create(BACKINGS[backing], name.encode() if name else None, capacity, message_size,
+                                      ctypes.byref(_options(directory, 0, 5, prefault)), ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def open(cls, name: str, backing: str = "mmap", wait_for_creation: float = 0.0,
+             directory: Optional[str] = None, open_timeout: float = 5.0) -> "SPSCRing":
+        """Opens a ring another process created."""
+        out = ctypes.c_void_p()
+        check(lib.shmring_spsc_open(BACKINGS[backing], name.encode(),
+                                    ctypes.byref(_options(directory, wait_for_creation, open_timeout, True)), ctypes.byref(out)))
+        return cls(out)
+
+    @property
+    def message_size(self) -> int:
+        c, m = ctypes.c_size_t(), ctypes.c_size_t()
+        check(lib.shmring_spsc_capacity(self._live(), ctypes.byref(c), ctypes.byref(m)))
+        return m.value
+
+    def producer(self, wait: str = "park") -> "SPSCProducer":
+        out = ctypes.c_void_p()
+        check(lib.shmring_spsc_claim_producer(self._live(), WAITS[wait], ctypes.byref(out)))
+        return SPSCProducer(out, self.message_size)
+
+    def consumer(self, wait: str = "park") -> "SPSCConsumer":
+        out = ctypes.c_void_p()
+        check(lib.shmring_spsc_claim_consumer(self._live(), WAITS[wait], ctypes.byref(out)))
+        return SPSCConsumer(out, self.message_size)
+
+
+class SPSCProducer(_Handle):
+    """The producing end of an SPSC ring; messages are zero-padded to message_size."""
+    _free = lib.shmring_spsc_producer_free
+
+    def __init__(self, handle: ctypes.c_void_p, message_size: int) -> None:
+        super().__init__(handle)
+        self.message_size = message_size
+
+    def push(self, data: Buffer, timeout: Optional[float] = None) -> None:
+        address, length, keep = _pointer(data)
+        h = self._live()
+        _blocking(lambda s: lib.shmring_spsc_push(h, address, length, s), timeout)
+
+    def push_many(self, data: Buffer, timeout: Optional[float] = None) -> None:
+        """Pushes len(data) // message_size messages laid back to back in `data`."""
+        address, length, keep = _pointer(data)
+        count, h = length // self.message_size, self._live()
+        pushed, done = ctypes.c_size_t(), 0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while done < count:
+            remaining = WAIT_SLICE_SECONDS if deadline is None else max(0.0, min(WAIT_SLICE_SECONDS, deadline - time.monotonic()))
+            status = lib.shmring_spsc_push_batch(h, address.value + done * self.message_size, count - done, remaining, ctypes.byref(pushed))
+            done += pushed.value
+            if status == TimedOut.code and (deadline is None or time.monotonic() < deadline):
+                continue
+            check(status)
+
+    def close(self) -> None:
+        """Ends the stream."""
+        check(lib.shmring_spsc_producer_close(self._live()))
+        self.free()
+
+
+class SPSCConsumer(_Handle):
+    """The consuming end of an SPSC ring; iterating yields messages until the end."""
+    _free = lib.shmring_spsc_consumer_free
+
+    def __init__(self, handle: ctypes.c_void_p, message_size: int) -> None:
+        super().__init__(handle)
+        self.message_size = message_size
+        self._buffer = ctypes.create_string_buffer(message_size)
+
+    def pop(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """The next message (message_size bytes), or None at the end of the stream."""
+        h, buf, size = self._live(), self._buffer, self.message_size
+        status = _blocking(lambda s: lib.shmring_spsc_pop(h, buf, size, s), timeout)
+        return None if status == END else buf.raw
+
+    def pop_many(self, max_count: int = 1024, timeout: Optional[float] = None) -> Optional[bytes]:
+        """Up to `max_count` messages back to back in one bytes object; None at the end."""
+        buf = ctypes.create_string_buffer(max_count * self.message_size)
+        count, h = ctypes.c_size_t(), self._live()
+        status = _blocking(lambda s: lib.shmring_spsc_pop_batch(h, buf, max_count, s, ctypes.byref(count)), timeout)
+        return None if status == END else buf.raw[:count.value * self.message_size]
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (message := self.pop()) is not None:
+            yield message

@@ -1,0 +1,231 @@
+"""The Python package: API, errors, zero copy, and interop with the Swift
+(ringbench pub/sub) and C (Examples/c) peers over both backings."""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import shmring
+
+BACKINGS = ["mmap", "sysv"]
+
+
+def test_versions():
+    assert shmring.abi_version() >> 16 == 1
+    assert shmring.layout_version() >= 3
+
+
+def test_record_ring_in_process(name):
+    with shmring.RecordRing.create(name, 1 << 12, 512) as ring, ring.producer() as p, ring.consumer() as c:
+        assert ring.capacity == 4096 and ring.max_record == 512
+        p.write(b"one")
+        p.write_many([b"two", b"", bytearray(b"three")])
+        assert c.read() == b"one"
+        assert c.read_many() == [b"two", b"", b"three"]
+        for i in range(300):  # wraps the ring many times
+            p.write(bytes([i % 256]) * (i + 1))
+            assert c.read() == bytes([i % 256]) * (i + 1)
+        p.close()
+        assert list(c) == []
+
+
+def test_zero_copy_peek_and_numpy(name):
+    numpy = pytest.importorskip("numpy")
+    with shmring.RecordRing.create(name, 1 << 12, 512) as ring, ring.producer() as p, ring.consumer() as c:
+        p.write(numpy.arange(16, dtype=numpy.uint32).tobytes())
+        with c.peek() as view:
+            assert view.readonly
+            array = numpy.frombuffer(view, dtype=numpy.uint32)
+            assert not array.flags.owndata  # a view of the ring's bytes, not a copy
+            assert array.sum() == sum(range(16))
+            del array
+        with pytest.raises(shmring.TimedOut):  # the peeked record was released, nothing follows
+            c.read(timeout=0.01)
+
+
+def test_errors_are_typed(name):
+    with pytest.raises(shmring.NoSuchRegion):
+        shmring.RecordRing.open(name)
+    with pytest.raises(shmring.InvalidArgument):
+        shmring.RecordRing.create(name, 1000, 10)  # not a power of two
+    with shmring.RecordRing.create(name, 1 << 12, 64) as ring, ring.consumer() as c:
+        start = time.monotonic()
+        with pytest.raises(shmring.TimedOut):
+            c.read(timeout=0.1)
+        assert time.monotonic() - start < 1
+        with pytest.raises(shmring.EndpointTaken) as taken:
+            ring.consumer()
+        assert taken.value.pid == os.getpid()
+        p = ring.producer()
+        with pytest.raises(shmring.InvalidArgument):
+            p.write(b"x" * 65)
+        p.close()
+        with pytest.raises(shmring.ClosedHandle):
+            p.write(b"x")
+
+
+def test_layout_version_mismatch_is_a_clear_error(name):
+    with shmring.RecordRing.create(name, 1 << 12, 64):
+        path = Path("/dev/shm") / name
+        with open(path, "r+b") as f:
+            f.seek(8)
+            good = f.read(4)
+            f.seek(8)
+            f.write((99).to_bytes(4, "little"))
+            f.flush()
+            with pytest.raises(shmring.IncompatibleVersion, match="layout version 99"):
+                shmring.RecordRing.open(name)
+            f.seek(8)
+            f.write(good)
+
+
+@pytest.mark.parametrize("backing", BACKINGS)
+def test_spsc_between_python_processes(name, backing):
+    count = 20000
+    producer = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(shmring.__file__).parents[1])!r})
+        import shmring
+        ring = shmring.SPSCRing.open({name!r}, backing={backing!r}, wait_for_creation=5)
+        p = ring.producer()
+        p.push_many(b"".join(i.to_bytes(8, "little") * 8 for i in range({count})))
+        p.close()
+    """)
+    with shmring.SPSCRing.create(name, 256, 64, backing=backing) as ring, ring.consumer() as c:
+        proc = subprocess.Popen([sys.executable, "-c", producer])
+        seen = 0
+        digest = hashlib.sha256()
+        while (chunk := c.pop_many(64, timeout=10)) is not None:
+            for at in range(0, len(chunk), 64):
+                assert chunk[at:at + 64] == seen.to_bytes(8, "little") * 8  # per-record integrity
+                seen += 1
+            digest.update(chunk)
+        assert proc.wait(10) == 0
+    assert seen == count
+    assert digest.hexdigest() == hashlib.sha256(b"".join(i.to_bytes(8, "little") * 8 for i in range(count))).hexdigest()
+
+
+def _stream(n=5000):
+    return b"".join(b"line %d %s\n" % (i, b"x" * (i % 97)) for i in range(n))
+
+
+@pytest.mark.parametrize("backing", BACKINGS)
+def test_swift_to_python(name, backing, ringbench, tmp_path):
+    data = _stream()
+    source = tmp_path / "in"
+    source.write_bytes(data)
+    with open(source, "rb") as stdin:
+        pub = subprocess.Popen([ringbench, "pub", name, "--backing", backing], stdin=stdin)
+        with shmring.RecordRing.open(name, backing=backing, wait_for_creation=10) as ring, ring.consumer() as c:
+            records = list(c)
+    assert pub.wait(10) == 0
+    assert records == data.split(b"\n")[:-1]  # per-record integrity (pub frames by lines)
+    assert hashlib.sha256(b"\n".join(records) + b"\n").hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("backing", BACKINGS)
+def test_python_to_swift(name, backing, ringbench, tmp_path):
+    data = _stream()
+    lines = data.split(b"\n")[:-1]
+    with shmring.RecordRing.create(name, 1 << 14, 4096, backing=backing) as ring, open(tmp_path / "out", "wb") as sink:
+        # Into a file, not a pipe: a pipe nobody reads yet would stop sub, and so the producer.
+        sub = subprocess.Popen([ringbench, "sub", name, "--backing", backing, "--wait-for-creation", "5"], stdout=sink)
+        with ring.producer() as p:
+            for i in range(0, len(lines), 100):
+                p.write_many(lines[i:i + 100])
+            p.close()
+        assert sub.wait(20) == 0
+    out = (tmp_path / "out").read_bytes()
+    assert hashlib.sha256(out).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("backing", BACKINGS)
+def test_c_to_python_and_python_to_c(name, backing, c_examples):
+    producer = subprocess.Popen([str(c_examples / "example-producer"), name, "3000", backing])
+    with shmring.RecordRing.open(name, backing=backing, wait_for_creation=10) as ring, ring.consumer() as c:
+        records = list(c)
+    assert producer.wait(10) == 0
+    assert records == [b"record %d" % i for i in range(3000)]
+
+    other = name + "-back"
+    with shmring.RecordRing.create(other, 1 << 16, 1024, backing=backing) as ring:
+        consumer = subprocess.Popen([str(c_examples / "example-consumer"), other, backing], stdout=subprocess.PIPE)  # one short line
+        with ring.producer() as p:
+            for r in records:
+                p.write(r)
+            p.close()
+        out, _ = consumer.communicate(timeout=20)
+    assert consumer.returncode == 0
+    assert out.decode().strip() == f"3000 records, {sum(map(len, records))} bytes"
+
+
+def test_swift_producer_killed_is_detected_by_python(name, ringbench):
+    pub = subprocess.Popen([ringbench, "pub", name, "--count", "100M", "--size", "64", "--rate", "2000"])
+    try:
+        with shmring.RecordRing.open(name, wait_for_creation=10) as ring, ring.consumer() as c:
+            for _ in range(20):
+                assert c.read(timeout=5) is not None
+            pub.kill()
+            killed = time.monotonic()
+            with pytest.raises(shmring.PeerDied):
+                while c.read(timeout=5) is not None:
+                    pass
+            assert time.monotonic() - killed < 0.1
+    finally:
+        pub.kill()
+        pub.wait()
+        shmring._lib.lib.shmring_remove(1, name.encode(), None)
+
+
+def test_python_producer_killed_is_detected_by_swift(name, ringbench):
+    producer = textwrap.dedent(f"""
+        import sys, time; sys.path.insert(0, {str(Path(shmring.__file__).parents[1])!r})
+        import shmring
+        ring = shmring.RecordRing.create({name!r}, 1 << 14, 1024)
+        p = ring.producer()
+        p.write(b"ready\\n")
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", producer])
+    sub = subprocess.Popen([ringbench, "sub", name, "--wait-for-creation", "10", "--producer-grace", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert sub.stdout.readline() == b"ready\n"
+        proc.kill()
+        proc.wait()
+        killed = time.monotonic()
+        sub.wait(5)
+        detected = time.monotonic() - killed
+        assert sub.returncode == 1
+        assert b"died" in sub.stderr.read()
+        assert detected < 0.1 + 0.05  # the 100 ms budget plus the sub process's exit
+    finally:
+        proc.kill()
+        sub.kill()
+        shmring._lib.lib.shmring_remove(1, name.encode(), None)
+
+
+def test_blocking_read_is_interruptible_by_ctrl_c(name):
+    consumer = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(shmring.__file__).parents[1])!r})
+        import shmring
+        with shmring.RecordRing.create({name!r}, 1 << 12, 64) as ring, ring.consumer() as c:
+            print("waiting", flush=True)
+            try:
+                c.read()
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", consumer], stdout=subprocess.PIPE)
+    assert proc.stdout.readline() == b"waiting\n"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    assert proc.stdout.readline() == b"interrupted\n"
+    assert time.monotonic() - sent < 0.5
+    assert proc.wait(5) == 0
