@@ -166,7 +166,11 @@ extension BroadcastRing {
             if reused > publishedPosition { commit() }
             var position = oldest
             // Bounded: every step moves at least 16 bytes, within one ring.
-            for _ in 0...(geometry.capacity / 16) where position < reused {
+            // (A `for ... where` here would run all capacity / 16 rounds on
+            // every call: O(capacity) per record.)
+            var steps: UInt64 = 0
+            while position < reused, steps <= geometry.capacity / 16 {
+                steps &+= 1
                 let (frame, _) = geometry.frame(at: position, available: writePosition &- position)
                 switch frame {
                 case .padding(let toEnd): position &+= toEnd
