@@ -84,26 +84,6 @@ struct BroadcastSubscriber {
     let command: SubCommand
     let ring: BroadcastRing
 
-    /// The named region is a broadcast ring (waiting for its creation like sub).
-    static func open(_ command: SubCommand, backing: RegionBacking) throws -> BroadcastRing? {
-        let end = cshim_monotonic_ns() &+ UInt64(command.waitForCreation * 1e9)
-        while true {
-            do throws(ShmError) {
-                return try BroadcastRing.open(backing: backing, name: command.name, options: command.location.regionOptions(),
-                                              waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, Double(Int64(bitPattern: end &- cshim_monotonic_ns())) / 1e9)))
-            } catch .wrongStructure {
-                return nil // another kind of ring: sub's own path
-            } catch .timedOut, .noSuchRegion {
-                if let signal = SignalGuard.takePendingTermination() {
-                    throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal)) while waiting for ring '\(command.name)'", code: 128 + signal)
-                }
-                if cshim_monotonic_ns() >= end { return nil } // sub's own path reports it
-            } catch {
-                throw error.commandFailure
-            }
-        }
-    }
-
     func run() throws {
         guard let start = BroadcastStart(rawValue: command.from ?? BroadcastStart.latest.rawValue) else {
             throw CommandFailure(message: "--from on a broadcast ring must be latest or oldest, got '\(command.from ?? "")'", code: 2)

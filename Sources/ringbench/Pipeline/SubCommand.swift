@@ -63,10 +63,11 @@ struct SubCommand: ParsableCommand {
         where !(value >= 0 && value.isFinite) {
             throw CommandFailure(message: "\(option) must be a number of seconds, at least 0", code: 2)
         }
-        if let broadcast = try BroadcastSubscriber.open(self, backing: backing) {
-            return try BroadcastSubscriber(command: self, ring: broadcast).run()
+        let ring: RecordRing
+        switch try openWaiting(backing) {
+        case .record(let record): ring = record
+        case .broadcast(let broadcast): return try BroadcastSubscriber(command: self, ring: broadcast).run()
         }
-        let ring = try openWaiting(backing)
         var consumer: RecordRing.Consumer
         do { consumer = try ring.consumer(wait: wait) } catch { throw error.commandFailure }
         var output = RecordOutput(framing: framing)
@@ -169,13 +170,25 @@ struct SubCommand: ParsableCommand {
     }
 
     /// Opens the ring, waiting for its creation in slices so ^C works.
-    private func openWaiting(_ backing: RegionBacking) throws -> RecordRing {
+    /// The ring sub reads: a record ring, or a broadcast ring (tried only
+    /// when the name holds another kind, so the record ring's path opens
+    /// once, as before broadcast rings existed).
+    enum OpenedRing {
+        case record(RecordRing)
+        case broadcast(BroadcastRing)
+    }
+
+    private func openWaiting(_ backing: RegionBacking) throws -> OpenedRing {
         let end = cshim_monotonic_ns() &+ UInt64(waitForCreation * 1e9)
         func remaining() -> Double { Double(Int64(bitPattern: end &- cshim_monotonic_ns())) / 1e9 }
         while true {
             do throws(ShmError) {
-                return try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
-                                           waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining())))
+                return .record(try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
+                                                   waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining()))))
+            } catch .wrongStructure {
+                do throws(ShmError) {
+                    return .broadcast(try BroadcastRing.open(backing: backing, name: name, options: location.regionOptions()))
+                } catch { throw error.commandFailure }
             } catch .timedOut, .noSuchRegion {
                 if let signal = SignalGuard.takePendingTermination() {
                     throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal)) while waiting for ring '\(name)'", code: 128 + signal)
