@@ -81,6 +81,11 @@ static inline uint32_t cshim_fetch_sub32_release(uint32_t *p, uint32_t v) { retu
 
 // A full fence, for the rare protocol that needs store->load ordering.
 static inline void cshim_fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
+// Seqlock halves (the broadcast ring): a writer's release fence keeps its
+// earlier stores before its later ones; a reader's acquire fence keeps its
+// earlier loads before its later ones. Both are compiler barriers on x86.
+static inline void cshim_fence_release(void) { atomic_thread_fence(memory_order_release); }
+static inline void cshim_fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
 // Compiler-only barrier: stops the optimiser from moving memory accesses
 // across it (used around timed regions), emits no instruction.
 static inline void cshim_compiler_barrier(void) { atomic_signal_fence(memory_order_seq_cst); }

@@ -64,6 +64,9 @@ struct InspectCommand: ParsableCommand {
             let read = region.base.load(fromByteOffset: EndpointLayout.readPositionOffset, as: UInt64.self)
             lines.append("capacity \(capacity) bytes, records up to \(item) bytes, \(size)")
             lines.append("consumer position \(read), \(pending) byte(s) pending")
+        case StructureKind.broadcastRing.description:
+            lines.append("capacity \(capacity) bytes, records up to \(item) bytes, \(size)")
+            lines += broadcastLines(region)
         case StructureKind.mpmcSemaphoreQueue.description, StructureKind.mpmcLockFreeQueue.description:
             lines.append("capacity \(capacity) slots of \(item) bytes, \(size)")
             lines.append("\(pending) message(s) pending" + (e.semaphoreKey.map { ", semaphore set key \($0)" } ?? ""))

@@ -11,6 +11,9 @@
 //       create; a second thread claims the producer and pushes COUNT, then
 //       keeps the end; the main thread calls pthread_exit once it is claimed
 //       (a zombie thread-group leader whose process still writes)
+//   ring-peer join broadcast NAME DIR - WAIT
+//       join the broadcast ring NAME as a consumer at .latest, print
+//       "joined", then read nothing until killed (a consumer that gates)
 //   ring-peer fork-child spsc - - - WAIT
 //       an anonymous ring whose producer is inherited by a forked child: the
 //       child's copy must be poisoned (exit 0 if every check held)
@@ -187,6 +190,12 @@ func run() throws { // untyped, as ordinary client code is
     case ("produce-zombie", "spsc"):
         ZombieLeader.run(ring: try SPSCRing.create(backing: backing, name: name, capacity: 1, messageSize: 8, options: options),
                          count: count, wait: wait)
+    case ("join", "broadcast"):
+        let ring = try BroadcastRing.open(backing: backing, name: name, options: options, waitForCreationSeconds: 10)
+        let consumer = try ring.consumer(from: .latest, wait: wait)
+        print("joined")
+        fflush(nil)
+        while true { pause(); _ = consumer.slot }
     case ("serve", "exchange"):
         try ExchangePeer.serve(count: count, wait: wait, create: create, hang: hang)
     case ("call", "exchange"):

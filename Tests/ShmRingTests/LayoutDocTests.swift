@@ -69,6 +69,7 @@ final class LayoutDocTests: XCTestCase {
         "StructureKind.benchControl": UInt64(StructureKind.benchControl.rawValue),
         "StructureKind.recordRing": UInt64(StructureKind.recordRing.rawValue),
         "StructureKind.exchange": UInt64(StructureKind.exchange.rawValue),
+        "StructureKind.broadcastRing": UInt64(StructureKind.broadcastRing.rawValue),
         "ExchangeLayout.channelsOffset": UInt64(ExchangeLayout.channelsOffset),
         "ExchangeLayout.responseLineOffset": UInt64(ExchangeLayout.responseLineOffset),
         "ExchangeLayout.slotsOffset": UInt64(ExchangeLayout.slotsOffset),

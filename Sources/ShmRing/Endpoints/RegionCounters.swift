@@ -43,7 +43,9 @@ public enum RegionCounters {
                                 actual: UInt64(region.size))
         }
         let isRing = header.kind == .spscRing || header.kind == .recordRing
-        let fixedSlot: UInt64? = header.kind == .recordRing ? nil : header.slotSize
+        // A broadcast ring: only its producer (slot 0) counts so far.
+        let isBroadcast = header.kind == .broadcastRing
+        let fixedSlot: UInt64? = header.kind == .recordRing || isBroadcast ? nil : header.slotSize
         var result: [EndpointCounterValues] = []
         for i in 0..<slots {
             let base = region.base + block + i * CountersLayout.slotSize
@@ -52,7 +54,7 @@ public enum RegionCounters {
             let owner = field(CountersLayout.ownerField)
             let claims = field(CountersLayout.claimsField)
             if !isRing, owner == 0, claims == 0 { continue }
-            var v = EndpointCounterValues(slot: i, role: isRing ? (i == 0 ? "producer" : "consumer") : "process",
+            var v = EndpointCounterValues(slot: i, role: isRing ? (i == 0 ? "producer" : "consumer") : isBroadcast ? "producer" : "process",
                                           pid: ProcessIdentity(packed: owner)?.pid, ownerIdentity: owner)
             v.recordsPublished = field(CountersLayout.recordsPublishedField)
             v.recordsConsumed = field(CountersLayout.recordsConsumedField)

@@ -64,6 +64,9 @@ public enum CountersLayout {
         case .spscRing, .recordRing, .exchange: 2
         case .mpmcSemaphoreQueue, .mpmcLockFreeQueue: queueSlots
         case .lockArena, .benchControl: 0
+        // The producer's Endpoint counts in slot 0; slot 1 (the endpoint
+        // area's consumer side) stays unused: per-consumer slots are a follow-up.
+        case .broadcastRing: 2
         }
     }
 

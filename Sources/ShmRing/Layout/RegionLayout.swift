@@ -83,6 +83,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
     case benchControl = 5
     case recordRing = 6
     case exchange = 7
+    case broadcastRing = 8
 
     public var description: String {
         switch self {
@@ -93,6 +94,7 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
         case .benchControl: "benchmark control block"
         case .recordRing: "record ring"
         case .exchange: "request/response exchange"
+        case .broadcastRing: "broadcast ring"
         }
     }
 }

@@ -100,20 +100,30 @@ final class RegionWitness: @unchecked Sendable {
     /// `shared`: a read lock, which any number of holders may take at once
     /// (the member byte); nil then means a writer holds the byte.
     func hold(_ role: WitnessRole, for name: String, shared: Bool = false) throws(ShmError) -> HeldWitness? {
+        try holdFirstFree(of: [role.offset], label: role.description, shared: shared, for: name)?.held
+    }
+
+    /// Takes the lock of the first of `bytes` that no live holder has, on
+    /// one fresh open file description (a broadcast ring's consumer slots:
+    /// one open, then one fcntl per byte tried). Returns its index in
+    /// `bytes` and the hold, or nil when every byte is held.
+    func holdFirstFree(of bytes: [UInt64], label: String, shared: Bool = false, for name: String) throws(ShmError) -> (index: Int, held: HeldWitness)? {
         if let missing { throw .systemCall(call: missing.call, errno: missing.errno) }
         let fd = cshim_witness_open(source, path)
         guard fd >= 0 else { throw .lastErrno("open a liveness witness of ring '\(name)'") }
         let held = HeldWitness(fd: fd, generation: cshim_fork_generation())
-        switch shared ? cshim_ofd_trylock_shared(fd, role.offset) : cshim_ofd_trylock(fd, role.offset) {
-        case 0: return held
-        case 1:
-            held.release()
-            return nil
-        default:
-            let error = ShmError.lastErrno("fcntl(F_OFD_SETLK, \(role) byte of ring '\(name)')")
-            held.release()
-            throw error
+        for (index, byte) in bytes.enumerated() {
+            switch shared ? cshim_ofd_trylock_shared(fd, byte) : cshim_ofd_trylock(fd, byte) {
+            case 0: return (index, held)
+            case 1: continue
+            default:
+                let error = ShmError.lastErrno("fcntl(F_OFD_SETLK, \(label) byte of ring '\(name)')")
+                held.release()
+                throw error
+            }
         }
+        held.release()
+        return nil
     }
 
     /// The creator's region holds the creator byte for its lifetime. Call
@@ -153,12 +163,15 @@ final class RegionWitness: @unchecked Sendable {
     // MARK: Judging
 
     /// Whether some live open file description holds `role`'s byte.
-    func isHeld(_ role: WitnessRole) -> Result<Bool, ShmError> {
+    func isHeld(_ role: WitnessRole) -> Result<Bool, ShmError> { isHeld(byte: role.offset) }
+
+    /// Whether some live open file description holds the witness byte `byte`.
+    func isHeld(byte: UInt64) -> Result<Bool, ShmError> {
         if let missing { return .failure(.systemCall(call: missing.call, errno: missing.errno)) }
-        switch cshim_ofd_is_held(source, role.offset) {
+        switch cshim_ofd_is_held(source, byte) {
         case 0: return .success(false)
         case 1: return .success(true)
-        default: return .failure(.lastErrno("fcntl(F_OFD_GETLK, \(role) byte)"))
+        default: return .failure(.lastErrno("fcntl(F_OFD_GETLK, witness byte \(byte - WitnessRole.base))"))
         }
     }
 
@@ -169,11 +182,16 @@ final class RegionWitness: @unchecked Sendable {
     /// and the lock is still free after that (so a holder that released and
     /// claimed again in between is not taken for dead).
     func judge(_ word: UnsafeMutablePointer<UInt64>, as role: WitnessRole) -> Liveness {
+        judge(word, byte: role.offset)
+    }
+
+    /// `judge` for any witness byte (a broadcast ring's consumer slot).
+    func judge(_ word: UnsafeMutablePointer<UInt64>, byte: UInt64) -> Liveness {
         // Acquire: pairs with the claim's CAS and the release's store.
         let owner = cshim_load_acquire(word)
         guard owner != 0 else { return .unclaimed }
         for round in 0..<2 {
-            switch isHeld(role) {
+            switch isHeld(byte: byte) {
             case .failure(let error): return .unknown(owner: owner, reason: "cannot judge liveness: \(error.description)")
             case .success(true): return .alive(owner: owner)
             case .success(false):
@@ -212,6 +230,8 @@ enum WitnessRole: UInt64, CustomStringConvertible {
 
     static let base: UInt64 = 1 << 40
     var offset: UInt64 { Self.base + rawValue }
+    /// The byte of a broadcast ring's consumer slot `index`: after the roles'.
+    static func broadcastConsumerByte(_ index: Int) -> UInt64 { base + 16 + UInt64(index) }
     init(_ side: EndpointSide) { self = side == .producer ? .producer : .consumer }
     var description: String {
         switch self {

@@ -308,9 +308,7 @@ public struct RecordRing: Sendable {
 
         @inlinable
         func writeHeader(at position: UInt64, length: UInt32, type: UInt32) {
-            let header = geometry.data + geometry.offset(position)
-            header.storeBytes(of: length, as: UInt32.self)
-            header.storeBytes(of: type, toByteOffset: 4, as: UInt32.self)
+            RecordLayout.writeHeader(geometry.data + geometry.offset(position), length: length, type: type)
         }
 
         /// Blocking `tryReserve`: waits with the endpoint's strategy for room.
@@ -411,13 +409,9 @@ public struct RecordRing: Sendable {
                 guard available > 0 else { return nil }
                 let at = geometry.offset(readPosition)
                 let header = UnsafeRawPointer(geometry.data + at)
-                let length = Int(header.load(as: UInt32.self))
-                let type = header.load(fromByteOffset: 4, as: UInt32.self)
-                let toEnd = geometry.capacity &- UInt64(at)
-                if type == RecordLayout.paddingType {
-                    guard UInt64(length) &+ 8 == toEnd, toEnd <= available else {
-                        throw endpoint.corrupt("padding record of \(length) bytes at offset \(at) does not end the ring")
-                    }
+                switch RecordLayout.frame(header, toEnd: geometry.capacity &- UInt64(at), available: available,
+                                          headerSize: RecordLayout.recordHeaderSize, maximumRecordLength: geometry.maximumRecordLength) {
+                case .padding(let toEnd):
                     // Nothing read is held: hand the padding back at once.
                     let holdsNothing = releasedPosition == readPosition
                     readPosition &+= toEnd
@@ -426,17 +420,17 @@ public struct RecordRing: Sendable {
                         hand(back: readPosition)
                     }
                     continue
+                case let .record(length, footprint):
+                    let result = try body(UnsafeRawBufferPointer(start: header + RecordLayout.recordHeaderSize, count: length))
+                    readPosition &+= footprint
+                    unreleasedRecords &+= 1
+                    unreleasedBytes &+= UInt64(truncatingIfNeeded: length)
+                    return result
+                case let .impossible(length, type):
+                    throw endpoint.corrupt(type == RecordLayout.paddingType
+                        ? "padding record of \(length) bytes at offset \(at) does not end the ring"
+                        : "record header (length \(length), type \(type)) at position \(readPosition) is impossible")
                 }
-                let footprint = UInt64(RecordLayout.footprint(length: min(length, geometry.maximumRecordLength &+ 1)))
-                guard type == RecordLayout.recordType, length <= geometry.maximumRecordLength,
-                      footprint <= available, footprint <= toEnd else {
-                    throw endpoint.corrupt("record header (length \(length), type \(type)) at position \(readPosition) is impossible")
-                }
-                let result = try body(UnsafeRawBufferPointer(start: header + RecordLayout.recordHeaderSize, count: length))
-                readPosition &+= footprint
-                unreleasedRecords &+= 1
-                unreleasedBytes &+= UInt64(truncatingIfNeeded: length)
-                return result
             }
             throw endpoint.corrupt("two padding records in a row at position \(readPosition)")
         }

@@ -73,6 +73,15 @@ struct PubCommand: ParsableCommand {
             help: ArgumentHelp("Seconds to wait, with the ring full, for a new sub after the consumer died or failed.", valueName: "SECONDS"))
     var consumerGrace: Double = 5
 
+    @Flag(help: "Create a broadcast ring: any number of `ringbench sub NAME` each receive the whole stream.")
+    var broadcast = false
+
+    @Option(help: "With --broadcast: block (wait for the slowest live sub) or overwrite (never wait; a lapped sub reports its losses).")
+    var policy: BroadcastPolicy = .block
+
+    @Option(help: ArgumentHelp("With --broadcast: wait for N subs to join before the first record (slots: at least 64).", valueName: "N"))
+    var consumers: Int?
+
     @Option(help: ArgumentHelp("Append to the persistent journal DIR/NAME instead of a ring (closed at the end of input).", valueName: "DIR"))
     var journal: String?
 
@@ -80,10 +89,16 @@ struct PubCommand: ParsableCommand {
         if let journal {
             return try JournalPipeline.publish(journal: journal, name: name, framing: framing, maxRecord: maxRecord, count: count, size: size)
         }
-        let backing = try location.regionBacking()
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
         }
+        if broadcast {
+            if let consumers, !(1...BroadcastLayout.maximumConsumers).contains(consumers) {
+                throw CommandFailure(message: "--consumers must be between 1 and \(BroadcastLayout.maximumConsumers), got \(consumers)", code: 2)
+            }
+            return try BroadcastPublisher(command: self).run()
+        }
+        let backing = try location.regionBacking()
         guard consumerGrace >= 0, consumerGrace.isFinite else {
             throw CommandFailure(message: "--consumer-grace must be a number of seconds, at least 0", code: 2)
         }
@@ -142,8 +157,7 @@ struct PubCommand: ParsableCommand {
         defer { line.deallocate() }
         let start = cshim_monotonic_ns()
         for i in 0..<total {
-            let prefix = Array("record \(i) ".utf8.prefix(size))
-            for j in 0..<size { line[j] = j < prefix.count ? prefix[j] : UInt8(ascii: "a") + UInt8((i + j) % 26) }
+            Self.generatedRecord(i, into: line)
             if let rate {
                 let due = start &+ UInt64(Double(i) / Double(rate) * 1e9)
                 let now = cshim_monotonic_ns()
@@ -158,6 +172,17 @@ struct PubCommand: ParsableCommand {
         }
     }
 }
+
+extension PubCommand {
+    /// Generated record `i`: "record i " then letters.
+    static func generatedRecord(_ i: Int, into line: UnsafeMutableRawBufferPointer) {
+        let size = line.count
+        let prefix = Array("record \(i) ".utf8.prefix(size))
+        for j in 0..<size { line[j] = j < prefix.count ? prefix[j] : UInt8(ascii: "a") + UInt8((i + j) % 26) }
+    }
+}
+
+extension BroadcastPolicy: ExpressibleByArgument {}
 
 /// Copies records into the ring: in place when there is room (the hot
 /// path: no call but the copy), else waiting in short slices, so that a

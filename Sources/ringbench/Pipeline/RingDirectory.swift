@@ -167,6 +167,8 @@ enum RingDirectory {
             for holder in QueueNames.holders(of: region) {
                 entry.owners.append(.init(role: holder.role, pid: holder.pid, alive: holder.alive))
             }
+        case .broadcastRing:
+            try describeBroadcast(region, into: &entry)
         }
         if let pending = entry.pending, let capacity = entry.capacity, capacity > 0 {
             entry.fillPercent = (Double(pending) / Double(capacity) * 1000).rounded() / 10

@@ -53,17 +53,21 @@ struct SubCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the persistent journal DIR/NAME instead of a ring: replay from --from, follow until closed.", valueName: "DIR"))
     var journal: String?
 
-    @Option(help: ArgumentHelp("With --journal: oldest, latest, a sequence number, or a time (seconds with a fraction, or NNNns).", valueName: "WHERE"))
-    var from: String = "oldest"
+    @Option(help: ArgumentHelp("With --journal: oldest (default), latest, a sequence number, or a time (seconds with a fraction, or NNNns). On a broadcast ring: latest (default) or oldest still intact.", valueName: "WHERE"))
+    var from: String?
 
     func run() throws {
-        if let journal { return try JournalPipeline.subscribe(journal: journal, name: name, from: from, framing: framing, wait: wait) }
+        if let journal { return try JournalPipeline.subscribe(journal: journal, name: name, from: from ?? "oldest", framing: framing, wait: wait) }
         let backing = try location.regionBacking()
         for (option, value) in [("--wait-for-creation", waitForCreation), ("--producer-grace", producerGrace)]
         where !(value >= 0 && value.isFinite) {
             throw CommandFailure(message: "\(option) must be a number of seconds, at least 0", code: 2)
         }
-        let ring = try openWaiting(backing)
+        let ring: RecordRing
+        switch try openWaiting(backing) {
+        case .record(let record): ring = record
+        case .broadcast(let broadcast): return try BroadcastSubscriber(command: self, ring: broadcast).run()
+        }
         var consumer: RecordRing.Consumer
         do { consumer = try ring.consumer(wait: wait) } catch { throw error.commandFailure }
         var output = RecordOutput(framing: framing)
@@ -166,13 +170,25 @@ struct SubCommand: ParsableCommand {
     }
 
     /// Opens the ring, waiting for its creation in slices so ^C works.
-    private func openWaiting(_ backing: RegionBacking) throws -> RecordRing {
+    /// The ring sub reads: a record ring, or a broadcast ring (tried only
+    /// when the name holds another kind, so the record ring's path opens
+    /// once, as before broadcast rings existed).
+    enum OpenedRing {
+        case record(RecordRing)
+        case broadcast(BroadcastRing)
+    }
+
+    private func openWaiting(_ backing: RegionBacking) throws -> OpenedRing {
         let end = cshim_monotonic_ns() &+ UInt64(waitForCreation * 1e9)
         func remaining() -> Double { Double(Int64(bitPattern: end &- cshim_monotonic_ns())) / 1e9 }
         while true {
             do throws(ShmError) {
-                return try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
-                                           waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining())))
+                return .record(try RecordRing.open(backing: backing, name: name, options: location.regionOptions(),
+                                                   waitForCreationSeconds: max(0, min(InterruptibleWait.sliceSeconds, remaining()))))
+            } catch .wrongStructure {
+                do throws(ShmError) {
+                    return .broadcast(try BroadcastRing.open(backing: backing, name: name, options: location.regionOptions()))
+                } catch { throw error.commandFailure }
             } catch .timedOut, .noSuchRegion {
                 if let signal = SignalGuard.takePendingTermination() {
                     throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal)) while waiting for ring '\(name)'", code: 128 + signal)

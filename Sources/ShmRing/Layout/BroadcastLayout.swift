@@ -1,0 +1,80 @@
+/// The broadcast ring's area (see `BroadcastRing`, docs/design.md
+/// "Broadcast ring"). It keeps the endpoint area's shape (`EndpointLayout`),
+/// so the producer is an ordinary `Endpoint` (claim, park, corruption flag),
+/// and adds the producer's broadcast words, one line per consumer slot, and
+/// the byte ring:
+///
+/// | offset      | size | field             | written by | meaning                                                       |
+/// |------------:|-----:|-------------------|------------|---------------------------------------------------------------|
+/// |         128 |    8 | publishedPosition | producer   | end of the published records (release, `commit`)              |
+/// |         136 |    8 | producerOwner     | producer   | as `EndpointLayout`                                           |
+/// |         144 |    8 | endOfStream       | producer   | 0 open; p + 1 closed after position p (release)               |
+/// |         152 |    8 | producerWaitingAt | producer   | as `EndpointLayout`                                           |
+/// |         160 |    8 | oldestPosition    | producer   | first intact record; stored before bytes below it are reused |
+/// |         168 |    8 | reuseLimit        | producer   | `.block`: no byte at or past it is reused before a re-scan    |
+/// |         176 |    8 | lastRecord        | producer   | start of the last published record (or padding)               |
+/// |         184 |    8 | slotHighWater     | consumers  | 1 + the highest consumer slot ever claimed                    |
+/// |         264 |    8 | consumerOwner     | nobody     | always 0 (the endpoint area's single consumer is unused)      |
+/// |         384 |    4 | consumersWake     | producer   | futex word every parked consumer sleeps on                    |
+/// |         388 |    4 | consumersSleeping | both       | 1: some consumer may be asleep (cleared by the waker)         |
+/// |         392 |    4 | producerWake      | consumers  | as `EndpointLayout`                                           |
+/// |         396 |    4 | producerSleeping  | both       | as `EndpointLayout`                                           |
+/// |         400 |    4 | parkingConsumers  | consumers  | consumers joined with `.park` (u32 count)                     |
+/// |         404 |    4 | producerParks     | producer   | as `EndpointLayout`                                           |
+/// |         408 |    8 | creatorIdentity   | creator    | as `EndpointLayout`                                           |
+/// |         416 |    8 | corruption        | all        | as `EndpointLayout`                                           |
+/// | 512 + 128 i |    8 | slot i: cursor    | consumer i | next position it reads; `.block` gates the producer on it     |
+/// | 520 + 128 i |    8 | slot i: owner     | consumer i | `ProcessIdentity.packed`, 0 = free                            |
+/// | 528 + 128 i |    8 | slot i: parks     | consumer i | 1 while counted in `parkingConsumers`                         |
+/// | 536 + 128 i |    8 | slot i: lost      | consumer i | records it lost to overruns (for `ringbench inspect`)         |
+/// | 512 + 128 N | capacity | records        | producer   | the byte ring                                                 |
+/// | region end − 256 | 256 | counters     | producer   | `CountersLayout` block: slot 0 the producer's, slot 1 unused  |
+///
+/// Header fields: `capacity` = bytes in the byte ring (a power of two),
+/// `slotSize` = the largest payload (at most capacity / 2 - 32), parameter 0
+/// = consumer slots N, parameter 1 = the policy (1 block, 2 overwrite).
+///
+/// Records are the record ring's (`RecordFrame`) with a 16-byte header:
+/// length (u32), type (u32), sequence (u64; a padding record carries the
+/// sequence of the record after it), payload padded to 16 bytes.
+public enum BroadcastLayout {
+    public static let publishedPositionOffset = EndpointLayout.producerPositionOffset
+    public static let oldestPositionOffset = EndpointLayout.producerLineOffset + 32
+    public static let reuseLimitOffset = EndpointLayout.producerLineOffset + 40
+    public static let lastRecordOffset = EndpointLayout.producerLineOffset + 48
+    public static let slotHighWaterOffset = EndpointLayout.producerLineOffset + 56
+    public static let consumersWakeOffset = EndpointLayout.consumerWakeOffset
+    public static let consumersSleepingOffset = EndpointLayout.consumerSleepingOffset
+    public static let parkingConsumersOffset = EndpointLayout.consumerParksOffset
+    public static let slotsOffset = EndpointLayout.dataOffset
+    public static let slotSize = RegionLayout.hotLineSeparation
+    public static let slotCursor = 0
+    public static let slotOwner = 8
+    public static let slotParks = 16
+    public static let slotLost = 24
+    public static let recordHeaderSize = 16
+    public static let sequenceOffsetInHeader = 8
+    public static let maximumConsumers = 4096
+    public static let minimumCapacity = 256
+    public static let consumersParameter = 0
+    public static let policyParameter = 1
+
+    public static func dataOffset(consumers: Int) -> Int { slotsOffset + slotSize * consumers }
+
+    /// The largest payload a ring of `capacity` bytes accepts: half the ring
+    /// less a header, so the newest published record is never the one being
+    /// overwritten (a joining consumer always finds a sequence number).
+    public static func largestRecord(capacity: Int) -> Int {
+        min(capacity / 2 - 2 * recordHeaderSize, RecordLayout.maximumRecordLength)
+    }
+
+    /// Total region size, or nil past `RegionLayout.maximumRegionSize`: the
+    /// byte ring, then the counters block (`CountersLayout`), where the
+    /// producer's `Endpoint` counts (without it, its counters would land in
+    /// the byte ring's last bytes).
+    public static func regionSize(capacity: Int, consumers: Int) -> Int? {
+        let data = dataOffset(consumers: consumers)
+        guard capacity <= Int(RegionLayout.maximumRegionSize) - data else { return nil }
+        return CountersLayout.appended(to: data + capacity, slots: CountersLayout.slots(for: .broadcastRing))
+    }
+}

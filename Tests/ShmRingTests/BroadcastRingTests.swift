@@ -1,0 +1,264 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import ShmRing
+
+/// The broadcast ring in one process (issue 16): every consumer receives
+/// every record; join and leave; `.block` gates on the slowest consumer;
+/// `.overwrite` reports exact losses, including a reader lapped during its
+/// read; hostile values in the region are typed errors. Cross-process death
+/// is in RingLifecycleTests (ring-peer forks, XCTest never does).
+final class BroadcastRingTests: XCTestCase {
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer, index: UInt64) {
+        for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: index &* 31 &+ UInt64(i)) }
+    }
+
+    static func length(_ index: UInt64) -> Int { Int((index &* 7919) % 90) }
+
+    static func check(_ record: UnsafeRawBufferPointer, index: UInt64) -> Bool {
+        record.count == length(index) && record.indices.allSatisfy { record[$0] == UInt8(truncatingIfNeeded: index &* 31 &+ UInt64($0)) }
+    }
+
+    func write(_ producer: inout BroadcastRing.Producer, _ index: UInt64) throws {
+        XCTAssertTrue(try producer.tryReserve(Self.length(index)) { Self.fill($0, index: index) })
+        producer.commit()
+    }
+
+    /// Reads what is there; returns the record indices (decoded from length
+    /// and bytes) and the overruns in order.
+    func drain(_ consumer: inout BroadcastRing.Consumer, expecting first: UInt64) throws -> (records: [UInt64], lost: [UInt64]) {
+        var records: [UInt64] = [], lost: [UInt64] = []
+        var next = first
+        while let delivery = try consumer.tryPeek({ Self.check($0, index: next) }) {
+            switch delivery {
+            case .record(let intact):
+                XCTAssertTrue(intact, "record \(next) corrupt")
+                records.append(next)
+                next += 1
+            case .overrun(let count):
+                lost.append(count)
+                next += count
+            }
+            consumer.release()
+        }
+        return (records, lost)
+    }
+
+    func testEveryConsumerReceivesEveryRecordOverManyLaps() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, maximumConsumers: 64)
+        var producer = try ring.producer(wait: .spin)
+        var a = try ring.consumer(from: .oldest, wait: .spin)
+        var b = try ring.consumer(from: .oldest, wait: .spin)
+        var c = try ring.consumer(from: .latest, wait: .spin)
+        var next: UInt64 = 0
+        var seen: [UInt64] = [0, 0, 0]
+        for _ in 0..<2_000 {
+            // Under .block the producer stops at the slowest consumer.
+            while try producer.tryReserve(Self.length(next), { Self.fill($0, index: next) }) { next += 1; if next % 5 == 0 { break } }
+            producer.commit()
+            for (i, got) in [try drain(&a, expecting: seen[0]), try drain(&b, expecting: seen[1]), try drain(&c, expecting: seen[2])].enumerated() {
+                XCTAssertEqual(got.lost, [])
+                seen[i] += UInt64(got.records.count)
+            }
+        }
+        XCTAssertGreaterThan(next, 5_000)
+        XCTAssertEqual(seen, [next, next, next])
+    }
+
+    func testJoinAndLeaveAtAnyTimeAndSlotsAreReused() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, maximumConsumers: 2)
+        var producer = try ring.producer(wait: .spin)
+        for i: UInt64 in 0..<3 { try write(&producer, i) }
+        do {
+            var early = try ring.consumer(from: .oldest, wait: .spin)
+            var late = try ring.consumer(from: .latest, wait: .spin)
+            XCTAssertEqual(early.sequence, 0)
+            XCTAssertEqual(late.sequence, 3)
+            XCTAssertThrowsError(try { _ = try ring.consumer() }()) { error in
+                guard case ShmError.endpointTaken = error else { return XCTFail("\(error)") }
+            }
+            XCTAssertEqual(try ring.consumers().map(\.slot), [0, 1])
+            try write(&producer, 3)
+            XCTAssertEqual(try drain(&early, expecting: 0).records, [0, 1, 2, 3])
+            XCTAssertEqual(try drain(&late, expecting: 3).records, [3])
+        }
+        // Both left: their slots are free, they no longer gate the producer.
+        XCTAssertEqual(try ring.consumers(), [])
+        for i: UInt64 in 4..<200 { try write(&producer, i) }
+        var rejoined = try ring.consumer(from: .latest, wait: .spin)
+        XCTAssertEqual(rejoined.sequence, 200)
+        try write(&producer, 200)
+        XCTAssertEqual(try drain(&rejoined, expecting: 200).records, [200])
+    }
+
+    func testBlockWaitsForTheSlowestConsumerAndEndsTheStream() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 64)
+        var producer = try ring.producer(wait: .spin)
+        var fast = try ring.consumer(from: .oldest, wait: .spin)
+        var slow = try ring.consumer(from: .oldest, wait: .spin)
+        var written: UInt64 = 0
+        while try producer.tryReserve(40, { Self.fill($0, index: written) }) { written += 1 }
+        XCTAssertEqual(written, 4) // 256 / 64: the ring is full for the slow consumer
+        while try fast.tryPeek({ _ in }) != nil { fast.release() }
+        XCTAssertFalse(try producer.tryReserve(40) { _ in })
+        XCTAssertThrowsError(try producer.reserve(40, timeoutSeconds: 0.05) { _ in }) { error in
+            guard case ShmError.timedOut = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertNotNil(try slow.tryPeek { _ in })
+        slow.release()
+        XCTAssertTrue(try producer.tryReserve(40) { _ in })
+        producer.close()
+        var count = 0
+        while let delivery = try slow.peek(timeoutSeconds: 1, { _ in }) {
+            if case .overrun = delivery { XCTFail("overrun under .block") }
+            slow.release()
+            count += 1
+        }
+        XCTAssertEqual(count, 4)
+    }
+
+    func testOverwriteReportsTheExactNumberLostAndContinuesAtTheOldest() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, policy: .overwrite)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(from: .latest, wait: .spin)
+        for i: UInt64 in 0..<1_000 { try write(&producer, i) } // never waits
+        let oldest = ring.oldestPosition
+        let got = try drain(&consumer, expecting: 0)
+        XCTAssertEqual(got.lost.count, 1)
+        let lost = got.lost[0]
+        XCTAssertEqual(got.records.first, lost)
+        XCTAssertEqual(got.records.last, 999)
+        XCTAssertEqual(lost + UInt64(got.records.count), 1_000, "every record delivered or counted lost, once")
+        XCTAssertEqual(consumer.lost, lost)
+        XCTAssertEqual(try ring.consumers().first?.lost, lost)
+        XCTAssertGreaterThanOrEqual(oldest, 1)
+    }
+
+    func testAReaderLappedDuringItsReadNeverGetsThatRecord() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, policy: .overwrite)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(from: .latest, wait: .spin)
+        try write(&producer, 0)
+        var next: UInt64 = 1
+        // While the closure reads record 0, the producer laps the ring.
+        let delivery = try consumer.tryPeek { bytes -> Bool in
+            for _ in 0..<40 {
+                try? self.write(&producer, next)
+                next += 1
+            }
+            return Self.check(bytes, index: 0)
+        }
+        guard case .overrun(let lost)? = delivery else { return XCTFail("got \(String(describing: delivery))") }
+        let rest = try drain(&consumer, expecting: lost)
+        XCTAssertEqual(rest.lost, [])
+        XCTAssertEqual(lost + UInt64(rest.records.count), next, "record 0 and the overwritten ones counted lost exactly")
+        XCTAssertEqual(rest.records.last, next - 1)
+    }
+
+    func testOneConsumerStalledDoesNotHoldBackAnotherUnderOverwrite() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 512, maximumRecordLength: 100, policy: .overwrite)
+        var producer = try ring.producer(wait: .spin)
+        var live = try ring.consumer(from: .latest, wait: .spin)
+        var stalled = try ring.consumer(from: .latest, wait: .spin)
+        for i: UInt64 in 0..<500 {
+            try write(&producer, i)
+            let got = try drain(&live, expecting: i)
+            XCTAssertEqual(got.records, [i])
+        }
+        let late = try drain(&stalled, expecting: 0)
+        XCTAssertEqual(late.lost.reduce(0, +) + UInt64(late.records.count), 500)
+    }
+
+    func testParkedConsumersAreAllWokenByOnePublication() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 4096, maximumRecordLength: 100)
+        let results = Locked<[Int]>([])
+        let ready = DispatchSemaphore(value: 0)
+        var threads: [Thread] = []
+        for _ in 0..<3 {
+            let thread = Thread {
+                do {
+                    var consumer = try ring.consumer(from: .latest, wait: .park)
+                    ready.signal()
+                    var count = 0
+                    while let _ = try consumer.read(timeoutSeconds: 10, { _ in }) { count += 1 }
+                    results.withLock { $0.append(count) }
+                } catch { XCTFail("\(error)") }
+            }
+            threads.append(thread)
+            thread.start()
+        }
+        for _ in 0..<3 { ready.wait() }
+        var producer = try ring.producer(wait: .park)
+        for i: UInt64 in 0..<100 {
+            try producer.reserve(Self.length(i), timeoutSeconds: 10) { Self.fill($0, index: i) }
+            producer.commit()
+            if i % 10 == 0 { usleep(2_000) } // let them park
+        }
+        producer.close()
+        let deadline = Date().addingTimeInterval(10)
+        while results.withLock({ $0.count }) < 3, Date() < deadline { usleep(1_000) }
+        XCTAssertEqual(results.withLock { $0 }, [100, 100, 100])
+    }
+
+    // MARK: Hostile region
+
+    func testCorruptCursorLengthAndPositionsAreTypedErrors() throws {
+        // A consumer cursor past the published end stops a blocked producer.
+        do {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 96)
+            var producer = try ring.producer(wait: .spin)
+            let consumer = try ring.consumer(from: .oldest, wait: .spin)
+            while try producer.tryReserve(40, { _ in }) {}
+            ring.region.base.storeBytes(of: 1 << 50, toByteOffset: BroadcastLayout.slotsOffset + BroadcastLayout.slotCursor, as: UInt64.self)
+            assertCorrupt(try producer.tryReserve(40) { _ in })
+            _ = consumer
+        }
+        // An impossible record length.
+        do {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 96)
+            var producer = try ring.producer(wait: .spin)
+            var consumer = try ring.consumer(from: .oldest, wait: .spin)
+            try write(&producer, 1)
+            let data = BroadcastLayout.dataOffset(consumers: ring.maximumConsumers)
+            ring.region.base.storeBytes(of: UInt32.max, toByteOffset: data, as: UInt32.self)
+            assertCorrupt(try consumer.tryPeek { _ in })
+        }
+        // A wrong sequence number under .block.
+        do {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 96)
+            var producer = try ring.producer(wait: .spin)
+            var consumer = try ring.consumer(from: .oldest, wait: .spin)
+            try write(&producer, 1)
+            let data = BroadcastLayout.dataOffset(consumers: ring.maximumConsumers)
+            ring.region.base.storeBytes(of: UInt64(77), toByteOffset: data + BroadcastLayout.sequenceOffsetInHeader, as: UInt64.self)
+            assertCorrupt(try consumer.tryPeek { _ in })
+        }
+        // Published end far ahead of a .block consumer, and oldest past published at join.
+        do {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 96)
+            var consumer = try ring.consumer(from: .oldest, wait: .spin)
+            ring.region.base.storeBytes(of: UInt64(1 << 20), toByteOffset: BroadcastLayout.publishedPositionOffset, as: UInt64.self)
+            assertCorrupt(try consumer.tryPeek { _ in })
+            ring.region.base.storeBytes(of: UInt64(1 << 21), toByteOffset: BroadcastLayout.oldestPositionOffset, as: UInt64.self)
+            assertCorrupt(try { _ = try ring.consumer(from: .oldest) }())
+        }
+        // A header that lies about the slot count or policy.
+        do {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 96)
+            ring.region.base.storeBytes(of: UInt64(9), toByteOffset: RegionLayout.parametersOffset + 8, as: UInt64.self)
+            XCTAssertThrowsError(try BroadcastRing.attach(ring.region, timeoutSeconds: 0))
+        }
+    }
+
+    func assertCorrupt<T>(_ body: @autoclosure () throws -> T, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), line: line) { error in
+            guard case ShmError.corruptRing = error else { return XCTFail("\(error)", line: line) }
+        }
+    }
+
+    func testCreationRejectsBadShapes() {
+        XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 1000, maximumRecordLength: 10))
+        XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 200))
+        XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 10, maximumConsumers: 0))
+    }
+}
