@@ -65,7 +65,15 @@ final class ExchangeLifecycleTests: XCTestCase {
             XCTAssertEqual(dead, pid)
             server.waitUntilExit()
             // A successor serves the pending request; our next call discards its answer.
-            let successor = try startPeer(["serve", "exchange", name, scratch.path, "0", "park", "open", "close"])
+            // Until the successor has claimed the server end, the client
+            // rightly still sees the dead server's end: wait for the claim.
+            let claimed = Pipe()
+            let successor = Process()
+            successor.executableURL = RingLifecycleTests.helper
+            successor.arguments = ["serve", "exchange", name, scratch.path, "0", "park", "open", "close"]
+            successor.standardOutput = claimed
+            try successor.run()
+            XCTAssertEqual(claimed.readLine(within: 20).trimmingCharacters(in: .whitespacesAndNewlines), "serving", name)
             XCTAssertEqual(try call(&client, 41), 42, name)
             client.close()
             successor.waitUntilExit()

@@ -21,6 +21,10 @@ enum ExchangePeer {
     static func serve(count: UInt64, wait: WaitStrategy, create: Bool, hang: Bool) throws {
         let exchange = try open(create: create)
         var server = try exchange.server(wait: wait)
+        // Tests that start a successor wait for this line: until the claim,
+        // a client still sees the dead predecessor's end.
+        print("serving")
+        fflush(nil)
         var served: UInt64 = 0
         func answer(_ request: UnsafeRawBufferPointer, _ response: UnsafeMutableRawBufferPointer) -> Int {
             response.storeBytes(of: request.loadUnaligned(as: UInt64.self) &+ 1, as: UInt64.self)

@@ -1,3 +1,4 @@
+import CShim
 import Foundation
 import TestSupport
 import XCTest
@@ -43,7 +44,9 @@ extension HostileRegionTests {
             nonisolated(unsafe) let answer = signalWord(exchange, response: lines == .separate)
             let writer = Thread {
                 usleep(20_000)
-                answer.pointee = UInt64(UInt32.max) << 32 | 2
+                // Atomic, as a hostile peer's store is to the reading thread:
+                // a plain store from another thread is a data race to TSan.
+                cshim_store_relaxed(answer, UInt64(UInt32.max) << 32 | 2)
             }
             writer.start()
             let error = try watchdog("client reading a long response") { () -> Error? in
