@@ -86,7 +86,7 @@ enum ForkedHandle {
         guard let dir = opendir("/proc/self/fd") else { fail("opendir /proc/self/fd") }
         var fds: [Int32] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let name = directoryEntryName(entry)
             if let fd = Int32(name) { fds.append(fd) }
         }
         let own = dirfd(dir)

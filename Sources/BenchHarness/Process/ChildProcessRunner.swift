@@ -1,5 +1,6 @@
 import CPlacement
 import CShim
+import ShmRing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -197,7 +198,7 @@ public enum ChildProcessRunner {
         defer { closedir(dir) }
         var count = 0
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = directoryEntryName(entry)
             if name != "." && name != ".." { count += 1 }
         }
         return max(count, 1)

@@ -215,7 +215,7 @@ public final class StaleLedger: @unchecked Sendable {
         guard let dir = opendir(directory) else { return [] }
         var ledgers: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = directoryEntryName(entry)
             if name.hasPrefix(prefix), name.hasSuffix(suffix) { ledgers.append(name) }
         }
         closedir(dir)
