@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchHarness
 import CShim
 import ShmRing
 #if canImport(Glibc)
@@ -16,6 +17,17 @@ struct JournalCommand: ParsableCommand {
     /// Runs `body`, turning a ShmError into one line and exit status 1.
     static func guarded<T>(_ body: () throws(ShmError) -> T) throws -> T {
         do { return try body() } catch { throw CommandFailure(message: error.description, code: 1) }
+    }
+
+    /// `guarded` for a body that may also be interrupted (`Journal.Tailer.follow`).
+    static func guardedFollow<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ShmError {
+            throw CommandFailure(message: error.description, code: 1)
+        } catch HarnessError.interrupted(let signal) {
+            throw CommandFailure(message: "interrupted by \(SignalGuard.name(of: signal))", code: 128 + signal)
+        }
     }
 
     struct List: ParsableCommand {
@@ -43,14 +55,14 @@ struct JournalCommand: ParsableCommand {
             var count: UInt64 = 0, bytes = 0, lost: UInt64 = 0
             var first: UInt64?
             var last: UInt64?
-            try JournalCommand.guarded { () throws(ShmError) in
+            try JournalCommand.guardedFollow { () throws in
                 var tailer = try Journal.tailer(directory: directory, from: .oldest, verifyChecksums: true)
                 let body = { (record: Journal.Record) throws(ShmError) -> (UInt64, Int) in
                     if pattern, !JournalPattern.check(record) { throw .corruptRing(reason: "record \(record.sequence) does not hold its pattern") }
                     if let last, record.sequence != last + 1 { throw .corruptRing(reason: "record \(record.sequence) follows \(last)") }
                     return (record.sequence, record.payload.count)
                 }
-                while let step = try follow ? tailer.read(timeoutSeconds: nil, body) : tailer.tryRead(body) {
+                while let step = try follow ? tailer.follow(body) : tailer.tryRead(body) {
                     switch step {
                     case .record(let (sequence, length)):
                         if first == nil { first = sequence }

@@ -99,6 +99,38 @@ final class JournalCLITests: XCTestCase {
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1)
     }
 
+    /// Followers (`journal verify --follow`, `sub --journal`) end with one
+    /// line when their journal is removed while they wait, and end on
+    /// SIGTERM, instead of waiting for a producer forever.
+    func testFollowersEndWhenTheJournalIsRemovedOrOnSIGTERM() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.file("j")
+        XCTAssertEqual(try Ringbench.run(["journal", "append", dir, "--count", "3"]).status, 0)
+        let followers = [try Ringbench.start(["journal", "verify", dir, "--follow"]),
+                         try Ringbench.start(["sub", "j", "--journal", scratch.path, "--from", "oldest"])]
+        usleep(500_000)
+        try FileManager.default.removeItem(atPath: dir)
+        for follower in followers {
+            let watchdog = DispatchWorkItem { kill(follower.pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 10, execute: watchdog)
+            let result = follower.wait()
+            watchdog.cancel()
+            XCTAssertEqual(result.status, 1, "\(follower.process.arguments ?? []): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("no such ring '\(dir)'"), result.stderr)
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
+        }
+        XCTAssertEqual(try Ringbench.run(["journal", "append", dir, "--count", "3"]).status, 0)
+        let follower = try Ringbench.start(["journal", "verify", dir, "--follow"])
+        usleep(500_000)
+        kill(follower.pid, SIGTERM)
+        let watchdog = DispatchWorkItem { kill(follower.pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 10, execute: watchdog)
+        let result = follower.wait()
+        watchdog.cancel()
+        XCTAssertEqual(result.status, 128 + SIGTERM, result.stderr)
+        XCTAssertEqual(result.stderr, "ringbench: interrupted by SIGTERM\n")
+    }
+
     func testPubAndSubThroughAJournalReplayAndSeek() throws {
         let scratch = try ScratchDirectory()
         let input = scratch.file("in")

@@ -94,6 +94,27 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(try drain(&tailer), Array(3000..<3010))
     }
 
+    /// A tailer waiting without a deadline for a journal that is then
+    /// removed (`rm -r`) gets `noSuchRegion` within about 50 ms, after every
+    /// committed record, instead of parking forever; a removal while records
+    /// are still unread does not cut them off. Each strategy waits its own way.
+    func testAWaitingTailerLearnsThatItsJournalWasRemoved() throws {
+        for strategy in [WaitStrategy.park, .yield, .spin] {
+            let scratch = try ScratchDirectory()
+            let dir = scratch.file("j")
+            var producer = try Journal.producer(directory: dir, options: options())
+            try append(&producer, 5)
+            var tailer = try Journal.tailer(directory: dir, from: .oldest, wait: strategy)
+            _ = consume producer
+            try FileManager.default.removeItem(atPath: dir)
+            XCTAssertEqual(try drain(&tailer), Array(0..<5), "\(strategy): records committed before the removal are read")
+            let start = Date()
+            let error = thrown { _ = try tailer.read(timeoutSeconds: nil) { _ in () } }
+            guard case .noSuchRegion? = error else { return XCTFail("\(strategy): expected noSuchRegion, got \(String(describing: error))") }
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "\(strategy): bounded")
+        }
+    }
+
     func testSecondProducerIsRefusedWhileTheFirstLives() throws {
         let scratch = try ScratchDirectory()
         let dir = scratch.file("j")

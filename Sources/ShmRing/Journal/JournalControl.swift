@@ -143,6 +143,16 @@ final class JournalControl: @unchecked Sendable {
         cshim_fence_seq_cst()
     }
 
+    /// Whether the control file's name is gone (`rm -r` of the directory, or
+    /// another journal renamed over it): no producer can open this journal
+    /// again, so a tailer waiting on it would wait forever. One fstat(2): a
+    /// waiting tailer asks at most every 50 ms, never on the read path.
+    func isRemoved() -> Bool {
+        var st = stat()
+        guard fstat(file.fd, &st) == 0 else { return false } // undecided: keep waiting
+        return st.st_nlink == 0
+    }
+
     /// Sleeps while the wake word is `seen`, at most `timeoutNs` (bounded by
     /// the caller to 50 ms: a producer that died between its commit and its
     /// wake, or the first park's race, costs at most that).

@@ -30,6 +30,9 @@ extension Journal {
         /// Seeks skip records below this sequence, or before this time.
         var skipBelowSequence: UInt64 = 0
         var skipBeforeTime: UInt64 = 0
+        /// When a waiting `read` next asks whether the journal was removed
+        /// (kept across calls: a caller waiting in short slices is covered).
+        var removalCheckDue: UInt64 = 0
 
         init(control: JournalControl, start: Start, wait: WaitStrategy, verifyChecksums: Bool) throws(ShmError) {
             let place = try Self.place(control, start: start)
@@ -180,6 +183,11 @@ extension Journal {
             }
         }
 
+        /// How often a waiting tailer asks whether the journal was removed,
+        /// and the longest it parks at once (a producer that died between
+        /// its commit and its wake costs at most this).
+        static let removalCheckNs: UInt64 = 50_000_000
+
         /// The first sequence of the segment being read: when it changes, the
         /// payloads of the segment before last are no longer mapped.
         public var segmentFirstSequence: UInt64 { segment.firstSequence }
@@ -218,7 +226,10 @@ extension Journal {
 
         /// Waits for the next record (or overrun, or end of stream) with the
         /// tailer's strategy: spin, yield, or park on the control file's
-        /// futex after a short spin. Throws `timedOut`, `corruptRing`.
+        /// futex after a short spin. Throws `timedOut`, `corruptRing`, and
+        /// `noSuchRegion` (within about 50 ms) when the journal is removed
+        /// while it waits with every committed record read: nothing could
+        /// ever be appended again.
         public mutating func read<Result>(timeoutSeconds: Double?, _ body: (Record) throws(ShmError) -> Result) throws(ShmError) -> Read<Result> {
             if let result = try tryRead(body) { return result }
             let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
@@ -229,6 +240,12 @@ extension Journal {
                 if spins & 63 == 0, deadline.remainingNs(now: now) == 0 {
                     throw .timedOut(operation: "journal read", seconds: timeoutSeconds ?? 0)
                 }
+                if now >= removalCheckDue {
+                    // Checked after tryRead found nothing: every record
+                    // committed before the removal has been delivered.
+                    if control.isRemoved() { throw .noSuchRegion(name: directory) }
+                    removalCheckDue = now &+ Self.removalCheckNs
+                }
                 spins += 1
                 switch strategy {
                 case .spin: cshim_cpu_pause()
@@ -238,7 +255,7 @@ extension Journal {
                     let seen = control.wakeValue()
                     control.prepareToSleep()
                     if let result = try tryRead(body) { return result }
-                    control.sleep(seen: seen, timeoutNs: min(deadline.remainingNs(now: now), 50_000_000) | 1)
+                    control.sleep(seen: seen, timeoutNs: min(deadline.remainingNs(now: now), Self.removalCheckNs) | 1)
                     spins = 1 // check the deadline next round
                 }
             }
