@@ -64,4 +64,25 @@ final class ListRemoveTests: XCTestCase {
         XCTAssertEqual(IPCSnapshot.take().entries.filter { $0.hasPrefix("shm") || $0.hasPrefix("sem") },
                        before.entries.filter { $0.hasPrefix("shm") || $0.hasPrefix("sem") })
     }
+
+    /// Our own ring made world-writable (chmod 666) is listed as "unsafe"
+    /// with its kind and the reason endpoints refuse it, not as corrupt;
+    /// `rm` removes it like any other.
+    func testAWorldWritableRingIsListedAsUnsafeNotCorrupt() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.path
+        XCTAssertEqual(try Ringbench.run(["pub", "open", "--directory", dir, "--count", "3"]).status, 0)
+        XCTAssertEqual(chmod(scratch.file("open"), 0o666), 0)
+        let listed = try entries(dir)
+        XCTAssertEqual(listed.count, 1, "\(listed)")
+        XCTAssertEqual(listed.first?["kind"] as? String, "record ring")
+        XCTAssertEqual(listed.first?["state"] as? String, "waiting for consumer")
+        XCTAssertTrue((listed.first?["problem"] as? String ?? "").hasPrefix("mode 666 lets group or others write it"), "\(listed)")
+        let sub = try Ringbench.run(["sub", "open", "--directory", dir])
+        XCTAssertEqual(sub.status, 1)
+        XCTAssertTrue(sub.stderr.contains("mode 0666"), sub.stderr)
+        let removed = try Ringbench.run(["rm", "open", "--directory", dir])
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertEqual(try entries(dir).count, 0)
+    }
 }

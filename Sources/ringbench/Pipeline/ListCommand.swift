@@ -10,7 +10,7 @@ struct ListCommand: ParsableCommand {
         discussion: """
             Looks at the mmap files and SysV key files (and their segments) in --directory. A region that
             fails validation is listed as corrupt with the reason, one not yet published by its creator as
-            creating; files that are not this library's are left out. 'stale' means its creator and every endpoint are gone: `ringbench rm --stale` removes those.
+            creating, one whose mode lets group or others write it (a chmod) as unsafe; files that are not this library's are left out. 'stale' means its creator and every endpoint are gone: `ringbench rm --stale` removes those.
             """)
 
     @Option(help: ArgumentHelp("Directory of ring files and SysV key files.", valueName: "DIR"))

@@ -28,7 +28,8 @@ struct RingEntry: Encodable {
     var ageSeconds: Double
     /// "live", "stale" (creator and every endpoint gone), "waiting for
     /// consumer" (a closed stream nobody holds, not yet drained), "creating"
-    /// (zero-filled, not yet published) or "corrupt".
+    /// (zero-filled, not yet published), "unsafe" (a mode that lets group or
+    /// others write it: endpoints refuse to open it) or "corrupt".
     var state: String
     var problem: String?
     /// SysV key of a semaphore queue's set and whether the set exists.
@@ -82,10 +83,26 @@ enum RingDirectory {
         }
         let age = max(0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec))
         var entry = RingEntry(name: name, backing: backing.rawValue, kind: "?", ageSeconds: age, state: "live")
+        var options = RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false)
         do throws(ShmError) {
-            let region = try SharedRegion.open(backing: backing, name: name,
-                                               options: RegionOptions(directory: directory, openTimeoutSeconds: 0, prefault: false))
+            let region: SharedRegion
+            var unsafeMode: UInt32?
+            do throws(ShmError) {
+                region = try SharedRegion.open(backing: backing, name: name, options: options)
+            } catch .unsafePermissions(_, let mode) {
+                // Our own region with a mode that lets others write it (a
+                // chmod): not corrupt. Listing only reads, so look inside,
+                // and say why no endpoint will open it.
+                options.allowSharedWrite = true
+                region = try SharedRegion.open(backing: backing, name: name, options: options)
+                unsafeMode = mode
+            }
             try describe(region, into: &entry, directory: directory)
+            if let unsafeMode {
+                if entry.state == "live" { entry.state = "unsafe" }
+                let note = "mode \(String(unsafeMode, radix: 8)) lets group or others write it: endpoints refuse it (chmod 600 to use it)"
+                entry.problem = [note, entry.problem].compactMap { $0 }.joined(separator: "; ")
+            }
         } catch .notReady, .notARing(_, magic: 0) {
             // Zero-filled, not published yet: a creator is at work (or died
             // at work, which `rm --force` cleans up).
