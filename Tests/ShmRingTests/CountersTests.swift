@@ -183,24 +183,34 @@ final class CountersTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try queueWorkload(MPMCSemaphoreQueue.self).parks, 2, "each blocking wait slept on the semaphore")
     }
 
-    /// A second queue value of the same region in this process counts into
-    /// the same slot; a slot whose process is gone is taken over.
-    func testQueueSlotsAreReusedByTheirProcessAndTakenOverFromTheDead() throws {
-        let queue = try MPMCLockFreeQueue.create(backing: .anon, name: nil, capacity: 8, messageSize: 8)
+    /// A second queue value of the same region object counts into the same
+    /// slot; another region object (a second open) holds a slot of its own.
+    /// A slot is reused only when the kernel dropped its holder's witness
+    /// lock: owner labels that name dead processes (what /proc would say of
+    /// a live process in another PID namespace) change nothing.
+    func testQueueSlotsAreHeldByTheWitnessNotJudgedByProcIdentity() throws {
+        let scratch = try ScratchDirectory()
+        let queue = try MPMCLockFreeQueue.create(backing: .mmap, name: "q", capacity: 8, messageSize: 8, options: scratch.options)
         let again = try MPMCLockFreeQueue.attach(queue.region, timeoutSeconds: 0)
         XCTAssertTrue(try again.tryPush(UInt64(1)))
         XCTAssertEqual(try counters(queue.region).map(\.recordsPublished), [1])
-        // Fill every slot with a live stranger (pid 1) except slot 3, a dead one.
+        XCTAssertEqual(try counters(queue.region).map(\.claims), [1])
         let block = queue.region.base + CountersLayout.blockOffset(regionSize: queue.region.size, slots: CountersLayout.queueSlots)
-        let mine = ProcessIdentity.current()!.packed
-        let init1 = ProcessIdentity.of(pid: 1)?.packed ?? ProcessIdentity(pid: 1, startTime: 0).packed
-        for i in 0..<CountersLayout.queueSlots {
-            let owner = (block + i * 128).assumingMemoryBound(to: UInt64.self)
-            if owner.pointee == mine { owner.pointee = init1 }
-            else { owner.pointee = i == 3 ? ProcessIdentity(pid: getpid(), startTime: UInt32(truncatingIfNeeded: ProcessIdentity.current()!.startTime &+ 1)).packed : init1 }
+        func slotIndex(_ q: borrowing MPMCLockFreeQueue) -> Int {
+            let own = q.region.base + CountersLayout.blockOffset(regionSize: q.region.size, slots: CountersLayout.queueSlots)
+            return (q.counters.slot - own.assumingMemoryBound(to: UInt64.self)) * 8 / 128
         }
-        let heir = try MPMCLockFreeQueue.attach(queue.region, timeoutSeconds: 0)
-        XCTAssertEqual((heir.counters.slot - block.assumingMemoryBound(to: UInt64.self)) * 8 / 128, 3)
-        XCTAssertEqual(try counters(queue.region).first { $0.slot == 3 }?.takeovers, 1)
+        // Every label now names a dead process.
+        let dead = ProcessIdentity(pid: getpid(), startTime: UInt32(truncatingIfNeeded: ProcessIdentity.current()!.startTime &+ 1)).packed
+        for i in 0..<CountersLayout.queueSlots { (block + i * 128).assumingMemoryBound(to: UInt64.self).pointee = dead }
+        var second: MPMCLockFreeQueue? = try MPMCLockFreeQueue.open(backing: .mmap, name: "q", options: scratch.options)
+        XCTAssertEqual(slotIndex(second!), 1, "slot 0 is held by the first region object, whatever its label says")
+        XCTAssertEqual(slotIndex(queue), 0)
+        second = nil
+        // Its region is gone, so is its lock: the next open reuses slot 1.
+        let third = try MPMCLockFreeQueue.open(backing: .mmap, name: "q", options: scratch.options)
+        XCTAssertEqual(slotIndex(third), 1)
+        XCTAssertEqual(try counters(queue.region).first { $0.slot == 1 }?.claims, 2)
+        queue.removeName()
     }
 }

@@ -1,8 +1,11 @@
 import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The writing side of one counters slot (`CountersLayout`): a pointer to
 /// the slot and single-writer increments. Only the endpoint (or, for a
-/// queue, the process) that holds the slot writes it, so an increment is a
+/// queue, the region object, whose threads add atomically) that holds the slot writes it, so an increment is a
 /// relaxed load and a relaxed store of a word on a line no peer reads: no
 /// locked instruction, no fence, no shared-line traffic. Monitors read the
 /// words relaxed; a value a moment old is all they need.
@@ -66,38 +69,24 @@ struct EndpointCounters: @unchecked Sendable {
         touch()
     }
 
-    /// Claims a queue's process slot for this process: its own if it has one
-    /// already, else the first never-used one, else one whose process is
-    /// gone (a takeover). `unattributed` when all are held by live processes.
+    /// A queue's counters slot for this region object: the one it holds
+    /// already, else the first whose witness byte no live holder has
+    /// (`RegionWitness.holdCounterSlot`: the kernel, not /proc, says a
+    /// holder is gone, so a live process in another PID namespace keeps its
+    /// slot). `unattributed` when all are held or the witness cannot answer.
     static func queueSlot(_ region: SharedRegion, kind: StructureKind) -> EndpointCounters {
         let slots = CountersLayout.slots(for: kind)
-        guard slots > 0, let me = ProcessIdentity.current() else { return unattributed }
-        let block = region.base + CountersLayout.blockOffset(regionSize: region.size, slots: slots)
-        func owner(_ i: Int) -> UnsafeMutablePointer<UInt64> {
-            (block + i * CountersLayout.slotSize).assumingMemoryBound(to: UInt64.self)
-        }
-        // Relaxed: the owner word is only a label; the CAS below decides.
-        if let mine = (0..<slots).first(where: { cshim_load_relaxed(owner($0)) == me.packed }) {
-            return EndpointCounters(slot: block + mine * CountersLayout.slotSize)
-        }
-        for takeover in [false, true] {
-            for i in 0..<slots {
-                var current = cshim_load_relaxed(owner(i))
-                if takeover {
-                    guard let holder = ProcessIdentity(packed: current), !holder.isAlive else { continue }
-                } else if current != 0 { continue }
-                // Relaxed CAS: the slot's other words are counters that need
-                // no ordering with the label.
-                if cshim_cas_relaxed(owner(i), &current, me.packed) {
-                    let counters = EndpointCounters(slot: block + i * CountersLayout.slotSize)
-                    cshim_store_relaxed(counters.word(CountersLayout.roleField), CountersLayout.roleBoth)
-                    counters.addShared(CountersLayout.claimsField, 1)
-                    if takeover { counters.addShared(CountersLayout.takeoversField, 1) }
-                    counters.touch()
-                    return counters
-                }
-            }
-        }
-        return unattributed
+        guard slots > 0, let (index, isNew) = region.witness.holdCounterSlot(count: slots, for: region.name) else { return unattributed }
+        let counters = EndpointCounters(slot: region.base + CountersLayout.blockOffset(regionSize: region.size, slots: slots)
+                                              + index * CountersLayout.slotSize)
+        guard isNew else { return counters }
+        // Relaxed: labels and counters for monitors; the witness lock, not
+        // these words, decides who holds the slot.
+        let label = ProcessIdentity.current()?.packed ?? UInt64(UInt32(bitPattern: getpid()))
+        cshim_store_relaxed(counters.word(CountersLayout.ownerField), label)
+        cshim_store_relaxed(counters.word(CountersLayout.roleField), CountersLayout.roleBoth)
+        counters.addShared(CountersLayout.claimsField, 1)
+        counters.touch()
+        return counters
     }
 }

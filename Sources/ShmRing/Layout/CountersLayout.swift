@@ -14,7 +14,7 @@
 /// | offset | field            | meaning                                                        |
 /// |-------:|------------------|----------------------------------------------------------------|
 /// |      0 | owner            | `ProcessIdentity.packed` of the last holder; 0 = never used    |
-/// |      8 | role             | 1 producer, 2 consumer, 3 both (a queue's process slot)        |
+/// |      8 | role             | 1 producer, 2 consumer, 3 both (a queue's slot)                |
 /// |     16 | recordsPublished | records (messages) this endpoint published                      |
 /// |     24 | bytesPublished   | payload bytes published (record ring; fixed-slot kinds leave 0: records × slot size) |
 /// |     32 | recordsConsumed  | records this endpoint consumed (handed back)                    |

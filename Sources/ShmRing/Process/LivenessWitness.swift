@@ -42,6 +42,9 @@ final class RegionWitness: @unchecked Sendable {
     /// This region object's shared hold on the member byte (queues), for
     /// the region's lifetime.
     private let memberHold = ThreadLock<HeldWitness?>(nil)
+    /// This region object's hold on one of a queue's counters slots
+    /// (`holdCounterSlot`), for the region's lifetime.
+    private let counterSlotHold = ThreadLock<(index: Int, held: HeldWitness)?>(nil)
 
     /// Takes ownership of `fd`, a descriptor of the witness file (the ring
     /// file, the key file) that `path` names.
@@ -84,6 +87,7 @@ final class RegionWitness: @unchecked Sendable {
     deinit {
         creatorHold.withLock { $0?.release() }
         memberHold.withLock { $0?.release() }
+        counterSlotHold.withLock { $0?.held.release() }
         if source >= 0 { _ = Glibc.close(source) }
     }
 
@@ -124,6 +128,21 @@ final class RegionWitness: @unchecked Sendable {
         }
         held.release()
         return nil
+    }
+
+    /// A queue's counters slot for this region object: the first of `count`
+    /// slot bytes no live holder has, held for the region's lifetime, so a
+    /// slot is reused only once the kernel dropped its holder's lock (never
+    /// because /proc cannot see the holder). `isNew`: taken by this call.
+    /// Nil when every slot is held or the witness cannot answer.
+    func holdCounterSlot(count: Int, for name: String) -> (index: Int, isNew: Bool)? {
+        counterSlotHold.withLock { slot in
+            if let slot { return (slot.index, false) }
+            let bytes = (0..<count).map(WitnessRole.queueCounterSlotByte)
+            guard let taken = try? holdFirstFree(of: bytes, label: "counters slot", for: name) else { return nil }
+            slot = taken
+            return (taken.index, true)
+        }
     }
 
     /// The creator's region holds the creator byte for its lifetime. Call
@@ -232,6 +251,9 @@ enum WitnessRole: UInt64, CustomStringConvertible {
     var offset: UInt64 { Self.base + rawValue }
     /// The byte of a broadcast ring's consumer slot `index`: after the roles'.
     static func broadcastConsumerByte(_ index: Int) -> UInt64 { base + 16 + UInt64(index) }
+    /// The byte of a queue's counters slot `index`: after the broadcast
+    /// consumers' range (a region is one kind; distinct ranges read clearer).
+    static func queueCounterSlotByte(_ index: Int) -> UInt64 { base + 4096 + UInt64(index) }
     init(_ side: EndpointSide) { self = side == .producer ? .producer : .consumer }
     var description: String {
         switch self {
