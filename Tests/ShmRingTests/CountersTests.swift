@@ -175,6 +175,31 @@ final class CountersTests: XCTestCase {
         return mine
     }
 
+    /// The exchange counts messages and bytes: the client its requests
+    /// (published) and responses (consumed), the server the reverse, both
+    /// through `tryServe` and through `tryReceive` + `respond` (a request
+    /// shown twice counts once, when answered).
+    func testExchangeCountsRequestsAndResponsesWithTheirBytes() throws {
+        let exchange = try Exchange.create(backing: .anon, name: nil, maximumMessageSize: 200)
+        var client = try exchange.client(wait: .spin)
+        var server = try exchange.server(wait: .spin)
+        let request = [UInt8](repeating: 1, count: 10)
+        for answer in [3, 100] {
+            try request.withUnsafeBytes { r in try client.send(length: r.count, timeoutSeconds: 1) { $0.copyMemory(from: r) } }
+            XCTAssertTrue(try server.tryServe { _, _ in answer })
+            XCTAssertTrue(try client.tryReceive { XCTAssertEqual($0.count, answer) })
+        }
+        try client.send(length: 64, timeoutSeconds: 1) { _ in }
+        XCTAssertTrue(try server.tryReceive { _ in })
+        XCTAssertTrue(try server.tryReceive { _ in }, "shown again until answered")
+        try server.respond(length: 7) { _ in }
+        XCTAssertTrue(try client.tryReceive { _ in })
+        let c = try side(exchange.region, "client"), s = try side(exchange.region, "server")
+        XCTAssertEqual([c.recordsPublished, c.bytesPublished, c.recordsConsumed, c.bytesConsumed], [3, 84, 3, 110])
+        XCTAssertEqual([s.recordsPublished, s.bytesPublished, s.recordsConsumed, s.bytesConsumed], [3, 110, 3, 84])
+        client.close()
+    }
+
     func testLockFreeQueueCountsPerProcessSlot() throws {
         XCTAssertEqual(try queueWorkload(MPMCLockFreeQueue.self).parks, 0, "it spins and yields")
     }

@@ -45,6 +45,14 @@ struct EndpointCounters: @unchecked Sendable {
         cshim_store_relaxed(w, cshim_load_relaxed(w) &+ n)
     }
 
+    /// One message of `bytes` bytes sent (`published`) or taken: a record
+    /// and its bytes, single writer (see `add`).
+    @inlinable @inline(__always)
+    func countMessage(published: Bool, bytes: Int) {
+        add(published ? CountersLayout.recordsPublishedField : CountersLayout.recordsConsumedField, 1)
+        add(published ? CountersLayout.bytesPublishedField : CountersLayout.bytesConsumedField, UInt64(truncatingIfNeeded: bytes))
+    }
+
     /// For a queue's process slot, which the process's threads share: a
     /// relaxed atomic add (per batch, on a line only this process writes).
     @inlinable

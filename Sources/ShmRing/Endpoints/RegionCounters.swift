@@ -4,7 +4,8 @@ import CShim
 public struct EndpointCounterValues: Sendable, Equatable {
     /// Slot index in the region's counters block.
     public var slot: Int
-    /// "producer", "consumer" (a ring's sides) or "process" (a queue's slot).
+    /// "producer", "consumer" (a ring's sides), "client", "server" (an
+    /// exchange's) or "process" (a queue's slot).
     public var role: String
     /// The pid of the slot's last holder, in the holder's PID namespace; nil
     /// for a ring side never claimed.
@@ -31,7 +32,8 @@ public enum RegionCounters {
     /// Every used slot of `region`'s counters block (a ring's two sides
     /// always; a queue's slots once a process claimed them), or [] for a kind
     /// without counters. For fixed-slot kinds the byte counts are records ×
-    /// slot size (the block stores bytes only for the record ring). The
+    /// slot size (the block stores bytes for the record ring, the broadcast
+    /// ring and the exchange, whose messages vary in length). The
     /// header must be validated (`RegionHeader.validate`); the block's
     /// bounds are checked here against the mapping.
     public static func read(_ region: SharedRegion, header: RegionHeader) throws(ShmError) -> [EndpointCounterValues] {
@@ -45,7 +47,9 @@ public enum RegionCounters {
         let isRing = header.kind == .spscRing || header.kind == .recordRing
         // A broadcast ring: only its producer (slot 0) counts so far.
         let isBroadcast = header.kind == .broadcastRing
-        let fixedSlot: UInt64? = header.kind == .recordRing || isBroadcast ? nil : header.slotSize
+        // Requests and responses: the client's slot 0, the server's slot 1.
+        let isExchange = header.kind == .exchange
+        let fixedSlot: UInt64? = header.kind == .recordRing || isBroadcast || isExchange ? nil : header.slotSize
         var result: [EndpointCounterValues] = []
         for i in 0..<slots {
             let base = region.base + block + i * CountersLayout.slotSize
@@ -54,7 +58,8 @@ public enum RegionCounters {
             let owner = field(CountersLayout.ownerField)
             let claims = field(CountersLayout.claimsField)
             if !isRing, owner == 0, claims == 0 { continue }
-            var v = EndpointCounterValues(slot: i, role: isRing ? (i == 0 ? "producer" : "consumer") : isBroadcast ? "producer" : "process",
+            let role = isRing ? (i == 0 ? "producer" : "consumer") : isExchange ? (i == 0 ? "client" : "server") : isBroadcast ? "producer" : "process"
+            var v = EndpointCounterValues(slot: i, role: role,
                                           pid: ProcessIdentity(packed: owner)?.pid, ownerIdentity: owner)
             v.recordsPublished = field(CountersLayout.recordsPublishedField)
             v.recordsConsumed = field(CountersLayout.recordsConsumedField)

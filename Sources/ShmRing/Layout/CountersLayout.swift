@@ -16,9 +16,9 @@
 /// |      0 | owner            | `ProcessIdentity.packed` of the last holder; 0 = never used    |
 /// |      8 | role             | 1 producer, 2 consumer, 3 both (a queue's slot)                |
 /// |     16 | recordsPublished | records (messages) this endpoint published                      |
-/// |     24 | bytesPublished   | payload bytes published (record ring; fixed-slot kinds leave 0: records × slot size) |
+/// |     24 | bytesPublished   | payload bytes published (record ring, broadcast ring, exchange; fixed-slot kinds leave 0: records × slot size) |
 /// |     32 | recordsConsumed  | records this endpoint consumed (handed back)                    |
-/// |     40 | bytesConsumed    | payload bytes consumed (record ring only, as above)             |
+/// |     40 | bytesConsumed    | payload bytes consumed (as above)                               |
 /// |     48 | fullWaits        | blocking calls that found no room and had to wait               |
 /// |     56 | emptyWaits       | blocking calls that found nothing to read and had to wait       |
 /// |     64 | parks            | sleeps in the kernel (futex or semaphore)                       |

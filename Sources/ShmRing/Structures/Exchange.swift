@@ -325,6 +325,7 @@ public struct Exchange: Sendable {
             try fill(Wires.place(length: length, line: wires.requestLine, slot: wires.requestSlot))
             Wires.signal(length: length, turn: lastTurn &+ 1, line: wires.requestLine)
             outstanding = true
+            endpoint.counters.countMessage(published: true, bytes: length)
             endpoint.wakePeerIfParked()
         }
 
@@ -369,6 +370,7 @@ public struct Exchange: Sendable {
             // The response is ours whatever `body` does with it.
             lastTurn = turn
             outstanding = false
+            endpoint.counters.countMessage(published: false, bytes: length)
             try body(Wires.payload(length: length, line: wires.responseLine, slot: wires.responseSlot))
             return true
         }
@@ -427,6 +429,8 @@ public struct Exchange: Sendable {
             }
             lastTurn = turn &+ 1
             Wires.post(UnsafeRawPointer(wires.responseSlot), length: answer, turn: lastTurn, line: wires.responseLine, slot: wires.responseSlot)
+            endpoint.counters.countMessage(published: false, bytes: length)
+            endpoint.counters.countMessage(published: true, bytes: answer)
             endpoint.wakePeerIfParked()
             return true
         }
@@ -469,12 +473,15 @@ public struct Exchange: Sendable {
                 throw .invalidArgument("response of \(length) bytes exceeds the exchange's \(wires.maximumMessageSize)-byte maximum")
             }
             let turn = lastTurn &+ 1
-            guard try wires.arrived(in: wires.requestLine, turn: turn) != nil else {
+            guard let requestLength = try wires.arrived(in: wires.requestLine, turn: turn) else {
                 throw .invalidArgument("no request of exchange '\(exchange.region.name)' awaits a response")
             }
             try fill(Wires.place(length: length, line: wires.responseLine, slot: wires.responseSlot))
             lastTurn = turn &+ 1
             Wires.signal(length: length, turn: lastTurn, line: wires.responseLine)
+            // The request counts as taken once answered (`tryReceive` only shows it).
+            endpoint.counters.countMessage(published: false, bytes: requestLength)
+            endpoint.counters.countMessage(published: true, bytes: length)
             endpoint.wakePeerIfParked()
         }
 
