@@ -43,10 +43,12 @@ import subprocess
 import sys
 import time
 
-TRANSPORTS = ["spsc", "mpmc-sem", "mpmc-lockfree", "pipe", "sysv-msgq"]
+TRANSPORTS = ["spsc", "records", "exchange", "mpmc-sem", "mpmc-lockfree", "pipe", "sysv-msgq"]
 VICTIMS = ["producer", "consumer", "parent"]
-BACKINGS = {"spsc": ["sysv", "mmap", "anon"], "mpmc-sem": ["sysv", "mmap", "anon"],
+BACKINGS = {"spsc": ["sysv", "mmap", "anon"], "records": ["sysv", "mmap", "anon"], "exchange": ["sysv", "mmap", "anon"], "mpmc-sem": ["sysv", "mmap", "anon"],
             "mpmc-lockfree": ["sysv", "mmap", "anon"]}
+# The exchange is request/response: its run measures round trips (client = producer 0, server = consumer 0).
+ROUNDTRIP_ONLY = {"exchange"}
 TMPDIR = os.environ.get("TMPDIR") or "/tmp"
 GETPID = 11  # semctl command: pid of the last semop on one semaphore
 libc = ctypes.CDLL(None, use_errno=True)
@@ -128,6 +130,8 @@ def backtracers():
 def run_trial(binary, number, rng, transport, victim):
     backing = rng.choice(BACKINGS[transport]) if transport in BACKINGS else None
     batch = rng.choice([1, 1, 8, 64])
+    if transport in ROUNDTRIP_ONLY:
+        batch = 1  # a round trip carries one message (the draw is kept: seeds stay comparable)
     # Parent kills land anywhere from process start (before any object
     # exists, during set-up, while children attach) into the run; child
     # kills anywhere from the child's birth into the run.
@@ -136,6 +140,8 @@ def run_trial(binary, number, rng, transport, victim):
             "--repeat", "1", "--warmup", "0", "--no-probes", "--timeout", "30"]
     if backing:
         args += ["--backing", backing]
+    if transport in ROUNDTRIP_ONLY:
+        args += ["--mode", "roundtrip"]
     record = {"trial": number, "transport": transport, "victim": victim, "backing": backing, "batch": batch,
               "delaySeconds": round(delay, 4)}
     helpers_before = backtracers()
