@@ -9,10 +9,11 @@ Blocking calls release the GIL and wait in short slices, so Ctrl-C interrupts th
 from ._lib import lib
 from .errors import *  # noqa: F401,F403  (the exception classes)
 from .errors import ShmRingError
+from .queues import MPMCQueue
 from .rings import RecordConsumer, RecordProducer, RecordRing, SPSCConsumer, SPSCProducer, SPSCRing
 
 __all__ = ["RecordRing", "RecordProducer", "RecordConsumer", "SPSCRing", "SPSCProducer", "SPSCConsumer",
-           "ShmRingError", "abi_version", "layout_version"]
+           "MPMCQueue", "ShmRingError", "abi_version", "layout_version"]
 
 
 def abi_version() -> int:

@@ -78,7 +78,7 @@ _SIGNATURES = {
     "shmring_record_claim_consumer": (_I, [_P, _I, c_void_pp]),
     "shmring_record_try_write": (_I, [_P, _P, _S]),
     "shmring_record_write": (_I, [_P, _P, _S, _D]),
-    "shmring_record_write_many": (_I, [_P, _P, c_size_p, _S, _D, c_size_p]),
+    "shmring_record_write_many": (_I, [_P, _P, _P, _S, _D, c_size_p]),  # lengths: an address (array of size_t)
     "shmring_record_producer_close": (_I, [_P]),
     "shmring_record_producer_abort": (_I, [_P, ctypes.c_int32]),
     "shmring_record_producer_free": (None, [_P]),
@@ -89,6 +89,19 @@ _SIGNATURES = {
     "shmring_record_read_many": (_I, [_P, _P, _S, c_size_p, _S, _D, c_size_p]),
     "shmring_record_consumer_abort": (_I, [_P]),
     "shmring_record_consumer_free": (None, [_P]),
+    "shmring_mpmc_create": (_I, [_I, _I, ctypes.c_char_p, _S, _S, _OPT, c_void_pp]),
+    "shmring_mpmc_open": (_I, [_I, _I, ctypes.c_char_p, _OPT, c_void_pp]),
+    "shmring_mpmc_capacity": (_I, [_P, c_size_p, c_size_p]),
+    "shmring_mpmc_try_push": (_I, [_P, _P, _S]),
+    "shmring_mpmc_push": (_I, [_P, _P, _S, _D]),
+    "shmring_mpmc_try_pop": (_I, [_P, _P, _S]),
+    "shmring_mpmc_pop": (_I, [_P, _P, _S, _D]),
+    "shmring_mpmc_try_push_batch": (_I, [_P, _P, _S, c_size_p]),
+    "shmring_mpmc_push_batch": (_I, [_P, _P, _S, _D]),
+    "shmring_mpmc_try_pop_batch": (_I, [_P, _P, _S, c_size_p]),
+    "shmring_mpmc_pop_batch": (_I, [_P, _P, _S, _D, c_size_p]),
+    "shmring_mpmc_remove_name": (_I, [_P]),
+    "shmring_mpmc_free": (None, [_P]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _function = getattr(lib, _name)

@@ -229,3 +229,51 @@ def test_blocking_read_is_interruptible_by_ctrl_c(name):
     assert proc.stdout.readline() == b"interrupted\n"
     assert time.monotonic() - sent < 0.5
     assert proc.wait(5) == 0
+
+
+@pytest.mark.parametrize("kind", ["lockfree", "semaphore"])
+def test_mpmc_queue_in_process(name, kind):
+    with shmring.MPMCQueue.create(name, 8, 16, kind=kind) as q:
+        assert (q.capacity, q.message_size) == (8, 16)
+        assert q.try_pop() is None
+        q.push(b"one")
+        assert q.try_push(b"two")
+        assert q.pop(timeout=1) == b"one".ljust(16, b"\0")  # zero-padded to the slot
+        assert q.try_pop() == b"two".ljust(16, b"\0")
+        q.push_many(b"".join(i.to_bytes(16, "little") for i in range(8)))
+        assert not q.try_push(b"full")
+        got = q.pop_many(16, timeout=1)
+        assert [int.from_bytes(got[i:i + 16], "little") for i in range(0, len(got), 16)] == list(range(len(got) // 16))
+        with pytest.raises(shmring.TimedOut):
+            while True:
+                q.pop(timeout=0.05)
+        with pytest.raises(shmring.ShmRingError):
+            q.push(b"x" * 17)  # longer than a slot: a typed error, not a crash
+        q.remove_name()
+    with pytest.raises(shmring.ShmRingError):
+        shmring.MPMCQueue.open(name, kind=kind)
+
+
+@pytest.mark.parametrize("kind", ["lockfree", "semaphore"])
+def test_mpmc_two_python_producers_one_consumer(name, kind):
+    """Two producer processes, each message taken exactly once, each producer's in its order."""
+    count = 5000
+    script = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(shmring.__file__).parents[1])!r})
+        import shmring
+        q = shmring.MPMCQueue.open({name!r}, kind={kind!r}, wait_for_creation=5)
+        who = int(sys.argv[1])
+        q.push_many(b"".join((who << 32 | i).to_bytes(8, "little") for i in range({count})), timeout=30)
+    """)
+    with shmring.MPMCQueue.create(name, 64, 8, kind=kind) as q:
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(who)]) for who in (1, 2)]
+        last = {1: -1, 2: -1}
+        for _ in range(2 * count):
+            value = int.from_bytes(q.pop(timeout=30), "little")
+            who, i = value >> 32, value & 0xFFFFFFFF
+            assert i == last[who] + 1, f"producer {who}: {i} after {last[who]}"
+            last[who] = i
+        assert [p.wait(30) for p in procs] == [0, 0]
+        assert last == {1: count - 1, 2: count - 1}
+        assert q.try_pop() is None
+        q.remove_name()

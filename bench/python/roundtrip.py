@@ -1,0 +1,153 @@
+"""Round-trip latency between two Python processes, 64-byte messages: a
+client sends, a server echoes, the client times each exchange
+(time.perf_counter_ns). shmring (two record rings, one per direction, one
+record per call, waits: spin and park) against multiprocessing.Pipe, pyzmq
+REQ/REP over ipc:// and faster-fifo (two queues), where installed.
+    python3 bench/python/roundtrip.py [--count N] > results/.../python-roundtrip.json
+Medians and p99 in microseconds; the load average is recorded (a 2-CPU
+machine under load moves every figure).
+"""
+import argparse
+import importlib.util
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+import shmring  # noqa: E402
+
+SIZE = 64
+WARMUP = 1000
+
+
+def summary(samples):
+    samples.sort()
+    return {"p50Microseconds": round(samples[len(samples) // 2] / 1e3, 2),
+            "p99Microseconds": round(samples[int(len(samples) * 0.99)] / 1e3, 2),
+            "roundTrips": len(samples)}
+
+
+def shm_server(request, response, wait, total):
+    req = shmring.RecordRing.open(request, wait_for_creation=10)
+    res = shmring.RecordRing.open(response, wait_for_creation=10)
+    c, p = req.consumer(wait), res.producer(wait)
+    for _ in range(total):
+        p.write(c.read())
+    p.close()
+
+
+def run_shmring(count, wait):
+    base = f"pyrt-{os.getpid()}-{wait}"
+    req = shmring.RecordRing.create(base + "-req", 1 << 16, SIZE)
+    res = shmring.RecordRing.create(base + "-res", 1 << 16, SIZE)
+    p, c = req.producer(wait), res.consumer(wait)
+    server = mp.Process(target=shm_server, args=(base + "-req", base + "-res", wait, WARMUP + count))
+    server.start()
+    message, samples = b"x" * SIZE, []
+    for i in range(WARMUP + count):
+        t0 = time.perf_counter_ns()
+        p.write(message)
+        c.read()
+        if i >= WARMUP:
+            samples.append(time.perf_counter_ns() - t0)
+    p.close()
+    assert c.read() is None
+    server.join()
+    for handle in (c, req, res):
+        handle.free()
+    return summary(samples)
+
+
+def pipe_server(conn, total):
+    for _ in range(total):
+        conn.send_bytes(conn.recv_bytes())
+
+
+def run_pipe(count):
+    a, b = mp.Pipe()
+    server = mp.Process(target=pipe_server, args=(b, WARMUP + count))
+    server.start()
+    message, samples = b"x" * SIZE, []
+    for i in range(WARMUP + count):
+        t0 = time.perf_counter_ns()
+        a.send_bytes(message)
+        a.recv_bytes()
+        if i >= WARMUP:
+            samples.append(time.perf_counter_ns() - t0)
+    server.join()
+    return summary(samples)
+
+
+def zmq_server(address, total):
+    import zmq
+    s = zmq.Context().socket(zmq.REP)
+    s.bind(address)
+    for _ in range(total):
+        s.send(s.recv())
+
+
+def run_zmq(count):
+    import zmq
+    address = f"ipc:///tmp/pyrt-{os.getpid()}.ipc"
+    server = mp.Process(target=zmq_server, args=(address, WARMUP + count))
+    server.start()
+    s = zmq.Context().socket(zmq.REQ)
+    s.connect(address)
+    message, samples = b"x" * SIZE, []
+    for i in range(WARMUP + count):
+        t0 = time.perf_counter_ns()
+        s.send(message)
+        s.recv()
+        if i >= WARMUP:
+            samples.append(time.perf_counter_ns() - t0)
+    server.join()
+    s.close()
+    Path(address[len("ipc://"):]).unlink(missing_ok=True)
+    return summary(samples)
+
+
+def fifo_server(requests, responses, total):
+    for _ in range(total):
+        responses.put(requests.get())
+
+
+def run_faster_fifo(count):
+    from faster_fifo import Queue
+    requests, responses = Queue(1 << 16), Queue(1 << 16)
+    server = mp.Process(target=fifo_server, args=(requests, responses, WARMUP + count))
+    server.start()
+    message, samples = b"x" * SIZE, []
+    for i in range(WARMUP + count):
+        t0 = time.perf_counter_ns()
+        requests.put(message)
+        responses.get()
+        if i >= WARMUP:
+            samples.append(time.perf_counter_ns() - t0)
+    server.join()
+    return summary(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=20000, help="timed round trips per mechanism (after 1000 warm-up)")
+    options = parser.parse_args()
+    rows = [dict(transport="shmring record rings, wait spin", **run_shmring(options.count, "spin")),
+            dict(transport="shmring record rings, wait park", **run_shmring(options.count, "park")),
+            dict(transport="multiprocessing.Pipe", **run_pipe(options.count))]
+    if importlib.util.find_spec("zmq"):
+        rows.append(dict(transport="pyzmq REQ/REP ipc://", **run_zmq(options.count)))
+    if importlib.util.find_spec("faster_fifo"):
+        rows.append(dict(transport="faster-fifo Queue (two)", **run_faster_fifo(options.count)))
+    print(json.dumps({"command": " ".join(sys.argv), "python": sys.version.split()[0], "messageBytes": SIZE,
+                      "rows": rows, "loadavg": os.getloadavg(),
+                      "notMeasured": {"iceoryx2": "installed (pip) but its request/response API is not wired into this script"}},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    main()
