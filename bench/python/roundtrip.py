@@ -31,6 +31,18 @@ def summary(samples):
             "roundTrips": len(samples)}
 
 
+def timed(send, receive, count):
+    """The client's loop, one for every mechanism: send, wait for the echo, time it."""
+    message, samples = b"x" * SIZE, []
+    for i in range(WARMUP + count):
+        t0 = time.perf_counter_ns()
+        send(message)
+        receive()
+        if i >= WARMUP:
+            samples.append(time.perf_counter_ns() - t0)
+    return summary(samples)
+
+
 def shm_server(request, response, wait, total):
     req = shmring.RecordRing.open(request, wait_for_creation=10)
     res = shmring.RecordRing.open(response, wait_for_creation=10)
@@ -47,19 +59,13 @@ def run_shmring(count, wait):
     p, c = req.producer(wait), res.consumer(wait)
     server = mp.Process(target=shm_server, args=(base + "-req", base + "-res", wait, WARMUP + count))
     server.start()
-    message, samples = b"x" * SIZE, []
-    for i in range(WARMUP + count):
-        t0 = time.perf_counter_ns()
-        p.write(message)
-        c.read()
-        if i >= WARMUP:
-            samples.append(time.perf_counter_ns() - t0)
+    result = timed(p.write, c.read, count)
     p.close()
     assert c.read() is None
     server.join()
     for handle in (c, req, res):
         handle.free()
-    return summary(samples)
+    return result
 
 
 def pipe_server(conn, total):
@@ -71,15 +77,9 @@ def run_pipe(count):
     a, b = mp.Pipe()
     server = mp.Process(target=pipe_server, args=(b, WARMUP + count))
     server.start()
-    message, samples = b"x" * SIZE, []
-    for i in range(WARMUP + count):
-        t0 = time.perf_counter_ns()
-        a.send_bytes(message)
-        a.recv_bytes()
-        if i >= WARMUP:
-            samples.append(time.perf_counter_ns() - t0)
+    result = timed(a.send_bytes, a.recv_bytes, count)
     server.join()
-    return summary(samples)
+    return result
 
 
 def zmq_server(address, total):
@@ -97,17 +97,11 @@ def run_zmq(count):
     server.start()
     s = zmq.Context().socket(zmq.REQ)
     s.connect(address)
-    message, samples = b"x" * SIZE, []
-    for i in range(WARMUP + count):
-        t0 = time.perf_counter_ns()
-        s.send(message)
-        s.recv()
-        if i >= WARMUP:
-            samples.append(time.perf_counter_ns() - t0)
+    result = timed(s.send, s.recv, count)
     server.join()
     s.close()
     Path(address[len("ipc://"):]).unlink(missing_ok=True)
-    return summary(samples)
+    return result
 
 
 def fifo_server(requests, responses, total):
@@ -120,15 +114,9 @@ def run_faster_fifo(count):
     requests, responses = Queue(1 << 16), Queue(1 << 16)
     server = mp.Process(target=fifo_server, args=(requests, responses, WARMUP + count))
     server.start()
-    message, samples = b"x" * SIZE, []
-    for i in range(WARMUP + count):
-        t0 = time.perf_counter_ns()
-        requests.put(message)
-        responses.get()
-        if i >= WARMUP:
-            samples.append(time.perf_counter_ns() - t0)
+    result = timed(requests.put, responses.get, count)
     server.join()
-    return summary(samples)
+    return result
 
 
 def main():
