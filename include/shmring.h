@@ -161,6 +161,14 @@ typedef struct shmring_record shmring_record;
 typedef struct shmring_record_producer shmring_record_producer;
 typedef struct shmring_record_consumer shmring_record_consumer;
 typedef struct shmring_mpmc shmring_mpmc;
+typedef struct shmring_exchange shmring_exchange;
+typedef struct shmring_exchange_client shmring_exchange_client;
+typedef struct shmring_exchange_server shmring_exchange_server;
+
+/* An exchange server's handler: reads the request (valid during the call),
+ * writes at most `capacity` bytes of response into `response`, returns the
+ * response's length (more than `capacity` is SHMRING_E_INVALID_ARGUMENT). */
+typedef size_t (*shmring_serve_fn)(void *context, const void *request, size_t length, void *response, size_t capacity);
 
 #ifndef SHMRING_TYPES_ONLY
 
@@ -311,6 +319,40 @@ int shmring_mpmc_pop_batch(shmring_mpmc *queue, void *buffer, size_t max_count, 
 /* Removes the queue's name now; handles keep working. */
 int shmring_mpmc_remove_name(shmring_mpmc *queue);
 void shmring_mpmc_free(shmring_mpmc *queue);
+
+/* ---- Exchange: request/response, one client, one server ------------------ */
+/* A request of up to 56 bytes travels in the same cache line as its signal
+ * (one line each way); up to max_message bytes in all. shared_line 1: one
+ * line written in turn by both sides (lowest latency when both spin); 0: one
+ * line per direction. The client's close ends the stream: the server's
+ * receive/serve return SHMRING_END once every request was answered (and the
+ * name is removed). */
+
+int shmring_exchange_create(shmring_backing backing, const char *name, size_t max_message, int shared_line,
+                            const shmring_options *options, shmring_exchange **out);
+int shmring_exchange_open(shmring_backing backing, const char *name, const shmring_options *options,
+                          shmring_exchange **out);
+int shmring_exchange_max_message(const shmring_exchange *exchange, size_t *max_message);
+void shmring_exchange_free(shmring_exchange *exchange);
+int shmring_exchange_claim_client(shmring_exchange *exchange, shmring_wait wait, shmring_exchange_client **out);
+int shmring_exchange_claim_server(shmring_exchange *exchange, shmring_wait wait, shmring_exchange_server **out);
+
+/* Sends `length` bytes and waits for the response, copied into `response`
+ * (a response larger than response_size is SHMRING_E_INVALID_ARGUMENT). */
+int shmring_exchange_call(shmring_exchange_client *client, const void *request, size_t length,
+                          void *response, size_t response_size, double timeout_seconds, size_t *response_length);
+int shmring_exchange_client_close(shmring_exchange_client *client);
+void shmring_exchange_client_free(shmring_exchange_client *client);
+
+/* Waits for a request and copies it into `request`; SHMRING_END after the
+ * client closed. The request stays the one to answer until respond. */
+int shmring_exchange_receive(shmring_exchange_server *server, void *request, size_t size, double timeout_seconds,
+                             size_t *length);
+int shmring_exchange_respond(shmring_exchange_server *server, const void *response, size_t length);
+/* Zero copy: waits for a request and answers it with `handler`; SHMRING_END as receive. */
+int shmring_exchange_serve(shmring_exchange_server *server, shmring_serve_fn handler, void *context,
+                           double timeout_seconds);
+void shmring_exchange_server_free(shmring_exchange_server *server);
 
 /* Later structures (broadcast ring, journal) follow the same pattern:
  * shmring_<structure>_{create,open,...} and their own handle types. */

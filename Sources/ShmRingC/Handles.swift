@@ -70,4 +70,24 @@ enum HandleTag {
     static let recordProducer: UInt64 = 0x5352_435F_5245_5050
     static let recordConsumer: UInt64 = 0x5352_435F_5245_4343
     static let mpmc: UInt64 = 0x5352_435F_4D50_4D43
+    static let exchange: UInt64 = 0x5352_435F_4558_4348
+    static let exchangeClient: UInt64 = 0x5352_435F_4558_434C
+    static let exchangeServer: UInt64 = 0x5352_435F_4558_5356
+}
+
+/// The one body of every `shmring_*_claim_*` entry point: the structure
+/// behind `handle` (tag `tag`) claims an end with the C wait strategy,
+/// and the end becomes a new handle tagged `endTag` in `*out`.
+enum EndClaim {
+    @inline(__always)
+    static func run<Structure, End: ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Structure.Type, _ function: StaticString,
+                                               wait: shmring_wait, out: UnsafeMutablePointer<OpaquePointer?>?, endTag: UInt64,
+                                               _ claim: (Structure, WaitStrategy) throws(ShmError) -> End) -> Int32 {
+        guard let structure = HandleCell.value(handle, tag: tag, as: Structure.self, function) else { return HandleCell.status }
+        return ABIStatus.run { () throws(ShmError) in
+            let out = try ABIArgument.out(out, "out")
+            out.pointee = HandleCell.make(try claim(structure.pointee, ABIArgument.wait(wait)), tag: endTag)
+            return ABIStatus.ok
+        }
+    }
 }

@@ -61,22 +61,12 @@ public func shmring_record_free(_ handle: OpaquePointer?) { HandleCell.free(hand
 
 @_cdecl("shmring_record_claim_producer")
 public func shmring_record_claim_producer(_ handle: OpaquePointer?, _ wait: shmring_wait, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let ring = HandleCell.value(handle, tag: HandleTag.record, as: RecordRing.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
-        out.pointee = HandleCell.make(try ring.pointee.producer(wait: ABIArgument.wait(wait)), tag: HandleTag.recordProducer)
-        return ABIStatus.ok
-    }
+    EndClaim.run(handle, tag: HandleTag.record, as: RecordRing.self, #function, wait: wait, out: out, endTag: HandleTag.recordProducer) { s, w throws(ShmError) in try s.producer(wait: w) }
 }
 
 @_cdecl("shmring_record_claim_consumer")
 public func shmring_record_claim_consumer(_ handle: OpaquePointer?, _ wait: shmring_wait, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let ring = HandleCell.value(handle, tag: HandleTag.record, as: RecordRing.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
-        out.pointee = HandleCell.make(try ring.pointee.consumer(wait: ABIArgument.wait(wait)), tag: HandleTag.recordConsumer)
-        return ABIStatus.ok
-    }
+    EndClaim.run(handle, tag: HandleTag.record, as: RecordRing.self, #function, wait: wait, out: out, endTag: HandleTag.recordConsumer) { s, w throws(ShmError) in try s.consumer(wait: w) }
 }
 
 @_cdecl("shmring_record_try_reserve")

@@ -76,22 +76,12 @@ public func shmring_spsc_free(_ handle: OpaquePointer?) { HandleCell.free(handle
 
 @_cdecl("shmring_spsc_claim_producer")
 public func shmring_spsc_claim_producer(_ handle: OpaquePointer?, _ wait: shmring_wait, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let ring = HandleCell.value(handle, tag: HandleTag.spsc, as: SPSCRing.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
-        out.pointee = HandleCell.make(try ring.pointee.producer(wait: ABIArgument.wait(wait)), tag: HandleTag.spscProducer)
-        return ABIStatus.ok
-    }
+    EndClaim.run(handle, tag: HandleTag.spsc, as: SPSCRing.self, #function, wait: wait, out: out, endTag: HandleTag.spscProducer) { s, w throws(ShmError) in try s.producer(wait: w) }
 }
 
 @_cdecl("shmring_spsc_claim_consumer")
 public func shmring_spsc_claim_consumer(_ handle: OpaquePointer?, _ wait: shmring_wait, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let ring = HandleCell.value(handle, tag: HandleTag.spsc, as: SPSCRing.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
-        out.pointee = HandleCell.make(try ring.pointee.consumer(wait: ABIArgument.wait(wait)), tag: HandleTag.spscConsumer)
-        return ABIStatus.ok
-    }
+    EndClaim.run(handle, tag: HandleTag.spsc, as: SPSCRing.self, #function, wait: wait, out: out, endTag: HandleTag.spscConsumer) { s, w throws(ShmError) in try s.consumer(wait: w) }
 }
 
 /// `data` of `length` bytes, NULL allowed only when empty.

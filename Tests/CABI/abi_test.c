@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -218,12 +219,76 @@ static void test_mpmc(shmring_mpmc_kind kind) {
     shmring_mpmc_free(queue);
 }
 
+/* The server's answer: the request reversed. */
+static size_t reverse(void *context, const void *request, size_t length, void *response, size_t capacity) {
+    (void)context;
+    if (length > capacity) return capacity + 1; /* cannot happen: max_message bounds both */
+    for (size_t i = 0; i < length; i++) ((char *)response)[i] = ((const char *)request)[length - 1 - i];
+    return length;
+}
+
+/* A forked server answers 200 calls of every length up to 200 bytes (past
+ * the 56 inline bytes), alternately with serve (zero copy) and with
+ * receive + respond, until the client closes (SHMRING_END). */
+static void test_exchange(shmring_backing backing, int shared_line) {
+    shmring_exchange *exchange;
+    OK(shmring_exchange_create(backing, backing == SHMRING_BACKING_ANON ? NULL : unique("exchange"), 200, shared_line, NULL, &exchange));
+    size_t max = 0;
+    OK(shmring_exchange_max_message(exchange, &max));
+    CHECK(max == 200);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        shmring_exchange_server *server;
+        if (shmring_exchange_claim_server(exchange, SHMRING_WAIT_PARK, &server) != SHMRING_OK) _exit(2);
+        char request[200];
+        size_t length;
+        for (int i = 0;; i++) {
+            int status;
+            if (i % 2 == 0) {
+                status = shmring_exchange_serve(server, reverse, NULL, 10);
+            } else {
+                status = shmring_exchange_receive(server, request, sizeof request, 10, &length);
+                if (status == SHMRING_OK) {
+                    char response[200];
+                    reverse(NULL, request, length, response, sizeof response);
+                    status = shmring_exchange_respond(server, response, length);
+                }
+            }
+            if (status == SHMRING_END) _exit(0);
+            if (status != SHMRING_OK) _exit(3);
+        }
+    }
+    shmring_exchange_client *client;
+    OK(shmring_exchange_claim_client(exchange, SHMRING_WAIT_PARK, &client));
+    char request[200], response[200], small[4];
+    size_t length;
+    for (int i = 0; i < 200; i++) {
+        size_t n = (size_t)(i % 201);
+        for (size_t j = 0; j < n; j++) request[j] = (char)(i + j);
+        length = 999;
+        OK(shmring_exchange_call(client, request, n, response, sizeof response, 10, &length));
+        CHECK(length == n);
+        for (size_t j = 0; j < n && j < length; j++) CHECK(response[j] == request[n - 1 - j]);
+    }
+    CHECK(shmring_exchange_call(client, request, 10, small, sizeof small, 10, &length) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_exchange_call(client, request, 201, response, sizeof response, 10, &length) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_exchange_client_close(client));
+    CHECK(shmring_exchange_call(client, request, 1, response, sizeof response, 1, &length) == SHMRING_E_CLOSED_HANDLE);
+    shmring_exchange_client_free(client);
+    int status = -1;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    shmring_exchange_free(exchange);
+}
+
 int main(void) {
     test_versions();
     test_bad_input();
     test_spsc(SHMRING_BACKING_MMAP);
     test_spsc(SHMRING_BACKING_SYSV);
     test_record(SHMRING_BACKING_MMAP);
+    test_exchange(SHMRING_BACKING_MMAP, 0);
+    test_exchange(SHMRING_BACKING_ANON, 1);
     test_record(SHMRING_BACKING_SYSV);
     test_layout_version_mismatch();
     test_mpmc(SHMRING_MPMC_SEMAPHORE);

@@ -1,7 +1,7 @@
 """Round-trip latency between two Python processes, 64-byte messages: a
 client sends, a server echoes, the client times each exchange
 (time.perf_counter_ns). shmring (two record rings, one per direction, one
-record per call, waits: spin and park) against multiprocessing.Pipe, pyzmq
+record per call; the request/response exchange; waits: spin and park) against multiprocessing.Pipe, pyzmq
 REQ/REP over ipc:// and faster-fifo (two queues), where installed.
     python3 bench/python/roundtrip.py [--count N] > results/.../python-roundtrip.json
 Medians and p99 in microseconds; the load average is recorded (a 2-CPU
@@ -68,6 +68,24 @@ def run_shmring(count, wait):
     return result
 
 
+def exchange_server(name, wait, total):
+    with shmring.Exchange.open(name, wait_for_creation=10) as ex, ex.server(wait) as server:
+        for _ in range(total):
+            server.respond(server.receive())
+
+
+def run_exchange(count, wait):
+    name = f"pyrt-{os.getpid()}-exchange-{wait}"
+    with shmring.Exchange.create(name, SIZE) as ex:
+        server = mp.Process(target=exchange_server, args=(name, wait, WARMUP + count))
+        server.start()
+        client = ex.client(wait)
+        result = timed(client.call, lambda: None, count)
+        client.close()
+        server.join()
+    return result
+
+
 def pipe_server(conn, total):
     for _ in range(total):
         conn.send_bytes(conn.recv_bytes())
@@ -125,6 +143,8 @@ def main():
     options = parser.parse_args()
     rows = [dict(transport="shmring record rings, wait spin", **run_shmring(options.count, "spin")),
             dict(transport="shmring record rings, wait park", **run_shmring(options.count, "park")),
+            dict(transport="shmring exchange, wait spin", **run_exchange(options.count, "spin")),
+            dict(transport="shmring exchange, wait park", **run_exchange(options.count, "park")),
             dict(transport="multiprocessing.Pipe", **run_pipe(options.count))]
     if importlib.util.find_spec("zmq"):
         rows.append(dict(transport="pyzmq REQ/REP ipc://", **run_zmq(options.count)))

@@ -9,11 +9,12 @@ Blocking calls release the GIL and wait in short slices, so Ctrl-C interrupts th
 from ._lib import lib
 from .errors import *  # noqa: F401,F403  (the exception classes)
 from .errors import ShmRingError
+from .exchange import Exchange
 from .queues import MPMCQueue
 from .rings import RecordConsumer, RecordProducer, RecordRing, SPSCConsumer, SPSCProducer, SPSCRing
 
 __all__ = ["RecordRing", "RecordProducer", "RecordConsumer", "SPSCRing", "SPSCProducer", "SPSCConsumer",
-           "MPMCQueue", "ShmRingError", "abi_version", "layout_version"]
+           "MPMCQueue", "Exchange", "ShmRingError", "abi_version", "layout_version"]
 
 
 def abi_version() -> int:

@@ -102,6 +102,18 @@ _SIGNATURES = {
     "shmring_mpmc_pop_batch": (_I, [_P, _P, _S, _D, c_size_p]),
     "shmring_mpmc_remove_name": (_I, [_P]),
     "shmring_mpmc_free": (None, [_P]),
+    "shmring_exchange_create": (_I, [_I, ctypes.c_char_p, _S, _I, _OPT, c_void_pp]),
+    "shmring_exchange_open": (_I, [_I, ctypes.c_char_p, _OPT, c_void_pp]),
+    "shmring_exchange_max_message": (_I, [_P, c_size_p]),
+    "shmring_exchange_free": (None, [_P]),
+    "shmring_exchange_claim_client": (_I, [_P, _I, c_void_pp]),
+    "shmring_exchange_claim_server": (_I, [_P, _I, c_void_pp]),
+    "shmring_exchange_call": (_I, [_P, _P, _S, _P, _S, _D, c_size_p]),
+    "shmring_exchange_client_close": (_I, [_P]),
+    "shmring_exchange_client_free": (None, [_P]),
+    "shmring_exchange_receive": (_I, [_P, _P, _S, _D, c_size_p]),
+    "shmring_exchange_respond": (_I, [_P, _P, _S]),
+    "shmring_exchange_server_free": (None, [_P]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _function = getattr(lib, _name)

@@ -82,6 +82,12 @@ class _Handle:
             type(self)._free(self._h)
             self._h = None
 
+    def _claim(self, claim, wait: str, end_type, *args):
+        """Claims an end with `claim` (a shmring_*_claim_* function): a new handle of `end_type`."""
+        out = ctypes.c_void_p()
+        check(claim(self._live(), WAITS[wait], ctypes.byref(out)))
+        return end_type(out, *args)
+
     def __enter__(self):
         return self
 
@@ -134,15 +140,11 @@ class RecordRing(_Handle):
 
     def producer(self, wait: str = "park") -> "RecordProducer":
         """Claims the producing end for this process."""
-        out = ctypes.c_void_p()
-        check(lib.shmring_record_claim_producer(self._live(), WAITS[wait], ctypes.byref(out)))
-        return RecordProducer(out)
+        return self._claim(lib.shmring_record_claim_producer, wait, RecordProducer)
 
     def consumer(self, wait: str = "park") -> "RecordConsumer":
         """Claims the consuming end for this process."""
-        out = ctypes.c_void_p()
-        check(lib.shmring_record_claim_consumer(self._live(), WAITS[wait], ctypes.byref(out)))
-        return RecordConsumer(out, self.max_record)
+        return self._claim(lib.shmring_record_claim_consumer, wait, RecordConsumer, self.max_record)
 
 
 class RecordProducer(_Handle):
@@ -295,14 +297,10 @@ class SPSCRing(_Handle):
         return m.value
 
     def producer(self, wait: str = "park") -> "SPSCProducer":
-        out = ctypes.c_void_p()
-        check(lib.shmring_spsc_claim_producer(self._live(), WAITS[wait], ctypes.byref(out)))
-        return SPSCProducer(out, self.message_size)
+        return self._claim(lib.shmring_spsc_claim_producer, wait, SPSCProducer, self.message_size)
 
     def consumer(self, wait: str = "park") -> "SPSCConsumer":
-        out = ctypes.c_void_p()
-        check(lib.shmring_spsc_claim_consumer(self._live(), WAITS[wait], ctypes.byref(out)))
-        return SPSCConsumer(out, self.message_size)
+        return self._claim(lib.shmring_spsc_claim_consumer, wait, SPSCConsumer, self.message_size)
 
 
 class SPSCProducer(_Handle):

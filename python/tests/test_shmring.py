@@ -277,3 +277,26 @@ def test_mpmc_two_python_producers_one_consumer(name, kind):
         assert last == {1: count - 1, 2: count - 1}
         assert q.try_pop() is None
         q.remove_name()
+
+
+@pytest.mark.parametrize("shared_line", [False, True])
+def test_exchange_between_python_processes(name, shared_line):
+    """A Python server answers every call of every length (inline and beyond) until the client closes."""
+    server = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(Path(shmring.__file__).parents[1])!r})
+        import shmring
+        with shmring.Exchange.open({name!r}, wait_for_creation=5) as ex, ex.server() as s:
+            while s.serve(lambda request: request[::-1]):
+                pass
+    """)
+    with shmring.Exchange.create(name, 300, shared_line=shared_line) as ex:
+        assert ex.max_message == 300
+        proc = subprocess.Popen([sys.executable, "-c", server])
+        client = ex.client()
+        for i in range(301):
+            request = bytes((i + j) % 256 for j in range(i))
+            assert client.call(request, timeout=10) == request[::-1]
+        with pytest.raises(shmring.ShmRingError):
+            client.call(b"x" * 301)  # longer than the exchange's largest message
+        client.close()
+        assert proc.wait(10) == 0
