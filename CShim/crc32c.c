@@ -1,8 +1,8 @@
 // CRC32C (Castagnoli) for the journal's record checksums.
 //
-// x86-64 with SSE4.2: the crc32 instruction, 8 bytes a step (checked once at
-// run time with __builtin_cpu_supports, so the binary still runs on a CPU
-// without it). Anywhere else: a byte-wise table, the reference algorithm.
+// x86-64 with SSE4.2: the crc32 instruction, 8 bytes a step, three
+// independent streams at once (checked once at run time with
+// __builtin_cpu_supports, so the binary still runs on a CPU without it). Anywhere else: a byte-wise table, the reference algorithm.
 // Both give the same value (tests compare them with the standard check value
 // of "123456789", 0xE3069283).
 #define _GNU_SOURCE
@@ -32,18 +32,110 @@ uint32_t cshim_crc32c_software(uint32_t crc, const void *bytes, size_t length) {
 }
 
 #if defined(__x86_64__)
+// Three streams at once. The crc32 instruction has a latency of 3 cycles and
+// a throughput of 1 a cycle, so one dependent chain runs at a third of the
+// unit's speed. Cut a block into three equal parts, run three independent
+// chains (the second and third from 0), then join them: the CRC of A||B is
+// shift(crc(A), |B|) ^ crc0(B), where shift appends |B| zero bytes to a CRC,
+// a linear map applied with four 256-entry tables (Mark Adler's method,
+// zlib's crc32_combine). Blocks of 3 x 8 KiB, then 3 x 64 B (a 1 KiB journal
+// record is 5 short blocks and a 64-byte tail), then words.
+#define CRC32C_LONG 8192
+#define CRC32C_SHORT 64
+static uint32_t crc32c_long_shift[4][256];
+static uint32_t crc32c_short_shift[4][256];
+static int crc32c_shift_ready;
+
+// Multiplies a 32x32 GF(2) matrix by a vector.
+static uint32_t gf2_times(const uint32_t *matrix, uint32_t vector) {
+    uint32_t sum = 0;
+    for (; vector; vector >>= 1, matrix++) if (vector & 1) sum ^= *matrix;
+    return sum;
+}
+
+static void gf2_square(uint32_t *square, const uint32_t *matrix) {
+    for (int n = 0; n < 32; n++) square[n] = gf2_times(matrix, matrix[n]);
+}
+
+// The tables that append `length` (a power of two, >= 2) zero bytes to a CRC.
+static void crc32c_shift_tables(uint32_t tables[4][256], size_t length) {
+    uint32_t odd[32], even[32];
+    odd[0] = 0x82F63B78u; // one zero bit: the reflected polynomial
+    for (int n = 1; n < 32; n++) odd[n] = 1u << (n - 1);
+    gf2_square(even, odd);  // two zero bits
+    gf2_square(odd, even);  // four zero bits
+    // Each square doubles the count: one zero byte first, then 2, 4, ...
+    const uint32_t *op = odd;
+    do {
+        gf2_square(even, odd);
+        op = even;
+        length >>= 1;
+        if (length == 0) break;
+        gf2_square(odd, even);
+        op = odd;
+        length >>= 1;
+    } while (length);
+    for (uint32_t n = 0; n < 256; n++) {
+        tables[0][n] = gf2_times(op, n);
+        tables[1][n] = gf2_times(op, n << 8);
+        tables[2][n] = gf2_times(op, n << 16);
+        tables[3][n] = gf2_times(op, n << 24);
+    }
+}
+
+static void crc32c_fill_shift_tables(void) {
+    // Racing first callers compute the same values: harmless.
+    crc32c_shift_tables(crc32c_long_shift, CRC32C_LONG);
+    crc32c_shift_tables(crc32c_short_shift, CRC32C_SHORT);
+    __atomic_store_n(&crc32c_shift_ready, 1, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t crc32c_shift(uint32_t tables[4][256], uint32_t crc) {
+    return tables[0][crc & 0xFF] ^ tables[1][(crc >> 8) & 0xFF] ^ tables[2][(crc >> 16) & 0xFF] ^ tables[3][crc >> 24];
+}
+
+__attribute__((target("sse4.2")))
+static inline uint64_t crc32c_word(uint64_t crc, const uint8_t *p) {
+    uint64_t word;
+    memcpy(&word, p, 8);
+    return __builtin_ia32_crc32di(crc, word);
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
+    if (!__atomic_load_n(&crc32c_shift_ready, __ATOMIC_ACQUIRE)) crc32c_fill_shift_tables();
     const uint8_t *p = bytes;
-    uint64_t c = ~crc;
+    uint64_t c0 = (uint32_t)~crc;
+    while (length >= 3 * CRC32C_LONG) {
+        uint64_t c1 = 0, c2 = 0;
+        for (const uint8_t *end = p + CRC32C_LONG; p < end; p += 8) {
+            c0 = crc32c_word(c0, p);
+            c1 = crc32c_word(c1, p + CRC32C_LONG);
+            c2 = crc32c_word(c2, p + 2 * CRC32C_LONG);
+        }
+        c0 = crc32c_shift(crc32c_long_shift, (uint32_t)c0) ^ (uint32_t)c1;
+        c0 = crc32c_shift(crc32c_long_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        p += 2 * CRC32C_LONG;
+        length -= 3 * CRC32C_LONG;
+    }
+    while (length >= 3 * CRC32C_SHORT) {
+        uint64_t c1 = 0, c2 = 0;
+        for (const uint8_t *end = p + CRC32C_SHORT; p < end; p += 8) {
+            c0 = crc32c_word(c0, p);
+            c1 = crc32c_word(c1, p + CRC32C_SHORT);
+            c2 = crc32c_word(c2, p + 2 * CRC32C_SHORT);
+        }
+        c0 = crc32c_shift(crc32c_short_shift, (uint32_t)c0) ^ (uint32_t)c1;
+        c0 = crc32c_shift(crc32c_short_shift, (uint32_t)c0) ^ (uint32_t)c2;
+        p += 2 * CRC32C_SHORT;
+        length -= 3 * CRC32C_SHORT;
+    }
     while (length >= 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        c = __builtin_ia32_crc32di(c, word);
+        c0 = crc32c_word(c0, p);
         p += 8;
         length -= 8;
     }
-    uint32_t c32 = (uint32_t)c;
+    uint32_t c32 = (uint32_t)c0;
     while (length > 0) {
         c32 = __builtin_ia32_crc32qi(c32, *p++);
         length--;
