@@ -7,6 +7,7 @@
 #include <boost/interprocess/permissions.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 namespace {
@@ -58,6 +59,30 @@ extern "C" bool rival_boost_spsc_pop(void *queue, size_t message_size, void *mes
         using R = typename Q::value_type;
         return static_cast<Q *>(queue)->pop(*static_cast<R *>(message));
     });
+}
+
+extern "C" void rival_boost_spsc_floor_produce(void *queue, uint64_t count) {
+    auto *q = static_cast<Queue<8> *>(queue);
+    for (uint64_t sequence = 0; sequence < count;) {
+        Record<8> record;
+        std::memcpy(record.bytes, &sequence, 8);
+        if (q->push(record)) sequence++;
+    }
+}
+
+extern "C" uint64_t rival_boost_spsc_floor_consume(void *queue, uint64_t count) {
+    auto *q = static_cast<Queue<8> *>(queue);
+    uint64_t wrong = 0;
+    for (uint64_t expected = 0; expected < count;) {
+        Record<8> record;
+        if (q->pop(record)) {
+            uint64_t value;
+            std::memcpy(&value, record.bytes, 8);
+            wrong += value != expected;
+            expected++;
+        }
+    }
+    return wrong;
 }
 
 extern "C" bool rival_boost_mq_create(const char *name, size_t capacity, size_t message_size, char *error, size_t error_size) {

@@ -33,6 +33,27 @@ bool rival_boost_spsc_push(void *queue, size_t message_size, const void *message
 /* Copies one record out; false when empty. */
 bool rival_boost_spsc_pop(void *queue, size_t message_size, void *message);
 
+/* The rivals' own tight loops, for `ringbench floor --transport <rival>`:
+ * 8-byte records carrying the sequence number 0..<count, pushed and popped
+ * the way each library's own examples do it (retry at once, no pause, the
+ * value checked by one compare). The consumer returns how many values were
+ * not the next sequence number. */
+void rival_boost_spsc_floor_produce(void *queue, uint64_t count);
+uint64_t rival_boost_spsc_floor_consume(void *queue, uint64_t count);
+
+/* A cached-index SPSC ring in the style of rigtorp's SPSCQueue (cached_ring.c):
+ * the write and read indices on lines of their own, each side keeping a
+ * cached copy of the other's index and reloading it only when the ring looks
+ * full (producer) or empty (consumer); slots of message_size bytes, no
+ * per-slot word. capacity records fit (capacity + 1 slots). For the
+ * benchmark only: it trusts its peer completely. */
+size_t rival_cached_footprint(size_t capacity, size_t message_size);
+void rival_cached_init(void *at, size_t capacity, size_t message_size);
+bool rival_cached_push(void *ring, const void *message);
+bool rival_cached_pop(void *ring, void *message);
+void rival_cached_floor_produce(void *ring, uint64_t count);
+uint64_t rival_cached_floor_consume(void *ring, uint64_t count);
+
 /* Boost.Interprocess message_queue (a mutex and two condition variables in a
  * /dev/shm segment named `name`, mode 0600). Errors never cross as C++
  * exceptions: calls return false / NULL and write a one-line reason into
@@ -80,6 +101,10 @@ static inline bool rival_ck_push(ck_ring_t *ring, void *buffer, size_t message_s
     default: return false;
     }
 }
+
+/* ck_ring's own loops (ck_floor.c), 8-byte records, as above. */
+void rival_ck_spsc_floor_produce(ck_ring_t *ring, void *buffer, uint64_t count);
+uint64_t rival_ck_spsc_floor_consume(ck_ring_t *ring, void *buffer, uint64_t count);
 
 /* One record out (false when empty). */
 static inline bool rival_ck_pop(ck_ring_t *ring, void *buffer, size_t message_size, bool mpmc, void *message) {

@@ -22,6 +22,8 @@ struct FloorCommand: ParsableCommand {
               ringbench floor --batch 32 --messages 200M
               ringbench floor --mode roundtrip --messages 2M
               ringbench floor --mode roundtrip --transport exchange
+            With --transport boost-spsc, ck-spsc or cached-spsc (a rigtorp-style cached-index ring) the floor is
+            that rival's own tight loop in C or C++ (Rivals/), beside the same rival through the harness's port.
             With --transport exchange (or exchange-shared) the floor is one Exchange: the client sends its sequence
             number in place and spins on tryReceive, the server spins on tryServe; each round compares it with
             'ringbench run --transport exchange --mode roundtrip'.
@@ -38,8 +40,8 @@ struct FloorCommand: ParsableCommand {
     @Option(help: "What to measure: throughput or roundtrip.")
     var mode: Scenario.Mode = .throughput
 
-    @Option(help: ArgumentHelp("The transport beside its floor: spsc, or exchange / exchange-shared (roundtrip only).",
-                               valueName: "spsc|exchange|exchange-shared"))
+    @Option(help: ArgumentHelp("The transport beside its floor: spsc, exchange / exchange-shared (roundtrip only), or a rival (boost-spsc, ck-spsc, cached-spsc) beside its own native loop (throughput, batch 1).",
+                               valueName: "spsc|exchange|exchange-shared|boost-spsc|ck-spsc|cached-spsc"))
     var transport: String = "spsc"
 
     @Option(parsing: .unconditional,

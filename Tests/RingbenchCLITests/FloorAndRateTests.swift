@@ -29,6 +29,24 @@ final class FloorAndRateTests: XCTestCase {
         XCTAssertEqual(before.leftovers(), [])
     }
 
+    /// Each lock-free rival's native loop (C or C++ in Rivals/) runs beside
+    /// the same rival through the harness's port; both check every value.
+    func testRivalsNativeLoopsRunBesideTheirPorts() throws {
+        for rival in ["boost-spsc", "ck-spsc", "cached-spsc"] {
+            let document = try runJSON(["floor", "--transport", rival, "--messages", "100k", "--rounds", "1", "--no-probes"])
+            let runs = document["runs"] as? [[String: Any]] ?? []
+            XCTAssertEqual(runs.compactMap { ($0["scenario"] as? [String: Any])?["transport"] as? String }, [rival + "-native", rival])
+            for run in runs {
+                let integrity = run["integrity"] as? [String: Any]
+                XCTAssertEqual(integrity?["received"] as? Int, 100_000, rival)
+                for key in ["lost", "duplicated", "reordered", "corrupt"] { XCTAssertEqual(integrity?[key] as? Int, 0, "\(rival) \(key)") }
+            }
+        }
+        let refused = try Ringbench.run(["floor", "--transport", "boost-spsc", "--batch", "4", "--no-probes"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertEqual(refused.stderr.filter { $0 == "\n" }.count, 1, refused.stderr)
+    }
+
     func testRoundTripFloorTimesEveryTripOfBothLoops() throws {
         let before = IPCSnapshot.take()
         for backing in ["mmap", "sysv"] {

@@ -241,7 +241,8 @@ public struct FloorComparison: Codable, Sendable {
     /// warm-up of each, and returns the comparison with both runs' records
     /// (every round's repetition merged into one record per loop).
     /// `transport` `exchange` or `exchange-shared` (roundtrip only) pairs
-    /// that transport with `ExchangeFloor` instead of spsc with `RingFloor`.
+    /// that transport with `ExchangeFloor` instead of spsc with `RingFloor`;
+    /// a rival (`RivalFloor.rivals`) pairs its native loop with its port.
     public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, mode: Scenario.Mode = .throughput,
                                transport: String = SPSCTransport.name,
                                rounds: Int, options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
@@ -257,8 +258,14 @@ public struct FloorComparison: Codable, Sendable {
             }
             floor.transport = ExchangeFloor.name(lines: transport == ExchangeArrangements.Shared.transportName ? .shared : .separate)
             (floorCapabilities, floorRepetition) = (ExchangeFloor.capabilities, ExchangeFloor.repetition)
+        case let rival where RivalFloor.rivals.contains(rival):
+            guard mode == .throughput, batch == 1 else {
+                throw .invalidScenario("a rival's native loop moves one message at a time: --mode throughput, --batch 1")
+            }
+            floor.transport = RivalFloor.name(rival)
+            (floorCapabilities, floorRepetition) = (RivalFloor.capabilities, RivalFloor.repetition)
         default:
-            throw .invalidScenario("ringbench floor measures spsc, exchange or exchange-shared, not '\(transport)'")
+            throw .invalidScenario("ringbench floor measures spsc, exchange, exchange-shared or a rival's native loop (\(RivalFloor.rivals.joined(separator: ", "))), not '\(transport)'")
         }
         var spsc = floor
         spsc.transport = transport

@@ -39,6 +39,7 @@ public enum TransportCatalog {
         entry(BoostSPSCTransport.self),
         entry(CKRingTransport<CKSPSC>.self),
         entry(CKRingTransport<CKMPMC>.self),
+        entry(CachedRingTransport.self),
         entry(BoostMessageQueueTransport.self),
     ]
 
