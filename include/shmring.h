@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 /* ABI version: major << 16 | minor. Minor additions keep old callers working. */
-#define SHMRING_ABI_VERSION ((1u << 16) | 0u)
+#define SHMRING_ABI_VERSION ((1u << 16) | 1u)
 #define SHMRING_ABI_MAJOR(v) ((v) >> 16)
 
 /* ---- Status codes ------------------------------------------------------ */
@@ -55,6 +55,7 @@ enum {
     SHMRING_OK = 0,
     SHMRING_AGAIN = 1,                    /* try call: full (push) or empty (pop) now */
     SHMRING_END = 2,                      /* end of stream: everything was read */
+    SHMRING_OVERRUN = 3,                  /* journal tailer: retention deleted records first (ABI 1.1) */
 
     SHMRING_E_SYSTEM_CALL = -1,           /* a system call failed: see errno and call */
     SHMRING_E_NO_SUCH_REGION = -2,        /* nothing by this name */
@@ -161,6 +162,52 @@ typedef struct shmring_record shmring_record;
 typedef struct shmring_record_producer shmring_record_producer;
 typedef struct shmring_record_consumer shmring_record_consumer;
 typedef struct shmring_mpmc shmring_mpmc;
+typedef struct shmring_journal_producer shmring_journal_producer;
+typedef struct shmring_journal_tailer shmring_journal_tailer;
+
+/* When a journal's committed records are on stable storage. */
+typedef enum shmring_durability {
+    SHMRING_DURABILITY_PROCESS_CRASH = 0, /* page cache: a killed producer loses nothing committed */
+    SHMRING_DURABILITY_INTERVAL = 1,      /* fdatasync at a commit once interval_milliseconds passed */
+    SHMRING_DURABILITY_EVERY_COMMIT = 2   /* fdatasync at every commit */
+} shmring_durability;
+
+/* A journal producer's options. Initialise with shmring_journal_options_init. */
+typedef struct shmring_journal_options {
+    uint32_t struct_size;              /* sizeof(shmring_journal_options) */
+    shmring_durability durability;     /* default SHMRING_DURABILITY_PROCESS_CRASH */
+    uint64_t segment_size;             /* bytes per segment file, used when creating; default 64 MiB */
+    int32_t interval_milliseconds;     /* with SHMRING_DURABILITY_INTERVAL */
+    uint64_t retention_max_bytes;      /* keep at most this many bytes of segments; 0: no limit */
+    double retention_max_age_seconds;  /* delete segments older than this; 0: no limit */
+} shmring_journal_options;
+
+static inline void shmring_journal_options_init(shmring_journal_options *options) {
+    options->struct_size = (uint32_t)sizeof(shmring_journal_options);
+    options->durability = SHMRING_DURABILITY_PROCESS_CRASH;
+    options->segment_size = (uint64_t)64 << 20;
+    options->interval_milliseconds = 0;
+    options->retention_max_bytes = 0;
+    options->retention_max_age_seconds = 0;
+}
+
+/* Where a journal tailer starts: value is the sequence or the time (ns since the epoch). */
+typedef enum shmring_journal_start {
+    SHMRING_JOURNAL_OLDEST = 0,
+    SHMRING_JOURNAL_LATEST = 1,
+    SHMRING_JOURNAL_SEQUENCE = 2,
+    SHMRING_JOURNAL_TIME = 3
+} shmring_journal_start;
+
+/* What shmring_journal_read read: a record (SHMRING_OK: sequence, timestamp
+ * in ns since the epoch, length) or an overrun (SHMRING_OVERRUN: lost). */
+typedef struct shmring_journal_record {
+    uint64_t sequence;
+    uint64_t timestamp;
+    size_t length;
+    uint64_t lost;
+} shmring_journal_record;
+
 typedef struct shmring_exchange shmring_exchange;
 typedef struct shmring_exchange_client shmring_exchange_client;
 typedef struct shmring_exchange_server shmring_exchange_server;
@@ -354,7 +401,33 @@ int shmring_exchange_serve(shmring_exchange_server *server, shmring_serve_fn han
                            double timeout_seconds);
 void shmring_exchange_server_free(shmring_exchange_server *server);
 
-/* Later structures (broadcast ring, journal) follow the same pattern:
+/* ---- Journal: a persistent log in a directory of segment files ----------- */
+/* One producer at a time (SHMRING_E_ENDPOINT_TAKEN while another lives);
+ * any number of tailers, which never slow it. docs/journal.md. */
+
+int shmring_journal_open_producer(const char *directory, const shmring_journal_options *options,
+                                  shmring_journal_producer **out);
+/* Copies one record in (not yet visible); shmring_journal_commit publishes
+ * every record written since the last commit, as one batch. */
+int shmring_journal_write(shmring_journal_producer *producer, const void *data, size_t length);
+int shmring_journal_commit(shmring_journal_producer *producer);
+int shmring_journal_next_sequence(const shmring_journal_producer *producer, uint64_t *next);
+/* Commits and ends the stream: tailers that read everything get SHMRING_END. */
+int shmring_journal_producer_close(shmring_journal_producer *producer);
+void shmring_journal_producer_free(shmring_journal_producer *producer);
+
+int shmring_journal_open_tailer(const char *directory, shmring_journal_start start, uint64_t value, shmring_wait wait,
+                                int verify_checksums, shmring_journal_tailer **out);
+/* Waits for the next record and copies its payload into `buffer`: SHMRING_OK,
+ * SHMRING_OVERRUN (record->lost records deleted by retention; the next read
+ * continues at the oldest kept), SHMRING_END (closed, all read),
+ * SHMRING_E_TIMED_OUT, SHMRING_E_NO_SUCH_REGION (the journal was removed).
+ * A record larger than `size` is SHMRING_E_INVALID_ARGUMENT and stays unread. */
+int shmring_journal_read(shmring_journal_tailer *tailer, void *buffer, size_t size, double timeout_seconds,
+                         shmring_journal_record *record);
+void shmring_journal_tailer_free(shmring_journal_tailer *tailer);
+
+/* Later structures (the broadcast ring) follow the same pattern:
  * shmring_<structure>_{create,open,...} and their own handle types. */
 
 #endif /* SHMRING_TYPES_ONLY */

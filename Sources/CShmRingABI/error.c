@@ -38,6 +38,7 @@ const char *shmring_status_name(int status) {
     case SHMRING_OK: return "SHMRING_OK";
     case SHMRING_AGAIN: return "SHMRING_AGAIN";
     case SHMRING_END: return "SHMRING_END";
+    case SHMRING_OVERRUN: return "SHMRING_OVERRUN";
     case SHMRING_E_SYSTEM_CALL: return "SHMRING_E_SYSTEM_CALL";
     case SHMRING_E_NO_SUCH_REGION: return "SHMRING_E_NO_SUCH_REGION";
     case SHMRING_E_PERMISSION_DENIED: return "SHMRING_E_PERMISSION_DENIED";

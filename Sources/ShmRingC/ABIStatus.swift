@@ -8,6 +8,8 @@ enum ABIStatus {
     static let ok: Int32 = 0
     static let again: Int32 = 1
     static let end: Int32 = 2
+    /// Journal tailers: retention deleted records before they were read.
+    static let overrun: Int32 = 3
 
     static func code(_ error: ShmError) -> Int32 {
         switch error {

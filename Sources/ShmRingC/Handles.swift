@@ -73,6 +73,8 @@ enum HandleTag {
     static let exchange: UInt64 = 0x5352_435F_4558_4348
     static let exchangeClient: UInt64 = 0x5352_435F_4558_434C
     static let exchangeServer: UInt64 = 0x5352_435F_4558_5356
+    static let journalProducer: UInt64 = 0x5352_435F_4A4E_5050
+    static let journalTailer: UInt64 = 0x5352_435F_4A4E_5441
 }
 
 /// The one body of every `shmring_*_claim_*` entry point: the structure

@@ -281,6 +281,63 @@ static void test_exchange(shmring_backing backing, int shared_line) {
     shmring_exchange_free(exchange);
 }
 
+/* A journal in a scratch directory: records written and committed in a
+ * batch, replayed by a tailer from the oldest and from a sequence, a record
+ * too large for the buffer left unread, end of stream after close, a second
+ * producer refused, bad options refused. */
+static void test_journal(void) {
+    char directory[] = "/tmp/cabi-journal-XXXXXX";
+    CHECK(mkdtemp(directory) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/j", directory);
+    shmring_journal_options options;
+    shmring_journal_options_init(&options);
+    options.segment_size = 65536;
+    shmring_journal_producer *producer;
+    OK(shmring_journal_open_producer(path, &options, &producer));
+    shmring_journal_producer *second;
+    CHECK(shmring_journal_open_producer(path, &options, &second) == SHMRING_E_ENDPOINT_TAKEN);
+    shmring_journal_options bad = options;
+    bad.segment_size = 1000;
+    CHECK(shmring_journal_open_producer(path, &bad, &second) == SHMRING_E_INVALID_ARGUMENT);
+    char record[300];
+    for (int i = 0; i < 500; i++) {
+        int n = i % 300;
+        memset(record, 'a' + i % 26, (size_t)n);
+        OK(shmring_journal_write(producer, record, (size_t)n));
+        if (i % 10 == 9) OK(shmring_journal_commit(producer));
+    }
+    uint64_t next = 0;
+    OK(shmring_journal_next_sequence(producer, &next));
+    CHECK(next == 500);
+    shmring_journal_tailer *tailer;
+    OK(shmring_journal_open_tailer(path, SHMRING_JOURNAL_OLDEST, 0, SHMRING_WAIT_PARK, 1, &tailer));
+    shmring_journal_record r;
+    char small[10];
+    OK(shmring_journal_read(tailer, record, sizeof record, 1, &r));
+    CHECK(r.sequence == 0 && r.length == 0);
+    CHECK(shmring_journal_read(tailer, small, sizeof small, 1, &r) == SHMRING_OK && r.sequence == 1 && r.length == 1);
+    CHECK(shmring_journal_read(tailer, small, 1, 1, &r) == SHMRING_E_INVALID_ARGUMENT); /* record 2 has 2 bytes: stays unread */
+    for (int i = 2; i < 500; i++) {
+        int status = shmring_journal_read(tailer, record, sizeof record, 1, &r);
+        CHECK(status == SHMRING_OK && r.sequence == (uint64_t)i && r.length == (size_t)(i % 300) && r.timestamp > 0);
+        if (r.length > 0) CHECK(record[0] == 'a' + i % 26 && record[r.length - 1] == 'a' + i % 26);
+    }
+    CHECK(shmring_journal_read(tailer, record, sizeof record, 0.02, &r) == SHMRING_E_TIMED_OUT);
+    OK(shmring_journal_producer_close(producer));
+    shmring_journal_producer_free(producer);
+    CHECK(shmring_journal_read(tailer, record, sizeof record, 1, &r) == SHMRING_END);
+    shmring_journal_tailer_free(tailer);
+    OK(shmring_journal_open_tailer(path, SHMRING_JOURNAL_SEQUENCE, 450, SHMRING_WAIT_SPIN, 1, &tailer));
+    OK(shmring_journal_read(tailer, record, sizeof record, 1, &r));
+    CHECK(r.sequence == 450);
+    shmring_journal_tailer_free(tailer);
+    CHECK(shmring_journal_open_tailer(path, (shmring_journal_start)9, 0, SHMRING_WAIT_PARK, 1, &tailer) == SHMRING_E_INVALID_ARGUMENT);
+    char command[200];
+    snprintf(command, sizeof command, "rm -rf '%s'", directory);
+    CHECK(system(command) == 0);
+}
+
 int main(void) {
     test_versions();
     test_bad_input();
@@ -289,6 +346,7 @@ int main(void) {
     test_record(SHMRING_BACKING_MMAP);
     test_exchange(SHMRING_BACKING_MMAP, 0);
     test_exchange(SHMRING_BACKING_ANON, 1);
+    test_journal();
     test_record(SHMRING_BACKING_SYSV);
     test_layout_version_mismatch();
     test_mpmc(SHMRING_MPMC_SEMAPHORE);

@@ -10,11 +10,12 @@ from ._lib import lib
 from .errors import *  # noqa: F401,F403  (the exception classes)
 from .errors import ShmRingError
 from .exchange import Exchange
+from .journal import JournalProducer, JournalRecord, JournalTailer
 from .queues import MPMCQueue
 from .rings import RecordConsumer, RecordProducer, RecordRing, SPSCConsumer, SPSCProducer, SPSCRing
 
 __all__ = ["RecordRing", "RecordProducer", "RecordConsumer", "SPSCRing", "SPSCProducer", "SPSCConsumer",
-           "MPMCQueue", "Exchange", "ShmRingError", "abi_version", "layout_version"]
+           "MPMCQueue", "Exchange", "JournalProducer", "JournalTailer", "JournalRecord", "ShmRingError", "abi_version", "layout_version"]
 
 
 def abi_version() -> int:

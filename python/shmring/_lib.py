@@ -114,6 +114,15 @@ _SIGNATURES = {
     "shmring_exchange_receive": (_I, [_P, _P, _S, _D, c_size_p]),
     "shmring_exchange_respond": (_I, [_P, _P, _S]),
     "shmring_exchange_server_free": (None, [_P]),
+    "shmring_journal_open_producer": (_I, [ctypes.c_char_p, _P, c_void_pp]),
+    "shmring_journal_write": (_I, [_P, _P, _S]),
+    "shmring_journal_commit": (_I, [_P]),
+    "shmring_journal_next_sequence": (_I, [_P, ctypes.POINTER(ctypes.c_uint64)]),
+    "shmring_journal_producer_close": (_I, [_P]),
+    "shmring_journal_producer_free": (None, [_P]),
+    "shmring_journal_open_tailer": (_I, [ctypes.c_char_p, _I, ctypes.c_uint64, _I, _I, c_void_pp]),
+    "shmring_journal_read": (_I, [_P, _P, _S, _D, _P]),
+    "shmring_journal_tailer_free": (None, [_P]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _function = getattr(lib, _name)

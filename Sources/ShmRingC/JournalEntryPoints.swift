@@ -1,0 +1,133 @@
+import ShmRing
+import CShmRingABI
+
+// The persistent journal's C entry points (include/shmring.h): one producer
+// appends and commits records to a directory of segment files; any number
+// of tailers replay from a start and follow the live tail.
+
+typealias JournalProducer = Journal.Producer
+typealias JournalTailer = Journal.Tailer
+
+/// The Swift producer options a C `shmring_journal_options` (or NULL: the defaults) asks for.
+func journalOptions(_ options: UnsafePointer<shmring_journal_options>?) throws(ShmError) -> Journal.ProducerOptions {
+    guard let options else { return Journal.ProducerOptions() }
+    let o = options.pointee
+    guard o.struct_size >= UInt32(MemoryLayout<shmring_journal_options>.size) else {
+        throw .invalidArgument("shmring_journal_options.struct_size \(o.struct_size) is smaller than this library's \(MemoryLayout<shmring_journal_options>.size): call shmring_journal_options_init")
+    }
+    let durability: Journal.Durability
+    switch o.durability.rawValue {
+    case 0: durability = .processCrash
+    case 1: durability = .interval(milliseconds: Int(o.interval_milliseconds))
+    case 2: durability = .everyCommit
+    default: throw .invalidArgument("unknown journal durability \(o.durability.rawValue)")
+    }
+    guard o.segment_size <= UInt64(Int.max), o.retention_max_bytes <= UInt64(Int.max), !o.retention_max_age_seconds.isNaN else {
+        throw .invalidArgument("journal options out of range")
+    }
+    return Journal.ProducerOptions(segmentSize: Int(o.segment_size), durability: durability,
+                                   retention: Journal.Retention(maximumBytes: o.retention_max_bytes == 0 ? nil : Int(o.retention_max_bytes),
+                                                                maximumAgeSeconds: o.retention_max_age_seconds > 0 ? o.retention_max_age_seconds : nil))
+}
+
+@_cdecl("shmring_journal_open_producer")
+public func shmring_journal_open_producer(_ directory: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_journal_options>?,
+                                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    ABIStatus.run { () throws(ShmError) in
+        let out = try ABIArgument.out(out, "out")
+        let producer = try Journal.producer(directory: ABIArgument.name(directory)!, options: journalOptions(options))
+        out.pointee = HandleCell.make(producer, tag: HandleTag.journalProducer)
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_journal_write")
+public func shmring_journal_write(_ handle: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        let source = try bytes(data, length)
+        try p.pointee.reserve(length) { payload in
+            if length > 0 { payload.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: length) }
+        }
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_journal_commit")
+public func shmring_journal_commit(_ handle: OpaquePointer?) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        try p.pointee.commit()
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_journal_next_sequence")
+public func shmring_journal_next_sequence(_ handle: OpaquePointer?, _ next: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function) else { return HandleCell.status }
+    next?.pointee = p.pointee.nextSequence
+    return ABIStatus.ok
+}
+
+@_cdecl("shmring_journal_producer_close")
+public func shmring_journal_producer_close(_ handle: OpaquePointer?) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function) else { return HandleCell.status }
+    HandleCell.markClosed(handle)
+    return ABIStatus.run { () throws(ShmError) in
+        try p.move().close()
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_journal_producer_free")
+public func shmring_journal_producer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.journalProducer, as: JournalProducer.self) }
+
+@_cdecl("shmring_journal_open_tailer")
+public func shmring_journal_open_tailer(_ directory: UnsafePointer<CChar>?, _ start: shmring_journal_start, _ value: UInt64,
+                                        _ wait: shmring_wait, _ verifyChecksums: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    ABIStatus.run { () throws(ShmError) in
+        let out = try ABIArgument.out(out, "out")
+        let from: Journal.Start
+        switch start.rawValue {
+        case 0: from = .oldest
+        case 1: from = .latest
+        case 2: from = .sequence(value)
+        case 3: from = .time(nanosecondsSinceEpoch: value)
+        default: throw .invalidArgument("unknown journal start \(start.rawValue)")
+        }
+        let tailer = try Journal.tailer(directory: ABIArgument.name(directory)!, from: from, wait: ABIArgument.wait(wait),
+                                        verifyChecksums: verifyChecksums != 0)
+        out.pointee = HandleCell.make(tailer, tag: HandleTag.journalTailer)
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_journal_read")
+public func shmring_journal_read(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int, _ timeout: Double,
+                                 _ record: UnsafeMutablePointer<shmring_journal_record>?) -> Int32 {
+    guard let t = HandleCell.value(handle, tag: HandleTag.journalTailer, as: JournalTailer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
+        let record = try ABIArgument.out(record, "record")
+        record.pointee = shmring_journal_record()
+        // A record that does not fit makes the closure throw: it stays unread.
+        let step = try t.pointee.read(timeoutSeconds: seconds) { r throws(ShmError) in
+            (r.sequence, r.timestamp, try copyRecord(r.payload, into: target))
+        }
+        switch step {
+        case .record(let (sequence, timestamp, length)):
+            record.pointee.sequence = sequence
+            record.pointee.timestamp = timestamp
+            record.pointee.length = length
+            return ABIStatus.ok
+        case .overrun(let lost):
+            record.pointee.lost = lost
+            return ABIStatus.overrun
+        case .endOfStream:
+            return ABIStatus.end
+        }
+    }
+}
+
+@_cdecl("shmring_journal_tailer_free")
+public func shmring_journal_tailer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.journalTailer, as: JournalTailer.self) }

@@ -1,0 +1,116 @@
+"""Journal: a persistent log in a directory of segment files; one producer, any number of tailers."""
+from __future__ import annotations
+
+import ctypes
+from typing import Iterator, NamedTuple, Optional, Union
+
+from ._lib import lib
+from .errors import check
+from .rings import END, WAITS, Buffer, _blocking, _Handle
+
+OVERRUN = 3
+DURABILITIES = {"process-crash": 0, "interval": 1, "every-commit": 2}
+
+
+class JournalOptions(ctypes.Structure):
+    """struct shmring_journal_options (include/shmring.h)."""
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("durability", ctypes.c_int),
+        ("segment_size", ctypes.c_uint64),
+        ("interval_milliseconds", ctypes.c_int32),
+        ("retention_max_bytes", ctypes.c_uint64),
+        ("retention_max_age_seconds", ctypes.c_double),
+    ]
+
+
+class JournalRecordInfo(ctypes.Structure):
+    """struct shmring_journal_record (include/shmring.h)."""
+    _fields_ = [("sequence", ctypes.c_uint64), ("timestamp", ctypes.c_uint64), ("length", ctypes.c_size_t), ("lost", ctypes.c_uint64)]
+
+
+class JournalRecord(NamedTuple):
+    sequence: int
+    timestamp_ns: int
+    payload: bytes
+
+
+class JournalProducer(_Handle):
+    """The journal's one producer: `write` records, `commit` them as a batch (or `append` one),
+    `close()` to end the stream (a later producer continues the sequence)."""
+    _free = lib.shmring_journal_producer_free
+
+    @classmethod
+    def open(cls, directory: str, segment_size: int = 64 << 20, durability: str = "process-crash",
+             interval_ms: int = 0, retention_bytes: int = 0, retention_seconds: float = 0.0) -> "JournalProducer":
+        """Opens (creating if needed) the journal in `directory` and claims its producer role."""
+        o = JournalOptions(ctypes.sizeof(JournalOptions), DURABILITIES[durability], segment_size, interval_ms,
+                           retention_bytes, retention_seconds)
+        out = ctypes.c_void_p()
+        check(lib.shmring_journal_open_producer(directory.encode(), ctypes.byref(o), ctypes.byref(out)))
+        return cls(out)
+
+    def write(self, data: Buffer) -> None:
+        """Copies one record in; visible to tailers at the next `commit`."""
+        data = data if type(data) is bytes else bytes(data)
+        check(lib.shmring_journal_write(self._live(), data, len(data)))
+
+    def commit(self) -> None:
+        check(lib.shmring_journal_commit(self._live()))
+
+    def append(self, data: Buffer) -> None:
+        """`write` and `commit` one record."""
+        self.write(data)
+        self.commit()
+
+    @property
+    def next_sequence(self) -> int:
+        n = ctypes.c_uint64()
+        check(lib.shmring_journal_next_sequence(self._live(), ctypes.byref(n)))
+        return n.value
+
+    def close(self) -> None:
+        """Commits and ends the stream: tailers that read everything stop."""
+        check(lib.shmring_journal_producer_close(self._live()))
+        self.free()
+
+
+class JournalTailer(_Handle):
+    """A reader: replays from `start` ("oldest", "latest", a sequence number), then follows the tail.
+    Iterating yields JournalRecord until the producer closes; records deleted by retention
+    before they were read are counted in `lost`."""
+    _free = lib.shmring_journal_tailer_free
+
+    def __init__(self, handle: ctypes.c_void_p, max_record: int) -> None:
+        super().__init__(handle)
+        self._buffer = ctypes.create_string_buffer(max_record)
+        self._info = JournalRecordInfo()
+        self.lost = 0
+
+    @classmethod
+    def open(cls, directory: str, start: Union[str, int] = "oldest", wait: str = "park", verify_checksums: bool = True,
+             max_record: int = 1 << 20) -> "JournalTailer":
+        kind, value = ({"oldest": 0, "latest": 1}[start], 0) if isinstance(start, str) else (2, start)
+        out = ctypes.c_void_p()
+        check(lib.shmring_journal_open_tailer(directory.encode(), kind, value, WAITS[wait], 1 if verify_checksums else 0,
+                                              ctypes.byref(out)))
+        return cls(out, max_record)
+
+    def read(self, timeout: Optional[float] = None) -> Optional[JournalRecord]:
+        """The next record, or None at the end of the stream (an overrun adds to `lost` and reads on)."""
+        h, buf, size, info = self._live(), self._buffer, len(self._buffer), self._info
+        while True:
+            status = _blocking(lambda s: lib.shmring_journal_read(h, buf, size, s, ctypes.byref(info)), timeout)
+            if status == OVERRUN:
+                self.lost += info.lost
+                continue
+            if status == END:
+                return None
+            return JournalRecord(info.sequence, info.timestamp, buf[:info.length])
+
+    def __iter__(self) -> Iterator[JournalRecord]:
+        while (record := self.read()) is not None:
+            yield record
+
+
+__all__ = ["JournalProducer", "JournalTailer", "JournalRecord"]
