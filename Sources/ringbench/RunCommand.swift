@@ -71,9 +71,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("spsc, records, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
+    @Option(help: ArgumentHelp("spsc, records, broadcast, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
                                valueName: "spin|yield|park"))
     var wait: String?
+
+    @Option(help: ArgumentHelp("broadcast: what the producer does when a consumer is a ring behind: block (wait for it) or overwrite (never wait; the lapped consumer counts its losses exactly) (default block).",
+                               valueName: "block|overwrite"))
+    var policy: String?
 
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -89,6 +93,7 @@ struct RunCommand: ParsableCommand {
         scenario.recordSizes = recordSizes
         scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
         scenario.wait = wait
+        scenario.policy = policy
         var options = try output.runOptions()
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()
