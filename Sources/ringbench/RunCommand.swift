@@ -75,9 +75,14 @@ struct RunCommand: ParsableCommand {
                                valueName: "spin|yield|park"))
     var wait: String?
 
-    @Option(help: ArgumentHelp("broadcast: what the producer does when a consumer is a ring behind: block (wait for it) or overwrite (never wait; the lapped consumer counts its losses exactly) (default block).",
-                               valueName: "block|overwrite"))
+    @Option(help: ArgumentHelp("broadcast: what the producer does when a consumer is a ring behind: block (wait for it) overwrite (never wait; the lapped consumer counts its losses exactly) or evict (block, but drop a consumer after --evict-after seconds) (default block).",
+                               valueName: "block|overwrite|evict"))
     var policy: String?
+
+    @Option(name: .customLong("evict-after"), parsing: .unconditional,
+            help: OptionRules.evictAfter.help("broadcast --policy evict: seconds the producer waits for a consumer before dropping it (a dropped consumer fails the run).", valueName: "SECONDS"),
+            transform: OptionRules.evictAfter.transform)
+    var evictAfter: Double?
 
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -94,6 +99,7 @@ struct RunCommand: ParsableCommand {
         scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
         scenario.wait = wait
         scenario.policy = policy
+        scenario.evictAfter = evictAfter
         var options = try output.runOptions()
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()

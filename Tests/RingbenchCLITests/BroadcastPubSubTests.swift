@@ -145,4 +145,37 @@ final class BroadcastPubSubTests: XCTestCase {
         try FileManager.default.removeItem(atPath: scratch.path)
         XCTAssertEqual(before.leftovers(), [])
     }
+
+    /// `--policy evict`: a sub stopped with SIGSTOP keeps pub waiting for
+    /// `--evict-after` seconds, then is dropped and pub finishes; resumed,
+    /// the sub exits 4 with one line "evicted ...", after writing only
+    /// records it read intact, in order.
+    func testStoppedSubIsEvictedAndThePublisherFinishes() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-evict"
+        let place = ["--directory", scratch.path]
+        let sub = try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub")
+        let total = 20_000
+        let pub = try start(["pub", ring, "--broadcast", "--policy", "evict", "--evict-after", "0.5", "--consumers", "1",
+                             "--capacity", "4K", "--count", "\(total)", "--size", "64"] + place, scratch, "pub")
+        try waitUntil("the sub to print some records") { !sub.stdout.isEmpty }
+        XCTAssertEqual(kill(sub.pid, SIGSTOP), 0)
+        let stopped = Date()
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(stopped), 0.4, "pub did not wait for the stopped sub")
+        XCTAssertEqual(kill(sub.pid, SIGCONT), 0)
+        XCTAssertEqual(try exited(sub), 4, sub.stderr)
+        let lines = sub.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, sub.stderr)
+        XCTAssertTrue(lines.first?.hasPrefix("ringbench: evicted from broadcast ring '\(ring)'") == true, sub.stderr)
+        let delivered = sub.stdout.split(separator: UInt8(ascii: "\n")).map { line -> Int in
+            Int(String(decoding: line, as: UTF8.self).split(separator: " ")[1]) ?? -1
+        }
+        XCTAssertEqual(delivered, Array(0..<delivered.count), "records lost, reordered or corrupt before the eviction")
+        XCTAssertLessThan(delivered.count, total)
+        _ = try Ringbench.run(["rm", ring, "--force"] + place)
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
 }

@@ -15,6 +15,8 @@ final class BroadcastTransportTests: XCTestCase {
             ("block", "anon", nil, "fixed"),
             ("overwrite", "mmap", "park", "fixed"),
             ("overwrite", "sysv", "yield", "uniform"),
+            // Evict with a generous timeout: runs as block, nobody dropped.
+            ("evict", "mmap", "park", "fixed"),
         ]
         let messages = 20_000, consumers = 2
         for c in cases {
@@ -24,13 +26,14 @@ final class BroadcastTransportTests: XCTestCase {
                              "--messages", "\(messages)", "--capacity", "16", "--batch", "4",
                              "--repeat", "1", "--warmup", "0", "--no-probes", "--format", "json"]
             if let wait = c.wait { arguments += ["--wait", wait] }
+            if c.policy == "evict" { arguments += ["--evict-after", "30"] }
             let r = try Ringbench.run(arguments)
             XCTAssertEqual(r.status, 0, "\(c): \(r.stderr)")
             let counts = try XCTUnwrap(r.integrity, "\(c): \(r.stderr)")
             // Every consumer is owed every message.
             XCTAssertEqual(counts["sent"], messages * consumers, "\(c)")
             XCTAssertEqual((counts["received"] ?? 0) + (counts["lost"] ?? -1), messages * consumers, "\(c)")
-            if c.policy == "block" { XCTAssertEqual(counts["lost"], 0, "\(c)") }
+            if c.policy != "overwrite" { XCTAssertEqual(counts["lost"], 0, "\(c)") }
             for field in ["duplicated", "reordered", "corrupt"] {
                 XCTAssertEqual(counts[field], 0, "\(c): \(field)")
             }
@@ -46,6 +49,8 @@ final class BroadcastTransportTests: XCTestCase {
             (["--transport", "records", "--policy", "overwrite"], "broadcast"),
             (["--transport", "broadcast", "--producers", "2", "--consumers", "2"], "one producer"),
             (["--transport", "broadcast", "--mode", "roundtrip"], "throughput"),
+            (["--transport", "broadcast", "--policy", "evict"], "--evict-after"),
+            (["--transport", "broadcast", "--evict-after", "1"], "--policy evict"),
         ] {
             let r = try Ringbench.run(["run"] + arguments + ["--messages", "1k", "--no-probes"])
             XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")

@@ -30,13 +30,11 @@ public struct BroadcastTransport: Transport {
     let lengths: MessageLengths
     let wait: (strategy: WaitStrategy, blocking: Bool)
 
-    /// The policy `--policy` names (block without one).
+    /// The policy `--policy` (and `--evict-after`) name; block without one.
     public static func policy(_ scenario: Scenario) throws(HarnessError) -> BroadcastPolicy {
-        guard let raw = scenario.policy else { return .block }
-        guard let policy = BroadcastPolicy(rawValue: raw) else {
-            throw .invalidScenario("unknown --policy '\(raw)'; choose one of: \(BroadcastPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        do { return try BroadcastPolicy.parse(name: scenario.policy, evictAfter: scenario.evictAfter) } catch {
+            throw .invalidScenario(error.description)
         }
-        return policy
     }
 
     /// Bytes of a ring holding `records` records of `messageSize` bytes

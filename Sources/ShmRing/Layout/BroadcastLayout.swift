@@ -32,7 +32,9 @@
 ///
 /// Header fields: `capacity` = bytes in the byte ring (a power of two),
 /// `slotSize` = the largest payload (at most capacity / 2 - 32), parameter 0
-/// = consumer slots N, parameter 1 = the policy (1 block, 2 overwrite).
+/// = consumer slots N, parameter 1 = the policy (1 block, 2 overwrite, 3
+/// evict), parameter 2 = the eviction timeout in nanoseconds (evict only:
+/// 1 ns ... a day; else 0).
 ///
 /// Records are the record ring's (`RecordFrame`) with a 16-byte header:
 /// length (u32), type (u32), sequence (u64; a padding record carries the
@@ -58,6 +60,7 @@ public enum BroadcastLayout {
     public static let minimumCapacity = 256
     public static let consumersParameter = 0
     public static let policyParameter = 1
+    public static let evictAfterParameter = 2
 
     public static func dataOffset(consumers: Int) -> Int { slotsOffset + slotSize * consumers }
 

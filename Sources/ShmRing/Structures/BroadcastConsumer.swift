@@ -21,7 +21,7 @@ extension BroadcastRing {
         public let slot: Int
         @usableFromInline let cursor: UnsafeMutablePointer<UInt64>
         @usableFromInline let held: HeldWitness
-        let identity: UInt64
+        @usableFromInline let identity: UInt64
         let strategy: WaitStrategy
         @usableFromInline var readPosition: UInt64
         @usableFromInline var releasedPosition: UInt64
@@ -77,7 +77,7 @@ extension BroadcastRing {
                 cshim_store_relaxed(parks, 1)
                 _ = cshim_fetch_add32_relaxed(parking, 1)
             }
-            if ring.policy == .block {
+            if ring.policy.waits {
                 do throws(ShmError) {
                     if let later = try Self.settleJoinUnderBlock(geometry, at: point.position, name: name) {
                         point = later
@@ -184,7 +184,7 @@ extension BroadcastRing {
             let published = cshim_load_acquire(geometry.published)
             guard published >= readPosition, published & 15 == 0,
                   geometry.overwrite || published &- readPosition <= geometry.capacity else {
-                throw geometry.corrupt("broadcast ring '\(ring.region.name)': published end \(published) is inconsistent with consumer position \(readPosition)")
+                throw evictedError() ?? geometry.corrupt("broadcast ring '\(ring.region.name)': published end \(published) is inconsistent with consumer position \(readPosition)")
             }
             cachedPublished = published
             return min(published &- readPosition, geometry.capacity)
@@ -198,6 +198,7 @@ extension BroadcastRing {
         @inlinable
         public mutating func tryPeek<Result>(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> BroadcastDelivery<Result>? {
             try checkNotForked()
+            if geometry.evict, let evicted = evictedError() { throw evicted }
             // Bounded: a padding moves to offset 0, a silent resync happens
             // at most once per call.
             for _ in 0..<4 {
@@ -221,6 +222,9 @@ extension BroadcastRing {
                     if geometry.overwrite, !geometry.wasIntact(readPosition) {
                         if let lost = try overrun() { return .overrun(lost: lost) } else { continue }
                     }
+                    // `.evict`: the bytes were ours throughout the read only
+                    // if we still own the slot after it.
+                    if geometry.evict, let evicted = evictedError() { throw evicted }
                     readPosition &+= footprint
                     nextSequence &+= 1
                     return .record(result)
@@ -228,7 +232,7 @@ extension BroadcastRing {
                     if let lost = try overrun() { return .overrun(lost: lost) } else { continue }
                 }
             }
-            throw geometry.corrupt("broadcast ring '\(ring.region.name)': no record after two paddings at position \(readPosition)")
+            throw evictedError() ?? geometry.corrupt("broadcast ring '\(ring.region.name)': no record after two paddings at position \(readPosition)")
         }
 
         /// What we read at `readPosition` was not the next record: under
@@ -240,7 +244,7 @@ extension BroadcastRing {
         mutating func overrun() throws(ShmError) -> UInt64? {
             let name = ring.region.name
             guard geometry.overwrite, !geometry.wasIntact(readPosition) else {
-                throw geometry.corrupt("broadcast ring '\(name)': the record at position \(readPosition) is not record \(nextSequence) or is impossible")
+                throw evictedError() ?? geometry.corrupt("broadcast ring '\(name)': the record at position \(readPosition) is not record \(nextSequence) or is impossible")
             }
             let point = try geometry.startPoint(.oldest, name: name)
             guard point.position > readPosition, point.sequence >= nextSequence else {
@@ -256,6 +260,20 @@ extension BroadcastRing {
             // Relaxed: a statistic for `ringbench inspect`.
             cshim_store_relaxed(geometry.slotWord(slot, BroadcastLayout.slotLost), self.lost)
             return lost
+        }
+
+        /// `.evict`: the error to throw if the producer evicted us (our
+        /// slot's owner word no longer names us), else nil. Acquire fence:
+        /// our reads of the ring happen before the load of the owner word,
+        /// which the producer changes (then a release fence) before it
+        /// writes over anything we had not released (`evictConsumers`).
+        @inlinable
+        func evictedError() -> ShmError? {
+            guard geometry.evict else { return nil }
+            cshim_fence_acquire()
+            // Relaxed: ordered by the fence above.
+            guard cshim_load_relaxed(geometry.slotWord(slot, BroadcastLayout.slotOwner)) != identity else { return nil }
+            return .evicted(name: ring.region.name, slot: slot, afterSeconds: Double(geometry.evictAfterNs) / 1e9)
         }
 
         /// Hands every record read so far back (`.block`: the producer may

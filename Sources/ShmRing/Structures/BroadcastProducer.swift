@@ -22,6 +22,8 @@ extension BroadcastRing {
         @usableFromInline var promised: UInt64
         @usableFromInline var nextSequence: UInt64
         @usableFromInline var lastJudgedNs: UInt64 = 0
+        /// `.evict`: when the producer began waiting for consumers (0: not waiting).
+        @usableFromInline var blockedSinceNs: UInt64 = 0
 
         init(ring: BroadcastRing, strategy: WaitStrategy) throws(ShmError) {
             let geometry = Geometry(ring)
@@ -208,15 +210,49 @@ extension BroadcastRing {
                 cshim_fence_seq_cst()
             }
             gate = min(first, try slowestCursor())
-            if needed > gate {
-                // Still full: judge the consumers holding us up (at most every
-                // 20 ms): one that died stops gating (its slot is freed).
-                let now = cshim_monotonic_ns()
-                if now &- lastJudgedNs >= Endpoint.checkIntervalNs {
-                    lastJudgedNs = now
-                    if try releaseDeadConsumers(at: gate) { gate = min(first, try slowestCursor()) }
-                }
+            guard needed > gate else {
+                blockedSinceNs = 0
+                return
             }
+            // Still full: judge the consumers holding us up (at most every
+            // 20 ms): one that died stops gating (its slot is freed).
+            let now = cshim_monotonic_ns()
+            if now &- lastJudgedNs >= Endpoint.checkIntervalNs {
+                lastJudgedNs = now
+                if try releaseDeadConsumers(at: gate) { gate = min(first, try slowestCursor()) }
+            }
+            guard geometry.evict, needed > gate else { return }
+            // `.evict`: waited the timeout without room: drop whoever still gates.
+            if blockedSinceNs == 0 {
+                blockedSinceNs = now
+            } else if now &- blockedSinceNs >= geometry.evictAfterNs {
+                blockedSinceNs = now
+                evictConsumers(below: needed)
+                gate = min(first, try slowestCursor())
+            }
+        }
+
+        /// `.evict`: frees every claimed slot whose cursor is below `needed`
+        /// (the consumers the producer has waited for throughout the timeout).
+        /// The owner word goes to 0 while the consumer still holds the slot's
+        /// witness lock, so no one else claims the slot until it leaves; scans
+        /// skip it from now on. The release fence orders the eviction before
+        /// every byte written after it: a consumer that reads any such byte
+        /// sees its owner word changed after its acquire fence
+        /// (`Consumer.evictedError`), the seqlock pattern of `.overwrite`.
+        mutating func evictConsumers(below needed: UInt64) {
+            // Acquire: as in `slowestCursor`; bounded by the slot count.
+            let highWater = min(cshim_load_acquire(geometry.word(BroadcastLayout.slotHighWaterOffset)), UInt64(geometry.slots))
+            for slot in 0..<Int(highWater) {
+                let owner = geometry.slotWord(slot, BroadcastLayout.slotOwner)
+                // Acquire: pairs with the claim's CAS (its cursor is visible).
+                var word = cshim_load_acquire(owner)
+                // Acquire: pairs with the consumer's release after reading.
+                guard word != 0, cshim_load_acquire(geometry.slotWord(slot, BroadcastLayout.slotCursor)) < needed else { continue }
+                // acq_rel: once, against the consumer's own leave (which CASes it to 0 too).
+                _ = cshim_cas_acq_rel(owner, &word, 0)
+            }
+            cshim_fence_release()
         }
 
         /// The lowest cursor of a claimed slot, or the published end.

@@ -17,12 +17,13 @@ struct BroadcastPublisher {
     func run() throws {
         let backing = try command.location.regionBacking()
         let slots = max(64, command.consumers ?? 0)
+        let policy = try command.policy
         let ring: BroadcastRing
         do {
             let capacity = command.capacity
             ring = try BroadcastRing.create(backing: backing, name: command.name, capacity: capacity,
                                             maximumRecordLength: command.maxRecordOption ?? min(64 << 10, BroadcastLayout.largestRecord(capacity: capacity)),
-                                            maximumConsumers: slots, policy: command.policy,
+                                            maximumConsumers: slots, policy: policy,
                                             options: command.location.regionOptions(), reclaimStale: true)
         } catch { throw CommandFailure(message: error.description, code: { if case .invalidArgument = error { 2 } else { 1 } }()) }
         var producer: BroadcastRing.Producer
@@ -145,7 +146,10 @@ struct BroadcastSubscriber {
             case let failure as OutputFailure: throw CommandFailure(message: "ring '\(command.name)': \(failure.message)")
             case HarnessError.interrupted(let signal):
                 throw CommandFailure(message: "ring '\(command.name)': interrupted by \(SignalGuard.name(of: signal))", code: 128 + signal)
-            case let error as ShmError: throw CommandFailure(message: "ring '\(command.name)': \(error.description)")
+            case let error as ShmError:
+                // Evicted (`--policy evict`): the line names the ring itself.
+                if case .evicted = error { throw CommandFailure(message: error.description, code: 4) }
+                throw CommandFailure(message: "ring '\(command.name)': \(error.description)")
             default: throw CommandFailure(message: "ring '\(command.name)': \(error)")
             }
         }

@@ -76,8 +76,24 @@ struct PubCommand: ParsableCommand {
     @Flag(help: "Create a broadcast ring: any number of `ringbench sub NAME` each receive the whole stream.")
     var broadcast = false
 
-    @Option(help: "With --broadcast: block (wait for the slowest live sub) or overwrite (never wait; a lapped sub reports its losses).")
-    var policy: BroadcastPolicy = .block
+    @Option(name: .customLong("policy"),
+            help: ArgumentHelp("With --broadcast: block (wait for the slowest live sub), overwrite (never wait; a lapped sub reports its losses) or evict (block, but drop a sub that kept pub waiting --evict-after seconds).",
+                               valueName: "block|overwrite|evict"))
+    var policyName: String?
+
+    @Option(name: .customLong("evict-after"), parsing: .unconditional,
+            help: OptionRules.evictAfter.help("With --policy evict: seconds pub waits for a sub before dropping it.", valueName: "SECONDS"),
+            transform: OptionRules.evictAfter.transform)
+    var evictAfter: Double?
+
+    /// `--policy` and `--evict-after`, checked.
+    var policy: BroadcastPolicy {
+        get throws {
+            do { return try BroadcastPolicy.parse(name: policyName, evictAfter: evictAfter) } catch {
+                throw CommandFailure(message: error.description, code: 2)
+            }
+        }
+    }
 
     @Option(help: ArgumentHelp("With --broadcast: wait for N subs to join before the first record (slots: at least 64).", valueName: "N"))
     var consumers: Int?
@@ -92,7 +108,11 @@ struct PubCommand: ParsableCommand {
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
         }
+        if !broadcast, policyName != nil || evictAfter != nil {
+            throw CommandFailure(message: "--policy and --evict-after go with --broadcast", code: 2)
+        }
         if broadcast {
+            _ = try policy
             if let consumers, !(1...BroadcastLayout.maximumConsumers).contains(consumers) {
                 throw CommandFailure(message: "--consumers must be between 1 and \(BroadcastLayout.maximumConsumers), got \(consumers)", code: 2)
             }
@@ -182,7 +202,6 @@ extension PubCommand {
     }
 }
 
-extension BroadcastPolicy: ExpressibleByArgument {}
 
 /// Copies records into the ring: in place when there is room (the hot
 /// path: no call but the copy), else waiting in short slices, so that a
