@@ -75,14 +75,8 @@ struct RunCommand: ParsableCommand {
                                valueName: "spin|yield|park"))
     var wait: String?
 
-    @Option(help: ArgumentHelp("broadcast: what the producer does when a consumer is a ring behind: block (wait for it) overwrite (never wait; the lapped consumer counts its losses exactly) or evict (block, but drop a consumer after --evict-after seconds) (default block).",
-                               valueName: "block|overwrite|evict"))
-    var policy: String?
-
-    @Option(name: .customLong("evict-after"), parsing: .unconditional,
-            help: OptionRules.evictAfter.help("broadcast --policy evict: seconds the producer waits for a consumer before dropping it (a dropped consumer fails the run).", valueName: "SECONDS"),
-            transform: OptionRules.evictAfter.transform)
-    var evictAfter: Double?
+    /// broadcast: `--policy`, `--evict-after` (checked with the scenario).
+    @OptionGroup var policyOptions: BroadcastPolicyOptions
 
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -98,8 +92,8 @@ struct RunCommand: ParsableCommand {
         scenario.recordSizes = recordSizes
         scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
         scenario.wait = wait
-        scenario.policy = policy
-        scenario.evictAfter = evictAfter
+        scenario.policy = policyOptions.name
+        scenario.evictAfter = policyOptions.evictAfter
         var options = try output.runOptions()
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()

@@ -76,24 +76,10 @@ struct PubCommand: ParsableCommand {
     @Flag(help: "Create a broadcast ring: any number of `ringbench sub NAME` each receive the whole stream.")
     var broadcast = false
 
-    @Option(name: .customLong("policy"),
-            help: ArgumentHelp("With --broadcast: block (wait for the slowest live sub), overwrite (never wait; a lapped sub reports its losses) or evict (block, but drop a sub that kept pub waiting --evict-after seconds).",
-                               valueName: "block|overwrite|evict"))
-    var policyName: String?
-
-    @Option(name: .customLong("evict-after"), parsing: .unconditional,
-            help: OptionRules.evictAfter.help("With --policy evict: seconds pub waits for a sub before dropping it.", valueName: "SECONDS"),
-            transform: OptionRules.evictAfter.transform)
-    var evictAfter: Double?
+    @OptionGroup var policyOptions: BroadcastPolicyOptions
 
     /// `--policy` and `--evict-after`, checked.
-    var policy: BroadcastPolicy {
-        get throws {
-            do { return try BroadcastPolicy.parse(name: policyName, evictAfter: evictAfter) } catch {
-                throw CommandFailure(message: error.description, code: 2)
-            }
-        }
-    }
+    var policy: BroadcastPolicy { get throws { try policyOptions.policy() } }
 
     @Option(help: ArgumentHelp("With --broadcast: wait for N subs to join before the first record (slots: at least 64).", valueName: "N"))
     var consumers: Int?
@@ -108,7 +94,7 @@ struct PubCommand: ParsableCommand {
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
         }
-        if !broadcast, policyName != nil || evictAfter != nil {
+        if !broadcast, policyOptions.given {
             throw CommandFailure(message: "--policy and --evict-after go with --broadcast", code: 2)
         }
         if broadcast {
@@ -189,6 +175,29 @@ struct PubCommand: ParsableCommand {
                 }
             }
             try publisher.publish(UnsafeRawBufferPointer(line), into: &producer)
+        }
+    }
+}
+
+/// `--policy` and `--evict-after` of a broadcast ring (`pub --broadcast`,
+/// `run --transport broadcast`).
+struct BroadcastPolicyOptions: ParsableArguments {
+    @Option(name: .customLong("policy"),
+            help: ArgumentHelp("Broadcast ring: what the producer does when a consumer is a ring behind: block (wait for it), overwrite (never wait; the lapped consumer reports its losses, exactly) or evict (block, but drop a consumer that kept the producer waiting --evict-after seconds). Default block.",
+                               valueName: "block|overwrite|evict"))
+    var name: String?
+
+    @Option(name: .customLong("evict-after"), parsing: .unconditional,
+            help: OptionRules.evictAfter.help("With --policy evict: seconds the producer waits for a consumer before dropping it.", valueName: "SECONDS"),
+            transform: OptionRules.evictAfter.transform)
+    var evictAfter: Double?
+
+    var given: Bool { name != nil || evictAfter != nil }
+
+    /// The policy named, checked (exit 2 with one line).
+    func policy() throws -> BroadcastPolicy {
+        do { return try BroadcastPolicy.parse(name: name, evictAfter: evictAfter) } catch {
+            throw CommandFailure(message: error.description, code: 2)
         }
     }
 }
