@@ -178,4 +178,24 @@ final class BroadcastPubSubTests: XCTestCase {
         try FileManager.default.removeItem(atPath: scratch.path)
         XCTAssertEqual(before.leftovers(), [])
     }
+
+    /// `pub --broadcast --count N --rate R` paces the generated records as
+    /// for a record ring: 50 records at 100/s take at least 0.49 s (pub
+    /// alone, the sub already waiting for the ring), and the sub gets all.
+    func testRateIsHonouredOnABroadcastRing() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-rate"
+        let place = ["--directory", scratch.path]
+        let sub = try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub")
+        let started = Date()
+        let pub = try start(["pub", ring, "--broadcast", "--consumers", "1", "--count", "50", "--size", "32", "--rate", "100"] + place,
+                            scratch, "pub")
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.45, "50 records at 100/s went out too fast")
+        XCTAssertEqual(try exited(sub), 0, sub.stderr)
+        XCTAssertEqual(sub.stdout.split(separator: UInt8(ascii: "\n")).count, 50)
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
 }

@@ -31,13 +31,8 @@ struct BroadcastPublisher {
         do {
             if let wanted = command.consumers { try waitForConsumers(wanted, producer: producer) }
             if let count = command.count {
-                let size = command.size
-                let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
-                defer { line.deallocate() }
-                for i in 0..<count {
-                    PubCommand.generatedRecord(i, into: line)
-                    try publish(UnsafeRawBufferPointer(line), into: &producer)
-                }
+                // Paced by --rate as for a record ring.
+                try command.generate(count, into: &producer) { record, producer in try publish(record, into: &producer) }
             } else {
                 var input = RecordInput(framing: command.framing, maximumRecord: ring.maximumRecordLength)
                 var more = true

@@ -118,7 +118,7 @@ struct PubCommand: ParsableCommand {
         var publisher = Publisher(ring: name, consumerGrace: consumerGrace)
         do {
             if let count {
-                try generate(count, into: &producer, with: &publisher)
+                try generate(count, into: &producer) { record, producer in try publisher.publish(record, into: &producer) }
             } else {
                 var input = RecordInput(framing: framing, maximumRecord: maxRecord)
                 // Every record a read completed goes out at once (one commit per read).
@@ -156,8 +156,12 @@ struct PubCommand: ParsableCommand {
         }
     }
 
-    /// `--count` records of `--size` bytes: "record N " then letters, paced by `--rate`.
-    func generate(_ total: Int, into producer: inout RecordRing.Producer, with publisher: inout Publisher) throws {
+    /// `--count` records of `--size` bytes: "record N " then letters, paced
+    /// by `--rate`, into either ring kind's producer; `publish` writes one
+    /// record, waiting for room as that kind does.
+    func generate<Producer: RecordReserving & ~Copyable>(
+        _ total: Int, into producer: inout Producer, _ publish: (UnsafeRawBufferPointer, inout Producer) throws -> Void
+    ) throws {
         // 8 bytes of slack for ShortBytes.copy.
         let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
         defer { line.deallocate() }
@@ -174,7 +178,7 @@ struct PubCommand: ParsableCommand {
                     if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                 }
             }
-            try publisher.publish(UnsafeRawBufferPointer(line), into: &producer)
+            try publish(UnsafeRawBufferPointer(line), &producer)
         }
     }
 }
