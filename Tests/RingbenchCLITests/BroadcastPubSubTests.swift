@@ -198,4 +198,37 @@ final class BroadcastPubSubTests: XCTestCase {
         try FileManager.default.removeItem(atPath: scratch.path)
         XCTAssertEqual(before.leftovers(), [])
     }
+
+    /// `ringbench stat` shows the producer's counters slot and each
+    /// consumer slot's own (records consumed, lost), from the region.
+    func testStatShowsEveryConsumerSlotsCounters() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-stat"
+        let place = ["--directory", scratch.path]
+        let feed = Pipe()
+        let subs = try (0..<2).map { try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub\($0)") }
+        let pub = try start(["pub", ring, "--broadcast", "--consumers", "2"] + place, scratch, "pub", stdin: feed)
+        feed.fileHandleForWriting.write(Data((0..<100).map { "line \($0)\n" }.joined().utf8))
+        for sub in subs { try waitUntil("100 lines") { sub.stdout.split(separator: UInt8(ascii: "\n")).count == 100 } }
+        var endpoints: [[String: Any]] = []
+        try waitUntil("both consumers' counts") {
+            let r = try? Ringbench.run(["stat", ring, "--format", "json"] + place)
+            let rings = (try? JSONSerialization.jsonObject(with: Data((r?.stdout ?? "").utf8))) as? [[String: Any]]
+            endpoints = rings?.first?["endpoints"] as? [[String: Any]] ?? []
+            return endpoints.filter { ($0["recordsConsumed"] as? Int) == 100 }.count == 2
+        }
+        XCTAssertEqual(endpoints.map { $0["endpoint"] as? String }, ["producer", "consumer[0]", "consumer[1]"])
+        XCTAssertEqual(endpoints[0]["recordsPublished"] as? Int, 100)
+        for consumer in endpoints.dropFirst() {
+            XCTAssertEqual(consumer["recordsLost"] as? Int, 0)
+            XCTAssertEqual(consumer["alive"] as? Bool, true)
+            XCTAssertEqual(consumer["pendingBytes"] as? Int, 0)
+        }
+        try feed.fileHandleForWriting.close()
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        for sub in subs { XCTAssertEqual(try exited(sub), 0, sub.stderr) }
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
 }

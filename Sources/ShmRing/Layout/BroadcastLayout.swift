@@ -28,7 +28,7 @@
 /// | 528 + 128 i |    8 | slot i: parks     | consumer i | 1 while counted in `parkingConsumers`                         |
 /// | 536 + 128 i |    8 | slot i: lost      | consumer i | records it lost to overruns (for `ringbench inspect`)         |
 /// | 512 + 128 N | capacity | records        | producer   | the byte ring                                                 |
-/// | region end − 256 | 256 | counters     | producer   | `CountersLayout` block: slot 0 the producer's, slot 1 unused  |
+/// | region end − 128 (N + 1) | 128 (N + 1) | counters | each its own | `CountersLayout` block: slot 0 the producer's, slot 1 + i consumer i's |
 ///
 /// Header fields: `capacity` = bytes in the byte ring (a power of two),
 /// `slotSize` = the largest payload (at most capacity / 2 - 32), parameter 0
@@ -72,12 +72,13 @@ public enum BroadcastLayout {
     }
 
     /// Total region size, or nil past `RegionLayout.maximumRegionSize`: the
-    /// byte ring, then the counters block (`CountersLayout`), where the
-    /// producer's `Endpoint` counts (without it, its counters would land in
-    /// the byte ring's last bytes).
+    /// byte ring, then the counters block (`CountersLayout`), 1 + N slots:
+    /// the producer's `Endpoint` counts in slot 0, consumer slot i in slot
+    /// 1 + i (without the block, the producer's counters would land in the
+    /// byte ring's last bytes).
     public static func regionSize(capacity: Int, consumers: Int) -> Int? {
         let data = dataOffset(consumers: consumers)
         guard capacity <= Int(RegionLayout.maximumRegionSize) - data else { return nil }
-        return CountersLayout.appended(to: data + capacity, slots: CountersLayout.slots(for: .broadcastRing))
+        return CountersLayout.appended(to: data + capacity, slots: CountersLayout.broadcastSlots(consumers: consumers))
     }
 }

@@ -30,6 +30,11 @@ extension BroadcastRing {
         @usableFromInline var nextSequence: UInt64
         /// Records lost to overruns since the join.
         public private(set) var lost: UInt64 = 0
+        /// Our counters slot (slot 1 + our consumer slot), written only by us.
+        @usableFromInline let counters: EndpointCounters
+        /// Records and payload bytes read since the last release (counters).
+        @usableFromInline var unreleasedRecords: UInt64 = 0
+        @usableFromInline var unreleasedBytes: UInt64 = 0
         var reachedEndOfStream = false
 
         init(ring: BroadcastRing, start: BroadcastStart, strategy: WaitStrategy) throws(ShmError) {
@@ -96,6 +101,9 @@ extension BroadcastRing {
             self.held = held
             self.identity = me.packed
             self.strategy = strategy
+            counters = EndpointCounters.broadcastConsumer(ring.region, consumers: geometry.slots, index: slot)
+            // Relaxed: labels for monitors; only the slot's holder writes them.
+            counters.claimed(by: me.packed, role: CountersLayout.roleConsumer, tookOver: previous != 0)
             readPosition = point.position
             releasedPosition = point.position
             cachedPublished = point.position
@@ -227,6 +235,8 @@ extension BroadcastRing {
                     if geometry.evict, let evicted = evictedError() { throw evicted }
                     readPosition &+= footprint
                     nextSequence &+= 1
+                    unreleasedRecords &+= 1
+                    unreleasedBytes &+= UInt64(truncatingIfNeeded: length)
                     return .record(result)
                 case .impossible:
                     if let lost = try overrun() { return .overrun(lost: lost) } else { continue }
@@ -259,6 +269,7 @@ extension BroadcastRing {
             self.lost &+= lost
             // Relaxed: a statistic for `ringbench inspect`.
             cshim_store_relaxed(geometry.slotWord(slot, BroadcastLayout.slotLost), self.lost)
+            counters.add(CountersLayout.recordsLostField, lost)
             return lost
         }
 
@@ -282,14 +293,20 @@ extension BroadcastRing {
         public mutating func release() {
             guard releasedPosition != readPosition, held.generation == cshim_fork_generation() else { return }
             releasedPosition = readPosition
+            counters.add(CountersLayout.recordsConsumedField, unreleasedRecords)
+            counters.add(CountersLayout.bytesConsumedField, unreleasedBytes)
+            unreleasedRecords = 0
+            unreleasedBytes = 0
             // Release: our reads of the bytes below happen before the
             // producer (acquiring the cursor in its scan) reuses them.
             cshim_store_release(cursor, readPosition)
             guard !geometry.overwrite else { return }
             // Relaxed: the producer's `parks` flag, read-mostly (see `Endpoint`).
             if cshim_load32_relaxed(geometry.word32(EndpointLayout.producerParksOffset)) != 0 {
-                FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(EndpointLayout.producerSleepingOffset),
-                                              wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1)
+                if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(EndpointLayout.producerSleepingOffset),
+                                                 wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1) {
+                    counters.add(CountersLayout.wakeupsIssuedField, 1)
+                }
             }
         }
 
@@ -324,6 +341,8 @@ extension BroadcastRing {
         mutating func peekWaiting<Result>(timeoutSeconds: Double?,
                                           _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> BroadcastDelivery<Result>? {
             let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
+            counters.add(CountersLayout.emptyWaitsField, 1)
+            counters.touch()
             var spins = 0
             var nextCheck = cshim_monotonic_ns() &+ Endpoint.checkIntervalNs
             while true {
@@ -339,7 +358,7 @@ extension BroadcastRing {
                         let left = deadline.remainingNs(now: cshim_monotonic_ns())
                         try FutexHandshake.sleep(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
                                                  wake: geometry.word32(BroadcastLayout.consumersWakeOffset),
-                                                 sliceNs: min(Endpoint.parkSliceNs, left),
+                                                 sliceNs: min(Endpoint.parkSliceNs, left), counters: counters,
                                                  recheck: { () throws(ShmError) in
                                                      // Acquire: pairs with `commit` and `close`.
                                                      cshim_load_acquire(geometry.published) != readPosition

@@ -21,6 +21,9 @@ extension BroadcastRing {
         /// What we stored in `reuseLimit`.
         @usableFromInline var promised: UInt64
         @usableFromInline var nextSequence: UInt64
+        /// Records and payload bytes written since the last commit (counters).
+        @usableFromInline var uncommittedRecords: UInt64 = 0
+        @usableFromInline var uncommittedBytes: UInt64 = 0
         @usableFromInline var lastJudgedNs: UInt64 = 0
         /// `.evict`: when the producer began waiting for consumers (0: not waiting).
         @usableFromInline var blockedSinceNs: UInt64 = 0
@@ -31,7 +34,8 @@ extension BroadcastRing {
             if cshim_load_acquire(geometry.word(EndpointLayout.endOfStreamOffset)) != 0 {
                 throw .invalidArgument("broadcast ring '\(ring.region.name)' was closed by its producer; a new stream needs a new ring")
             }
-            let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
+            let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy,
+                                              countersSlots: CountersLayout.broadcastSlots(consumers: ring.maximumConsumers))
             let start: (position: UInt64, sequence: UInt64)
             do throws(ShmError) {
                 // A previous producer's published records stay; its
@@ -60,6 +64,8 @@ extension BroadcastRing {
                 // Relaxed, then release: as in `publish`.
                 cshim_store_relaxed(geometry.word(BroadcastLayout.lastRecordOffset), lastRecord)
                 cshim_store_release(geometry.published, writePosition)
+                endpoint.counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+                endpoint.counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
                 wakeConsumers(always: false)
             }
             endpoint.release()
@@ -92,6 +98,10 @@ extension BroadcastRing {
             // acquire load sees this position.
             cshim_store_release(geometry.published, writePosition)
             publishedPosition = writePosition
+            endpoint.counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+            endpoint.counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
+            uncommittedRecords = 0
+            uncommittedBytes = 0
             wakeConsumers(always: false)
         }
 
@@ -102,8 +112,10 @@ extension BroadcastRing {
             // Relaxed: a count that changes only at join and leave; a joiner
             // not yet seen sleeps at most one slice (`parkSliceNs`).
             guard always || cshim_load32_relaxed(geometry.word32(BroadcastLayout.parkingConsumersOffset)) != 0 else { return }
-            FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
-                                          wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max)
+            if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
+                                             wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max) {
+                endpoint.counters.add(CountersLayout.wakeupsIssuedField, 1)
+            }
         }
 
         /// Writes one record of `length` bytes in place: `fill` gets its
@@ -129,6 +141,8 @@ extension BroadcastRing {
             writeHeader(length: UInt32(truncatingIfNeeded: length), type: RecordLayout.recordType)
             writePosition &+= footprint
             nextSequence &+= 1
+            uncommittedRecords &+= 1
+            uncommittedBytes &+= UInt64(truncatingIfNeeded: length)
             return true
         }
 

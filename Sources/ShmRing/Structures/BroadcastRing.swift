@@ -369,8 +369,9 @@ extension BroadcastRing {
 /// bumps `wake` and calls FUTEX_WAKE for `count` sleepers.
 @usableFromInline
 enum FutexHandshake {
-    @inlinable @inline(__always)
-    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32) {
+    /// Returns whether it issued a wake-up (for the counters).
+    @inlinable @inline(__always) @discardableResult
+    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32) -> Bool {
         // seq_cst fence: our publication (before) and our read of the flag
         // (after) cannot be reordered; pairs with the fence in `sleep`.
         cshim_fence_seq_cst()
@@ -379,14 +380,17 @@ enum FutexHandshake {
             // Relaxed: the futex call orders it; the sleeper compares the value.
             _ = cshim_fetch_add32_relaxed(wake, 1)
             _ = cshim_futex_wake(wake, count)
+            return true
         }
+        return false
     }
 
     /// One sleep of at most `sliceNs` unless `recheck` finds the wait over
     /// once the flag is up. The flag is left up (other sleepers may share
-    /// it); a waker clears it.
+    /// it); a waker clears it. Counts the park, and the wake-up if one
+    /// ended it, in `counters`.
     static func sleep(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, sliceNs: UInt64,
-                      recheck: () throws(ShmError) -> Bool) throws(ShmError) {
+                      counters: EndpointCounters, recheck: () throws(ShmError) -> Bool) throws(ShmError) {
         // Acquire: read before raising the flag, so a bump after it makes
         // futex_wait return at once instead of sleeping.
         let epoch = cshim_load32_acquire(wake)
@@ -396,7 +400,11 @@ enum FutexHandshake {
         // with the fence in `wakeIfSleeping`.
         cshim_fence_seq_cst()
         if try recheck() { return }
-        _ = cshim_futex_wait(wake, epoch, max(1, sliceNs))
+        counters.add(CountersLayout.parksField, 1)
+        counters.touch()
+        if cshim_futex_wait(wake, epoch, max(1, sliceNs)) == 0 {
+            counters.add(CountersLayout.wakeupsReceivedField, 1)
+        }
     }
 }
 
