@@ -80,7 +80,8 @@ enum {
     SHMRING_E_FORKED_HANDLE = -21,
     SHMRING_E_PRODUCER_FAILED = -22,      /* record ring: the producer aborted the stream */
     SHMRING_E_STREAM_CONSUMED = -23,      /* record ring: another consumer read it to its end */
-    SHMRING_E_CLOSED_HANDLE = -24         /* the handle's end was closed (C ABI only) */
+    SHMRING_E_CLOSED_HANDLE = -24,        /* the handle's end was closed (C ABI only) */
+    SHMRING_E_EVICTED = -25               /* broadcast ring (.evict): the consumer was dropped; join again */
 };
 
 /* Symbolic name of a status ("SHMRING_E_TIMED_OUT"); never NULL. */

@@ -63,6 +63,7 @@ const char *shmring_status_name(int status) {
     case SHMRING_E_PRODUCER_FAILED: return "SHMRING_E_PRODUCER_FAILED";
     case SHMRING_E_STREAM_CONSUMED: return "SHMRING_E_STREAM_CONSUMED";
     case SHMRING_E_CLOSED_HANDLE: return "SHMRING_E_CLOSED_HANDLE";
+    case SHMRING_E_EVICTED: return "SHMRING_E_EVICTED";
     default: return "SHMRING_E_UNKNOWN";
     }
 }

@@ -36,6 +36,7 @@ enum ABIStatus {
         case .forkedHandle: -21
         case .producerFailed: -22
         case .streamConsumed: -23
+        case .evicted: -25
         }
     }
 

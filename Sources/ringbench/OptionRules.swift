@@ -79,6 +79,7 @@ enum OptionRules {
     static let timeout = NumberRule<Double>.seconds(0.001...day)
     static let wait = NumberRule<Double>.seconds(0...day)
     static let killHolderAfter = NumberRule<Double>.seconds(0.001...day)
+    static let evictAfter = NumberRule<Double>.seconds(0.001...day)
     static let capacity: NumberRule<Int> = {
         var rule = NumberRule<Int>.integer(1...(1 << 30))
         rule.condition = { $0 & ($0 - 1) == 0 ? nil : "expected a power of two (1, 2, 4, ... 1073741824)" }

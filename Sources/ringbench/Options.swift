@@ -40,7 +40,7 @@ struct OutputOptions: ParsableArguments {
 
     /// A run whose messages were lost or damaged fails, after its results are written.
     func checkIntegrity(_ document: ResultDocument) throws {
-        let failed = document.runs.filter { !$0.integrity.clean }
+        let failed = document.runs.filter { !$0.integrityHolds }
         guard let first = failed.first else { return }
         let i = first.integrity
         throw CommandFailure(message: "integrity check failed in \(failed.count) run(s); first: \(first.scenario.transport) \(first.scenario.mode.rawValue) \(first.scenario.messageSize) B: lost \(i.lost), duplicated \(i.duplicated), reordered \(i.reordered), corrupt \(i.corrupt)")

@@ -71,9 +71,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the record lengths (with --record-sizes; recorded in the results).", valueName: "N"))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("spsc, records, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
+    @Option(help: ArgumentHelp("spsc, records, broadcast, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
                                valueName: "spin|yield|park"))
     var wait: String?
+
+    /// broadcast: `--policy`, `--evict-after` (checked with the scenario).
+    @OptionGroup var policyOptions: BroadcastPolicyOptions
 
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -89,6 +92,8 @@ struct RunCommand: ParsableCommand {
         scenario.recordSizes = recordSizes
         scenario.seed = recordSizes == nil ? seed : (seed ?? MessageLengths.defaultSeed)
         scenario.wait = wait
+        scenario.policy = policyOptions.name
+        scenario.evictAfter = policyOptions.evictAfter
         var options = try output.runOptions()
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()

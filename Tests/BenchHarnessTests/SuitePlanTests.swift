@@ -20,7 +20,7 @@ final class SuitePlanTests: XCTestCase {
             XCTAssertEqual(plan.filter { $0.transport == entry.name }.count,
                            (backings + waitRows) * sizes * entry.capabilities.modes.count, entry.name)
         }
-        XCTAssertEqual(Set(plan.filter { $0.wait == "park" }.map(\.transport)), ["spsc", "records", "exchange", "exchange-shared"])
+        XCTAssertEqual(Set(plan.filter { $0.wait == "park" }.map(\.transport)), ["spsc", "records", "broadcast", "exchange", "exchange-shared"])
         XCTAssertEqual(plan.filter { $0.transport == "records" && $0.wait == nil }.map(\.messageSize).sorted().first, 8)
         let needsCount = Set(TransportCatalog.all.filter(\.capabilities.needsMessageCount).map(\.name))
         XCTAssertTrue(plan.filter { !needsCount.contains($0.transport) }

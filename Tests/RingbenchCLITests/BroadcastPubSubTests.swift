@@ -145,4 +145,90 @@ final class BroadcastPubSubTests: XCTestCase {
         try FileManager.default.removeItem(atPath: scratch.path)
         XCTAssertEqual(before.leftovers(), [])
     }
+
+    /// `--policy evict`: a sub stopped with SIGSTOP keeps pub waiting for
+    /// `--evict-after` seconds, then is dropped and pub finishes; resumed,
+    /// the sub exits 4 with one line "evicted ...", after writing only
+    /// records it read intact, in order.
+    func testStoppedSubIsEvictedAndThePublisherFinishes() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-evict"
+        let place = ["--directory", scratch.path]
+        let sub = try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub")
+        let total = 20_000
+        let pub = try start(["pub", ring, "--broadcast", "--policy", "evict", "--evict-after", "0.5", "--consumers", "1",
+                             "--capacity", "4K", "--count", "\(total)", "--size", "64"] + place, scratch, "pub")
+        try waitUntil("the sub to print some records") { !sub.stdout.isEmpty }
+        XCTAssertEqual(kill(sub.pid, SIGSTOP), 0)
+        let stopped = Date()
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(stopped), 0.4, "pub did not wait for the stopped sub")
+        XCTAssertEqual(kill(sub.pid, SIGCONT), 0)
+        XCTAssertEqual(try exited(sub), 4, sub.stderr)
+        let lines = sub.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, sub.stderr)
+        XCTAssertTrue(lines.first?.hasPrefix("ringbench: evicted from broadcast ring '\(ring)'") == true, sub.stderr)
+        let delivered = sub.stdout.split(separator: UInt8(ascii: "\n")).map { line -> Int in
+            Int(String(decoding: line, as: UTF8.self).split(separator: " ")[1]) ?? -1
+        }
+        XCTAssertEqual(delivered, Array(0..<delivered.count), "records lost, reordered or corrupt before the eviction")
+        XCTAssertLessThan(delivered.count, total)
+        _ = try Ringbench.run(["rm", ring, "--force"] + place)
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
+    /// `pub --broadcast --count N --rate R` paces the generated records as
+    /// for a record ring: 50 records at 100/s take at least 0.49 s (pub
+    /// alone, the sub already waiting for the ring), and the sub gets all.
+    func testRateIsHonouredOnABroadcastRing() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-rate"
+        let place = ["--directory", scratch.path]
+        let sub = try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub")
+        let started = Date()
+        let pub = try start(["pub", ring, "--broadcast", "--consumers", "1", "--count", "50", "--size", "32", "--rate", "100"] + place,
+                            scratch, "pub")
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.45, "50 records at 100/s went out too fast")
+        XCTAssertEqual(try exited(sub), 0, sub.stderr)
+        XCTAssertEqual(sub.stdout.split(separator: UInt8(ascii: "\n")).count, 50)
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
+    /// `ringbench stat` shows the producer's counters slot and each
+    /// consumer slot's own (records consumed, lost), from the region.
+    func testStatShowsEveryConsumerSlotsCounters() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        let ring = "bcast-stat"
+        let place = ["--directory", scratch.path]
+        let feed = Pipe()
+        let subs = try (0..<2).map { try start(["sub", ring, "--from", "oldest", "--wait-for-creation", "60"] + place, scratch, "sub\($0)") }
+        let pub = try start(["pub", ring, "--broadcast", "--consumers", "2"] + place, scratch, "pub", stdin: feed)
+        feed.fileHandleForWriting.write(Data((0..<100).map { "line \($0)\n" }.joined().utf8))
+        for sub in subs { try waitUntil("100 lines") { sub.stdout.split(separator: UInt8(ascii: "\n")).count == 100 } }
+        var endpoints: [[String: Any]] = []
+        try waitUntil("both consumers' counts") {
+            let r = try? Ringbench.run(["stat", ring, "--format", "json"] + place)
+            let rings = (try? JSONSerialization.jsonObject(with: Data((r?.stdout ?? "").utf8))) as? [[String: Any]]
+            endpoints = rings?.first?["endpoints"] as? [[String: Any]] ?? []
+            return endpoints.filter { ($0["recordsConsumed"] as? Int) == 100 }.count == 2
+        }
+        XCTAssertEqual(endpoints.map { $0["endpoint"] as? String }, ["producer", "consumer[0]", "consumer[1]"])
+        XCTAssertEqual(endpoints[0]["recordsPublished"] as? Int, 100)
+        for consumer in endpoints.dropFirst() {
+            XCTAssertEqual(consumer["recordsLost"] as? Int, 0)
+            XCTAssertEqual(consumer["alive"] as? Bool, true)
+            XCTAssertEqual(consumer["pendingBytes"] as? Int, 0)
+        }
+        try feed.fileHandleForWriting.close()
+        XCTAssertEqual(try exited(pub), 0, pub.stderr)
+        for sub in subs { XCTAssertEqual(try exited(sub), 0, sub.stderr) }
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
 }

@@ -261,4 +261,75 @@ final class BroadcastRingTests: XCTestCase {
         XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 200))
         XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 10, maximumConsumers: 0))
     }
+
+    /// `.evict(after:)`: a consumer that stalls (never reads) holds the
+    /// producer for about the timeout, then is dropped; the producer goes on,
+    /// a consumer that keeps reading is not dropped, and the stalled one gets
+    /// `evicted` from its next read and can join again.
+    func testStalledConsumerIsEvictedAfterTheTimeoutAndMayRejoin() throws {
+        let timeout = 0.2
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100,
+                                            maximumConsumers: 4, policy: .evict(after: timeout))
+        XCTAssertEqual(try BroadcastRing.attach(ring.region).policy, .evict(after: timeout))
+        var producer = try ring.producer(wait: .park)
+        var stalled = try ring.consumer(from: .oldest, wait: .spin)
+        var reader = try ring.consumer(from: .oldest, wait: .spin)
+        var next: UInt64 = 0
+        var read: UInt64 = 0
+        // Fill the ring: the stalled consumer gates the producer.
+        while try producer.tryReserve(Self.length(next), { Self.fill($0, index: next) }) { next += 1 }
+        producer.commit()
+        let got = try drain(&reader, expecting: read)
+        read += UInt64(got.records.count)
+        XCTAssertFalse(try producer.tryReserve(Self.length(next)) { Self.fill($0, index: next) }, "the stalled consumer should gate")
+        let start = Date()
+        try producer.reserve(Self.length(next), timeoutSeconds: 10) { Self.fill($0, index: next) }
+        producer.commit()
+        next += 1
+        let waited = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(waited, timeout * 0.9)
+        XCTAssertLessThan(waited, 5)
+        // The reader was never evicted: it reads on (the producer laps the
+        // stalled one freely now, but waits for the reader).
+        for _ in 0..<50 {
+            while try producer.tryReserve(Self.length(next), { Self.fill($0, index: next) }) { next += 1 }
+            producer.commit()
+            let more = try drain(&reader, expecting: read)
+            XCTAssertEqual(more.lost, [])
+            read += UInt64(more.records.count)
+        }
+        XCTAssertEqual(read, next)
+        XCTAssertThrowsError(try stalled.tryPeek { _ in () }) { error in
+            guard case ShmError.evicted(_, _, let seconds) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(seconds, timeout, accuracy: 1e-6)
+        }
+        XCTAssertThrowsError(try stalled.peek(timeoutSeconds: 0.01) { _ in () })
+        _ = consume stalled
+        // Rejoined: it receives what comes next.
+        var again = try ring.consumer(from: .latest, wait: .spin)
+        try write(&producer, next)
+        let fresh = try drain(&again, expecting: next)
+        XCTAssertEqual(fresh.records, [next])
+    }
+
+    func testEvictionTimeoutIsBoundedAtCreationAndInTheHeader() throws {
+        for seconds in [0, -1, .infinity, .nan, 86_401] as [Double] {
+            XCTAssertThrowsError(try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100,
+                                                          policy: .evict(after: seconds)), "\(seconds)")
+        }
+        XCTAssertThrowsError(try BroadcastPolicy.parse(name: "evict", evictAfter: nil))
+        XCTAssertThrowsError(try BroadcastPolicy.parse(name: "block", evictAfter: 1))
+        XCTAssertEqual(try BroadcastPolicy.parse(name: nil, evictAfter: nil), .block)
+        // A hostile header: policy evict with a timeout of 0 or past a day.
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, policy: .evict(after: 1))
+        for hostile: UInt64 in [0, 86_401_000_000_000, .max] {
+            var header = try RegionHeader.validate(ring.region, expecting: .broadcastRing, timeoutSeconds: 1)
+            header.parameters[BroadcastLayout.evictAfterParameter] = hostile
+            header.write(to: ring.region)
+            RegionHeader.publishReady(ring.region)
+            XCTAssertThrowsError(try BroadcastRing.attach(ring.region)) { error in
+                guard case ShmError.corruptedHeader = error else { return XCTFail("\(error)") }
+            }
+        }
+    }
 }

@@ -238,4 +238,60 @@ final class CountersTests: XCTestCase {
         XCTAssertEqual(try counters(queue.region).first { $0.slot == 1 }?.claims, 2)
         queue.removeName()
     }
+
+    /// A broadcast ring of N consumer slots ends with 1 + N counter slots:
+    /// the producer's (records and bytes published) and one per consumer
+    /// slot, written only by that consumer (records and bytes it handed
+    /// back, empty waits, parks, records lost to overruns).
+    func testBroadcastCountsTheProducerAndEachConsumerSlot() throws {
+        let size = try XCTUnwrap(BroadcastLayout.regionSize(capacity: 1024, consumers: 3))
+        XCTAssertEqual(size - CountersLayout.blockOffset(regionSize: size, slots: CountersLayout.broadcastSlots(consumers: 3)), 4 * 128)
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, maximumConsumers: 3)
+        var producer = try ring.producer(wait: .spin)
+        var a = try ring.consumer(from: .oldest, wait: .spin)
+        var b = try ring.consumer(from: .oldest, wait: .park)
+        XCTAssertEqual(try counters(ring.region).map(\.role), ["producer", "consumer", "consumer"])
+        for i in 0..<10 { XCTAssertTrue(try producer.tryReserve(i + 1) { _ in }) }
+        producer.commit()
+        for _ in 0..<10 { XCTAssertNotNil(try a.tryPeek { _ in () }) }
+        a.release()
+        for _ in 0..<4 { XCTAssertNotNil(try b.tryPeek { _ in () }) }
+        b.release()
+        // b has read 4 of 10: nothing to wait for after the other 6; then one park slice.
+        for _ in 0..<6 { XCTAssertNotNil(try b.tryPeek { _ in () }) }
+        XCTAssertThrowsError(try b.peek(timeoutSeconds: 0.05) { _ in () })
+        b.release()
+        let values = try counters(ring.region)
+        let p = values[0], ca = values[1], cb = values[2]
+        XCTAssertEqual(p.recordsPublished, 10)
+        XCTAssertEqual(p.bytesPublished, 55)
+        XCTAssertEqual(p.claims, 1)
+        XCTAssertEqual([ca.slot, cb.slot], [a.slot + 1, b.slot + 1])
+        XCTAssertEqual([ca.recordsConsumed, cb.recordsConsumed], [10, 10])
+        XCTAssertEqual([ca.bytesConsumed, cb.bytesConsumed], [55, 55])
+        XCTAssertEqual([ca.claims, cb.claims], [1, 1])
+        XCTAssertEqual(ca.emptyWaits, 0)
+        XCTAssertEqual(cb.emptyWaits, 1)
+        XCTAssertGreaterThanOrEqual(cb.parks, 1)
+        XCTAssertEqual(ca.recordsLost, 0)
+        XCTAssertEqual(ProcessIdentity(packed: cb.ownerIdentity)?.pid, getpid())
+
+        // Under overwrite a lapped consumer's losses land in its own slot.
+        let lossy = try BroadcastRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 64, maximumConsumers: 2,
+                                             policy: .overwrite)
+        var writer = try lossy.producer(wait: .spin)
+        var lapped = try lossy.consumer(from: .oldest, wait: .spin)
+        for _ in 0..<100 { XCTAssertTrue(try writer.tryReserve(8) { _ in }) }
+        writer.commit()
+        var lost: UInt64 = 0, read: UInt64 = 0
+        while let delivery = try lapped.tryPeek({ _ in () }) {
+            if case .overrun(let n) = delivery { lost += n } else { read += 1 }
+        }
+        lapped.release()
+        let slot = try counters(lossy.region)[1]
+        XCTAssertGreaterThan(lost, 0)
+        XCTAssertEqual(slot.recordsLost, lost)
+        XCTAssertEqual(slot.recordsConsumed, read)
+        XCTAssertEqual(lost + read, 100)
+    }
 }

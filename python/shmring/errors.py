@@ -41,6 +41,7 @@ ForkedHandle = _make("ForkedHandle", -21, "A handle inherited across fork.")
 ProducerFailed = _make("ProducerFailed", -22, "The record ring's producer aborted the stream.")
 StreamConsumed = _make("StreamConsumed", -23, "Another consumer already read the stream to its end.")
 ClosedHandle = _make("ClosedHandle", -24, "The handle's end was closed.")
+Evicted = _make("Evicted", -25, "A broadcast ring under evict dropped this consumer; join again.")
 
 _BY_CODE = {cls.code: cls for cls in ShmRingError.__subclasses__()}
 

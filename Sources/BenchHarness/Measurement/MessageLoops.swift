@@ -25,8 +25,12 @@ public enum MessageLoops {
         public let clock: CycleClock
         /// Exact cross-consumer accounting, for multi-consumer runs bounded by --messages.
         public let ledger: DeliveryLedger?
-        public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil) {
+        /// Every consumer receives every message (`TransportCapabilities.broadcast`).
+        public let broadcast: Bool
+        public init(scenario: Scenario, control: ControlBlock, clock: CycleClock, ledger: DeliveryLedger? = nil,
+                    broadcast: Bool = false) {
             self.scenario = scenario
+            self.broadcast = broadcast
             self.control = control
             self.codec = MessageCodec(messageSize: scenario.messageSize, timed: scenario.rate != nil,
                                       lengths: try? MessageLengths(scenario))
@@ -132,7 +136,8 @@ public enum MessageLoops {
     static func endStream<P: MessagePort & ~Copyable>(_ port: inout P, context: Context) throws(HarnessError) {
         guard context.control.producerFinished(of: context.scenario.producers) else { return }
         let codec = context.codec
-        for ended in 0..<context.scenario.consumers {
+        // A broadcast delivers one marker to every consumer.
+        for ended in 0..<(context.broadcast ? 1 : context.scenario.consumers) {
             try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: MessageCodec.endOfStream) }
             if context.scenario.consumers > 1 { context.control.waitForEndedConsumers(ended + 1) }
         }
@@ -198,8 +203,8 @@ public enum MessageLoops {
         let codec = context.codec
         let checksContent = codec.checksContent
         let batch = context.scenario.batch
-        var tracker = IntegrityTracker(producers: context.scenario.producers,
-                                       seesEveryMessage: context.scenario.consumers == 1)
+        let seesEveryMessage = context.scenario.consumers == 1 || context.broadcast
+        var tracker = IntegrityTracker(producers: context.scenario.producers, seesEveryMessage: seesEveryMessage)
         let book = context.ledger?.book(consumer: index)
         context.control.arriveAndWait()
         report.startNs = cshim_monotonic_ns()
@@ -216,10 +221,16 @@ public enum MessageLoops {
         }
         report.endNs = cshim_monotonic_ns()
         context.control.consumerEnded()
-        // With one consumer it saw everything, so it can settle losses; with
-        // several, the parent settles them from all consumers' counts.
-        if context.scenario.consumers == 1 {
+        // With one consumer (or a broadcast) it saw everything, so it can
+        // settle losses; with several, the parent settles them from all
+        // consumers' counts.
+        if seesEveryMessage {
             tracker.finish(sentPerProducer: (0..<context.scenario.producers).map { context.control.sentCount(producer: $0) })
+        }
+        // A transport that reports its losses (a broadcast consumer's
+        // overruns) must report exactly the gaps the stream shows.
+        if let reported = port.reportedLost, reported != tracker.counts.lost {
+            throw .protocolViolation("consumer \(index): the transport reported \(reported) message(s) lost, the sequence numbers show \(tracker.counts.lost)")
         }
         report.integrity = tracker.counts
         report.latencyBuckets = timing.buckets

@@ -93,13 +93,14 @@ public enum ResultRenderer {
         return [
             s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : "")
                 + (s.rate.map { " @\(rate($0))/s" } ?? "")
-                + (s.wait.map { " \($0)" } ?? "") + (s.recordSizes.map { $0 == "fixed" ? "" : " \($0)" } ?? ""),
+                + (s.wait.map { " \($0)" } ?? "") + (s.policy.map { " \($0)" } ?? "") + (s.recordSizes.map { $0 == "fixed" ? "" : " \($0)" } ?? ""),
             s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
             rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
             bytes(run.summary.bytesPerSecond.median) + "/s",
             l.map { nanos($0.p50) } ?? "-", l.map { nanos($0.p99) } ?? "-",
             run.versusPipe.map(ratio) ?? "-", run.efficiency.map { percent($0.fraction) } ?? "-",
-            run.integrity.clean ? "ok (\(run.integrity.received))" : integrityText(run.integrity),
+            run.integrityHolds ? "ok (\(run.integrity.received)\(run.integrity.lost > 0 ? ", lost \(run.integrity.lost)" : ""))"
+                : integrityText(run.integrity),
         ]
     }
 

@@ -55,6 +55,16 @@ public struct RunRecord: Codable, Sendable {
     /// host state the run saw (`HostState`; absent with `--no-probes`).
     public var hostState: HostState?
 
+    /// Whether the integrity counts are what the scenario allows: nothing
+    /// lost, duplicated, reordered or corrupt, except losses under the
+    /// broadcast transport's overwrite policy (each counted exactly, from the
+    /// ring's overrun reports checked against the sequence numbers).
+    public var integrityHolds: Bool {
+        var allowed = integrity
+        if scenario.policy == "overwrite" { allowed.lost = 0 }
+        return allowed.clean
+    }
+
     public init(scenario: Scenario, repetitions: [RepetitionRecord], integrity: IntegrityCounts,
                 summary: RunSummary, notes: [String]? = nil, efficiency: RunEfficiency? = nil, versusPipe: Double? = nil) {
         self.scenario = scenario

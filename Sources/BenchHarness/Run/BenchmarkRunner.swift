@@ -69,7 +69,7 @@ public enum BenchmarkRunner {
             hostState = HostState(cpus: probed, cacheLineBeforeNs: lineBefore, cacheLineAfterNs: try HostState.probe(probed))
         }
         var notes: [String] = []
-        if scenario.mode == .throughput, scenario.consumers > 1, !DeliveryLedger.isExact(for: scenario) {
+        if scenario.mode == .throughput, scenario.consumers > 1, !capabilities.broadcast, !DeliveryLedger.isExact(for: scenario) {
             notes.append("lost/duplicated across consumers settled from totals (exact per-message accounting needs --messages)")
         }
         if placement.oversubscribed {
@@ -186,8 +186,15 @@ public enum BenchmarkRunner {
         if !(try MessageLengths(s)).isFixed, !c.variableLengths {
             throw .invalidScenario("\(s.transport) carries fixed-size messages; --record-sizes applies to the records transport")
         }
+        if c.broadcast, s.producers != 1 {
+            throw .invalidScenario("\(s.transport) has exactly one producer; use --producers 1")
+        }
+        if s.policy != nil || s.evictAfter != nil {
+            guard c.broadcast else { throw .invalidScenario("--policy and --evict-after apply to the broadcast transport, not \(s.transport)") }
+            _ = try BroadcastTransport.policy(s)
+        }
         if let wait = s.wait {
-            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc and records transports, not \(s.transport)") }
+            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc, records and broadcast transports, not \(s.transport)") }
             _ = try RingWait.strategy(wait)
         }
     }

@@ -39,8 +39,11 @@ public enum RepetitionRunner {
         let roles = (0..<scenario.producers).map(Role.producer) + (0..<scenario.consumers).map(Role.consumer)
         let control = try ControlBlock(children: roles.count)
         let specs = roles.enumerated().map { ChildSpec(role: $1, cpu: context.cpus[$0]) }
-        let ledger = try DeliveryLedger.make(for: scenario)
-        let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock, ledger: ledger)
+        // A broadcast's consumers each see every message: nothing to share out.
+        let broadcast = T.capabilities.broadcast
+        let ledger = broadcast ? nil : try DeliveryLedger.make(for: scenario)
+        let loopContext = MessageLoops.Context(scenario: scenario, control: control, clock: context.clock, ledger: ledger,
+                                               broadcast: broadcast)
 
         let reports = try ReportingChildren.run(specs, control: control, timeoutSeconds: context.timeoutSeconds,
                                                 afterAttach: { cleanup.releaseNames() }) { _, spec throws(HarnessError) in
@@ -48,7 +51,7 @@ public enum RepetitionRunner {
             report.ranOn = ProcessLocation.current()
             return report
         }.reports
-        var result = summarise(scenario: scenario, reports: reports, ledger: ledger)
+        var result = summarise(scenario: scenario, reports: reports, ledger: ledger, broadcast: broadcast)
         // After the run, before cleanup: the pages are where they ended up.
         result.placement = PlacementObservation(
             processes: specs.map { spec in
@@ -60,14 +63,19 @@ public enum RepetitionRunner {
         return result
     }
 
-    static func summarise(scenario: Scenario, reports: [ChildReport], ledger: DeliveryLedger? = nil) -> RepetitionResult {
+    static func summarise(scenario: Scenario, reports: [ChildReport], ledger: DeliveryLedger? = nil,
+                          broadcast: Bool = false) -> RepetitionResult {
         let producers = reports.filter { $0.role == "producer" }
         let consumers = reports.filter { $0.role == "consumer" }
         switch scenario.mode {
         case .throughput:
             var integrity = consumers.reduce(IntegrityCounts()) { $0 + $1.integrity }
             integrity.sent = producers.reduce(0) { $0 + $1.integrity.sent }
-            if scenario.consumers > 1, let ledger {
+            if broadcast {
+                // Every consumer is owed every message, and settled its own
+                // losses (it saw the whole stream): `sent` counts deliveries owed.
+                integrity.sent &*= UInt64(scenario.consumers)
+            } else if scenario.consumers > 1, let ledger {
                 // Exact: per-sequence bitmaps of every consumer (DeliveryLedger).
                 var sent = [UInt64](repeating: 0, count: scenario.producers)
                 for p in producers where p.index < sent.count { sent[p.index] = p.integrity.sent }

@@ -35,6 +35,12 @@ public struct Scenario: Codable, Sendable, Equatable {
     /// How ring endpoints wait (`spsc`, `records`): "spin", "yield" or "park"
     /// through the library's blocking calls; nil: the harness's own spin loop.
     public var wait: String?
+    /// `broadcast` only: the slow-consumer policy, "block", "overwrite" or
+    /// "evict" (nil: block).
+    public var policy: String?
+    /// With `policy` "evict": seconds a consumer may gate the producer
+    /// before it is dropped.
+    public var evictAfter: Double?
 
     public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
                 messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
@@ -56,7 +62,7 @@ public struct Scenario: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case transport, backing, producers, consumers, messageSize, messages
         case durationSeconds = "duration", capacity, batch, mode, placement, rate
-        case recordSizes, seed, wait
+        case recordSizes, seed, wait, policy, evictAfter
     }
 
     /// How many processes run: a roundtrip always has exactly one pinger and one echoer.

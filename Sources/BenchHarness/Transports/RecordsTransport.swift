@@ -77,45 +77,21 @@ public struct RecordsTransport: Transport {
     }
 
     public struct Port: MessagePort, ~Copyable {
-        @usableFromInline var outbound: RecordRing.Producer
+        @usableFromInline var outbound: RecordSender<RecordRing.Producer>
         @usableFromInline var inbound: RecordRing.Consumer
-        @usableFromInline let lengths: MessageLengths
         /// Wait in the library's blocking calls (`--wait`) rather than spin here.
         @usableFromInline let blocking: Bool
-        /// Records this port has sent: the sequence number of the next one,
-        /// which fixes its length (the pinger's pings and the echoer's echoes
-        /// follow the same sequence).
-        @usableFromInline var sent: UInt64 = 0
 
         init(outbound: consuming RecordRing.Producer, inbound: consuming RecordRing.Consumer,
              lengths: MessageLengths, blocking: Bool) {
-            self.outbound = outbound
+            self.outbound = RecordSender(outbound, lengths: lengths, blocking: blocking)
             self.inbound = inbound
-            self.lengths = lengths
             self.blocking = blocking
         }
 
         @inlinable
         public mutating func send(count: Int, _ fill: (Int, UnsafeMutableRawBufferPointer) -> Void) throws(HarnessError) {
-            var i = 0
-            var spin = SpinWait()
-            do throws(ShmError) {
-                while i < count {
-                    let length = lengths.length(sequence: sent)
-                    let index = i
-                    if try outbound.tryReserve(length, { payload in fill(index, payload) }) {
-                        // Written; published at the commit below.
-                    } else if blocking {
-                        try outbound.reserve(length, timeoutSeconds: nil) { payload in fill(index, payload) }
-                    } else {
-                        spin.wait()
-                        continue
-                    }
-                    i &+= 1
-                    sent &+= 1
-                }
-                outbound.commit()
-            } catch { throw .shm(error) }
+            try outbound.send(count: count, fill)
         }
 
         @inlinable

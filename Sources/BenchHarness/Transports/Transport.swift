@@ -54,6 +54,15 @@ public protocol MessagePort: ~Copyable {
     /// `maxCount` of them to `body(i, bytes)` (valid only during the call).
     /// Returns how many it passed.
     mutating func receive(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int
+
+    /// Messages the transport itself said were lost (a broadcast consumer's
+    /// overruns), or nil for transports that never report losses. The loop
+    /// checks it against the gaps in the sequence numbers it saw.
+    var reportedLost: UInt64? { get }
+}
+
+extension MessagePort where Self: ~Copyable {
+    public var reportedLost: UInt64? { nil }
 }
 
 /// What a transport supports. The harness rejects other scenarios with a
@@ -76,10 +85,16 @@ public struct TransportCapabilities: Sendable {
     public var variableLengths = false
     /// Whether `--wait spin|yield|park` applies (the library's ring endpoints).
     public var waitStrategies = false
+    /// Whether every consumer receives every message (a broadcast ring):
+    /// each consumer then checks the whole stream for losses, the run owes
+    /// every consumer every message, and there is exactly one producer.
+    public var broadcast = false
 
     public init(modes: Set<Scenario.Mode> = Set(Scenario.Mode.allCases), maximumMessageSize: Int? = nil,
                 limitReason: String = "", multiProcess: Bool = false, usesBacking: Bool = false, usesCapacity: Bool = false,
-                needsMessageCount: Bool = false, variableLengths: Bool = false, waitStrategies: Bool = false) {
+                needsMessageCount: Bool = false, variableLengths: Bool = false, waitStrategies: Bool = false,
+                broadcast: Bool = false) {
+        self.broadcast = broadcast
         self.needsMessageCount = needsMessageCount
         self.variableLengths = variableLengths
         self.waitStrategies = waitStrategies

@@ -20,6 +20,7 @@ public enum TransportCatalog {
     public static let all: [Entry] = [
         entry(SPSCTransport.self),
         entry(RecordsTransport.self),
+        entry(BroadcastTransport.self),
         entry(MPMCTransport<MPMCSemaphoreQueue>.self),
         entry(MPMCTransport<MPMCLockFreeQueue>.self),
         entry(ExchangeTransport<ExchangeArrangements.Separate>.self),

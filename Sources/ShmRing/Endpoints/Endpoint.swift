@@ -97,7 +97,8 @@ struct Endpoint: @unchecked Sendable {
 
     // MARK: Claiming and releasing
 
-    private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64, held: HeldWitness) {
+    private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64, held: HeldWitness,
+                 countersSlots: Int) {
         base = region.base
         self.held = held
         witness = region.witness
@@ -105,7 +106,7 @@ struct Endpoint: @unchecked Sendable {
         self.strategy = strategy
         self.identity = identity
         name = region.name
-        counters = EndpointCounters.ring(region, side: side)
+        counters = EndpointCounters.ring(region, side: side, slots: countersSlots)
         peerParks = (base + Self.parksOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
         peerSleeping = (base + Self.sleepingOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
         peerWake = (base + Self.wakeOffset(side.peer)).assumingMemoryBound(to: UInt32.self)
@@ -115,7 +116,10 @@ struct Endpoint: @unchecked Sendable {
     /// `endpointTaken` while a live holder (another process, or another
     /// handle in this one) has it; takes over from a holder that is gone.
     /// The caller then resumes from the positions in the region.
-    static func claim(_ region: SharedRegion, side: EndpointSide, strategy: WaitStrategy) throws(ShmError) -> Endpoint {
+    /// `countersSlots`: the region's counters block's slot count (2 but
+    /// for a broadcast ring).
+    static func claim(_ region: SharedRegion, side: EndpointSide, strategy: WaitStrategy,
+                      countersSlots: Int = 2) throws(ShmError) -> Endpoint {
         #if DEBUG
         claimHookForTesting?()
         #endif
@@ -139,7 +143,8 @@ struct Endpoint: @unchecked Sendable {
             held.release()
             throw taken()
         }
-        let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed, held: held)
+        let endpoint = Endpoint(region: region, side: side, strategy: strategy, identity: me.packed, held: held,
+                                countersSlots: countersSlots)
         // `current` holds the word the CAS replaced: a dead holder's label, or 0.
         endpoint.counters.claimed(by: me.packed, role: side == .producer ? CountersLayout.roleProducer : CountersLayout.roleConsumer,
                                   tookOver: current != 0)

@@ -28,10 +28,18 @@ struct EndpointCounters: @unchecked Sendable {
         return EndpointCounters(slot: memory)
     }()
 
-    /// The ring side's slot: slot 0 producer, slot 1 consumer.
-    static func ring(_ region: SharedRegion, side: EndpointSide) -> EndpointCounters {
-        let block = CountersLayout.blockOffset(regionSize: region.size, slots: 2)
+    /// The ring side's slot: slot 0 producer, slot 1 consumer, in a block
+    /// of `slots` (a broadcast ring's has more: see `CountersLayout`).
+    static func ring(_ region: SharedRegion, side: EndpointSide, slots: Int = 2) -> EndpointCounters {
+        let block = CountersLayout.blockOffset(regionSize: region.size, slots: slots)
         return EndpointCounters(slot: region.base + block + (side == .producer ? 0 : CountersLayout.slotSize))
+    }
+
+    /// Broadcast consumer slot `index`'s: slot 1 + index of the block. The
+    /// ring was attached (its size matches its slot count), so it is in bounds.
+    static func broadcastConsumer(_ region: SharedRegion, consumers: Int, index: Int) -> EndpointCounters {
+        let block = CountersLayout.blockOffset(regionSize: region.size, slots: CountersLayout.broadcastSlots(consumers: consumers))
+        return EndpointCounters(slot: region.base + block + (1 + index) * CountersLayout.slotSize)
     }
 
     @inlinable

@@ -58,6 +58,9 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
     case producerFailed(name: String, reason: StreamFailure)
     /// The record ring's stream was already read to its end by consumer `pid`.
     case streamConsumed(name: String, pid: Int32)
+    /// A broadcast ring under `.evict` dropped this consumer: it kept the
+    /// producer waiting longer than the policy's timeout. Join again.
+    case evicted(name: String, slot: Int, afterSeconds: Double)
 
     public var description: String {
         switch self {
@@ -107,6 +110,8 @@ public enum ShmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "ring '\(name)': producer failed: \(reason)"
         case let .streamConsumed(name, pid):
             return "ring '\(name)': stream already consumed by pid \(pid)"
+        case let .evicted(name, slot, seconds):
+            return "evicted from broadcast ring '\(name)' (consumer slot \(slot)): the producer waited for it longer than \(seconds) s; join again"
         }
     }
 }

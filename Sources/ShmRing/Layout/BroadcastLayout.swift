@@ -28,11 +28,13 @@
 /// | 528 + 128 i |    8 | slot i: parks     | consumer i | 1 while counted in `parkingConsumers`                         |
 /// | 536 + 128 i |    8 | slot i: lost      | consumer i | records it lost to overruns (for `ringbench inspect`)         |
 /// | 512 + 128 N | capacity | records        | producer   | the byte ring                                                 |
-/// | region end − 256 | 256 | counters     | producer   | `CountersLayout` block: slot 0 the producer's, slot 1 unused  |
+/// | region end − 128 (N + 1) | 128 (N + 1) | counters | each its own | `CountersLayout` block: slot 0 the producer's, slot 1 + i consumer i's |
 ///
 /// Header fields: `capacity` = bytes in the byte ring (a power of two),
 /// `slotSize` = the largest payload (at most capacity / 2 - 32), parameter 0
-/// = consumer slots N, parameter 1 = the policy (1 block, 2 overwrite).
+/// = consumer slots N, parameter 1 = the policy (1 block, 2 overwrite, 3
+/// evict), parameter 2 = the eviction timeout in nanoseconds (evict only:
+/// 1 ns ... a day; else 0).
 ///
 /// Records are the record ring's (`RecordFrame`) with a 16-byte header:
 /// length (u32), type (u32), sequence (u64; a padding record carries the
@@ -58,6 +60,7 @@ public enum BroadcastLayout {
     public static let minimumCapacity = 256
     public static let consumersParameter = 0
     public static let policyParameter = 1
+    public static let evictAfterParameter = 2
 
     public static func dataOffset(consumers: Int) -> Int { slotsOffset + slotSize * consumers }
 
@@ -69,12 +72,13 @@ public enum BroadcastLayout {
     }
 
     /// Total region size, or nil past `RegionLayout.maximumRegionSize`: the
-    /// byte ring, then the counters block (`CountersLayout`), where the
-    /// producer's `Endpoint` counts (without it, its counters would land in
-    /// the byte ring's last bytes).
+    /// byte ring, then the counters block (`CountersLayout`), 1 + N slots:
+    /// the producer's `Endpoint` counts in slot 0, consumer slot i in slot
+    /// 1 + i (without the block, the producer's counters would land in the
+    /// byte ring's last bytes).
     public static func regionSize(capacity: Int, consumers: Int) -> Int? {
         let data = dataOffset(consumers: consumers)
         guard capacity <= Int(RegionLayout.maximumRegionSize) - data else { return nil }
-        return CountersLayout.appended(to: data + capacity, slots: CountersLayout.slots(for: .broadcastRing))
+        return CountersLayout.appended(to: data + capacity, slots: CountersLayout.broadcastSlots(consumers: consumers))
     }
 }

@@ -27,11 +27,14 @@
 /// |     88 | takeovers        | claims that found the previous holder dead, or repairs after one |
 /// |     96 | lastActivityNs   | CLOCK_MONOTONIC ns of the last claim, wait, park or unpark       |
 /// |    104 | claims           | times the slot was claimed                                      |
-/// |    112 | reserved         | 16 bytes, zero                                                  |
+/// |    112 | recordsLost      | broadcast consumers: records lost to overruns (else 0)          |
+/// |    120 | reserved         | 8 bytes, zero                                                   |
 ///
 /// Counters survive a holder's death and are cumulative over every holder of
 /// the slot (a ring's side, a queue's process). A ring's slot 0 is its
-/// producer's, slot 1 its consumer's; a queue's slots are claimed by
+/// producer's, slot 1 its consumer's; a broadcast ring of N consumer slots
+/// has 1 + N: slot 0 its producer's, slot 1 + i consumer slot i's (held
+/// with the consumer slot); a queue's slots are claimed by
 /// processes (owner word CAS), the first free one or one whose process is gone.
 public enum CountersLayout {
     public static let slotSize = 128
@@ -49,6 +52,7 @@ public enum CountersLayout {
     public static let takeoversField = 88
     public static let lastActivityField = 96
     public static let claimsField = 104
+    public static let recordsLostField = 112
 
     public static let roleProducer: UInt64 = 1
     public static let roleConsumer: UInt64 = 2
@@ -64,10 +68,21 @@ public enum CountersLayout {
         case .spscRing, .recordRing, .exchange: 2
         case .mpmcSemaphoreQueue, .mpmcLockFreeQueue: queueSlots
         case .lockArena, .benchControl: 0
-        // The producer's Endpoint counts in slot 0; slot 1 (the endpoint
-        // area's consumer side) stays unused: per-consumer slots are a follow-up.
-        case .broadcastRing: 2
+        // 1 + its consumer slots (`broadcastSlots`); 2 is the fewest (one
+        // consumer slot). Use `slots(for: header)` for a given region.
+        case .broadcastRing: broadcastSlots(consumers: 1)
         }
+    }
+
+    /// A broadcast ring's: slot 0 its producer's, slot 1 + i consumer i's.
+    public static func broadcastSlots(consumers: Int) -> Int { 1 + consumers }
+
+    /// The slots of the region `header` describes (a broadcast ring's depend
+    /// on its consumer slot count, bounded here: the header is untrusted).
+    public static func slots(for header: RegionHeader) -> Int {
+        guard header.kind == .broadcastRing else { return slots(for: header.kind) }
+        let consumers = header.parameters[BroadcastLayout.consumersParameter]
+        return broadcastSlots(consumers: Int(min(max(consumers, 1), UInt64(BroadcastLayout.maximumConsumers))))
     }
 
     public static func blockSize(slots: Int) -> Int { slots * slotSize }

@@ -21,7 +21,7 @@ extension BroadcastRing {
         public let slot: Int
         @usableFromInline let cursor: UnsafeMutablePointer<UInt64>
         @usableFromInline let held: HeldWitness
-        let identity: UInt64
+        @usableFromInline let identity: UInt64
         let strategy: WaitStrategy
         @usableFromInline var readPosition: UInt64
         @usableFromInline var releasedPosition: UInt64
@@ -30,6 +30,11 @@ extension BroadcastRing {
         @usableFromInline var nextSequence: UInt64
         /// Records lost to overruns since the join.
         public private(set) var lost: UInt64 = 0
+        /// Our counters slot (slot 1 + our consumer slot), written only by us.
+        @usableFromInline let counters: EndpointCounters
+        /// Records and payload bytes read since the last release (counters).
+        @usableFromInline var unreleasedRecords: UInt64 = 0
+        @usableFromInline var unreleasedBytes: UInt64 = 0
         var reachedEndOfStream = false
 
         init(ring: BroadcastRing, start: BroadcastStart, strategy: WaitStrategy) throws(ShmError) {
@@ -77,7 +82,7 @@ extension BroadcastRing {
                 cshim_store_relaxed(parks, 1)
                 _ = cshim_fetch_add32_relaxed(parking, 1)
             }
-            if ring.policy == .block {
+            if ring.policy.waits {
                 do throws(ShmError) {
                     if let later = try Self.settleJoinUnderBlock(geometry, at: point.position, name: name) {
                         point = later
@@ -96,6 +101,9 @@ extension BroadcastRing {
             self.held = held
             self.identity = me.packed
             self.strategy = strategy
+            counters = EndpointCounters.broadcastConsumer(ring.region, consumers: geometry.slots, index: slot)
+            // Relaxed: labels for monitors; only the slot's holder writes them.
+            counters.claimed(by: me.packed, role: CountersLayout.roleConsumer, tookOver: previous != 0)
             readPosition = point.position
             releasedPosition = point.position
             cachedPublished = point.position
@@ -184,7 +192,7 @@ extension BroadcastRing {
             let published = cshim_load_acquire(geometry.published)
             guard published >= readPosition, published & 15 == 0,
                   geometry.overwrite || published &- readPosition <= geometry.capacity else {
-                throw geometry.corrupt("broadcast ring '\(ring.region.name)': published end \(published) is inconsistent with consumer position \(readPosition)")
+                throw evictedError() ?? geometry.corrupt("broadcast ring '\(ring.region.name)': published end \(published) is inconsistent with consumer position \(readPosition)")
             }
             cachedPublished = published
             return min(published &- readPosition, geometry.capacity)
@@ -198,6 +206,7 @@ extension BroadcastRing {
         @inlinable
         public mutating func tryPeek<Result>(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> BroadcastDelivery<Result>? {
             try checkNotForked()
+            if geometry.evict, let evicted = evictedError() { throw evicted }
             // Bounded: a padding moves to offset 0, a silent resync happens
             // at most once per call.
             for _ in 0..<4 {
@@ -221,14 +230,19 @@ extension BroadcastRing {
                     if geometry.overwrite, !geometry.wasIntact(readPosition) {
                         if let lost = try overrun() { return .overrun(lost: lost) } else { continue }
                     }
+                    // `.evict`: the bytes were ours throughout the read only
+                    // if we still own the slot after it.
+                    if geometry.evict, let evicted = evictedError() { throw evicted }
                     readPosition &+= footprint
                     nextSequence &+= 1
+                    unreleasedRecords &+= 1
+                    unreleasedBytes &+= UInt64(truncatingIfNeeded: length)
                     return .record(result)
                 case .impossible:
                     if let lost = try overrun() { return .overrun(lost: lost) } else { continue }
                 }
             }
-            throw geometry.corrupt("broadcast ring '\(ring.region.name)': no record after two paddings at position \(readPosition)")
+            throw evictedError() ?? geometry.corrupt("broadcast ring '\(ring.region.name)': no record after two paddings at position \(readPosition)")
         }
 
         /// What we read at `readPosition` was not the next record: under
@@ -240,7 +254,7 @@ extension BroadcastRing {
         mutating func overrun() throws(ShmError) -> UInt64? {
             let name = ring.region.name
             guard geometry.overwrite, !geometry.wasIntact(readPosition) else {
-                throw geometry.corrupt("broadcast ring '\(name)': the record at position \(readPosition) is not record \(nextSequence) or is impossible")
+                throw evictedError() ?? geometry.corrupt("broadcast ring '\(name)': the record at position \(readPosition) is not record \(nextSequence) or is impossible")
             }
             let point = try geometry.startPoint(.oldest, name: name)
             guard point.position > readPosition, point.sequence >= nextSequence else {
@@ -255,7 +269,22 @@ extension BroadcastRing {
             self.lost &+= lost
             // Relaxed: a statistic for `ringbench inspect`.
             cshim_store_relaxed(geometry.slotWord(slot, BroadcastLayout.slotLost), self.lost)
+            counters.add(CountersLayout.recordsLostField, lost)
             return lost
+        }
+
+        /// `.evict`: the error to throw if the producer evicted us (our
+        /// slot's owner word no longer names us), else nil. Acquire fence:
+        /// our reads of the ring happen before the load of the owner word,
+        /// which the producer changes (then a release fence) before it
+        /// writes over anything we had not released (`evictConsumers`).
+        @inlinable
+        func evictedError() -> ShmError? {
+            guard geometry.evict else { return nil }
+            cshim_fence_acquire()
+            // Relaxed: ordered by the fence above.
+            guard cshim_load_relaxed(geometry.slotWord(slot, BroadcastLayout.slotOwner)) != identity else { return nil }
+            return .evicted(name: ring.region.name, slot: slot, afterSeconds: Double(geometry.evictAfterNs) / 1e9)
         }
 
         /// Hands every record read so far back (`.block`: the producer may
@@ -264,14 +293,20 @@ extension BroadcastRing {
         public mutating func release() {
             guard releasedPosition != readPosition, held.generation == cshim_fork_generation() else { return }
             releasedPosition = readPosition
+            counters.add(CountersLayout.recordsConsumedField, unreleasedRecords)
+            counters.add(CountersLayout.bytesConsumedField, unreleasedBytes)
+            unreleasedRecords = 0
+            unreleasedBytes = 0
             // Release: our reads of the bytes below happen before the
             // producer (acquiring the cursor in its scan) reuses them.
             cshim_store_release(cursor, readPosition)
             guard !geometry.overwrite else { return }
             // Relaxed: the producer's `parks` flag, read-mostly (see `Endpoint`).
             if cshim_load32_relaxed(geometry.word32(EndpointLayout.producerParksOffset)) != 0 {
-                FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(EndpointLayout.producerSleepingOffset),
-                                              wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1)
+                if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(EndpointLayout.producerSleepingOffset),
+                                                 wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1) {
+                    counters.add(CountersLayout.wakeupsIssuedField, 1)
+                }
             }
         }
 
@@ -306,6 +341,8 @@ extension BroadcastRing {
         mutating func peekWaiting<Result>(timeoutSeconds: Double?,
                                           _ body: (UnsafeRawBufferPointer) throws(ShmError) -> Result) throws(ShmError) -> BroadcastDelivery<Result>? {
             let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
+            counters.add(CountersLayout.emptyWaitsField, 1)
+            counters.touch()
             var spins = 0
             var nextCheck = cshim_monotonic_ns() &+ Endpoint.checkIntervalNs
             while true {
@@ -321,7 +358,7 @@ extension BroadcastRing {
                         let left = deadline.remainingNs(now: cshim_monotonic_ns())
                         try FutexHandshake.sleep(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
                                                  wake: geometry.word32(BroadcastLayout.consumersWakeOffset),
-                                                 sliceNs: min(Endpoint.parkSliceNs, left),
+                                                 sliceNs: min(Endpoint.parkSliceNs, left), counters: counters,
                                                  recheck: { () throws(ShmError) in
                                                      // Acquire: pairs with `commit` and `close`.
                                                      cshim_load_acquire(geometry.published) != readPosition

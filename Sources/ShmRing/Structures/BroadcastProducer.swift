@@ -21,7 +21,12 @@ extension BroadcastRing {
         /// What we stored in `reuseLimit`.
         @usableFromInline var promised: UInt64
         @usableFromInline var nextSequence: UInt64
+        /// Records and payload bytes written since the last commit (counters).
+        @usableFromInline var uncommittedRecords: UInt64 = 0
+        @usableFromInline var uncommittedBytes: UInt64 = 0
         @usableFromInline var lastJudgedNs: UInt64 = 0
+        /// `.evict`: when the producer began waiting for consumers (0: not waiting).
+        @usableFromInline var blockedSinceNs: UInt64 = 0
 
         init(ring: BroadcastRing, strategy: WaitStrategy) throws(ShmError) {
             let geometry = Geometry(ring)
@@ -29,7 +34,8 @@ extension BroadcastRing {
             if cshim_load_acquire(geometry.word(EndpointLayout.endOfStreamOffset)) != 0 {
                 throw .invalidArgument("broadcast ring '\(ring.region.name)' was closed by its producer; a new stream needs a new ring")
             }
-            let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy)
+            let endpoint = try Endpoint.claim(ring.region, side: .producer, strategy: strategy,
+                                              countersSlots: CountersLayout.broadcastSlots(consumers: ring.maximumConsumers))
             let start: (position: UInt64, sequence: UInt64)
             do throws(ShmError) {
                 // A previous producer's published records stay; its
@@ -58,6 +64,8 @@ extension BroadcastRing {
                 // Relaxed, then release: as in `publish`.
                 cshim_store_relaxed(geometry.word(BroadcastLayout.lastRecordOffset), lastRecord)
                 cshim_store_release(geometry.published, writePosition)
+                endpoint.counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+                endpoint.counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
                 wakeConsumers(always: false)
             }
             endpoint.release()
@@ -90,6 +98,10 @@ extension BroadcastRing {
             // acquire load sees this position.
             cshim_store_release(geometry.published, writePosition)
             publishedPosition = writePosition
+            endpoint.counters.add(CountersLayout.recordsPublishedField, uncommittedRecords)
+            endpoint.counters.add(CountersLayout.bytesPublishedField, uncommittedBytes)
+            uncommittedRecords = 0
+            uncommittedBytes = 0
             wakeConsumers(always: false)
         }
 
@@ -100,8 +112,10 @@ extension BroadcastRing {
             // Relaxed: a count that changes only at join and leave; a joiner
             // not yet seen sleeps at most one slice (`parkSliceNs`).
             guard always || cshim_load32_relaxed(geometry.word32(BroadcastLayout.parkingConsumersOffset)) != 0 else { return }
-            FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
-                                          wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max)
+            if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
+                                             wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max) {
+                endpoint.counters.add(CountersLayout.wakeupsIssuedField, 1)
+            }
         }
 
         /// Writes one record of `length` bytes in place: `fill` gets its
@@ -127,6 +141,8 @@ extension BroadcastRing {
             writeHeader(length: UInt32(truncatingIfNeeded: length), type: RecordLayout.recordType)
             writePosition &+= footprint
             nextSequence &+= 1
+            uncommittedRecords &+= 1
+            uncommittedBytes &+= UInt64(truncatingIfNeeded: length)
             return true
         }
 
@@ -208,15 +224,49 @@ extension BroadcastRing {
                 cshim_fence_seq_cst()
             }
             gate = min(first, try slowestCursor())
-            if needed > gate {
-                // Still full: judge the consumers holding us up (at most every
-                // 20 ms): one that died stops gating (its slot is freed).
-                let now = cshim_monotonic_ns()
-                if now &- lastJudgedNs >= Endpoint.checkIntervalNs {
-                    lastJudgedNs = now
-                    if try releaseDeadConsumers(at: gate) { gate = min(first, try slowestCursor()) }
-                }
+            guard needed > gate else {
+                blockedSinceNs = 0
+                return
             }
+            // Still full: judge the consumers holding us up (at most every
+            // 20 ms): one that died stops gating (its slot is freed).
+            let now = cshim_monotonic_ns()
+            if now &- lastJudgedNs >= Endpoint.checkIntervalNs {
+                lastJudgedNs = now
+                if try releaseDeadConsumers(at: gate) { gate = min(first, try slowestCursor()) }
+            }
+            guard geometry.evict, needed > gate else { return }
+            // `.evict`: waited the timeout without room: drop whoever still gates.
+            if blockedSinceNs == 0 {
+                blockedSinceNs = now
+            } else if now &- blockedSinceNs >= geometry.evictAfterNs {
+                blockedSinceNs = now
+                evictConsumers(below: needed)
+                gate = min(first, try slowestCursor())
+            }
+        }
+
+        /// `.evict`: frees every claimed slot whose cursor is below `needed`
+        /// (the consumers the producer has waited for throughout the timeout).
+        /// The owner word goes to 0 while the consumer still holds the slot's
+        /// witness lock, so no one else claims the slot until it leaves; scans
+        /// skip it from now on. The release fence orders the eviction before
+        /// every byte written after it: a consumer that reads any such byte
+        /// sees its owner word changed after its acquire fence
+        /// (`Consumer.evictedError`), the seqlock pattern of `.overwrite`.
+        mutating func evictConsumers(below needed: UInt64) {
+            // Acquire: as in `slowestCursor`; bounded by the slot count.
+            let highWater = min(cshim_load_acquire(geometry.word(BroadcastLayout.slotHighWaterOffset)), UInt64(geometry.slots))
+            for slot in 0..<Int(highWater) {
+                let owner = geometry.slotWord(slot, BroadcastLayout.slotOwner)
+                // Acquire: pairs with the claim's CAS (its cursor is visible).
+                var word = cshim_load_acquire(owner)
+                // Acquire: pairs with the consumer's release after reading.
+                guard word != 0, cshim_load_acquire(geometry.slotWord(slot, BroadcastLayout.slotCursor)) < needed else { continue }
+                // acq_rel: once, against the consumer's own leave (which CASes it to 0 too).
+                _ = cshim_cas_acq_rel(owner, &word, 0)
+            }
+            cshim_fence_release()
         }
 
         /// The lowest cursor of a claimed slot, or the published end.

@@ -62,15 +62,19 @@ public struct BroadcastRing: Sendable {
         guard (1...BroadcastLayout.maximumConsumers).contains(maximumConsumers) else {
             throw .invalidArgument("consumer slots must be between 1 and \(BroadcastLayout.maximumConsumers), got \(maximumConsumers)")
         }
+        if case .evict(let seconds) = policy, !(seconds > 0 && seconds <= BroadcastPolicy.longestEviction) || policy.evictAfterNs == 0 {
+            throw .invalidArgument("eviction timeout must be more than 0 and at most \(Int(BroadcastPolicy.longestEviction)) seconds, got \(seconds)")
+        }
         guard let size = BroadcastLayout.regionSize(capacity: capacity, consumers: maximumConsumers) else {
             throw .invalidArgument("a broadcast ring of \(capacity) bytes is too large a region")
         }
         return try RingLifecycle.creating(backing: backing, name: name, options: options, reclaimStale: reclaimStale) { () throws(ShmError) in
             let region = try SharedRegion.create(backing: backing, name: name, size: size, options: options)
             // Zero-filled: positions 0, every slot free, nobody parked.
-            var parameters = [UInt64](repeating: 0, count: 2)
+            var parameters = [UInt64](repeating: 0, count: 3)
             parameters[BroadcastLayout.consumersParameter] = UInt64(maximumConsumers)
             parameters[BroadcastLayout.policyParameter] = policy.code
+            parameters[BroadcastLayout.evictAfterParameter] = policy.evictAfterNs
             RegionHeader(kind: .broadcastRing, totalSize: size, capacity: capacity, slotSize: maximumRecordLength,
                          parameters: parameters).write(to: region)
             try Endpoint.recordCreator(region)
@@ -104,8 +108,9 @@ public struct BroadcastRing: Sendable {
         guard consumers >= 1, consumers <= UInt64(BroadcastLayout.maximumConsumers) else {
             throw .corruptedHeader(name: region.name, reason: "\(consumers) consumer slots (1...\(BroadcastLayout.maximumConsumers))")
         }
-        guard let policy = BroadcastPolicy(code: header.parameters[BroadcastLayout.policyParameter]) else {
-            throw .corruptedHeader(name: region.name, reason: "unknown broadcast policy \(header.parameters[BroadcastLayout.policyParameter])")
+        let code = header.parameters[BroadcastLayout.policyParameter], evictNs = header.parameters[BroadcastLayout.evictAfterParameter]
+        guard let policy = BroadcastPolicy(code: code, evictAfterNs: evictNs) else {
+            throw .corruptedHeader(name: region.name, reason: "unknown broadcast policy \(code) (eviction timeout \(evictNs) ns)")
         }
         let expected = BroadcastLayout.regionSize(capacity: capacity, consumers: Int(consumers))
         guard let expected, expected == region.size else {
@@ -128,21 +133,93 @@ public struct BroadcastRing: Sendable {
 }
 
 /// What the producer does when a consumer is a ring behind.
-public enum BroadcastPolicy: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum BroadcastPolicy: Sendable, Equatable, CustomStringConvertible {
     /// Wait for the slowest live consumer.
     case block
     /// Never wait: a lapped consumer gets `.overrun(lost:)`.
     case overwrite
+    /// Wait, as `.block`, but for at most `after` seconds (0 < after <= a
+    /// day): when the producer has waited that long for the same consumers,
+    /// their slots are evicted (their cursors stop gating it), and each gets
+    /// `ShmError.evicted` from its next read and must join again.
+    case evict(after: Double)
 
-    var code: UInt64 { self == .block ? 1 : 2 }
-    init?(code: UInt64) {
-        switch code {
-        case 1: self = .block
-        case 2: self = .overwrite
+    /// The policies' names, as `ringbench` takes them.
+    public static let names = ["block", "overwrite", "evict"]
+    /// The longest eviction timeout, in seconds.
+    public static let longestEviction = 86_400.0
+
+    /// The policy called `name`; `.evict` takes `evictAfter` seconds.
+    public init?(name: String, evictAfter: Double? = nil) {
+        switch (name, evictAfter) {
+        case ("block", nil): self = .block
+        case ("overwrite", nil): self = .overwrite
+        case let ("evict", seconds?): self = .evict(after: seconds)
         default: return nil
         }
     }
-    public var description: String { rawValue }
+
+    /// The policy a command line names (`--policy NAME`, `--evict-after
+    /// SECONDS`; block without either), or `invalidArgument` in one line.
+    public static func parse(name: String?, evictAfter: Double?) throws(ShmError) -> BroadcastPolicy {
+        switch (name ?? "block", evictAfter) {
+        case ("evict", nil):
+            throw .invalidArgument("--policy evict needs --evict-after SECONDS")
+        case let ("evict", seconds?):
+            guard seconds > 0, seconds <= longestEviction, seconds * 1e9 >= 1 else {
+                throw .invalidArgument("--evict-after must be more than 0 and at most \(Int(longestEviction)) seconds, got \(seconds)")
+            }
+            return .evict(after: seconds)
+        case (_, _?):
+            throw .invalidArgument("--evict-after goes with --policy evict")
+        case let (raw, nil):
+            guard let policy = BroadcastPolicy(name: raw) else {
+                throw .invalidArgument("unknown --policy '\(raw)'; choose one of: \(names.joined(separator: ", "))")
+            }
+            return policy
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .block: "block"
+        case .overwrite: "overwrite"
+        case .evict: "evict"
+        }
+    }
+
+    /// Whether the producer waits for consumers (`.block`, `.evict`).
+    public var waits: Bool { self != .overwrite }
+
+    var code: UInt64 {
+        switch self {
+        case .block: 1
+        case .overwrite: 2
+        case .evict: 3
+        }
+    }
+
+    /// `.evict`'s timeout in nanoseconds (header parameter 2), else 0.
+    var evictAfterNs: UInt64 {
+        guard case .evict(let seconds) = self else { return 0 }
+        return UInt64(seconds * 1e9)
+    }
+
+    /// Read from a header: an eviction timeout of 0 or past a day is refused.
+    init?(code: UInt64, evictAfterNs: UInt64) {
+        switch code {
+        case 1: self = .block
+        case 2: self = .overwrite
+        case 3 where evictAfterNs >= 1 && evictAfterNs <= UInt64(Self.longestEviction * 1e9):
+            self = .evict(after: Double(evictAfterNs) / 1e9)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        guard case .evict(let seconds) = self else { return name }
+        return "evict after \(seconds) s"
+    }
 }
 
 /// Where a joining consumer starts.
@@ -179,6 +256,10 @@ extension BroadcastRing {
         @usableFromInline let maximumRecordLength: Int
         @usableFromInline let slots: Int
         @usableFromInline let overwrite: Bool
+        /// `.evict`: consumers check after each read that they still own their slot.
+        @usableFromInline let evict: Bool
+        /// `.evict`'s timeout; 0 otherwise.
+        @usableFromInline let evictAfterNs: UInt64
 
         init(_ ring: BroadcastRing) {
             base = ring.region.base
@@ -187,6 +268,8 @@ extension BroadcastRing {
             maximumRecordLength = ring.maximumRecordLength
             slots = ring.maximumConsumers
             overwrite = ring.policy == .overwrite
+            evictAfterNs = ring.policy.evictAfterNs
+            evict = evictAfterNs != 0
         }
 
         @inlinable func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
@@ -286,8 +369,9 @@ extension BroadcastRing {
 /// bumps `wake` and calls FUTEX_WAKE for `count` sleepers.
 @usableFromInline
 enum FutexHandshake {
-    @inlinable @inline(__always)
-    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32) {
+    /// Returns whether it issued a wake-up (for the counters).
+    @inlinable @inline(__always) @discardableResult
+    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32) -> Bool {
         // seq_cst fence: our publication (before) and our read of the flag
         // (after) cannot be reordered; pairs with the fence in `sleep`.
         cshim_fence_seq_cst()
@@ -296,14 +380,17 @@ enum FutexHandshake {
             // Relaxed: the futex call orders it; the sleeper compares the value.
             _ = cshim_fetch_add32_relaxed(wake, 1)
             _ = cshim_futex_wake(wake, count)
+            return true
         }
+        return false
     }
 
     /// One sleep of at most `sliceNs` unless `recheck` finds the wait over
     /// once the flag is up. The flag is left up (other sleepers may share
-    /// it); a waker clears it.
+    /// it); a waker clears it. Counts the park, and the wake-up if one
+    /// ended it, in `counters`.
     static func sleep(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, sliceNs: UInt64,
-                      recheck: () throws(ShmError) -> Bool) throws(ShmError) {
+                      counters: EndpointCounters, recheck: () throws(ShmError) -> Bool) throws(ShmError) {
         // Acquire: read before raising the flag, so a bump after it makes
         // futex_wait return at once instead of sleeping.
         let epoch = cshim_load32_acquire(wake)
@@ -313,7 +400,11 @@ enum FutexHandshake {
         // with the fence in `wakeIfSleeping`.
         cshim_fence_seq_cst()
         if try recheck() { return }
-        _ = cshim_futex_wait(wake, epoch, max(1, sliceNs))
+        counters.add(CountersLayout.parksField, 1)
+        counters.touch()
+        if cshim_futex_wait(wake, epoch, max(1, sliceNs)) == 0 {
+            counters.add(CountersLayout.wakeupsReceivedField, 1)
+        }
     }
 }
 

@@ -4,7 +4,8 @@ import ShmRing
 
 /// One endpoint's counters and liveness, as `stat` and `top` show them.
 struct EndpointStat: Encodable {
-    /// "producer", "consumer", or "slotN" (a queue's process slot).
+    /// "producer", "consumer", "consumer[i]" (a broadcast ring's consumer
+    /// slot i), or "slotN" (a queue's process slot).
     var endpoint: String
     var pid: Int32?
     /// nil: not held now (never claimed, or released). Ring sides are judged by the ring's kernel-held
@@ -23,6 +24,11 @@ struct EndpointStat: Encodable {
     var wakeupsReceived: UInt64
     var takeovers: UInt64
     var claims: UInt64
+    /// A broadcast consumer slot's records lost to overruns (nil elsewhere).
+    var recordsLost: UInt64? = nil
+    /// A broadcast consumer's bytes published but not yet read by it, while
+    /// joined (nil elsewhere).
+    var pendingBytes: Int? = nil
     /// Seconds since the last claim, wait, park or unpark (nil: never).
     var idleSeconds: Double?
 }
@@ -79,27 +85,44 @@ enum RingStats {
             guard let kind = StructureKind(rawValue: rawKind) else { return stat }
             let header = try RegionHeader.validate(region, expecting: kind, timeoutSeconds: 0)
             let isRing = kind == .spscRing || kind == .recordRing
-            let holders = isRing ? try RingNames.holders(of: region) : []
+            let isBroadcast = kind == .broadcastRing
+            let holders = isRing || isBroadcast ? try RingNames.holders(of: region) : []
+            // A broadcast ring's consumer slots, judged by their witness bytes.
+            let broadcast = isBroadcast ? try BroadcastRing.attach(region, timeoutSeconds: 0) : nil
+            let joined = try broadcast?.consumers() ?? []
+            let published = broadcast?.publishedPosition ?? 0
             stat.endpoints = try RegionCounters.read(region, header: header).map { v in
+                if isBroadcast, v.slot > 0 {
+                    let mine = joined.first { $0.slot == v.slot - 1 }
+                    var e = endpointStat(v, name: "consumer[\(v.slot - 1)]", pid: mine?.pid ?? v.pid, alive: mine?.alive,
+                                         holding: mine != nil, now: now)
+                    e.recordsLost = v.recordsLost
+                    e.pendingBytes = mine.map { $0.cursor <= published ? Int(min(published - $0.cursor, UInt64(broadcast!.capacity))) : 0 }
+                    return e
+                }
                 let held = holders.first { $0.role == v.role }
                 let alive: Bool?
-                if isRing {
+                if isRing || isBroadcast {
                     alive = held?.alive
                 } else {
                     alive = ProcessIdentity(packed: v.ownerIdentity).map(\.isAlive)
                 }
-                return EndpointStat(endpoint: isRing ? v.role : "slot\(v.slot)", pid: held?.pid ?? v.pid, alive: alive,
-                                    holding: isRing ? held != nil : alive == true,
-                                    recordsPublished: v.recordsPublished, bytesPublished: v.bytesPublished,
-                                    recordsConsumed: v.recordsConsumed, bytesConsumed: v.bytesConsumed,
-                                    fullWaits: v.fullWaits, emptyWaits: v.emptyWaits, parks: v.parks,
-                                    wakeupsIssued: v.wakeupsIssued, wakeupsReceived: v.wakeupsReceived,
-                                    takeovers: v.takeovers, claims: v.claims,
-                                    idleSeconds: v.lastActivityNs == 0 || v.lastActivityNs > now ? nil : Double(now - v.lastActivityNs) / 1e9)
+                return endpointStat(v, name: isRing || isBroadcast ? v.role : "slot\(v.slot)", pid: held?.pid ?? v.pid, alive: alive,
+                                    holding: isRing || isBroadcast ? held != nil : alive == true, now: now)
             }
         } catch {
             stat.problem = error.description
         }
         return stat
+    }
+
+    static func endpointStat(_ v: EndpointCounterValues, name: String, pid: Int32?, alive: Bool?, holding: Bool, now: UInt64) -> EndpointStat {
+        EndpointStat(endpoint: name, pid: pid, alive: alive, holding: holding,
+                     recordsPublished: v.recordsPublished, bytesPublished: v.bytesPublished,
+                     recordsConsumed: v.recordsConsumed, bytesConsumed: v.bytesConsumed,
+                     fullWaits: v.fullWaits, emptyWaits: v.emptyWaits, parks: v.parks,
+                     wakeupsIssued: v.wakeupsIssued, wakeupsReceived: v.wakeupsReceived,
+                     takeovers: v.takeovers, claims: v.claims,
+                     idleSeconds: v.lastActivityNs == 0 || v.lastActivityNs > now ? nil : Double(now - v.lastActivityNs) / 1e9)
     }
 }

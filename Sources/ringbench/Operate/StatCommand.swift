@@ -45,7 +45,7 @@ struct StatCommand: ParsableCommand {
 
     static func table(_ stats: [RingStat]) -> String {
         let head = ["ring", "kind", "endpoint", "pid", "state", "records out", "bytes out", "records in", "bytes in",
-                    "full waits", "empty waits", "parks", "wakes sent", "wakes got", "takeovers", "idle"]
+                    "full waits", "empty waits", "parks", "wakes sent", "wakes got", "takeovers", "lost", "idle"]
         var rows: [[String]] = []
         for ring in stats {
             if ring.endpoints.isEmpty {
@@ -56,7 +56,7 @@ struct StatCommand: ParsableCommand {
                 rows.append([ring.name, ring.kind, e.endpoint, e.pid.map(String.init) ?? "-", liveness(e),
                              String(e.recordsPublished), String(e.bytesPublished), String(e.recordsConsumed), String(e.bytesConsumed),
                              String(e.fullWaits), String(e.emptyWaits), String(e.parks), String(e.wakeupsIssued),
-                             String(e.wakeupsReceived), String(e.takeovers), e.idleSeconds.map { String(format: "%.1fs", $0) } ?? "-"])
+                             String(e.wakeupsReceived), String(e.takeovers), e.recordsLost.map(String.init) ?? "-", e.idleSeconds.map { String(format: "%.1fs", $0) } ?? "-"])
             }
         }
         return TextTable.render(head: head, rows: rows)

@@ -108,8 +108,10 @@ struct TopView {
                 // First seen without progress: still since the previous sample at least.
                 if progressed { lastProgress[key] = ring.sampledAtNs }
                 else if lastProgress[key] == nil { lastProgress[key] = before?.sampledAtNs ?? ring.sampledAtNs }
-                let isConsumer = e.endpoint == "consumer" || (!ring.kind.contains("ring") && e.recordsConsumed > 0)
-                let pending = ring.pending ?? 0
+                let isConsumer = e.endpoint.hasPrefix("consumer") || (!ring.kind.contains("ring") && e.recordsConsumed > 0)
+                // A broadcast consumer's own lag; otherwise the ring's.
+                let pending = e.pendingBytes ?? ring.pending ?? 0
+                let inBytes = ring.kind == "record ring" || e.pendingBytes != nil
                 // Work waits for a consumer when something is pending, for a
                 // producer when the ring has room (a stopped producer with
                 // nothing to send looks the same: only consumers are judged).
@@ -117,16 +119,16 @@ struct TopView {
                 let still = Double(ring.sampledAtNs &- (lastProgress[key] ?? ring.sampledAtNs)) / 1e9
                 var state = StatCommand.liveness(e)
                 if e.alive == true, hasWork, still >= stallSeconds { state = "STALLED" }
-                let lag = isConsumer && ring.kind != "record ring" ? pending : 0
-                // A record ring's pending is in bytes: drained at the byte rate.
-                let drain = ring.kind == "record ring" ? rate(\.bytesConsumed) : outRate
+                let lag = isConsumer && !inBytes ? pending : 0
+                // A record ring's (and a broadcast consumer's) pending is in bytes: drained at the byte rate.
+                let drain = inBytes ? rate(\.bytesConsumed) : outRate
                 // Only a live holder can be the slowest (an unclaimed or dead end has its own state).
                 let lagSeconds: Double? = isConsumer && pending > 0 && e.alive == true ? (drain > 0 ? Double(pending) / drain : .infinity) : nil
                 rows.append(Row(cells: [ring.name, ring.kind, e.endpoint, e.pid.map(String.init) ?? "-", state,
                                         Self.format(inRate), Self.format(outRate),
                                         String(format: "%.2f", rate(\.bytesPublished) / 1e6), String(format: "%.2f", rate(\.bytesConsumed) / 1e6),
                                         ring.fillPercent.map { String(format: "%.1f%%", $0) } ?? "-",
-                                        isConsumer ? (ring.kind == "record ring" ? "\(pending) B" : String(pending)) : "-",
+                                        isConsumer ? (inBytes ? "\(pending) B" : String(pending)) : "-",
                                         (lagSeconds ?? (isConsumer && pending > 0 ? .infinity : nil)).map { $0.isInfinite ? "inf" : String(format: "%.3f", $0) } ?? "-",
                                         Self.format(rate { $0.fullWaits &+ $0.emptyWaits }),
                                         Self.format(rate { $0.wakeupsIssued &+ $0.wakeupsReceived }),

@@ -17,12 +17,13 @@ struct BroadcastPublisher {
     func run() throws {
         let backing = try command.location.regionBacking()
         let slots = max(64, command.consumers ?? 0)
+        let policy = try command.policy
         let ring: BroadcastRing
         do {
             let capacity = command.capacity
             ring = try BroadcastRing.create(backing: backing, name: command.name, capacity: capacity,
                                             maximumRecordLength: command.maxRecordOption ?? min(64 << 10, BroadcastLayout.largestRecord(capacity: capacity)),
-                                            maximumConsumers: slots, policy: command.policy,
+                                            maximumConsumers: slots, policy: policy,
                                             options: command.location.regionOptions(), reclaimStale: true)
         } catch { throw CommandFailure(message: error.description, code: { if case .invalidArgument = error { 2 } else { 1 } }()) }
         var producer: BroadcastRing.Producer
@@ -30,13 +31,8 @@ struct BroadcastPublisher {
         do {
             if let wanted = command.consumers { try waitForConsumers(wanted, producer: producer) }
             if let count = command.count {
-                let size = command.size
-                let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
-                defer { line.deallocate() }
-                for i in 0..<count {
-                    PubCommand.generatedRecord(i, into: line)
-                    try publish(UnsafeRawBufferPointer(line), into: &producer)
-                }
+                // Paced by --rate as for a record ring.
+                try command.generate(count, into: &producer) { record, producer in try publish(record, into: &producer) }
             } else {
                 var input = RecordInput(framing: command.framing, maximumRecord: ring.maximumRecordLength)
                 var more = true
@@ -145,7 +141,10 @@ struct BroadcastSubscriber {
             case let failure as OutputFailure: throw CommandFailure(message: "ring '\(command.name)': \(failure.message)")
             case HarnessError.interrupted(let signal):
                 throw CommandFailure(message: "ring '\(command.name)': interrupted by \(SignalGuard.name(of: signal))", code: 128 + signal)
-            case let error as ShmError: throw CommandFailure(message: "ring '\(command.name)': \(error.description)")
+            case let error as ShmError:
+                // Evicted (`--policy evict`): the line names the ring itself.
+                if case .evicted = error { throw CommandFailure(message: error.description, code: 4) }
+                throw CommandFailure(message: "ring '\(command.name)': \(error.description)")
             default: throw CommandFailure(message: "ring '\(command.name)': \(error)")
             }
         }

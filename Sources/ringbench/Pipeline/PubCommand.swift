@@ -76,8 +76,10 @@ struct PubCommand: ParsableCommand {
     @Flag(help: "Create a broadcast ring: any number of `ringbench sub NAME` each receive the whole stream.")
     var broadcast = false
 
-    @Option(help: "With --broadcast: block (wait for the slowest live sub) or overwrite (never wait; a lapped sub reports its losses).")
-    var policy: BroadcastPolicy = .block
+    @OptionGroup var policyOptions: BroadcastPolicyOptions
+
+    /// `--policy` and `--evict-after`, checked.
+    var policy: BroadcastPolicy { get throws { try policyOptions.policy() } }
 
     @Option(help: ArgumentHelp("With --broadcast: wait for N subs to join before the first record (slots: at least 64).", valueName: "N"))
     var consumers: Int?
@@ -92,7 +94,11 @@ struct PubCommand: ParsableCommand {
         if count != nil, !(1...maxRecord).contains(size) {
             throw CommandFailure(message: "--size must be between 1 and --max-record (\(maxRecord)) bytes, got \(size)", code: 2)
         }
+        if !broadcast, policyOptions.given {
+            throw CommandFailure(message: "--policy and --evict-after go with --broadcast", code: 2)
+        }
         if broadcast {
+            _ = try policy
             if let consumers, !(1...BroadcastLayout.maximumConsumers).contains(consumers) {
                 throw CommandFailure(message: "--consumers must be between 1 and \(BroadcastLayout.maximumConsumers), got \(consumers)", code: 2)
             }
@@ -112,7 +118,7 @@ struct PubCommand: ParsableCommand {
         var publisher = Publisher(ring: name, consumerGrace: consumerGrace)
         do {
             if let count {
-                try generate(count, into: &producer, with: &publisher)
+                try generate(count, into: &producer) { record, producer in try publisher.publish(record, into: &producer) }
             } else {
                 var input = RecordInput(framing: framing, maximumRecord: maxRecord)
                 // Every record a read completed goes out at once (one commit per read).
@@ -150,8 +156,12 @@ struct PubCommand: ParsableCommand {
         }
     }
 
-    /// `--count` records of `--size` bytes: "record N " then letters, paced by `--rate`.
-    func generate(_ total: Int, into producer: inout RecordRing.Producer, with publisher: inout Publisher) throws {
+    /// `--count` records of `--size` bytes: "record N " then letters, paced
+    /// by `--rate`, into either ring kind's producer; `publish` writes one
+    /// record, waiting for room as that kind does.
+    func generate<Producer: RecordReserving & ~Copyable>(
+        _ total: Int, into producer: inout Producer, _ publish: (UnsafeRawBufferPointer, inout Producer) throws -> Void
+    ) throws {
         // 8 bytes of slack for ShortBytes.copy.
         let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
         defer { line.deallocate() }
@@ -168,7 +178,30 @@ struct PubCommand: ParsableCommand {
                     if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                 }
             }
-            try publisher.publish(UnsafeRawBufferPointer(line), into: &producer)
+            try publish(UnsafeRawBufferPointer(line), &producer)
+        }
+    }
+}
+
+/// `--policy` and `--evict-after` of a broadcast ring (`pub --broadcast`,
+/// `run --transport broadcast`).
+struct BroadcastPolicyOptions: ParsableArguments {
+    @Option(name: .customLong("policy"),
+            help: ArgumentHelp("Broadcast ring: what the producer does when a consumer is a ring behind: block (wait for it), overwrite (never wait; the lapped consumer reports its losses, exactly) or evict (block, but drop a consumer that kept the producer waiting --evict-after seconds). Default block.",
+                               valueName: "block|overwrite|evict"))
+    var name: String?
+
+    @Option(name: .customLong("evict-after"), parsing: .unconditional,
+            help: OptionRules.evictAfter.help("With --policy evict: seconds the producer waits for a consumer before dropping it.", valueName: "SECONDS"),
+            transform: OptionRules.evictAfter.transform)
+    var evictAfter: Double?
+
+    var given: Bool { name != nil || evictAfter != nil }
+
+    /// The policy named, checked (exit 2 with one line).
+    func policy() throws -> BroadcastPolicy {
+        do { return try BroadcastPolicy.parse(name: name, evictAfter: evictAfter) } catch {
+            throw CommandFailure(message: error.description, code: 2)
         }
     }
 }
@@ -182,7 +215,6 @@ extension PubCommand {
     }
 }
 
-extension BroadcastPolicy: ExpressibleByArgument {}
 
 /// Copies records into the ring: in place when there is room (the hot
 /// path: no call but the copy), else waiting in short slices, so that a
