@@ -9,9 +9,10 @@
 #   idle-cpu.json                        CPU used by a `ringbench sub` parked 5 s on an idle ring
 #   copy-1GiB.json                       pub|sub of a 1 GiB file against cat|cat (and pv, if installed)
 #   copy-side-by-side.txt                issue 15: real text lines and 64 KiB length-framed records,
-#                                        page cache -> tmpfs, cat|cat vs a FIFO vs pub|sub, interleaved
-#                                        rounds, medians; the CPU time of each side (perf stat, if
-#                                        installed); plus the per-line latency of a live pub|sub
+#                                        page cache -> tmpfs, cat|cat vs a FIFO vs pub|sub (and, on the
+#                                        text, pub|sub --framing bytes), interleaved rounds, medians;
+#                                        the CPU time of each side (perf stat, if installed); plus the
+#                                        per-line latency of a live pub|sub, lines and bytes framing
 # Usage: bench/pipelines.sh [OUTDIR]   (RINGBENCH=path/to/ringbench; SIZE_MB=1024 for the copy)
 #        ONLY=copy bench/pipelines.sh [OUTDIR]   just copy-side-by-side.txt (TEXT=file of lines,
 #        ROUNDS=8, OUTPUT_DIR=a tmpfs directory for the copies, default /dev/shm,
@@ -25,7 +26,7 @@ mkdir -p "$out"
 
 # Side by side, on the same input, in interleaved rounds (A B C A B C ...):
 # cat|cat, cat > FIFO & cat < FIFO, and ringbench pub | ringbench sub (4 MiB
-# ring, the default). Input from the page cache (read once first), output to
+# ring, the default; on the text also with --framing bytes, "pubbytes"). Input from the page cache (read once first), output to
 # tmpfs; every copy is checked with cmp. Medians and min/max per mechanism.
 copy_side_by_side() {
   text=${TEXT:-}
@@ -59,13 +60,16 @@ for i in range(len(data) // 65536):
     : > "$dir/times"
     r=0
     while [ $r -lt "$rounds" ]; do
-      for mech in catcat fifo pubsub ${BEFORE:+before}; do
+      mechs="catcat fifo pubsub"
+      [ $kind = lines ] && mechs="$mechs pubbytes"
+      for mech in $mechs ${BEFORE:+before}; do
         rm -f "$dir/copy" "$dir/fifo"
         t0=$(date +%s%N)
         case $mech in
           catcat) cat "$input" | cat > "$dir/copy" ;;
           fifo) mkfifo "$dir/fifo"; cat "$input" > "$dir/fifo" & cat "$dir/fifo" > "$dir/copy"; wait ;;
           pubsub) "$bin" pub "$ring" --framing $framing < "$input" | "$bin" sub "$ring" --framing $framing > "$dir/copy" ;;
+          pubbytes) "$bin" pub "$ring" --framing bytes < "$input" | "$bin" sub "$ring" --framing bytes > "$dir/copy" ;;
           before) "$BEFORE" pub "$ring" --framing $framing < "$input" | "$BEFORE" sub "$ring" --framing $framing > "$dir/copy" ;;
         esac
         t1=$(date +%s%N)
@@ -78,32 +82,35 @@ for i in range(len(data) // 65536):
       { v[$1, ++n[$1]] = $2 }
       END {
         for (m in n) { k = n[m]; med = (k % 2) ? v[m, (k + 1) / 2] : (v[m, k / 2] + v[m, k / 2 + 1]) / 2; s[m] = med }
-        for (m in n) printf "%-10s %-7s median %.3f s  (%.0f MB/s)  min %.3f  max %.3f  %d runs\n", kind, m, s[m] / 1e9, bytes / s[m] * 1e3, v[m, 1] / 1e9, v[m, n[m]] / 1e9, n[m]
+        for (m in n) printf "%-10s %-8s median %.3f s  (%.0f MB/s)  min %.3f  max %.3f  %d runs\n", kind, m, s[m] / 1e9, bytes / s[m] * 1e3, v[m, 1] / 1e9, v[m, n[m]] / 1e9, n[m]
         printf "%-10s pub|sub speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubsub"], s["fifo"] / s["pubsub"]
+        if ("pubbytes" in s) printf "%-10s pub|sub --framing bytes speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubbytes"], s["fifo"] / s["pubbytes"]
         if ("before" in s) printf "%-10s pub|sub before: %.2fx over cat|cat; now %.2fx faster than before\n", kind, s["catcat"] / s["before"], s["before"] / s["pubsub"]
       }' | sort >> "$report"
   done
   echo "# load at the end of the copies: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
-  # CPU time of each side on the lines (perf stat task-clock): what a side
+  # CPU time of each side on the text (perf stat task-clock): what a side
   # costs, less disturbed than the wall time when other work shares the CPUs.
   if command -v perf > /dev/null; then
     for r in 1 2 3; do
-      for which in now ${BEFORE:+before}; do
-        b=$bin; [ $which = now ] || b=$BEFORE
-        perf stat -x, -e task-clock -o "$dir/pub.cpu" "$b" pub "$ring" < "$text" \
-          | perf stat -x, -e task-clock -o "$dir/sub.cpu" "$b" sub "$ring" > "$dir/copy"
-        printf 'cpu        lines %-6s pub %s ms, sub %s ms (task-clock)\n' $which \
+      for which in now bytes ${BEFORE:+before}; do
+        b=$bin; [ $which = before ] && b=$BEFORE
+        f=lines; [ $which = bytes ] && f=bytes
+        perf stat -x, -e task-clock -o "$dir/pub.cpu" "$b" pub "$ring" --framing $f < "$text" \
+          | perf stat -x, -e task-clock -o "$dir/sub.cpu" "$b" sub "$ring" --framing $f > "$dir/copy"
+        printf 'cpu        text %-6s --framing %-5s pub %s ms, sub %s ms (task-clock)\n' $which $f \
           "$(grep task-clock "$dir/pub.cpu" | cut -d, -f1)" "$(grep task-clock "$dir/sub.cpu" | cut -d, -f1)" >> "$report"
       done
     done
   fi
   # Per-line latency of a live pipeline: a line every 5 ms into pub's stdin,
   # stamped; the reader of sub's stdout notes when each arrives.
-  python3 - "$bin" "$ring" >> "$report" <<'PY'
+  for framing in lines bytes; do
+  python3 - "$bin" "$ring" $framing >> "$report" <<'PY'
 import os, subprocess, sys, time
-binary, ring = sys.argv[1], sys.argv[2] + "-latency"
-pub = subprocess.Popen([binary, "pub", ring], stdin=subprocess.PIPE)
-sub = subprocess.Popen([binary, "sub", ring], stdout=subprocess.PIPE)
+binary, ring, framing = sys.argv[1], sys.argv[2] + "-latency", sys.argv[3]
+pub = subprocess.Popen([binary, "pub", ring, "--framing", framing], stdin=subprocess.PIPE)
+sub = subprocess.Popen([binary, "sub", ring, "--framing", framing], stdout=subprocess.PIPE)
 time.sleep(0.3)
 delays = []
 for i in range(400):
@@ -113,9 +120,10 @@ for i in range(400):
     time.sleep(0.005)
 pub.stdin.close(); pub.wait(); sub.stdout.read(); sub.wait()
 delays.sort()
-print("latency    line written to pub's stdin -> read from sub's stdout, 400 lines 5 ms apart: "
-      "median %.0f us, p99 %.0f us, max %.0f us" % (delays[200], delays[396], delays[-1]))
+print("latency    %-5s line written to pub's stdin -> read from sub's stdout, 400 lines 5 ms apart: "
+      "median %.0f us, p99 %.0f us, max %.0f us" % (framing, delays[200], delays[396], delays[-1]))
 PY
+  done
   rm -rf "$dir"
   cat "$report"
 }

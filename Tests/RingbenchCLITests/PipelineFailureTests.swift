@@ -80,23 +80,31 @@ final class PipelineFailureTests: XCTestCase {
 
     // MARK: Item 9: a record goes out as soon as it is read
 
+    /// Lines, and `--framing bytes` (a read is one record, committed at
+    /// once: a partial line goes out too).
     func testLineIsVisibleWhilePubsInputStaysOpen() throws {
-        let pub = try startFed(["pub", ring])
-        let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"])
-        usleep(300_000)
-        let written = Date()
-        pub.write("hello\n")
-        let seen = read(sub.out.fileHandleForReading, until: "hello\n", seconds: 5)
-        let delay = Date().timeIntervalSince(written)
-        XCTAssertEqual(seen, "hello\n")
-        XCTAssertLessThan(delay, 0.5, "the line waited for more input")
-        pub.write("world")
-        pub.closeInput()
-        XCTAssertEqual(pub.running.wait().status, 0)
-        let rest = sub.wait()
-        XCTAssertEqual(rest.status, 0, rest.stderr)
-        XCTAssertEqual(rest.stdout, "world")
-        assertNameGone()
+        for framing in [[], ["--framing", "bytes"]] {
+            let pub = try startFed(["pub", ring] + framing)
+            let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"] + framing)
+            usleep(300_000)
+            let written = Date()
+            pub.write("hello\n")
+            let seen = read(sub.out.fileHandleForReading, until: "hello\n", seconds: 5)
+            let delay = Date().timeIntervalSince(written)
+            XCTAssertEqual(seen, "hello\n", "\(framing)")
+            XCTAssertLessThan(delay, 0.5, "\(framing): the line waited for more input")
+            if !framing.isEmpty {
+                pub.write("par")
+                XCTAssertEqual(read(sub.out.fileHandleForReading, until: "par", seconds: 5), "par", "a partial line goes out too")
+            }
+            pub.write("world")
+            pub.closeInput()
+            XCTAssertEqual(pub.running.wait().status, 0)
+            let rest = sub.wait()
+            XCTAssertEqual(rest.status, 0, rest.stderr)
+            XCTAssertEqual(rest.stdout, "world", "\(framing)")
+            assertNameGone()
+        }
     }
 
     func testKilledPubDeliversTheLinesItRead() throws {
@@ -114,24 +122,28 @@ final class PipelineFailureTests: XCTestCase {
 
     // MARK: Item 8: a failing producer fails its consumer
 
+    /// Lines, and `--framing bytes` (interrupted inside a read that runs
+    /// with ring space reserved).
     func testInterruptedPubFailsItsSub() throws {
         for signal in [SIGINT, SIGTERM, SIGHUP] {
-            let pub = try startFed(["pub", ring])
-            let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"])
-            pub.write("one\ntwo\n")
-            XCTAssertEqual(read(sub.out.fileHandleForReading, until: "two\n", seconds: 5), "one\ntwo\n")
-            kill(pub.running.pid, signal)
-            let pubResult = pub.running.wait()
-            let pubExited = Date()
-            let result = sub.wait()
-            let delay = Date().timeIntervalSince(pubExited)
-            XCTAssertEqual(pubResult.status, 128 + signal, pubResult.stderr)
-            XCTAssertFalse(pubResult.stderr.contains("children"), pubResult.stderr)
-            XCTAssertEqual(result.status, 1, result.stderr)
-            XCTAssertTrue(result.stderr.contains("producer failed: interrupted by signal \(signal)"), result.stderr)
-            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-            XCTAssertLessThan(delay, 1.0, "sub noticed the failed producer late")
-            assertNameGone()
+            for framing in [[], ["--framing", "bytes"]] {
+                let pub = try startFed(["pub", ring] + framing)
+                let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"] + framing)
+                pub.write("one\ntwo\n")
+                XCTAssertEqual(read(sub.out.fileHandleForReading, until: "two\n", seconds: 5), "one\ntwo\n")
+                kill(pub.running.pid, signal)
+                let pubResult = pub.running.wait()
+                let pubExited = Date()
+                let result = sub.wait()
+                let delay = Date().timeIntervalSince(pubExited)
+                XCTAssertEqual(pubResult.status, 128 + signal, pubResult.stderr)
+                XCTAssertFalse(pubResult.stderr.contains("children"), pubResult.stderr)
+                XCTAssertEqual(result.status, 1, result.stderr)
+                XCTAssertTrue(result.stderr.contains("producer failed: interrupted by signal \(signal)"), result.stderr)
+                XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+                XCTAssertLessThan(delay, 1.0, "sub noticed the failed producer late")
+                assertNameGone()
+            }
         }
     }
 
@@ -332,6 +344,51 @@ final class PipelineFailureTests: XCTestCase {
             guard case let .streamConsumed(_, pid) = error else { return XCTFail("\(error)") }
             XCTAssertGreaterThan(pid, 0)
         }
+        assertNameGone()
+    }
+
+    // MARK: --framing bytes: stdin as a byte stream, straight into the ring
+
+    /// Every byte value, and text without a final newline, through a ring
+    /// smaller than the input (both sides wait; reads wrap the ring's end):
+    /// the copy is byte-identical, from a file (reads of --max-record) and
+    /// from a pipe fed in uneven pieces (short reads).
+    func testBytesFramingCopiesBinaryAndTextExactly() throws {
+        var binary = Data(count: 600_000)
+        for i in 0..<binary.count { binary[i] = UInt8(truncatingIfNeeded: (i &* 7919) ^ (i >> 11)) }
+        let text = Data((0..<20_000).map { "line \($0)\n" }.joined().utf8) + Data("no newline at the end".utf8)
+        let framing = ["--framing", "bytes"]
+        let pubArguments = ["pub", ring, "--capacity", "64K", "--max-record", "16K"] + framing
+        for (name, data) in [("binary", binary), ("text", text)] {
+            let input = try temporaryFile(data, "bytes-\(name)")
+            defer { try? FileManager.default.removeItem(at: input) }
+            let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"] + framing)
+            let pub = try Ringbench.start(pubArguments, input: input)
+            let out = sub.waitForData()
+            XCTAssertEqual(pub.wait().status, 0, name)
+            XCTAssertEqual(out.status, 0, name)
+            XCTAssertTrue(out.data == data, "\(name): \(out.data.count) of \(data.count) bytes")
+            assertNameGone()
+        }
+        let fed = try startFed(pubArguments)
+        let sub = try Ringbench.start(["sub", ring, "--wait-for-creation", "10"] + framing)
+        // Fed from another thread: this one reads sub's output meanwhile.
+        let feeder = Thread { [binary] in
+            var offset = 0
+            var piece = 1
+            while offset < binary.count {
+                let end = min(binary.count, offset + piece)
+                fed.input.fileHandleForWriting.write(binary[offset..<end])
+                offset = end
+                piece = piece * 3 % 40_009 + 1
+            }
+            fed.closeInput()
+        }
+        feeder.start()
+        let out = sub.waitForData()
+        XCTAssertEqual(fed.running.wait().status, 0)
+        XCTAssertEqual(out.status, 0)
+        XCTAssertTrue(out.data == binary, "from a pipe: \(out.data.count) of \(binary.count) bytes")
         assertNameGone()
     }
 }

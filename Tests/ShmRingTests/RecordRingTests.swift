@@ -80,6 +80,59 @@ final class RecordRingTests: XCTestCase {
         XCTAssertEqual(try consumer.tryPeek { Self.check($0, index: 3, length: 56) }, true)
     }
 
+    /// `tryReserve(upTo:atLeast:)`: the body gets all the contiguous free
+    /// room (capped by the request and the largest record) and says how much
+    /// it used; no room for the least is nil (the body is not called); the
+    /// end is padded when it cannot hold the least; 0 used writes nothing;
+    /// a body claiming more than it got, a throwing body, bad bounds write
+    /// nothing; the blocking form waits (and times out) like `reserve`.
+    func testReserveUpToUsesTheContiguousRoomAndCommitsWhatWasUsed() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 64, maximumRecordLength: 56)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        var offered: [Int] = []
+        // Empty ring: the largest record (56), not the 100 asked.
+        XCTAssertEqual(try producer.tryReserve(upTo: 100) { room in offered.append(room.count); Self.fill(room, index: 1); return 20 }, 20)
+        // 32 bytes left before the end: 24 of payload.
+        XCTAssertEqual(try producer.tryReserve(upTo: 100) { room in offered.append(room.count); Self.fill(room, index: 2); return room.count }, 24)
+        XCTAssertEqual(offered, [56, 24])
+        XCTAssertNil(try producer.tryReserve(upTo: 8) { _ in XCTFail("no room: the body runs not"); return 0 }, "full")
+        // The failed reserve committed both records.
+        XCTAssertEqual(try consumer.tryPeek { Self.check($0, index: 1, length: 20) }, true)
+        consumer.release()
+        XCTAssertEqual(try producer.tryReserve(upTo: 100) { _ in 0 }, 0, "0 used: no record")
+        XCTAssertThrowsError(try producer.tryReserve(upTo: 100) { room in room.count + 1 }) { error in
+            guard case ShmError.invalidArgument = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try producer.tryReserve(upTo: 100) { _ throws(ShmError) -> Int in throw .invalidArgument("fill failed") })
+        for (most, least) in [(10, 0), (8, 9), (100, 57)] {
+            XCTAssertThrowsError(try producer.tryReserve(upTo: most, atLeast: least) { _ in 1 }, "\(most) \(least)")
+        }
+        producer.commit()
+        XCTAssertEqual(try consumer.tryPeek { Self.check($0, index: 2, length: 24) }, true)
+        XCTAssertNil(try consumer.tryPeek { _ in }, "nothing else was written")
+        consumer.release()
+        // At offset 0 again: 36 bytes (48 with the header) leave 16 before the end.
+        XCTAssertEqual(try producer.tryReserve(upTo: 36) { room in Self.fill(room, index: 3); return room.count }, 36)
+        // At least 9 (a 24-byte footprint) does not fit the 16: padding; then the
+        // room at the start is still held by the consumer: nil (padding committed).
+        XCTAssertNil(try producer.tryReserve(upTo: 50, atLeast: 9) { _ in XCTFail("no room at the start"); return 0 })
+        XCTAssertThrowsError(try producer.reserve(upTo: 50, atLeast: 9, timeoutSeconds: 0.05) { _ in 0 }) { error in
+            guard case ShmError.timedOut = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try consumer.tryPeek { Self.check($0, index: 3, length: 36) }, true)
+        consumer.release()
+        XCTAssertNil(try consumer.tryPeek { _ in }, "only the padding, handed back")
+        let start = UnsafeMutableRawPointer(ring.region.base + RecordLayout.dataOffset + 8)
+        XCTAssertEqual(try producer.reserve(upTo: 50, atLeast: 9, timeoutSeconds: 1) { room in
+            XCTAssertEqual(room.baseAddress, start, "after the padding, at offset 0")
+            Self.fill(room, index: 4)
+            return room.count
+        }, 50)
+        producer.commit()
+        XCTAssertEqual(try consumer.tryPeek { Self.check($0, index: 4, length: 50) }, true, "the padding skipped")
+    }
+
     func testBatchIsInvisibleUntilCommitted() throws {
         let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 64)
         var producer = try ring.producer(wait: .spin)

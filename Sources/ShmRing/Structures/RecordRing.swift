@@ -278,21 +278,74 @@ public struct RecordRing: Sendable {
                 throw .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(geometry.maximumRecordLength) bytes")
             }
             let footprint = UInt64(RecordLayout.footprint(length: length))
-            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
-            if footprint > toEnd {
-                // Pad to the end first: needs only the bytes up to the end.
-                guard try freeBytes(wanted: toEnd) >= toEnd else { commit(); return false }
-                writeHeader(at: writePosition, length: UInt32(truncatingIfNeeded: toEnd &- 8), type: RecordLayout.paddingType)
-                writePosition &+= toEnd
-            }
-            guard try freeBytes(wanted: footprint) >= footprint else { commit(); return false }
+            guard try padToTheEnd(unlessItHolds: footprint), try freeBytes(wanted: footprint) >= footprint else { commit(); return false }
             let at = geometry.offset(writePosition)
             try fill(UnsafeMutableRawBufferPointer(start: geometry.data + at + RecordLayout.recordHeaderSize, count: length))
+            finishRecord(length)
+            return true
+        }
+
+        /// Writes a padding record to the ring's end if the bytes before it
+        /// cannot hold `footprint`; false if there is no room for the padding now.
+        @inlinable @inline(__always)
+        mutating func padToTheEnd(unlessItHolds footprint: UInt64) throws(ShmError) -> Bool {
+            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
+            guard footprint > toEnd else { return true }
+            // Needs only the bytes up to the end.
+            guard try freeBytes(wanted: toEnd) >= toEnd else { return false }
+            writeHeader(at: writePosition, length: UInt32(truncatingIfNeeded: toEnd &- 8), type: RecordLayout.paddingType)
+            writePosition &+= toEnd
+            return true
+        }
+
+        /// The header of the record of `length` bytes just filled at the
+        /// write position; the record is taken (published at `commit`).
+        @inlinable @inline(__always)
+        mutating func finishRecord(_ length: Int) {
             writeHeader(at: writePosition, length: UInt32(truncatingIfNeeded: length), type: RecordLayout.recordType)
-            writePosition &+= footprint
+            writePosition &+= UInt64(RecordLayout.footprint(length: length))
             uncommittedRecords &+= 1
             uncommittedBytes &+= UInt64(truncatingIfNeeded: length)
-            return true
+        }
+
+        /// Writes one record of a length `fill` decides, in place: `fill`
+        /// gets contiguous room inside the ring for between `minimum` and
+        /// `maximum` payload bytes (as many as are free and contiguous, capped
+        /// by `maximum` and the ring's largest record; valid only during the
+        /// call), writes there, and returns how many bytes it used. For
+        /// reading straight into the ring: `read(fd, room.baseAddress, room.count)`.
+        /// Returns the bytes used (the record's length), or nil when there is
+        /// no room for `minimum` bytes now (then what was written before is
+        /// committed, as with `tryReserve`). `fill` returning 0 writes no
+        /// record (a zero-length record needs `tryReserve(0)`). If the bytes
+        /// before the ring's end cannot hold `minimum`, a padding record fills
+        /// them first and the room starts at the ring's start. The record is
+        /// published at the next `commit()`; if `fill` throws, it is not written.
+        /// Throws `invalidArgument` for `minimum` not in 1...`maximum` or over
+        /// the largest record, and when `fill` returns more than it was given.
+        @inlinable
+        public mutating func tryReserve(upTo maximum: Int, atLeast minimum: Int = 1,
+                                        _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Int) throws(ShmError) -> Int? {
+            try endpoint.checkNotForked()
+            guard minimum >= 1, minimum <= maximum, minimum <= geometry.maximumRecordLength else {
+                throw .invalidArgument("a record of \(minimum) to \(maximum) bytes: the least must be between 1 and the most, and at most this ring's largest record, \(geometry.maximumRecordLength) bytes")
+            }
+            let most = min(maximum, geometry.maximumRecordLength)
+            let least = UInt64(RecordLayout.footprint(length: minimum))
+            guard try padToTheEnd(unlessItHolds: least) else { commit(); return nil }
+            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
+            // Free bytes are a multiple of 8 (positions are), so a payload of
+            // `room - 8` bytes has a footprint of at most `room`.
+            let room = min(try freeBytes(wanted: min(UInt64(RecordLayout.footprint(length: most)), toEnd)), toEnd)
+            guard room >= least else { commit(); return nil }
+            let offered = min(most, Int(truncatingIfNeeded: room) &- RecordLayout.recordHeaderSize)
+            let at = geometry.offset(writePosition)
+            let used = try fill(UnsafeMutableRawBufferPointer(start: geometry.data + at + RecordLayout.recordHeaderSize, count: offered))
+            guard used >= 0, used <= offered else {
+                throw .invalidArgument("the record's body says it used \(used) bytes of the \(offered) it was given")
+            }
+            if used > 0 { finishRecord(used) }
+            return used
         }
 
         /// Whether `tryReserve(length)` can make progress now (write the
@@ -320,6 +373,25 @@ public struct RecordRing: Sendable {
             _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "record ring reserve", position: writePosition,
                                   { () throws(ShmError) in try tryReserve(length, fill) }, settled: { false },
                                   ready: { () throws(ShmError) in try hasRoom(for: length) })
+        }
+
+        /// Blocking `tryReserve(upTo:atLeast:_:)`: waits with the endpoint's
+        /// strategy until `minimum` bytes of contiguous room are free, then
+        /// lets `fill` use up to `maximum` and returns the bytes it used.
+        /// Throws as `reserve(_:timeoutSeconds:_:)`.
+        @inlinable
+        public mutating func reserve(upTo maximum: Int, atLeast minimum: Int = 1, timeoutSeconds: Double?,
+                                     _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Int) throws(ShmError) -> Int {
+            var used = 0
+            let endpoint = endpoint
+            _ = try endpoint.wait(timeoutSeconds: timeoutSeconds, operation: "record ring reserve", position: writePosition,
+                                  { () throws(ShmError) in
+                                      guard let got = try tryReserve(upTo: maximum, atLeast: minimum, fill) else { return false }
+                                      used = got
+                                      return true
+                                  }, settled: { false },
+                                  ready: { () throws(ShmError) in try hasRoom(for: minimum) })
+            return used
         }
 
         /// Copies `bytes` into one record and commits it.

@@ -19,6 +19,10 @@ struct PubCommand: ParsableCommand {
             sub starts: the name stays until the consumer reaches the end (or `ringbench rm NAME`).
             Each record is published as soon as the read that completed it returns (a line typed or
             logged reaches sub at once); a kill -9 loses only records not yet read from stdin.
+            --framing bytes carries stdin as a byte stream: each read(2) goes straight into the ring
+            as one record (up to --max-record bytes) and sub writes it straight out: the fastest
+            framing, a pipe replacement, but records are arbitrary chunks (use lines, the default,
+            when a consumer expects one line per record; both sides need the same framing).
             If pub fails (SIGINT/SIGTERM/SIGHUP, a record longer than --max-record, a bad length
             prefix, a read error), it ends the stream as failed and removes the name: a running sub
             writes what was published, then exits 1 with "producer failed: <reason>".
@@ -48,7 +52,7 @@ struct PubCommand: ParsableCommand {
 
     var maxRecord: Int { maxRecordOption ?? max(1, min(64 << 10, capacity - 8)) }
 
-    @Option(help: "How stdin is cut into records: lines, or length (4-byte little-endian length, then the bytes).")
+    @Option(help: "How stdin is cut into records: lines (one record per line, the default), length (4-byte little-endian length, then the bytes), or bytes (each read is a record: fastest, a pipe replacement; records are arbitrary chunks).")
     var framing: Framing = .lines
 
     @Option(parsing: .unconditional,
@@ -124,8 +128,12 @@ struct PubCommand: ParsableCommand {
                 // Every record a read completed goes out at once (one commit per read).
                 var more = true
                 while more {
-                    more = try input.fill()
-                    try publisher.publishAll(from: &input, into: &producer)
+                    if framing == .bytes {
+                        more = try publisher.publishRead(from: &input, into: &producer)
+                    } else {
+                        more = try input.fill()
+                        try publisher.publishAll(from: &input, into: &producer)
+                    }
                     producer.commit()
                 }
             }
@@ -256,12 +264,51 @@ struct Publisher {
         if record.count > 0 { ShortBytes.copy(payload.baseAddress!, record.baseAddress!, record.count) }
     }
 
+    /// `--framing bytes`: one read of standard input straight into the
+    /// ring's free space (no buffer between), as one record of what the read
+    /// returned (up to the largest record); waits like `publish` when the ring
+    /// is full. Returns false at end of input.
+    mutating func publishRead(from input: inout RecordInput, into producer: inout RecordRing.Producer) throws -> Bool {
+        let most = input.maximumRecord
+        // Wait for room for a useful read rather than read a few bytes.
+        let least = min(most, Self.leastRead)
+        // The read's failure (a signal, a read error) crosses the ring's
+        // typed-throws closure here; nothing is written then.
+        var failure: (any Error)?
+        var got = 0
+        func fill(_ room: UnsafeMutableRawBufferPointer) -> Int {
+            do { got = try input.readDirect(into: room) } catch { failure = error; got = 0 }
+            return got
+        }
+        if try producer.tryReserve(upTo: most, atLeast: least, fill) == nil {
+            try waiting(&producer) { producer, slice throws(ShmError) in
+                _ = try producer.reserve(upTo: most, atLeast: least, timeoutSeconds: slice, fill)
+            }
+        }
+        if let failure { throw failure }
+        return got > 0
+    }
+
+    /// Room `publishRead` waits for (at most the largest record).
+    static let leastRead = 4096
+
     private func publishWaiting(_ record: UnsafeRawBufferPointer, into producer: inout RecordRing.Producer) throws {
+        try waiting(&producer) { producer, slice throws(ShmError) in
+            try producer.reserve(record.count, timeoutSeconds: slice) { payload in Self.copy(record, to: payload) }
+        }
+    }
+
+    /// Retries `attempt` (a blocking reserve of at most `slice` seconds)
+    /// until it succeeds, checking for a terminating signal between tries and
+    /// failing once the consumer has been gone (died, or failed and not
+    /// replaced) for `consumerGrace` seconds.
+    private func waiting(_ producer: inout RecordRing.Producer,
+                         _ attempt: (inout RecordRing.Producer, Double) throws(ShmError) -> Void) throws {
         var lostSince: UInt64?
         while true {
             var outcome: ShmError?
             do throws(ShmError) {
-                try producer.reserve(record.count, timeoutSeconds: Self.sliceSeconds) { payload in Self.copy(record, to: payload) }
+                try attempt(&producer, Self.sliceSeconds)
             } catch {
                 outcome = error
             }

@@ -22,6 +22,9 @@ struct PipelineFailure: Error {
 /// input). Lines: the record is the line without its newline; a last line
 /// without a newline is sent as the one-byte record "\n" (impossible as a
 /// line) followed by the line, so `sub` can write the input back exactly.
+/// Bytes: each record is what the buffer holds, up to the largest record
+/// (pub's record ring path skips the buffer: `readDirect(into:)` reads straight
+/// into the ring).
 struct RecordInput: ~Copyable {
     let framing: Framing
     let maximumRecord: Int
@@ -138,6 +141,11 @@ struct RecordInput: ~Copyable {
             start = filled
             records += 1
             return UnsafeRawBufferPointer(start: base, count: available)
+        case .bytes:
+            let length = min(available, maximumRecord)
+            start += length
+            records += 1
+            return UnsafeRawBufferPointer(start: base, count: length)
         case .length:
             guard available >= 4 else {
                 if atEnd { throw truncated() }
@@ -177,6 +185,15 @@ struct RecordInput: ~Copyable {
 
     private func truncated() -> PipelineFailure {
         PipelineFailure(message: "input ends inside a length-framed record (after \(records) records)", reason: .badInput)
+    }
+
+    /// One read of standard input into `room` (`--framing bytes`, straight
+    /// into the ring): returns the bytes read, 0 at end of input.
+    mutating func readDirect(into room: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !atEnd else { return 0 }
+        let got = try readStdin(into: room)
+        if got == 0 { atEnd = true } else { records += 1 }
+        return got
     }
 
     /// One read of standard input (0 at EOF), retrying EINTR and checking

@@ -13,8 +13,9 @@ struct OutputFailure: Error {
 /// Gathers a batch of records for standard output with their framing
 /// restored, then writes it with few large writev(2) calls. Small records
 /// are copied into a staging buffer (consecutive ones form one piece);
-/// records of `inPlaceBytes` or more are written straight from the ring, so
-/// the batch must be written (`flush`) before the records are released.
+/// records of `inPlaceBytes` or more, and every record of the bytes
+/// framing, are written straight from the ring, so the batch must be
+/// written (`flush`) before the records are released.
 ///
 /// Lines: a newline after each record, except after the record that
 /// follows the marker record "\n" (`RecordInput.unterminatedLineMarker`:
@@ -62,6 +63,11 @@ struct RecordOutput: ~Copyable {
     @inline(__always)
     mutating func append(_ record: UnsafeRawBufferPointer) {
         let count = record.count
+        if framing == .bytes {
+            // Chunks of a byte stream: written from the ring, never staged.
+            if count > 0 { addPiece(UnsafeMutableRawPointer(mutating: record.baseAddress!), count) }
+            return
+        }
         if framing == .lines {
             if count == 1, record[0] == RecordInput.unterminatedLineMarker {
                 omitNextNewline = true

@@ -28,6 +28,11 @@ enum Framing: String, ExpressibleByArgument, CaseIterable {
     /// Each record is a 4-byte little-endian length and that many bytes
     /// (binary-safe; the same framing on output).
     case length
+    /// The input as a byte stream: each read of standard input is one
+    /// record (up to the largest record), written back as is. Record
+    /// boundaries mean nothing; the fastest framing (pub reads straight into
+    /// the ring, sub writes straight from it): a pipe replacement.
+    case bytes
 }
 
 extension WaitStrategy: ExpressibleByArgument {}

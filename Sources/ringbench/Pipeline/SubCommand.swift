@@ -33,7 +33,7 @@ struct SubCommand: ParsableCommand {
 
     @OptionGroup var location: RingLocationOptions
 
-    @Option(help: "How records are written: lines (a newline after each), or length (4-byte little-endian length first).")
+    @Option(help: "How records are written: lines (a newline after each), length (4-byte little-endian length first), or bytes (as they are: the byte stream pub --framing bytes read).")
     var framing: Framing = .lines
 
     @Option(help: "How the consumer waits when the ring is empty: spin, yield or park.")
