@@ -47,8 +47,8 @@ def shm_server(request, response, wait, total):
     req = shmring.RecordRing.open(request, wait_for_creation=10)
     res = shmring.RecordRing.open(response, wait_for_creation=10)
     c, p = req.consumer(wait), res.producer(wait)
-    for _ in range(total):
-        p.write(c.read())
+    for request in c:  # until the client closes: reading the end removes the name
+        p.write(request)
     p.close()
 
 
