@@ -55,7 +55,7 @@ enum {
     SHMRING_OK = 0,
     SHMRING_AGAIN = 1,                    /* try call: full (push) or empty (pop) now */
     SHMRING_END = 2,                      /* end of stream: everything was read */
-    SHMRING_OVERRUN = 3,                  /* journal tailer: retention deleted records first (ABI 1.1) */
+    SHMRING_OVERRUN = 3,                  /* journal tailer, broadcast consumer: records lost first (ABI 1.1) */
 
     SHMRING_E_SYSTEM_CALL = -1,           /* a system call failed: see errno and call */
     SHMRING_E_NO_SUCH_REGION = -2,        /* nothing by this name */
@@ -208,6 +208,17 @@ typedef struct shmring_journal_record {
     size_t length;
     uint64_t lost;
 } shmring_journal_record;
+
+typedef struct shmring_broadcast shmring_broadcast;
+typedef struct shmring_broadcast_producer shmring_broadcast_producer;
+typedef struct shmring_broadcast_consumer shmring_broadcast_consumer;
+
+/* What a broadcast ring's producer does when a consumer is a ring behind. */
+typedef enum shmring_broadcast_policy {
+    SHMRING_BROADCAST_BLOCK = 0,     /* wait for the slowest live consumer */
+    SHMRING_BROADCAST_OVERWRITE = 1, /* never wait: a lapped consumer gets SHMRING_OVERRUN with the count lost */
+    SHMRING_BROADCAST_EVICT = 2      /* block, but drop a consumer that gated the producer evict_after_seconds */
+} shmring_broadcast_policy;
 
 typedef struct shmring_exchange shmring_exchange;
 typedef struct shmring_exchange_client shmring_exchange_client;
@@ -428,7 +439,36 @@ int shmring_journal_read(shmring_journal_tailer *tailer, void *buffer, size_t si
                          shmring_journal_record *record);
 void shmring_journal_tailer_free(shmring_journal_tailer *tailer);
 
-/* Later structures (the broadcast ring) follow the same pattern:
+/* ---- Broadcast ring: one producer, many consumers, each gets everything --- */
+/* capacity: bytes, a power of two (>= 256); max_consumers: slots (1..4096).
+ * docs/broadcast.md. */
+
+int shmring_broadcast_create(shmring_backing backing, const char *name, size_t capacity, size_t max_record,
+                             size_t max_consumers, shmring_broadcast_policy policy, double evict_after_seconds,
+                             const shmring_options *options, shmring_broadcast **out);
+int shmring_broadcast_open(shmring_backing backing, const char *name, const shmring_options *options,
+                           shmring_broadcast **out);
+int shmring_broadcast_capacity(const shmring_broadcast *ring, size_t *capacity, size_t *max_record);
+void shmring_broadcast_free(shmring_broadcast *ring);
+int shmring_broadcast_claim_producer(shmring_broadcast *ring, shmring_wait wait, shmring_broadcast_producer **out);
+/* Joins in a free slot at the oldest intact record (from_oldest 1) or at the next one published (0). */
+int shmring_broadcast_join(shmring_broadcast *ring, int from_oldest, shmring_wait wait, shmring_broadcast_consumer **out);
+
+/* Copies one record in and publishes it (waits as the policy says). */
+int shmring_broadcast_write(shmring_broadcast_producer *producer, const void *data, size_t length, double timeout_seconds);
+/* Ends the stream: each consumer reads what was published, then SHMRING_END. */
+int shmring_broadcast_producer_close(shmring_broadcast_producer *producer);
+void shmring_broadcast_producer_free(shmring_broadcast_producer *producer);
+
+/* Waits for the next record and copies it: SHMRING_OK (*length), SHMRING_OVERRUN
+ * (*lost records were overwritten first; reading continues at the oldest
+ * intact one), SHMRING_END, SHMRING_E_EVICTED (join again). A record larger
+ * than `size` is SHMRING_E_INVALID_ARGUMENT and stays unread. */
+int shmring_broadcast_read(shmring_broadcast_consumer *consumer, void *buffer, size_t size, double timeout_seconds,
+                           size_t *length, uint64_t *lost);
+void shmring_broadcast_consumer_free(shmring_broadcast_consumer *consumer);
+
+/* Later structures follow the same pattern:
  * shmring_<structure>_{create,open,...} and their own handle types. */
 
 #endif /* SHMRING_TYPES_ONLY */

@@ -75,6 +75,9 @@ enum HandleTag {
     static let exchangeServer: UInt64 = 0x5352_435F_4558_5356
     static let journalProducer: UInt64 = 0x5352_435F_4A4E_5050
     static let journalTailer: UInt64 = 0x5352_435F_4A4E_5441
+    static let broadcast: UInt64 = 0x5352_435F_4243_5354
+    static let broadcastProducer: UInt64 = 0x5352_435F_4243_5050
+    static let broadcastConsumer: UInt64 = 0x5352_435F_4243_4343
 }
 
 /// The one body of every `shmring_*_claim_*` entry point: the structure

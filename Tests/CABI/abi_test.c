@@ -338,6 +338,59 @@ static void test_journal(void) {
     CHECK(system(command) == 0);
 }
 
+/* A broadcast ring in one process: two consumers each read every record;
+ * under overwrite a lapped consumer gets SHMRING_OVERRUN with the exact
+ * count, then the records that survived; a too-small buffer leaves the record
+ * unread; close ends the stream for both. */
+static void test_broadcast(void) {
+    shmring_broadcast *ring;
+    OK(shmring_broadcast_create(SHMRING_BACKING_ANON, NULL, 4096, 100, 4, SHMRING_BROADCAST_OVERWRITE, 0, NULL, &ring));
+    size_t capacity = 0, max_record = 0;
+    OK(shmring_broadcast_capacity(ring, &capacity, &max_record));
+    CHECK(capacity == 4096 && max_record == 100);
+    shmring_broadcast_producer *producer;
+    OK(shmring_broadcast_claim_producer(ring, SHMRING_WAIT_SPIN, &producer));
+    shmring_broadcast_consumer *a, *b;
+    OK(shmring_broadcast_join(ring, 1, SHMRING_WAIT_SPIN, &a));
+    OK(shmring_broadcast_join(ring, 1, SHMRING_WAIT_SPIN, &b));
+    char record[100], small[2];
+    size_t length;
+    uint64_t lost = 0;
+    for (int i = 0; i < 10; i++) {
+        memset(record, 'A' + i, 50);
+        OK(shmring_broadcast_write(producer, record, 50, 1));
+    }
+    CHECK(shmring_broadcast_read(a, small, sizeof small, 1, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    for (int i = 0; i < 10; i++) {
+        CHECK(shmring_broadcast_read(a, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 50 && record[0] == 'A' + i);
+        CHECK(shmring_broadcast_read(b, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 50 && record[49] == 'A' + i);
+    }
+    /* b reads on; a is lapped: 1000 records of 100 bytes in a 4 KiB ring. */
+    for (int i = 0; i < 1000; i++) {
+        memcpy(record, &i, sizeof i);
+        OK(shmring_broadcast_write(producer, record, 100, 1));
+        CHECK(shmring_broadcast_read(b, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 100);
+    }
+    CHECK(shmring_broadcast_read(a, record, sizeof record, 1, &length, &lost) == SHMRING_OVERRUN && lost > 900 && lost < 1000);
+    int first = -1, count = 0, status;
+    while ((status = shmring_broadcast_read(a, record, sizeof record, 0.02, &length, &lost)) == SHMRING_OK) {
+        int value;
+        memcpy(&value, record, sizeof value);
+        if (first < 0) first = value;
+        count++;
+    }
+    CHECK(status == SHMRING_E_TIMED_OUT);
+    CHECK(first == (int)(1000 - count) && (uint64_t)first == lost); /* the survivors are the last ones, none skipped */
+    OK(shmring_broadcast_producer_close(producer));
+    shmring_broadcast_producer_free(producer);
+    CHECK(shmring_broadcast_read(a, record, sizeof record, 1, &length, &lost) == SHMRING_END);
+    CHECK(shmring_broadcast_read(b, record, sizeof record, 1, &length, &lost) == SHMRING_END);
+    shmring_broadcast_consumer_free(a);
+    shmring_broadcast_consumer_free(b);
+    CHECK(shmring_broadcast_create(SHMRING_BACKING_ANON, NULL, 4096, 100, 4, (shmring_broadcast_policy)7, 0, NULL, &ring) == SHMRING_E_INVALID_ARGUMENT);
+    shmring_broadcast_free(ring);
+}
+
 int main(void) {
     test_versions();
     test_bad_input();
@@ -347,6 +400,7 @@ int main(void) {
     test_exchange(SHMRING_BACKING_MMAP, 0);
     test_exchange(SHMRING_BACKING_ANON, 1);
     test_journal();
+    test_broadcast();
     test_record(SHMRING_BACKING_SYSV);
     test_layout_version_mismatch();
     test_mpmc(SHMRING_MPMC_SEMAPHORE);

@@ -9,13 +9,15 @@ Blocking calls release the GIL and wait in short slices, so Ctrl-C interrupts th
 from ._lib import lib
 from .errors import *  # noqa: F401,F403  (the exception classes)
 from .errors import ShmRingError
+from .broadcast import BroadcastConsumer, BroadcastProducer, BroadcastRing
 from .exchange import Exchange
 from .journal import JournalProducer, JournalRecord, JournalTailer
 from .queues import MPMCQueue
 from .rings import RecordConsumer, RecordProducer, RecordRing, SPSCConsumer, SPSCProducer, SPSCRing
 
 __all__ = ["RecordRing", "RecordProducer", "RecordConsumer", "SPSCRing", "SPSCProducer", "SPSCConsumer",
-           "MPMCQueue", "Exchange", "JournalProducer", "JournalTailer", "JournalRecord", "ShmRingError", "abi_version", "layout_version"]
+           "MPMCQueue", "Exchange", "JournalProducer", "JournalTailer", "JournalRecord",
+           "BroadcastRing", "BroadcastProducer", "BroadcastConsumer", "ShmRingError", "abi_version", "layout_version"]
 
 
 def abi_version() -> int:

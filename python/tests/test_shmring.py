@@ -330,3 +330,31 @@ def test_journal_replay_follow_and_swift_interop(tmp_path, ringbench):
     verify = subprocess.run([ringbench, "journal", "verify", directory], capture_output=True, text=True, timeout=30)
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.startswith("ok: 2000 records"), verify.stdout
+
+
+def test_broadcast_in_process_and_from_swift_pub(name, ringbench):
+    """Two Python consumers each get the whole stream; under overwrite a lapped one counts its losses;
+    a Python consumer joins a broadcast ring that `ringbench pub --broadcast` feeds."""
+    with shmring.BroadcastRing.create(None, 4096, 100, policy="overwrite", backing="anon") as ring:
+        producer = ring.producer("spin")
+        a, b = ring.join(from_oldest=True, wait="spin"), ring.join(from_oldest=True, wait="spin")
+        for i in range(1000):
+            producer.write(b"%d" % i)
+            assert b.read(timeout=1) == b"%d" % i
+        survivors = []
+        while True:
+            try:
+                survivors.append(int(a.read(timeout=0.02)))
+            except shmring.TimedOut:
+                break
+        assert a.lost + len(survivors) == 1000 and survivors == list(range(a.lost, 1000))
+        producer.close()
+        assert a.read(timeout=1) is None and b.read(timeout=1) is None
+    lines = b"".join(b"line %d\n" % i for i in range(3000))
+    pub = subprocess.Popen([ringbench, "pub", name, "--broadcast", "--consumers", "1"], stdin=subprocess.PIPE)
+    pub.stdin.write(lines)
+    pub.stdin.close()
+    with shmring.BroadcastRing.open(name, wait_for_creation=10) as ring, ring.join(from_oldest=True) as consumer:
+        got = list(consumer)
+    assert pub.wait(30) == 0
+    assert got == [b"line %d" % i for i in range(3000)]

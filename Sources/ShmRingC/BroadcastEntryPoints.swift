@@ -1,0 +1,113 @@
+import ShmRing
+import CShmRingABI
+
+// The broadcast ring's C entry points (include/shmring.h): one producer,
+// any number of consumers (up to the slots chosen at creation), each of
+// which receives the whole stream.
+
+typealias BroadcastProducer = BroadcastRing.Producer
+typealias BroadcastConsumer = BroadcastRing.Consumer
+
+@_cdecl("shmring_broadcast_create")
+public func shmring_broadcast_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ maxRecord: Int,
+                                     _ maxConsumers: Int, _ policy: shmring_broadcast_policy, _ evictAfter: Double,
+                                     _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    ABIStatus.run { () throws(ShmError) in
+        let out = try ABIArgument.out(out, "out")
+        let (opts, reclaim) = try ABIArgument.options(options)
+        let chosen: BroadcastPolicy
+        switch policy.rawValue {
+        case 0: chosen = .block
+        case 1: chosen = .overwrite
+        case 2: chosen = .evict(after: evictAfter)
+        default: throw .invalidArgument("unknown broadcast policy \(policy.rawValue)")
+        }
+        let ring = try BroadcastRing.create(backing: ABIArgument.backing(backing), name: ABIArgument.name(name, optional: true),
+                                            capacity: ABIArgument.count(capacity, "capacity"),
+                                            maximumRecordLength: ABIArgument.count(maxRecord, "max_record"),
+                                            maximumConsumers: ABIArgument.count(maxConsumers, "max_consumers"), policy: chosen,
+                                            options: opts, reclaimStale: reclaim)
+        out.pointee = HandleCell.make(ring, tag: HandleTag.broadcast)
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_broadcast_open")
+public func shmring_broadcast_open(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_options>?,
+                                   _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    ABIStatus.run { () throws(ShmError) in
+        let out = try ABIArgument.out(out, "out")
+        let (opts, _) = try ABIArgument.options(options)
+        let ring = try BroadcastRing.open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!, options: opts,
+                                          waitForCreationSeconds: opts.waitForCreationSeconds)
+        out.pointee = HandleCell.make(ring, tag: HandleTag.broadcast)
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_broadcast_capacity")
+public func shmring_broadcast_capacity(_ handle: OpaquePointer?, _ capacity: UnsafeMutablePointer<Int>?, _ maxRecord: UnsafeMutablePointer<Int>?) -> Int32 {
+    guard let ring = HandleCell.value(handle, tag: HandleTag.broadcast, as: BroadcastRing.self, #function) else { return HandleCell.status }
+    capacity?.pointee = ring.pointee.capacity
+    maxRecord?.pointee = ring.pointee.maximumRecordLength
+    return ABIStatus.ok
+}
+
+@_cdecl("shmring_broadcast_free")
+public func shmring_broadcast_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.broadcast, as: BroadcastRing.self) }
+
+@_cdecl("shmring_broadcast_claim_producer")
+public func shmring_broadcast_claim_producer(_ handle: OpaquePointer?, _ wait: shmring_wait, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    EndClaim.run(handle, tag: HandleTag.broadcast, as: BroadcastRing.self, #function, wait: wait, out: out,
+                 endTag: HandleTag.broadcastProducer) { ring, w throws(ShmError) in try ring.producer(wait: w) }
+}
+
+@_cdecl("shmring_broadcast_join")
+public func shmring_broadcast_join(_ handle: OpaquePointer?, _ fromOldest: Int32, _ wait: shmring_wait,
+                                   _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    EndClaim.run(handle, tag: HandleTag.broadcast, as: BroadcastRing.self, #function, wait: wait, out: out,
+                 endTag: HandleTag.broadcastConsumer) { ring, w throws(ShmError) in try ring.consumer(from: fromOldest != 0 ? .oldest : .latest, wait: w) }
+}
+
+@_cdecl("shmring_broadcast_write")
+public func shmring_broadcast_write(_ handle: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Double) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.broadcastProducer, as: BroadcastProducer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        try p.pointee.write(bytes(data, length), timeoutSeconds: ABIArgument.timeout(timeout))
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_broadcast_producer_close")
+public func shmring_broadcast_producer_close(_ handle: OpaquePointer?) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.broadcastProducer, as: BroadcastProducer.self, #function) else { return HandleCell.status }
+    HandleCell.markClosed(handle)
+    p.move().close()
+    return ABIStatus.ok
+}
+
+@_cdecl("shmring_broadcast_producer_free")
+public func shmring_broadcast_producer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.broadcastProducer, as: BroadcastProducer.self) }
+
+@_cdecl("shmring_broadcast_read")
+public func shmring_broadcast_read(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int, _ timeout: Double,
+                                   _ length: UnsafeMutablePointer<Int>?, _ lost: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let c = HandleCell.value(handle, tag: HandleTag.broadcastConsumer, as: BroadcastConsumer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
+        // A record that does not fit makes the closure throw before the release: it stays unread.
+        switch try c.pointee.read(timeoutSeconds: seconds, { r throws(ShmError) in try copyRecord(r, into: target) }) {
+        case .record(let n)?:
+            length?.pointee = n
+            return ABIStatus.ok
+        case .overrun(let n)?:
+            lost?.pointee = n
+            return ABIStatus.overrun
+        case nil:
+            return ABIStatus.end
+        }
+    }
+}
+
+@_cdecl("shmring_broadcast_consumer_free")
+public func shmring_broadcast_consumer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.broadcastConsumer, as: BroadcastConsumer.self) }

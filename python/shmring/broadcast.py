@@ -1,0 +1,99 @@
+"""BroadcastRing: one producer, any number of consumer processes, each receiving the whole stream."""
+from __future__ import annotations
+
+import ctypes
+from typing import Iterator, Optional
+
+from ._lib import lib
+from .errors import check
+from .rings import BACKINGS, END, Buffer, _blocking, _Handle, _options
+
+OVERRUN = 3
+POLICIES = {"block": 0, "overwrite": 1, "evict": 2}
+
+
+class BroadcastRing(_Handle):
+    """Variable-length records from one producer to every joined consumer.
+
+    ``policy``: "block" (the producer waits for the slowest live consumer), "overwrite" (it never
+    waits; a lapped consumer counts what it lost in ``lost``) or "evict" (block, but drop a consumer
+    that kept it waiting ``evict_after`` seconds).
+    """
+    _free = lib.shmring_broadcast_free
+
+    @classmethod
+    def create(cls, name: Optional[str], capacity: int, max_record: int, max_consumers: int = 64, policy: str = "block",
+               evict_after: float = 0.0, backing: str = "mmap", directory: Optional[str] = None,
+               prefault: bool = True) -> "BroadcastRing":
+        out = ctypes.c_void_p()
+        check(lib.shmring_broadcast_create(BACKINGS[backing], name.encode() if name else None, capacity, max_record, max_consumers,
+                                           POLICIES[policy], evict_after, ctypes.byref(_options(directory, 0, 5, prefault)),
+                                           ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def open(cls, name: str, backing: str = "mmap", wait_for_creation: float = 0.0,
+             directory: Optional[str] = None, open_timeout: float = 5.0) -> "BroadcastRing":
+        out = ctypes.c_void_p()
+        check(lib.shmring_broadcast_open(BACKINGS[backing], name.encode(),
+                                         ctypes.byref(_options(directory, wait_for_creation, open_timeout, True)), ctypes.byref(out)))
+        return cls(out)
+
+    @property
+    def max_record(self) -> int:
+        c, m = ctypes.c_size_t(), ctypes.c_size_t()
+        check(lib.shmring_broadcast_capacity(self._live(), ctypes.byref(c), ctypes.byref(m)))
+        return m.value
+
+    def producer(self, wait: str = "park") -> "BroadcastProducer":
+        return self._claim(lib.shmring_broadcast_claim_producer, wait, BroadcastProducer)
+
+    def join(self, from_oldest: bool = False, wait: str = "park") -> "BroadcastConsumer":
+        """Joins as a consumer in a free slot, at the oldest intact record or at the next one published."""
+        claim = lambda h, w, out: lib.shmring_broadcast_join(h, 1 if from_oldest else 0, w, out)  # noqa: E731
+        return self._claim(claim, wait, BroadcastConsumer, self.max_record)
+
+
+class BroadcastProducer(_Handle):
+    _free = lib.shmring_broadcast_producer_free
+
+    def write(self, data: Buffer, timeout: Optional[float] = None) -> None:
+        """Publishes one record to every consumer (waits as the ring's policy says)."""
+        data = data if type(data) is bytes else bytes(data)
+        h = self._live()
+        _blocking(lambda s: lib.shmring_broadcast_write(h, data, len(data), s), timeout)
+
+    def close(self) -> None:
+        """Ends the stream: each consumer reads what was published, then stops."""
+        check(lib.shmring_broadcast_producer_close(self._live()))
+        self.free()
+
+
+class BroadcastConsumer(_Handle):
+    """One consumer's slot; iterating yields every record until the producer closes.
+    Records lost to overwrites are counted in `lost`; an evicted consumer gets `Evicted`."""
+    _free = lib.shmring_broadcast_consumer_free
+
+    def __init__(self, handle: ctypes.c_void_p, max_record: int) -> None:
+        super().__init__(handle)
+        self._buffer = ctypes.create_string_buffer(max(max_record, 1))
+        self._length, self._lost = ctypes.c_size_t(), ctypes.c_uint64()
+        self.lost = 0
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """The next record, or None at the end of the stream."""
+        h, buf, size = self._live(), self._buffer, len(self._buffer)
+        length, lost = ctypes.byref(self._length), ctypes.byref(self._lost)
+        while True:
+            status = _blocking(lambda s: lib.shmring_broadcast_read(h, buf, size, s, length, lost), timeout)
+            if status == OVERRUN:
+                self.lost += self._lost.value
+                continue
+            return None if status == END else buf[:self._length.value]
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (record := self.read()) is not None:
+            yield record
+
+
+__all__ = ["BroadcastRing", "BroadcastProducer", "BroadcastConsumer"]
