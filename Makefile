@@ -129,12 +129,12 @@ report-check: build
 # parent of `ringbench run` at random points, for spsc, mpmc-sem,
 # mpmc-lockfree, pipe and sysv-msgq; checks exit, leftovers and integrity.
 # fault-check: 36 seeded trials (under a minute, run by .ci/run);
-# fault-campaign: the full 210, with every trial in results/reliability/fault-campaign.json.
+# fault-campaign: the full 240, with every trial in results/reliability/fault-campaign.json.
 fault-check: build
 	python3 bench/fault-campaign.py --trials 36 --seed 1
 
 fault-campaign: build
-	python3 bench/fault-campaign.py --trials 210 --seed 7 --json results/reliability/fault-campaign.json
+	python3 bench/fault-campaign.py --trials 240 --seed 7 --json results/reliability/fault-campaign.json
 	JOURNAL_TRIALS=200 JOURNAL_SEED=7 $(SWIFT) test --disable-swift-testing --filter RingbenchCLITests.JournalCLITests/testKilledProducersLoseNothingCommittedAndTheTailerResumesExactly
 
 # The test suite under AddressSanitizer and under ThreadSanitizer, each in its

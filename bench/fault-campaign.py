@@ -43,9 +43,9 @@ import subprocess
 import sys
 import time
 
-TRANSPORTS = ["spsc", "records", "exchange", "mpmc-sem", "mpmc-lockfree", "pipe", "sysv-msgq"]
+TRANSPORTS = ["spsc", "records", "exchange", "broadcast", "mpmc-sem", "mpmc-lockfree", "pipe", "sysv-msgq"]
 VICTIMS = ["producer", "consumer", "parent"]
-BACKINGS = {"spsc": ["sysv", "mmap", "anon"], "records": ["sysv", "mmap", "anon"], "exchange": ["sysv", "mmap", "anon"], "mpmc-sem": ["sysv", "mmap", "anon"],
+BACKINGS = {"spsc": ["sysv", "mmap", "anon"], "records": ["sysv", "mmap", "anon"], "exchange": ["sysv", "mmap", "anon"], "broadcast": ["sysv", "mmap", "anon"], "mpmc-sem": ["sysv", "mmap", "anon"],
             "mpmc-lockfree": ["sysv", "mmap", "anon"]}
 # The exchange is request/response: its run measures round trips (client = producer 0, server = consumer 0).
 ROUNDTRIP_ONLY = {"exchange"}
@@ -127,6 +127,10 @@ def backtracers():
     return len(subprocess.run(["pgrep", "-x", "swift-backtrace"], capture_output=True, text=True).stdout.split())
 
 
+def record_policy(rng):
+    return rng.choice(["block", "overwrite"])
+
+
 def run_trial(binary, number, rng, transport, victim):
     backing = rng.choice(BACKINGS[transport]) if transport in BACKINGS else None
     batch = rng.choice([1, 1, 8, 64])
@@ -142,6 +146,9 @@ def run_trial(binary, number, rng, transport, victim):
         args += ["--backing", backing]
     if transport in ROUNDTRIP_ONLY:
         args += ["--mode", "roundtrip"]
+    if transport == "broadcast":
+        # Two consumers (the victim is consumer 0), under either policy.
+        args += ["--consumers", "2", "--policy", record_policy(rng)]
     record = {"trial": number, "transport": transport, "victim": victim, "backing": backing, "batch": batch,
               "delaySeconds": round(delay, 4)}
     helpers_before = backtracers()
