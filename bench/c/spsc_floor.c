@@ -4,6 +4,7 @@
  * checking each value. Prints messages per second.
  *   spsc_floor <messages> <batch> [capacity]      (bench/c/README in the results) */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <shmring.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Pinned like `ringbench floor`: producer on CPU 0, consumer on CPU 1 (when
+ * the machine has them), so the two loops never share a CPU. */
+static void pin(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity (running unpinned)");
+}
 
 static double now(void) {
     struct timespec t;
@@ -32,6 +42,7 @@ int main(int argc, char **argv) {
     fflush(NULL);
     pid_t child = fork(); /* single-threaded here */
     if (child == 0) {
+        pin(1);
         shmring_spsc_consumer *c;
         if (shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &c) != SHMRING_OK) _exit(3);
         uint64_t expected = 0, values[1024];
@@ -45,6 +56,7 @@ int main(int argc, char **argv) {
         shmring_spsc_consumer_free(c);
         _exit(0);
     }
+    pin(0);
     shmring_spsc_producer *p;
     if (shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &p) != SHMRING_OK) return 1;
     uint64_t next = 0, values[1024];
