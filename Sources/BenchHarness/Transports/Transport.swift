@@ -74,7 +74,7 @@ public struct TransportCapabilities: Sendable {
     public var usesCapacity: Bool
     /// Whether messages may vary in length (`--record-sizes`).
     public var variableLengths = false
-    /// Whether `--wait spin|yield|park` applies (the library's ring endpoints).
+    /// Whether `--wait spin|yield|park|backoff` applies (the library's ring endpoints).
     public var waitStrategies = false
 
     public init(modes: Set<Scenario.Mode> = Set(Scenario.Mode.allCases), maximumMessageSize: Int? = nil,

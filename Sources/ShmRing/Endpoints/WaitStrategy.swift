@@ -1,10 +1,11 @@
 /// How an endpoint of a ring waits when it cannot proceed (consumer: the ring
 /// is empty; producer: it is full). Chosen per endpoint when it is claimed.
 ///
-/// Every strategy first spins briefly (`SpinWait.spinLimit` pauses); they
-/// differ in what follows. Whatever the strategy, a waiting endpoint checks
-/// every `Endpoint.checkIntervalNs` that its peer is alive and the ring sane,
-/// and every blocking call takes a timeout.
+/// `spin`, `yield` and `park` first spin briefly (`SpinWait.spinLimit`
+/// pauses); `backoff` spins and yields for bounded times instead. Every
+/// waiter walks these phases with the same code (`WaitPhases`). Whatever the
+/// strategy, a waiting endpoint checks every `Endpoint.checkIntervalNs` that
+/// its peer is alive and the ring sane, and every blocking call takes a timeout.
 public enum WaitStrategy: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Keep spinning with `pause`: lowest latency, burns a CPU while waiting.
     case spin
@@ -14,8 +15,31 @@ public enum WaitStrategy: String, Sendable, CaseIterable, CustomStringConvertibl
     /// `Endpoint.parkSliceNs` passes): an idle endpoint uses no CPU. The peer
     /// makes the wake-up system call only when this side is asleep.
     case park
+    /// Adaptive (Aeron's `BackoffIdleStrategy`, the Disruptor's
+    /// `PhasedBackoffWaitStrategy`): spin with `pause` for
+    /// `backoffSpinNanoseconds`, then `sched_yield` until
+    /// `backoffYieldNanoseconds` more have passed, then park exactly as
+    /// `park` does. A message that arrives within the window costs what it
+    /// costs `spin` (or one `sched_yield`); a longer wait costs no CPU. The
+    /// peer treats this side as a parking one (one fence per publication,
+    /// the wake-up system call only while this side sleeps).
+    case backoff
 
     public var description: String { rawValue }
+
+    /// `backoff`: how long a wait spins with `pause` before yielding. A
+    /// cross-CPU hand-off costs ~0.1 µs, so 5 µs covers a peer that is
+    /// merely busy; measured in results/vm-2026-12-06-wait/.
+    public static let backoffSpinNanoseconds: UInt64 = 5_000
+    /// `backoff`: how long a wait then yields before it parks. Waking a
+    /// parked process costs 20-40 µs on the measured VM (more the longer it
+    /// slept), so a message expected within ~50 µs is cheaper to wait for
+    /// awake; beyond that the wait parks and its CPU is free.
+    public static let backoffYieldNanoseconds: UInt64 = 50_000
+
+    /// Whether a waiter with this strategy may sleep on a futex: its peer
+    /// (or producer) must then run the waker's side of the parking protocol.
+    var mayPark: Bool { self == .park || self == .backoff }
 }
 
 /// The two ends of a ring.
