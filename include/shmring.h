@@ -116,7 +116,9 @@ typedef enum shmring_backing {
 typedef enum shmring_wait {
     SHMRING_WAIT_SPIN = 0,  /* spin with pause: lowest latency, burns a CPU */
     SHMRING_WAIT_YIELD = 1, /* sched_yield between checks */
-    SHMRING_WAIT_PARK = 2   /* futex sleep until woken: idle costs no CPU */
+    SHMRING_WAIT_PARK = 2,  /* futex sleep until woken: idle costs no CPU */
+    SHMRING_WAIT_BACKOFF = 3 /* spin 25 us, sched_yield 25 us more, then park: spin's
+                                latency for a prompt peer, park's idle cost */
 } shmring_wait;
 
 typedef enum shmring_mpmc_kind {

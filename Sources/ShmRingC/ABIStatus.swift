@@ -87,6 +87,7 @@ enum ABIArgument {
         case 0: .spin
         case 1: .yield
         case 2: .park
+        case 3: .backoff
         default: throw .invalidArgument("unknown wait strategy \(raw.rawValue)")
         }
     }

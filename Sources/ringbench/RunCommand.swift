@@ -72,7 +72,7 @@ struct RunCommand: ParsableCommand {
     var seed: UInt64?
 
     @Option(help: ArgumentHelp("spsc, records, broadcast, exchange: wait in the library's blocking calls with this strategy (default: the harness spins).",
-                               valueName: "spin|yield|park"))
+                               valueName: "spin|yield|park|backoff"))
     var wait: String?
 
     /// broadcast: `--policy`, `--evict-after` (checked with the scenario).

@@ -53,6 +53,7 @@ static void test_bad_input(void) {
     shmring_spsc_producer *second;
     CHECK(shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &second) == SHMRING_E_ENDPOINT_TAKEN);
     CHECK(shmring_last_error_pid() == getpid());
+    CHECK(shmring_spsc_claim_consumer(ring, (shmring_wait)4, &consumer) == SHMRING_E_INVALID_ARGUMENT);
     OK(shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &consumer));
     CHECK(shmring_spsc_try_push(producer, "123456789", 9) == SHMRING_E_INVALID_ARGUMENT); /* > message size */
     CHECK(shmring_spsc_try_push(producer, NULL, 4) == SHMRING_E_INVALID_ARGUMENT);
@@ -132,7 +133,7 @@ static void test_record(shmring_backing backing) {
     shmring_record_producer *producer;
     shmring_record_consumer *consumer;
     OK(shmring_record_claim_producer(ring, SHMRING_WAIT_PARK, &producer));
-    OK(shmring_record_claim_consumer(ring, SHMRING_WAIT_PARK, &consumer));
+    OK(shmring_record_claim_consumer(ring, SHMRING_WAIT_BACKOFF, &consumer));
     CHECK(shmring_record_try_write(producer, "x", 1001) == SHMRING_E_INVALID_ARGUMENT);
     OK(shmring_record_write(producer, "hello", 5, 1));
     void *payload;

@@ -24,8 +24,10 @@ final class PubSubTests: XCTestCase {
         let expected = try Data(contentsOf: input)
         for pubFirst in [true, false] {
             let before = IPCSnapshot.take()
-            let pubArguments = ["pub", ring, "--capacity", "256K", "--max-record", "1K"]
-            let subArguments = ["sub", ring, "--wait-for-creation", "60"]
+            // Park (the default) one way round, backoff the other.
+            let wait = pubFirst ? [] : ["--wait", "backoff"]
+            let pubArguments = ["pub", ring, "--capacity", "256K", "--max-record", "1K"] + wait
+            let subArguments = ["sub", ring, "--wait-for-creation", "60"] + wait
             let first = try Ringbench.start(pubFirst ? pubArguments : subArguments, input: pubFirst ? input : nil)
             usleep(300_000)
             let second = try Ringbench.start(pubFirst ? subArguments : pubArguments, input: pubFirst ? nil : input)

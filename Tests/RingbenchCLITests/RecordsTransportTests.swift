@@ -12,6 +12,7 @@ final class RecordsTransportTests: XCTestCase {
             ("mmap", "log-uniform", "64K", "throughput", "park"),
             ("anon", "fixed", "64", "throughput", "yield"),
             ("mmap", "uniform", "1K", "roundtrip", "park"),
+            ("anon", "uniform", "256", "roundtrip", "backoff"),
         ]
         for c in cases {
             let before = IPCSnapshot.take()

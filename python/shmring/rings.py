@@ -13,7 +13,7 @@ from .errors import ClosedHandle, TimedOut, check
 
 OK, AGAIN, END = 0, 1, 2
 BACKINGS = {"sysv": 0, "mmap": 1, "anon": 2}
-WAITS = {"spin": 0, "yield": 1, "park": 2}
+WAITS = {"spin": 0, "yield": 1, "park": 2, "backoff": 3}
 Buffer = Union[bytes, bytearray, memoryview]
 
 #: A blocking call waits in slices this long, so that Ctrl-C (KeyboardInterrupt)

@@ -32,7 +32,7 @@ public struct Scenario: Codable, Sendable, Equatable {
     public var recordSizes: String?
     /// The seed the lengths are drawn with (with `recordSizes`).
     public var seed: UInt64?
-    /// How ring endpoints wait (`spsc`, `records`): "spin", "yield" or "park"
+    /// How ring endpoints wait (`spsc`, `records`, `exchange`): "spin", "yield", "park" or "backoff"
     /// through the library's blocking calls; nil: the harness's own spin loop.
     public var wait: String?
     /// `broadcast` only: the slow-consumer policy, "block", "overwrite" or

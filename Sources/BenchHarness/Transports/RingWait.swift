@@ -5,7 +5,7 @@ import ShmRing
 ///
 /// Without `--wait` a port retries its non-blocking call with the harness's
 /// own `SpinWait` (the figures the suite has always reported). With
-/// `--wait spin|yield|park` it claims its ends with that `WaitStrategy` and,
+/// `--wait spin|yield|park|backoff` it claims its ends with that `WaitStrategy` and,
 /// once the non-blocking call finds nothing, makes the library's blocking
 /// call: what an embedding pipeline pays, parking and wake-ups included.
 public enum RingWait {

@@ -83,7 +83,7 @@ public struct TransportCapabilities: Sendable {
     public var usesCapacity: Bool
     /// Whether messages may vary in length (`--record-sizes`).
     public var variableLengths = false
-    /// Whether `--wait spin|yield|park` applies (the library's ring endpoints).
+    /// Whether `--wait spin|yield|park|backoff` applies (the library's ring endpoints).
     public var waitStrategies = false
     /// Whether every consumer receives every message (a broadcast ring):
     /// each consumer then checks the whole stream for losses, the run owes

@@ -28,7 +28,9 @@ import Glibc
 /// child's release, close and commit do nothing.
 ///
 /// # Waking (see docs/design.md, "Parking")
-/// A parking side announces `parks = 1` when it claims. To sleep it sets its
+/// A side that may park (`park`, `backoff`) announces `parks = 1` when it
+/// claims, for as long as it holds the end (not only while it sleeps: see
+/// docs/design.md, "Parking", for the wake-up a late flag could lose). To sleep it sets its
 /// `sleeping` flag, issues a seq_cst fence, re-checks the ring, and only then
 /// waits on its `wake` futex word. The other side, after publishing, reads
 /// the peer's `parks` flag (relaxed: a word that changes only at claim and
@@ -152,7 +154,7 @@ struct Endpoint: @unchecked Sendable {
         cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
         // Relaxed: read by the peer only to decide whether to fence;
         // see the type's comment for why a late sight of it is harmless.
-        cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy == .park ? 1 : 0)
+        cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy.mayPark ? 1 : 0)
         return endpoint
     }
 
@@ -262,27 +264,17 @@ struct Endpoint: @unchecked Sendable {
         cshim_store_release(waitingAt, position &+ 1)
         // Relaxed: only a hint for the peer's checks; a stale value is harmless.
         defer { cshim_store_relaxed(waitingAt, 0) }
-        var spins = 0
+        var phases = WaitPhases(strategy)
         var nextCheck = cshim_monotonic_ns() &+ Self.checkIntervalNs
         while true {
             if try settled() { return false }
-            if spins < SpinWait.spinLimit {
-                spins &+= 1
-                cshim_cpu_pause()
-            } else {
-                switch strategy {
-                case .spin: cshim_cpu_pause()
-                case .yield: sched_yield()
-                case .park:
-                    // The re-check with the flag raised looks only at readiness
-                    // (data or the end of the stream, both of which the waker
-                    // may have published); the caller's body runs below, in
-                    // `attempt`, after the flag is down.
-                    try park(until: deadline, recheck: ready)
-                }
-            }
+            // The re-check with the flag raised looks only at readiness (data
+            // or the end of the stream, both of which the waker may have
+            // published); the caller's body runs below, in `attempt`, after
+            // the flag is down.
+            try phases.idle { () throws(ShmError) in try park(until: deadline, recheck: ready) }
             if try attempt() { return true }
-            guard spins >= SpinWait.spinLimit || spins & 255 == 0 else { continue }
+            guard phases.checksDue else { continue }
             let now = cshim_monotonic_ns()
             if now >= nextCheck {
                 nextCheck = now &+ Self.checkIntervalNs

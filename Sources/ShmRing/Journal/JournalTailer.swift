@@ -47,7 +47,7 @@ extension Journal {
             pendingOverrun = place.lost
             skipBelowSequence = place.skipBelow
             skipBeforeTime = place.skipBefore
-            if wait == .park { control.announceParking() }
+            if wait.mayPark { control.announceParking() }
         }
 
         /// Where a tailer starts: a segment, the offset and sequence of the
@@ -224,40 +224,44 @@ extension Journal {
             return lost
         }
 
+        /// Pauses before a `.park` or `.yield` tailer parks or yields: the 128
+        /// the tailer has always used (`.backoff` spins and yields by time,
+        /// as everywhere).
+        static let spinPausesBeforeParking = 128
+
         /// Waits for the next record (or overrun, or end of stream) with the
-        /// tailer's strategy: spin, yield, or park on the control file's
-        /// futex after a short spin. Throws `timedOut`, `corruptRing`, and
-        /// `noSuchRegion` (within about 50 ms) when the journal is removed
-        /// while it waits with every committed record read: nothing could
-        /// ever be appended again.
+        /// tailer's strategy (`WaitPhases`), parking on the control file's
+        /// futex. Throws `timedOut`, `corruptRing`, and `noSuchRegion`
+        /// (within about 50 ms) when the journal is removed while it waits
+        /// with every committed record read: nothing could ever be appended again.
         public mutating func read<Result>(timeoutSeconds: Double?, _ body: (Record) throws(ShmError) -> Result) throws(ShmError) -> Read<Result> {
             if let result = try tryRead(body) { return result }
             let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
-            var spins = 0
+            var phases = WaitPhases(strategy, spinPauses: Self.spinPausesBeforeParking)
             while true {
                 if let result = try tryRead(body) { return result }
-                let now = cshim_monotonic_ns()
-                if spins & 63 == 0, deadline.remainingNs(now: now) == 0 {
-                    throw .timedOut(operation: "journal read", seconds: timeoutSeconds ?? 0)
+                if phases.checksDue {
+                    if deadline.hasExpired { throw .timedOut(operation: "journal read", seconds: timeoutSeconds ?? 0) }
+                    let now = cshim_monotonic_ns()
+                    if now >= removalCheckDue {
+                        // Checked after tryRead found nothing: every record
+                        // committed before the removal has been delivered.
+                        if control.isRemoved() { throw .noSuchRegion(name: directory) }
+                        removalCheckDue = now &+ Self.removalCheckNs
+                    }
                 }
-                if now >= removalCheckDue {
-                    // Checked after tryRead found nothing: every record
-                    // committed before the removal has been delivered.
-                    if control.isRemoved() { throw .noSuchRegion(name: directory) }
-                    removalCheckDue = now &+ Self.removalCheckNs
-                }
-                spins += 1
-                switch strategy {
-                case .spin: cshim_cpu_pause()
-                case .yield: sched_yield()
-                case .park:
-                    if spins < 128 { cshim_cpu_pause(); continue }
+                var found: Read<Result>?
+                try phases.idle { () throws(ShmError) in
                     let seen = control.wakeValue()
                     control.prepareToSleep()
-                    if let result = try tryRead(body) { return result }
-                    control.sleep(seen: seen, timeoutNs: min(deadline.remainingNs(now: now), Self.removalCheckNs) | 1)
-                    spins = 1 // check the deadline next round
+                    // The re-check reads the record itself (a tailer's read
+                    // changes nothing the producer sees, so it may run with
+                    // the flag raised).
+                    if let result = try tryRead(body) { found = result; return }
+                    let left = deadline.remainingNs(now: cshim_monotonic_ns())
+                    control.sleep(seen: seen, timeoutNs: min(left, Self.removalCheckNs) | 1)
                 }
+                if let found { return found }
             }
         }
     }

@@ -19,7 +19,7 @@
 /// |         388 |    4 | consumersSleeping | both       | 1: some consumer may be asleep (cleared by the waker)         |
 /// |         392 |    4 | producerWake      | consumers  | as `EndpointLayout`                                           |
 /// |         396 |    4 | producerSleeping  | both       | as `EndpointLayout`                                           |
-/// |         400 |    4 | parkingConsumers  | consumers  | consumers joined with `.park` (u32 count)                     |
+/// |         400 |    4 | parkingConsumers  | consumers  | consumers joined with `.park`/`.backoff` (u32 count)          |
 /// |         404 |    4 | producerParks     | producer   | as `EndpointLayout`                                           |
 /// |         408 |    8 | creatorIdentity   | creator    | as `EndpointLayout`                                           |
 /// |         416 |    8 | corruption        | all        | as `EndpointLayout`                                           |

@@ -117,8 +117,8 @@ public enum StructureKind: UInt32, Sendable, CustomStringConvertible {
 /// |    388 |    4 | consumerSleeping   | both       | 1: the consumer is (about to be) asleep (cleared by waker)|
 /// |    392 |    4 | producerWake       | consumer   | futex word the producer sleeps on                         |
 /// |    396 |    4 | producerSleeping   | both       | 1: the producer is (about to be) asleep                   |
-/// |    400 |    4 | consumerParks      | consumer   | 1 while the consumer's strategy is `park`                 |
-/// |    404 |    4 | producerParks      | producer   | 1 while the producer's strategy is `park`                 |
+/// |    400 |    4 | consumerParks      | consumer   | 1 while the consumer's strategy is `park` or `backoff`    |
+/// |    404 |    4 | producerParks      | producer   | 1 while the producer's strategy is `park` or `backoff`    |
 /// |    408 |    8 | creatorIdentity    | creator    | `ProcessIdentity.packed` of the creating process          |
 /// |    416 |    8 | corruption         | both       | non-zero once either side found the ring corrupt          |
 ///

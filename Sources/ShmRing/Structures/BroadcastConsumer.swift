@@ -76,7 +76,7 @@ extension BroadcastRing {
                 held.release()
                 throw .endpointTaken(name: name, side: .consumer, pid: Int32(truncatingIfNeeded: free & 0xFFFF_FFFF))
             }
-            if strategy == .park {
+            if strategy.mayPark {
                 // Relaxed: the producer reads the count relaxed (a late sight
                 // costs one park slice); `parks` is ours alone.
                 cshim_store_relaxed(parks, 1)
@@ -343,31 +343,23 @@ extension BroadcastRing {
             let deadline = try WaitDeadline(timeoutSeconds: timeoutSeconds)
             counters.add(CountersLayout.emptyWaitsField, 1)
             counters.touch()
-            var spins = 0
+            var phases = WaitPhases(strategy)
             var nextCheck = cshim_monotonic_ns() &+ Endpoint.checkIntervalNs
             while true {
                 if try reachedEnd() { return nil }
-                if spins < SpinWait.spinLimit {
-                    spins &+= 1
-                    cshim_cpu_pause()
-                } else {
-                    switch strategy {
-                    case .spin: cshim_cpu_pause()
-                    case .yield: sched_yield()
-                    case .park:
-                        let left = deadline.remainingNs(now: cshim_monotonic_ns())
-                        try FutexHandshake.sleep(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
-                                                 wake: geometry.word32(BroadcastLayout.consumersWakeOffset),
-                                                 sliceNs: min(Endpoint.parkSliceNs, left), counters: counters,
-                                                 recheck: { () throws(ShmError) in
-                                                     // Acquire: pairs with `commit` and `close`.
-                                                     cshim_load_acquire(geometry.published) != readPosition
-                                                         || cshim_load_acquire(geometry.word(EndpointLayout.endOfStreamOffset)) != 0
-                                                 })
-                    }
+                try phases.idle { () throws(ShmError) in
+                    let left = deadline.remainingNs(now: cshim_monotonic_ns())
+                    try FutexHandshake.sleep(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
+                                             wake: geometry.word32(BroadcastLayout.consumersWakeOffset),
+                                             sliceNs: min(Endpoint.parkSliceNs, left), counters: counters,
+                                             recheck: { () throws(ShmError) in
+                                                 // Acquire: pairs with `commit` and `close`.
+                                                 cshim_load_acquire(geometry.published) != readPosition
+                                                     || cshim_load_acquire(geometry.word(EndpointLayout.endOfStreamOffset)) != 0
+                                             })
                 }
                 if let delivery = try tryPeek(body) { return delivery }
-                guard spins >= SpinWait.spinLimit || spins & 255 == 0 else { continue }
+                guard phases.checksDue else { continue }
                 let now = cshim_monotonic_ns()
                 if now >= nextCheck {
                     nextCheck = now &+ Endpoint.checkIntervalNs

@@ -70,7 +70,7 @@ struct PubCommand: ParsableCommand {
             transform: OptionRules.rate.transform)
     var rate: Int?
 
-    @Option(help: "How the producer waits when the ring is full: spin, yield or park.")
+    @Option(help: "How the producer waits when the ring is full: spin, yield, park or backoff (spin, then yield, then park).")
     var wait: WaitStrategy = .park
 
     @Option(name: .customLong("consumer-grace"),

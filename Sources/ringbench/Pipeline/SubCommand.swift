@@ -36,7 +36,7 @@ struct SubCommand: ParsableCommand {
     @Option(help: "How records are written: lines (a newline after each), length (4-byte little-endian length first), or bytes (as they are: the byte stream pub --framing bytes read).")
     var framing: Framing = .lines
 
-    @Option(help: "How the consumer waits when the ring is empty: spin, yield or park.")
+    @Option(help: "How the consumer waits when the ring is empty: spin, yield, park or backoff (spin, then yield, then park).")
     var wait: WaitStrategy = .park
 
     @Option(name: .customLong("wait-for-creation"),
