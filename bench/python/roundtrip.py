@@ -1,7 +1,7 @@
 """Round-trip latency between two Python processes, 64-byte messages: a
 client sends, a server echoes, the client times each exchange
 (time.perf_counter_ns). shmring (two record rings, one per direction, one
-record per call; the request/response exchange; waits: spin and park) against multiprocessing.Pipe, pyzmq
+record per call; the request/response exchange; waits: spin, park and backoff) against multiprocessing.Pipe, pyzmq
 REQ/REP over ipc:// and faster-fifo (two queues), where installed.
     python3 bench/python/roundtrip.py [--count N] > results/.../python-roundtrip.json
 Medians and p99 in microseconds; the load average is recorded (a 2-CPU
@@ -141,11 +141,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=20000, help="timed round trips per mechanism (after 1000 warm-up)")
     options = parser.parse_args()
-    rows = [dict(transport="shmring record rings, wait spin", **run_shmring(options.count, "spin")),
-            dict(transport="shmring record rings, wait park", **run_shmring(options.count, "park")),
-            dict(transport="shmring exchange, wait spin", **run_exchange(options.count, "spin")),
-            dict(transport="shmring exchange, wait park", **run_exchange(options.count, "park")),
-            dict(transport="multiprocessing.Pipe", **run_pipe(options.count))]
+    waits = ("spin", "park", "backoff")
+    rows = [dict(transport=f"shmring record rings, wait {w}", **run_shmring(options.count, w)) for w in waits]
+    rows += [dict(transport=f"shmring exchange, wait {w}", **run_exchange(options.count, w)) for w in waits]
+    rows.append(dict(transport="multiprocessing.Pipe", **run_pipe(options.count)))
     if importlib.util.find_spec("zmq"):
         rows.append(dict(transport="pyzmq REQ/REP ipc://", **run_zmq(options.count)))
     if importlib.util.find_spec("faster_fifo"):
