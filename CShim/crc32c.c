@@ -101,35 +101,33 @@ static inline uint64_t crc32c_word(uint64_t crc, const uint8_t *p) {
     return __builtin_ia32_crc32di(crc, word);
 }
 
+// Three chains over the three thirds of each block of 3 x `block` bytes,
+// joined with `shift` (appends `block` zero bytes); returns the running CRC.
+__attribute__((target("sse4.2")))
+static inline uint64_t crc32c_blocks(uint64_t c0, const uint8_t **p, size_t *length, size_t block,
+                                     uint32_t shift[4][256]) {
+    while (*length >= 3 * block) {
+        uint64_t c1 = 0, c2 = 0;
+        for (const uint8_t *q = *p, *end = *p + block; q < end; q += 8) {
+            c0 = crc32c_word(c0, q);
+            c1 = crc32c_word(c1, q + block);
+            c2 = crc32c_word(c2, q + 2 * block);
+        }
+        c0 = crc32c_shift(shift, (uint32_t)c0) ^ (uint32_t)c1;
+        c0 = crc32c_shift(shift, (uint32_t)c0) ^ (uint32_t)c2;
+        *p += 3 * block;
+        *length -= 3 * block;
+    }
+    return c0;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
     if (!__atomic_load_n(&crc32c_shift_ready, __ATOMIC_ACQUIRE)) crc32c_fill_shift_tables();
     const uint8_t *p = bytes;
     uint64_t c0 = (uint32_t)~crc;
-    while (length >= 3 * CRC32C_LONG) {
-        uint64_t c1 = 0, c2 = 0;
-        for (const uint8_t *end = p + CRC32C_LONG; p < end; p += 8) {
-            c0 = crc32c_word(c0, p);
-            c1 = crc32c_word(c1, p + CRC32C_LONG);
-            c2 = crc32c_word(c2, p + 2 * CRC32C_LONG);
-        }
-        c0 = crc32c_shift(crc32c_long_shift, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = crc32c_shift(crc32c_long_shift, (uint32_t)c0) ^ (uint32_t)c2;
-        p += 2 * CRC32C_LONG;
-        length -= 3 * CRC32C_LONG;
-    }
-    while (length >= 3 * CRC32C_SHORT) {
-        uint64_t c1 = 0, c2 = 0;
-        for (const uint8_t *end = p + CRC32C_SHORT; p < end; p += 8) {
-            c0 = crc32c_word(c0, p);
-            c1 = crc32c_word(c1, p + CRC32C_SHORT);
-            c2 = crc32c_word(c2, p + 2 * CRC32C_SHORT);
-        }
-        c0 = crc32c_shift(crc32c_short_shift, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = crc32c_shift(crc32c_short_shift, (uint32_t)c0) ^ (uint32_t)c2;
-        p += 2 * CRC32C_SHORT;
-        length -= 3 * CRC32C_SHORT;
-    }
+    c0 = crc32c_blocks(c0, &p, &length, CRC32C_LONG, crc32c_long_shift);
+    c0 = crc32c_blocks(c0, &p, &length, CRC32C_SHORT, crc32c_short_shift);
     while (length >= 8) {
         c0 = crc32c_word(c0, p);
         p += 8;
