@@ -72,8 +72,6 @@ public struct BoostMessageQueueTransport: Transport {
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
         let forward = try Queue(name: forwardName, size: messageSize)
         let backward = try Queue(name: backwardName, size: messageSize)
-        var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
-                                   : RecordPort(outbound: backward, inbound: forward, messageSize: messageSize)
-        return try visitor.visit(&port)
+        return try RecordPort.visit(role, forward: forward, backward: backward, messageSize: messageSize, visitor)
     }
 }

@@ -39,9 +39,7 @@ public struct BoostSPSCTransport: Transport {
     public var sharedMemory: [UnsafeRawBufferPointer] { [memory.region.bytes] }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
-        var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
-                                   : RecordPort(outbound: backward, inbound: forward, messageSize: messageSize)
-        return try visitor.visit(&port)
+        try RecordPort.visit(role, forward: forward, backward: backward, messageSize: messageSize, visitor)
     }
 }
 
@@ -98,9 +96,7 @@ public struct CKRingTransport<Kind: CKRingKind>: Transport {
     public var sharedMemory: [UnsafeRawBufferPointer] { [memory.region.bytes] }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
-        var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
-                                   : RecordPort(outbound: backward, inbound: forward, messageSize: messageSize)
-        return try visitor.visit(&port)
+        try RecordPort.visit(role, forward: forward, backward: backward, messageSize: messageSize, visitor)
     }
 }
 
@@ -160,8 +156,6 @@ public struct CachedRingTransport: Transport {
     public var sharedMemory: [UnsafeRawBufferPointer] { [memory.region.bytes] }
 
     public func withPort<V: PortVisitor>(role: Role, _ visitor: V) throws(HarnessError) -> V.Output {
-        var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
-                                   : RecordPort(outbound: backward, inbound: forward, messageSize: messageSize)
-        return try visitor.visit(&port)
+        try RecordPort.visit(role, forward: forward, backward: backward, messageSize: messageSize, visitor)
     }
 }

@@ -76,6 +76,18 @@ public struct RecordPort<Queue: RecordQueue>: MessagePort, ~Copyable {
     }
 }
 
+extension RecordPort {
+    /// The port a rival's `role` works through over its two queues: the
+    /// producer sends on `forward` and hears echoes on `backward`, the
+    /// consumer the reverse (every rival transport's `withPort`).
+    static func visit<V: PortVisitor>(_ role: Role, forward: Queue, backward: Queue, messageSize: Int,
+                                      _ visitor: V) throws(HarnessError) -> V.Output {
+        var port = role.isProducer ? RecordPort(outbound: forward, inbound: backward, messageSize: messageSize)
+                                   : RecordPort(outbound: backward, inbound: forward, messageSize: messageSize)
+        return try visitor.visit(&port)
+    }
+}
+
 /// An anonymous shared mapping, created before the fork, holding a rival's
 /// two queues (forward, and backward for echoes) at 128-byte boundaries
 /// after the region's header area. Rivals keep no pointers in shared
