@@ -12,8 +12,7 @@ typealias BroadcastConsumer = BroadcastRing.Consumer
 public func shmring_broadcast_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ maxRecord: Int,
                                      _ maxConsumers: Int, _ policy: shmring_broadcast_policy, _ evictAfter: Double,
                                      _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.broadcast) { () throws(ShmError) in
         let (opts, reclaim) = try ABIArgument.options(options)
         let chosen: BroadcastPolicy
         switch policy.rawValue {
@@ -27,21 +26,18 @@ public func shmring_broadcast_create(_ backing: shmring_backing, _ name: UnsafeP
                                             maximumRecordLength: ABIArgument.count(maxRecord, "max_record"),
                                             maximumConsumers: ABIArgument.count(maxConsumers, "max_consumers"), policy: chosen,
                                             options: opts, reclaimStale: reclaim)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.broadcast)
-        return ABIStatus.ok
+        return ring
     }
 }
 
 @_cdecl("shmring_broadcast_open")
 public func shmring_broadcast_open(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_options>?,
                                    _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.broadcast) { () throws(ShmError) in
         let (opts, _) = try ABIArgument.options(options)
         let ring = try BroadcastRing.open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!, options: opts,
                                           waitForCreationSeconds: opts.waitForCreationSeconds)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.broadcast)
-        return ABIStatus.ok
+        return ring
     }
 }
 

@@ -12,28 +12,24 @@ typealias ExchangeServer = Exchange.Server
 @_cdecl("shmring_exchange_create")
 public func shmring_exchange_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ maxMessage: Int, _ sharedLine: Int32,
                                     _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.exchange) { () throws(ShmError) in
         let (opts, reclaim) = try ABIArgument.options(options)
         guard sharedLine == 0 || sharedLine == 1 else { throw .invalidArgument("shared_line must be 0 or 1, got \(sharedLine)") }
         let exchange = try Exchange.create(backing: ABIArgument.backing(backing), name: ABIArgument.name(name, optional: true),
                                            maximumMessageSize: ABIArgument.count(maxMessage, "max_message"),
                                            lines: sharedLine == 1 ? .shared : .separate, options: opts, reclaimStale: reclaim)
-        out.pointee = HandleCell.make(exchange, tag: HandleTag.exchange)
-        return ABIStatus.ok
+        return exchange
     }
 }
 
 @_cdecl("shmring_exchange_open")
 public func shmring_exchange_open(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_options>?,
                                   _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.exchange) { () throws(ShmError) in
         let (opts, _) = try ABIArgument.options(options)
         let exchange = try Exchange.open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!, options: opts,
                                          waitForCreationSeconds: opts.waitForCreationSeconds)
-        out.pointee = HandleCell.make(exchange, tag: HandleTag.exchange)
-        return ABIStatus.ok
+        return exchange
     }
 }
 

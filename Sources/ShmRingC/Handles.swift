@@ -80,6 +80,20 @@ enum HandleTag {
     static let broadcastConsumer: UInt64 = 0x5352_435F_4243_4343
 }
 
+extension HandleCell {
+    /// The one body of every create/open entry point: checks `out`, runs
+    /// `make`, and stores the new value as a handle tagged `tag` in `*out`.
+    @inline(__always)
+    static func produce<Value: ~Copyable>(_ out: UnsafeMutablePointer<OpaquePointer?>?, tag: UInt64,
+                               _ make: () throws(ShmError) -> Value) -> Int32 {
+        ABIStatus.run { () throws(ShmError) in
+            let out = try ABIArgument.out(out, "out")
+            out.pointee = HandleCell.make(try make(), tag: tag)
+            return ABIStatus.ok
+        }
+    }
+}
+
 /// The one body of every `shmring_*_claim_*` entry point: the structure
 /// behind `handle` (tag `tag`) claims an end with the C wait strategy,
 /// and the end becomes a new handle tagged `endTag` in `*out`.

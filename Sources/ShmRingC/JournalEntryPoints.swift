@@ -33,11 +33,9 @@ func journalOptions(_ options: UnsafePointer<shmring_journal_options>?) throws(S
 @_cdecl("shmring_journal_open_producer")
 public func shmring_journal_open_producer(_ directory: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_journal_options>?,
                                           _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.journalProducer) { () throws(ShmError) in
         let producer = try Journal.producer(directory: ABIArgument.name(directory)!, options: journalOptions(options))
-        out.pointee = HandleCell.make(producer, tag: HandleTag.journalProducer)
-        return ABIStatus.ok
+        return producer
     }
 }
 
@@ -85,8 +83,7 @@ public func shmring_journal_producer_free(_ handle: OpaquePointer?) { HandleCell
 @_cdecl("shmring_journal_open_tailer")
 public func shmring_journal_open_tailer(_ directory: UnsafePointer<CChar>?, _ start: shmring_journal_start, _ value: UInt64,
                                         _ wait: shmring_wait, _ verifyChecksums: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.journalTailer) { () throws(ShmError) in
         let from: Journal.Start
         switch start.rawValue {
         case 0: from = .oldest
@@ -97,8 +94,7 @@ public func shmring_journal_open_tailer(_ directory: UnsafePointer<CChar>?, _ st
         }
         let tailer = try Journal.tailer(directory: ABIArgument.name(directory)!, from: from, wait: ABIArgument.wait(wait),
                                         verifyChecksums: verifyChecksums != 0)
-        out.pointee = HandleCell.make(tailer, tag: HandleTag.journalTailer)
-        return ABIStatus.ok
+        return tailer
     }
 }
 

@@ -42,26 +42,22 @@ func wrap(_ queue: any MPMCQueue) -> AnyMPMCQueue {
 public func shmring_mpmc_create(_ kind: shmring_mpmc_kind, _ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int,
                                 _ messageSize: Int, _ options: UnsafePointer<shmring_options>?,
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.mpmc) { () throws(ShmError) in
         let queue = try mpmcKind(kind).create(backing: ABIArgument.backing(backing), name: ABIArgument.name(name, optional: true),
                                               capacity: ABIArgument.count(capacity, "capacity"),
                                               messageSize: ABIArgument.count(messageSize, "message_size"),
                                               options: ABIArgument.options(options).0)
-        out.pointee = HandleCell.make(wrap(queue), tag: HandleTag.mpmc)
-        return ABIStatus.ok
+        return wrap(queue)
     }
 }
 
 @_cdecl("shmring_mpmc_open")
 public func shmring_mpmc_open(_ kind: shmring_mpmc_kind, _ backing: shmring_backing, _ name: UnsafePointer<CChar>?,
                               _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.mpmc) { () throws(ShmError) in
         let queue = try mpmcKind(kind).open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!,
                                             options: ABIArgument.options(options).0)
-        out.pointee = HandleCell.make(wrap(queue), tag: HandleTag.mpmc)
-        return ABIStatus.ok
+        return wrap(queue)
     }
 }
 

@@ -10,41 +10,35 @@ typealias RecordConsumer = RecordRing.Consumer
 @_cdecl("shmring_record_create")
 public func shmring_record_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ maxRecord: Int,
                                   _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.record) { () throws(ShmError) in
         let (opts, reclaim) = try ABIArgument.options(options)
         let ring = try RecordRing.create(backing: ABIArgument.backing(backing), name: ABIArgument.name(name, optional: true),
                                          capacity: ABIArgument.count(capacity, "capacity"),
                                          maximumRecordLength: ABIArgument.count(maxRecord, "max_record"), options: opts, reclaimStale: reclaim)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.record)
-        return ABIStatus.ok
+        return ring
     }
 }
 
 @_cdecl("shmring_record_open")
 public func shmring_record_open(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_options>?,
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.record) { () throws(ShmError) in
         let (opts, _) = try ABIArgument.options(options)
         let ring = try RecordRing.open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!, options: opts,
                                        waitForCreationSeconds: opts.waitForCreationSeconds)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.record)
-        return ABIStatus.ok
+        return ring
     }
 }
 
 @_cdecl("shmring_record_open_or_create")
 public func shmring_record_open_or_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ maxRecord: Int,
                                           _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.record) { () throws(ShmError) in
         let ring = try RecordRing.openOrCreate(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!,
                                                capacity: ABIArgument.count(capacity, "capacity"),
                                                maximumRecordLength: ABIArgument.count(maxRecord, "max_record"),
                                                options: ABIArgument.options(options).0)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.record)
-        return ABIStatus.ok
+        return ring
     }
 }
 

@@ -25,41 +25,35 @@ public func shmring_remove(_ backing: shmring_backing, _ name: UnsafePointer<CCh
 @_cdecl("shmring_spsc_create")
 public func shmring_spsc_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ messageSize: Int,
                                 _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.spsc) { () throws(ShmError) in
         let (opts, reclaim) = try ABIArgument.options(options)
         let ring = try SPSCRing.create(backing: ABIArgument.backing(backing), name: ABIArgument.name(name, optional: true),
                                        capacity: ABIArgument.count(capacity, "capacity"),
                                        messageSize: ABIArgument.count(messageSize, "message_size"), options: opts, reclaimStale: reclaim)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.spsc)
-        return ABIStatus.ok
+        return ring
     }
 }
 
 @_cdecl("shmring_spsc_open")
 public func shmring_spsc_open(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<shmring_options>?,
                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.spsc) { () throws(ShmError) in
         let (opts, _) = try ABIArgument.options(options)
         let ring = try SPSCRing.open(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!, options: opts,
                                      waitForCreationSeconds: opts.waitForCreationSeconds)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.spsc)
-        return ABIStatus.ok
+        return ring
     }
 }
 
 @_cdecl("shmring_spsc_open_or_create")
 public func shmring_spsc_open_or_create(_ backing: shmring_backing, _ name: UnsafePointer<CChar>?, _ capacity: Int, _ messageSize: Int,
                                         _ options: UnsafePointer<shmring_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    ABIStatus.run { () throws(ShmError) in
-        let out = try ABIArgument.out(out, "out")
+    HandleCell.produce(out, tag: HandleTag.spsc) { () throws(ShmError) in
         let ring = try SPSCRing.openOrCreate(backing: ABIArgument.backing(backing), name: ABIArgument.name(name)!,
                                              capacity: ABIArgument.count(capacity, "capacity"),
                                              messageSize: ABIArgument.count(messageSize, "message_size"),
                                              options: ABIArgument.options(options).0)
-        out.pointee = HandleCell.make(ring, tag: HandleTag.spsc)
-        return ABIStatus.ok
+        return ring
     }
 }
 
