@@ -12,10 +12,10 @@
 # repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
 # when they existed before; --keep keeps them and reuses an existing build of
 # the same commit), then runs
-# the suite alternately A, B, A, B ... N rounds (default 6), so that both
-# sides see the same machine state (load, the host's CPU placement). Each
+# the suite alternately A, B, B, A, A, B ... N rounds (default 6), so that
+# both sides see the same machine state (load, the host's CPU placement). Each
 # round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
-# pools the rounds' repetitions per scenario and side (a directory argument),
+# judges the rounds pair by pair (the two runs of round I ran back to back),
 # prints the Markdown table, and this script exits with compare's status:
 #   0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
 #   evidence (too few metrics judged to call it ok), 1 an error.
@@ -117,10 +117,14 @@ if [ "$bins" = 1 ]; then a_label="$base_bin" b_label="$head_bin"; else a_label="
 echo "ab.sh: $rounds rounds of 'ringbench $command $*', A=$a_label B=$b_label, alternating" >&2
 # rounds N DIR ARGS...: N alternating rounds into DIR/base and DIR/head.
 rounds() {
-  local n="$1" dir="$2" i side
+  local n="$1" dir="$2" i side order
   shift 2
   for i in $(seq 1 "$n"); do
-    for side in base head; do
+    # Counterbalanced: odd rounds run base first, even rounds head first, so
+    # whatever favours the first (or second) run of a pair favours both sides
+    # equally and cancels in compare's paired test.
+    order="base head"; [ $((i % 2)) = 0 ] && order="head base"
+    for side in $order; do
       if [ "$side" = base ]; then bin="$base_bin" sha="$base_sha"; else bin="$head_bin" sha="$head_sha"; fi
       printf 'ab.sh: round %d/%d %s\n' "$i" "$n" "$side" >&2
       # With --bins the binary's own commit is recorded (RINGBENCH_COMMIT unset).

@@ -2,13 +2,14 @@
 # The regression gate measures itself: false-alarm rate, detection rate per
 # injected regression, and share of metrics judged, on this machine.
 #
-#   bench/gate-check.sh [--n N] [--rounds R] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
+#   bench/gate-check.sh [--n N] [--rounds R] [--regressions A,B] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
 #
 # Builds HEAD, and HEAD with each known regression applied
-# (bench/regressions/NAME.patch), each in its own git worktree under the
+# (bench/regressions/NAME.patch; --regressions: only those NAMEs), each in
+# its own git worktree under the
 # repository root (.build-gate-*, removed on exit, INT and TERM unless
 # --keep). Then, N times (default 20), runs the gate exactly as the
-# workflow does (bench/ab.sh, R alternating rounds, default 6) on
+# workflow does (bench/ab.sh, R alternating rounds, default 8) on
 #   A/A: HEAD against HEAD                   (any exit 2 or 3 is a false alarm)
 #   A/B: HEAD against HEAD + NAME.patch      (for each regression)
 # interleaved: A/A, A/B 1, A/B 2, ..., A/A, ... A detection is exit 2 with a
@@ -31,13 +32,14 @@
 set -euo pipefail
 
 main() {
-n=20 rounds=6 out="" keep=0 head_bin=""
+n=20 rounds=8 out="" keep=0 head_bin="" only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n="${2:?--n needs a number}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
+    --regressions) only="${2:?--regressions needs names}"; shift 2 ;;
     --head-bin) head_bin="${2:?--head-bin needs a path}"; shift 2 ;;
     -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
@@ -88,11 +90,14 @@ fi
 names=() bins=() expects=()
 for patch in "$root"/bench/regressions/*.patch; do
   name="$(basename "$patch" .patch)"
+  if [ -n "$only" ]; then case ",$only," in *",$name,"*) ;; *) continue ;; esac; fi
   expect="${patch%.patch}.expect"
   [ -f "$expect" ] || { echo "gate-check.sh: $expect is missing" >&2; exit 1; }
   build "$name" "$patch"
   names+=("$name") bins+=("$bin") expects+=("$expect")
 done
+
+[ -z "$only" ] || [ "${#names[@]}" -gt 0 ] || { echo "gate-check.sh: --regressions '$only' names no bench/regressions/*.patch" >&2; exit 1; }
 
 # One gate run: ab.sh --bins A B; appends "kind name i status judged seconds detected" to runs.tsv.
 gate() {

@@ -11,7 +11,7 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two results (files or directories of A/B rounds): verdict per scenario and metric; exit 2 on a regression.",
         discussion: """
-            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). With at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
+            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). When both sides are directories of rounds run side by side (bench/ab.sh: base/round-I.json and head/round-I.json), each round's new/base ratio is one observation and Yuen's two-sided trimmed t test of the rounds' log ratios (20 % trimmed from each end, so a round whose two runs saw different host states cannot decide) at --alpha decides (at least 4 rounds in common; the drift between rounds cancels; --unpaired turns this off). Otherwise, with at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
 
             Each run's own host probes (runs[].hostState) choose what is judged: a run whose probes disagree (the host moved the vCPUs during it) is left out, and so is a run in another host state than the one judged (the fastest state both sides have enough values in); the counts are printed. Round trips are judged on p50, p99 and p99.9, not on trips per second. The headline lists every change beyond --threshold, judged or not.
 
@@ -60,6 +60,9 @@ struct CompareSettings: ParsableArguments {
             help: ArgumentHelp("Percent of metrics that must be judged (not inconclusive) for 'ok'; below it, exit 4.", valueName: "PERCENT"))
     var minJudged: Double = 50
 
+    @Flag(help: "Rank all values of one side against the other's even when both sides are directories of rounds run side by side (by default such rounds are compared pair by pair).")
+    var unpaired = false
+
     @Flag(help: "Compare efficiency (figure / physical limit from the probes) instead of raw figures.")
     var normalize = false
 
@@ -84,6 +87,7 @@ struct CompareSettings: ParsableArguments {
         o.minRankRepetitions = minRepetitions
         o.probeTolerance = probeTolerance / 100
         o.normalize = normalize
+        o.paired = !unpaired
         o.allowDifferentMachines = allowDifferentMachines
         o.minimumJudgedShare = minJudged / 100
         return o

@@ -16,9 +16,9 @@ enum CompareFixtures {
     }
 
     /// A run whose repetitions have the given msgs/s (and, in roundtrip
-    /// mode, p50 = 1e9 / msgs/s per repetition).
+    /// mode, p50 = 1e9 / msgs/s per repetition, from `samples` round trips).
     static func run(_ transport: String = "spsc", mode: Scenario.Mode = .throughput, size: Int = 64,
-                    rates: [Double]) -> RunRecord {
+                    rates: [Double], samples: UInt64 = 100_000) -> RunRecord {
         var scenario = Scenario(transport: transport, backing: "sysv", messageSize: size, messages: 1000, capacity: 4096,
                                 batch: 1, mode: mode)
         scenario.placement = [PlacementEntry(role: "producer", cpu: 0, node: 0), PlacementEntry(role: "consumer", cpu: 1, node: 0)]
@@ -30,7 +30,7 @@ enum CompareFixtures {
         if mode == .roundtrip {
             let p50 = UInt64(1e9 / Spread(rates).median)
             latency = LatencySummary(kind: "roundtrip", p50: p50, p90: p50, p99: 2 * p50, p999: 3 * p50, max: 4 * p50,
-                                     mean: Double(p50), samples: 1000)
+                                     mean: Double(p50), samples: samples)
         }
         return RunRecord(scenario: scenario, repetitions: reps, integrity: IntegrityCounts(),
                          summary: RunSummary(messagesPerSecond: Spread(rates), bytesPerSecond: Spread(rates.map { $0 * Double(size) }),
@@ -58,15 +58,18 @@ enum CompareFixtures {
         return r
     }
 
-    /// A side of A/B rounds: one document per run (as bench/ab.sh writes), pooled.
-    static func rounds(_ runs: [RunRecord], label: String = "rounds/") throws -> ResultSet {
+    /// A side of A/B rounds: one document per run (as bench/ab.sh writes),
+    /// pooled; `named`: the documents carry round names (round-1.json ...),
+    /// as a directory of rounds does, so two such sides are paired.
+    static func rounds(_ runs: [RunRecord], label: String = "rounds/", named: Bool = false) throws -> ResultSet {
         var documents: [ResultDocument] = [], keys: [[ScenarioKey]] = []
         for run in runs {
             let (doc, k) = try ResultSet.decode(Data(ResultRenderer.json(document([run])).utf8), name: label)
             documents.append(doc)
             keys.append(k)
         }
-        return ResultSet(label: label, documents: documents, scenarioKeys: keys)
+        return ResultSet(label: label, documents: documents, scenarioKeys: keys,
+                         rounds: named ? documents.indices.map { "round-\($0 + 1).json" } : nil)
     }
 
     static func rates(_ center: Double, n: Int = 6, spread: Double = 0.01) -> [Double] {

@@ -21,6 +21,10 @@ public enum ComparedMetric: String, Codable, Sendable, CaseIterable {
 
 /// The knobs of a comparison; every one is a `compare` flag.
 public struct CompareOptions: Codable, Sendable, Equatable {
+    /// Directories of rounds with matching file names (`bench/ab.sh`) are
+    /// judged round by round (`PairedRounds`) rather than by ranking all
+    /// values of one side against the other's.
+    public var paired: Bool = true
     /// Minimum effect size: a change smaller than this is `unchanged` however
     /// significant (0.05 = 5 %).
     public var threshold: Double = 0.05
@@ -65,9 +69,10 @@ public struct MetricComparison: Codable, Sendable {
     public var verdict: Verdict
     /// Why, in one sentence.
     public var reason: String
-    /// `mann-whitney-exact`, `mann-whitney-normal`, `noise-band` or `none`.
+    /// `paired-yuen`, `mann-whitney-stratified`, `mann-whitney-exact`,
+    /// `mann-whitney-normal`, `noise-band` or `none`.
     public var method: String
-    /// Two-sided p of the U test (U-test methods only).
+    /// Two-sided p of the paired t test or the U test (those methods only).
     public var p: Double?
     /// The band a change had to leave (noise-band method), as a fraction.
     public var noiseBand: Double?
@@ -222,7 +227,8 @@ public enum ResultComparison {
             report.notes.append("\(masked) regression-sized change(s) not judged because the machine state differs")
         }
         if report.results.contains(where: { $0.mode == Scenario.Mode.roundtrip.rawValue }) {
-            report.notes.append("round trips are judged on their p50, p99 and p99.9; their msgs/s is not gated (one stall of a few ms dominates it)")
+            report.notes.append("round trips are judged on their p50, p99 and p99.9; their msgs/s is not gated (one stall of a few ms dominates it), "
+                + "nor a percentile with fewer than \(tailSamples) round trips beyond it per repetition (p99 needs 1 000 a repetition, p99.9 10 000)")
         }
         if !report.results.isEmpty, !report.results.contains(where: { canFail($0, options) }) {
             report.notes.append("this comparison cannot fail: no scenario has \(minimumForSpread) values on a side "
@@ -277,6 +283,8 @@ public enum ResultComparison {
     struct Values {
         var values: [Double]
         var proxyCV: Double?
+        /// Each run's figure (the median of its values) and its round.
+        var perRun: [(round: String?, value: Double)] = []
     }
 
     enum Extracted {
@@ -285,19 +293,37 @@ public enum ResultComparison {
         case unusable(String)
     }
 
+    /// Samples a round-trip percentile needs beyond it, per repetition, to be
+    /// gated (so p99 needs 1 000 round trips a repetition, p99.9 10 000).
+    static let tailSamples = 10
+
+    /// Round trips per repetition a percentile metric needs; nil for msgs/s and p50.
+    static func minimumSamples(_ metric: ComparedMetric) -> Int? {
+        switch metric {
+        case .latencyP99: tailSamples * 100
+        case .latencyP999: tailSamples * 1000
+        case .messagesPerSecond, .latencyP50: nil
+        }
+    }
+
     /// Values a side needs before its spread means anything (two values
     /// that happen to agree would make any change look significant).
     static let minimumForSpread = 3
 
     static func values(_ metric: ComparedMetric, _ pooled: ResultSet.PooledRun, normalize: Bool) -> Extracted? {
-        var all: [Double] = [], proxy: [Double] = []
-        for (run, probes) in zip(pooled.runs, pooled.probes) {
+        var all: [Double] = [], proxy: [Double] = [], perRun: [(round: String?, value: Double)] = []
+        for ((run, probes), round) in zip(zip(pooled.runs, pooled.probes), pooled.rounds) {
             let roundtrip = run.scenario.mode == .roundtrip
             if metric != .messagesPerSecond && !roundtrip { return nil }
             // Round trips per second: one stall of a few ms in a short run
             // divides it while every percentile stays put; the percentiles
             // are what a round trip is judged on.
             if metric == .messagesPerSecond && roundtrip { return nil }
+            // A percentile with fewer than `tailSamples` samples beyond it is a
+            // handful of trips (p99.9 of a 0.08 s run of 64 KiB trips is
+            // four of them): not a figure a gate can hold anyone to.
+            if let needed = minimumSamples(metric), let l = run.summary.latencyNs,
+               Int(l.samples) / max(1, run.repetitions.count) < needed { return nil }
             var raw: [Double]
             switch metric {
             case .messagesPerSecond:
@@ -323,8 +349,9 @@ public enum ResultComparison {
                 raw = raw.map { $0 * factor }
             }
             all += raw
+            if !raw.isEmpty { perRun.append((round, Spread(raw).median)) }
         }
-        return .values(Values(values: all, proxyCV: proxy.count >= minimumForSpread ? Spread(proxy).cv : nil))
+        return .values(Values(values: all, proxyCV: proxy.count >= minimumForSpread ? Spread(proxy).cv : nil, perRun: perRun))
     }
 
     /// Multiplier turning a raw figure into figure / physical limit:
@@ -376,10 +403,15 @@ public enum ResultComparison {
         let nb = x.values.count, nn = y.values.count
         let ranked = nb >= options.minRankRepetitions && nn >= options.minRankRepetitions
         result.ratio = result.new.median / result.base.median
-        // The rank test to apply, if any: within machine states when the values
-        // are bimodal (StateStrata), else on all values.
+        // The test to apply, if any: round by round when the sides are rounds
+        // run side by side (PairedRounds); else a rank test, within machine
+        // states when the values are bimodal (StateStrata), else on all values.
         var test: (p: Double, name: String)?
-        if ranked, let strata = StateStrata.split(x.values, y.values) {
+        if options.paired, let pairs = PairedRounds.pairs(x.perRun, y.perRun), let paired = PairedRounds.test(pairs) {
+            result.ratio = paired.ratio
+            result.method = "paired-yuen"
+            test = (paired.p, "Yuen's paired test over \(paired.pairs) rounds")
+        } else if ranked, let strata = StateStrata.split(x.values, y.values) {
             result.ratio = StateStrata.ratio(strata)
             result.method = "mann-whitney-stratified"
             let counts = strata.map { "\($0.base.count)/\($0.new.count)" }.joined(separator: ", ")

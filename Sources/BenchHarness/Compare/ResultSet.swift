@@ -19,21 +19,29 @@ public struct ResultSet: Sendable {
         public var runs: [RunRecord]
         /// The probes of the document each run came from (nil without probes).
         public var probes: [ProbeResults?]
+        /// The round each run belongs to: the name of the file it came from
+        /// in a directory of rounds (`round-3.json`), nil for a lone file.
+        /// Runs of two sides with the same round name ran side by side
+        /// (`bench/ab.sh`), which `PairedRounds` uses.
+        public var rounds: [String?]
     }
 
-    public init(label: String, documents: [ResultDocument], scenarioKeys: [[ScenarioKey]]) {
+    /// `rounds`: each document's round name (see `PooledRun.rounds`); none by default.
+    public init(label: String, documents: [ResultDocument], scenarioKeys: [[ScenarioKey]], rounds: [String?]? = nil) {
         self.label = label
         self.documents = documents
         var pooled: [PooledRun] = []
         var index: [ScenarioKey: Int] = [:]
-        for (document, keys) in zip(documents, scenarioKeys) {
+        let roundNames = rounds ?? Array(repeating: nil, count: documents.count)
+        for ((document, keys), round) in zip(zip(documents, scenarioKeys), roundNames) {
             for (run, key) in zip(document.runs, keys) {
                 if let i = index[key] {
                     pooled[i].runs.append(run)
                     pooled[i].probes.append(document.probes)
+                    pooled[i].rounds.append(round)
                 } else {
                     index[key] = pooled.count
-                    pooled.append(PooledRun(key: key, runs: [run], probes: [document.probes]))
+                    pooled.append(PooledRun(key: key, runs: [run], probes: [document.probes], rounds: [round]))
                 }
             }
         }
@@ -61,7 +69,7 @@ public struct ResultSet: Sendable {
             documents.append(document)
             keys.append(k)
         }
-        return ResultSet(label: "\(path) (\(names.count) files)", documents: documents, scenarioKeys: keys)
+        return ResultSet(label: "\(path) (\(names.count) files)", documents: documents, scenarioKeys: keys, rounds: names)
     }
 
     /// Decodes one results file, and the scenario key of each run from the raw

@@ -68,7 +68,8 @@ public enum RunSelection {
             var out = side
             out.runs = []
             out.probes = []
-            for (run, probes) in zip(side.runs, side.probes) {
+            out.rounds = []
+            for ((run, probes), round) in zip(zip(side.runs, side.probes), side.rounds) {
                 if run.hostState == nil {
                     excluded.unprobed += 1
                 } else if run.hostState?.steady == false {
@@ -78,6 +79,7 @@ public enum RunSelection {
                 } else {
                     out.runs.append(run)
                     out.probes.append(probes)
+                    out.rounds.append(round)
                 }
             }
             return out
