@@ -165,23 +165,7 @@ print(",".join(sorted({x["transport"] for x in bad})), ",".join(str(s) for s in 
   rounds "$confirm" "$out/confirm" "${args[@]}" --transports "$transports" --sizes "$sizes"
   # shellcheck disable=SC2086
   "$compare_bin" compare "$out/confirm/base" "$out/confirm/head" --format json --output "$out/confirm/compare.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
-  python3 - "$out/compare.json" "$out/confirm/compare.json" "$out/confirmed.txt" "$out/compare.md" <<'PY'
-import json, sys
-first = json.load(open(sys.argv[1]))["results"]
-second = {(x["scenario"], x["metric"]): x for x in json.load(open(sys.argv[2]))["results"]}
-with open(sys.argv[3], "w") as confirmed, open(sys.argv[4], "a") as md:
-    md.write("\n#### Confirmation (a second, independent measurement of the regressed transports and sizes)\n\n")
-    for x in first:
-        if x["verdict"] != "regressed":
-            continue
-        y = second.get((x["scenario"], x["metric"]))
-        ok = y is not None and y["verdict"] == "regressed"
-        if ok:
-            confirmed.write("%s\t%s\n" % (x["scenario"], x["metric"]))
-        again = "%+.1f%% %s" % (y["change"] * 100, y["verdict"]) if y else "not measured again"
-        md.write("- %s: %s %s %+.1f%%, again: %s\n" % ("**confirmed**" if ok else "not confirmed",
-                                                       x["scenario"], x["metric"], x["change"] * 100, again))
-PY
+  python3 "$(dirname "${BASH_SOURCE[0]}")/ab-confirm.py" "$out/compare.json" "$out/confirm/compare.json" "$out/confirmed.txt" "$out/compare.md"
   if [ -s "$out/confirmed.txt" ]; then
     echo "ab.sh: regression confirmed ($(wc -l <"$out/confirmed.txt") metric(s))" >&2
   else

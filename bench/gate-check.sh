@@ -3,6 +3,16 @@
 # injected regression, and share of metrics judged, on this machine.
 #
 #   bench/gate-check.sh [--n N] [--rounds R] [--regressions A,B] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
+#   bench/gate-check.sh --rejudge DIR --compare-bin BIN
+#
+# --rejudge judges the rounds a gate-check recorded in DIR again with BIN's
+# compare (and AB_COMPARE_ARGS), confirmation step included, and writes
+# DIR/runs-rejudged.tsv and DIR/summary-rejudged.txt: what the gate would
+# have said of the same measurements with another compare. (A confirmation
+# measures the transports and sizes the recorded first compare called
+# regressed; a metric only the new compare calls regressed was not measured
+# again and counts as an unconfirmed-but-standing regression, i.e. against
+# the new compare.)
 #
 # Builds HEAD, and HEAD with each known regression applied
 # (bench/regressions/NAME.patch; --regressions: only those NAMEs), each in
@@ -32,7 +42,7 @@
 set -euo pipefail
 
 main() {
-n=20 rounds=8 out="" keep=0 head_bin="" only=""
+n=20 rounds=8 out="" keep=0 head_bin="" only="" rejudge="" compare_bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n="${2:?--n needs a number}"; shift 2 ;;
@@ -40,8 +50,10 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --regressions) only="${2:?--regressions needs names}"; shift 2 ;;
+    --rejudge) rejudge="${2:?--rejudge needs a directory}"; shift 2 ;;
+    --compare-bin) compare_bin="${2:?--compare-bin needs a path}"; shift 2 ;;
     --head-bin) head_bin="${2:?--head-bin needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -52,6 +64,10 @@ done
 [ $# -gt 0 ] || set -- --quick --settle 3 --transports spsc,mpmc-lockfree,pipe
 
 root="$(git rev-parse --show-toplevel)"
+if [ -n "$rejudge" ]; then
+  rejudge_runs "$rejudge" "$compare_bin"
+  exit
+fi
 cd "$root"
 head_sha="$(git rev-parse HEAD)"
 swift="${SWIFT:-swift}"
@@ -107,31 +123,9 @@ gate() {
   run "$root/bench/ab.sh" --rounds "$rounds" --out "$dir" --bins "$a" "$b" "$@" >"$dir.md" 2>"$dir.log" || status=$?
   end=$(date +%s)
   [ "$status" = 1 ] && { echo "gate-check.sh: ab.sh failed ($dir.log):" >&2; tail -5 "$dir.log" >&2; }
-  python3 - "$dir/compare.json" "$kind" "$name" "$i" "$status" "$((end - start))" "$expect" >>"$out/runs.tsv" <<'PY'
-import json, os, re, sys
-path, kind, name, i, status, seconds, expect = sys.argv[1:8]
-try:
-    report = json.load(open(path))
-except Exception:
-    report = {"results": [], "judgedShare": 0}
-results = report.get("results", [])
-judged = sum(r["verdict"] != "inconclusive" for r in results) / len(results) if results else 0
-# What the gate called regressed: the confirmed metrics when ab.sh confirmed
-# (confirmed.txt beside compare.json), else compare's regressed metrics.
-confirmed = os.path.join(os.path.dirname(path), "confirmed.txt")
-if os.path.exists(confirmed):
-    bad = [tuple(l.rstrip("\n").split("\t")) for l in open(confirmed) if l.strip()]
-else:
-    bad = [(r["scenario"], r["metric"]) for r in results if r["verdict"] == "regressed"]
-detected = "-"
-if expect:
-    pattern, metric = open(expect).read().strip().split("\t")
-    hit = any(m == metric and re.search(pattern, sc) for sc, m in bad)
-    detected = "yes" if status == "2" and hit else "no"
-regressed = ";".join(f"{sc} {m}" for sc, m in bad)
-print("\t".join([kind, name, i, status, f"{judged:.3f}", seconds, detected, regressed]))
-PY
+  row "$dir/compare.json" "$kind" "$name" "$i" "$status" "$((end - start))" "$expect" >>"$out/runs.tsv"
 }
+
 # The suite options reach ab.sh through "$@" of main: kept in an array.
 suite=("$@")
 : >"$out/runs.tsv"
@@ -145,7 +139,39 @@ for i in $(seq 1 "$n"); do
   done
 done
 
-python3 - "$out/runs.tsv" "$n" "$rounds" "${head_sha:0:12}" "${suite[*]}" <<'PY' | tee "$out/summary.txt"
+summarize "$out/runs.tsv" "$n" "$rounds" "${head_sha:0:12}" "${suite[*]}" | tee "$out/summary.txt"
+}
+
+# row COMPARE_JSON KIND NAME I STATUS SECONDS EXPECT [CONFIRMED_TXT]: one line of runs.tsv.
+row() {
+  python3 - "$@" <<'PY'
+import json, os, re, sys
+path, kind, name, i, status, seconds, expect = sys.argv[1:8]
+try:
+    report = json.load(open(path))
+except Exception:
+    report = {"results": [], "judgedShare": 0}
+results = report.get("results", [])
+judged = sum(r["verdict"] != "inconclusive" for r in results) / len(results) if results else 0
+# What the gate called regressed: the confirmed metrics when ab.sh confirmed
+# (confirmed.txt beside compare.json), else compare's regressed metrics.
+confirmed = sys.argv[8] if len(sys.argv) > 8 else os.path.join(os.path.dirname(path), "confirmed.txt")
+if os.path.exists(confirmed):
+    bad = [tuple(l.rstrip("\n").split("\t")) for l in open(confirmed) if l.strip()]
+else:
+    bad = [(r["scenario"], r["metric"]) for r in results if r["verdict"] == "regressed"]
+detected = "-"
+if expect:
+    pattern, metric = open(expect).read().strip().split("\t")
+    hit = any(m == metric and re.search(pattern, sc) for sc, m in bad)
+    detected = "yes" if status == "2" and hit else "no"
+regressed = ";".join(f"{sc} {m}" for sc, m in bad)
+print("\t".join([kind, name, i, status, f"{judged:.3f}", seconds, detected, regressed]))
+PY
+}
+# summarize RUNS_TSV N ROUNDS HEAD SUITE: the rates.
+summarize() {
+  python3 - "$@" <<'PY'
 import sys, statistics
 path, n, rounds, head, suite = sys.argv[1:6]
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
@@ -167,6 +193,30 @@ secs = [int(r[5]) for r in rows]
 if secs:
     print(f"seconds per gate run: mean {statistics.mean(secs):.0f}, max {max(secs)}")
 PY
+}
+
+# rejudge_runs DIR COMPARE_BIN: see --rejudge at the top.
+rejudge_runs() {
+  local dir="$1" bin="$2" kind name i status seconds run_dir expect confirmed n
+  [ -f "$dir/runs.tsv" ] || { echo "gate-check.sh: --rejudge: $dir/runs.tsv not found" >&2; exit 1; }
+  [ -x "$bin" ] || { echo "gate-check.sh: --rejudge needs --compare-bin BIN, an executable ringbench" >&2; exit 1; }
+  : >"$dir/runs-rejudged.tsv"
+  while IFS=$'\t' read -r kind name i _ _ seconds _; do
+    run_dir="$dir/$name-$i" expect="" confirmed="$dir/$name-$i/rejudged-confirmed.txt" status=0
+    [ "$kind" = ab ] && expect="$root/bench/regressions/$name.expect"
+    rm -f "$confirmed"
+    # shellcheck disable=SC2086
+    "$bin" compare "$run_dir/base" "$run_dir/head" --format json --output "$run_dir/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || status=$?
+    if [ "$status" = 2 ] && [ -d "$run_dir/confirm" ]; then
+      # shellcheck disable=SC2086
+      "$bin" compare "$run_dir/confirm/base" "$run_dir/confirm/head" --format json --output "$run_dir/confirm/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
+      python3 "$root/bench/ab-confirm.py" "$run_dir/rejudged.json" "$run_dir/confirm/rejudged.json" "$confirmed" /dev/null
+      [ -s "$confirmed" ] || status=0
+    fi
+    row "$run_dir/rejudged.json" "$kind" "$name" "$i" "$status" "$seconds" "$expect" "$confirmed" >>"$dir/runs-rejudged.tsv"
+  done <"$dir/runs.tsv"
+  n=$(grep -c '^aa' "$dir/runs.tsv" || true)
+  summarize "$dir/runs-rejudged.tsv" "$n" "as recorded" "as recorded (rejudged by $bin ${AB_COMPARE_ARGS:-})" "as recorded" | tee "$dir/summary-rejudged.txt"
 }
 
 main "$@"

@@ -11,7 +11,7 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two results (files or directories of A/B rounds): verdict per scenario and metric; exit 2 on a regression.",
         discussion: """
-            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). When both sides are directories of rounds run side by side (bench/ab.sh: base/round-I.json and head/round-I.json), each round's new/base ratio is one observation and Yuen's two-sided trimmed t test of the rounds' log ratios (20 % trimmed from each end, so a round whose two runs saw different host states cannot decide) at --alpha decides (at least 4 rounds in common; the drift between rounds cancels; --unpaired turns this off). Otherwise, with at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
+            Runs are matched by scenario. Metrics: msgs/s (bigger is better), round-trip p50, p99, p99.9 (smaller is better). When both sides are directories of rounds run side by side (bench/ab.sh: base/round-I.json and head/round-I.json), each round's new/base ratio is one observation and Yuen's two-sided trimmed t test of the rounds' log ratios (20 % trimmed from each end, so a round whose two runs saw different host states cannot decide) at --alpha decides (at least 4 rounds in common; the drift between rounds cancels; --unpaired turns this off). Otherwise, with at least --min-repetitions values on both sides, a two-sided Mann-Whitney U test at --alpha decides (within each machine state when the values fall into two clusters, as when the host moves the vCPUs); with fewer, the change must leave a noise band derived from the runs' own spread. Either way a change below --threshold (msgs/s, p50) or --tail-threshold (p99, p99.9) is 'unchanged'. A directory stands for every *.json in it, repetitions pooled per scenario (bench/ab.sh writes such directories).
 
             Each run's own host probes (runs[].hostState) choose what is judged: a run whose probes disagree (the host moved the vCPUs during it) is left out, and so is a run in another host state than the one judged (the fastest state both sides have enough values in); the counts are printed. Round trips are judged on p50, p99 and p99.9, not on trips per second. The headline lists every change beyond --threshold, judged or not.
 
@@ -42,11 +42,15 @@ struct CompareCommand: ParsableCommand {
 
 /// The options `compare` and `baseline compare` share.
 struct CompareSettings: ParsableArguments {
-    @Option(help: ArgumentHelp("Minimum effect size in percent: smaller changes are 'unchanged'.", valueName: "PERCENT"))
+    @Option(help: ArgumentHelp("Minimum effect size in percent for msgs/s and p50: smaller changes are 'unchanged'.", valueName: "PERCENT"))
     var threshold: Double = 5
 
     @Option(help: "Significance level of the Mann-Whitney U test (two-sided).")
     var alpha: Double = 0.01
+
+    @Option(name: .customLong("tail-threshold"),
+            help: ArgumentHelp("Minimum effect size in percent for the tail percentiles p99 and p99.9 (they move more between identical runs).", valueName: "PERCENT"))
+    var tailThreshold: Double = 15
 
     @Option(name: .customLong("min-repetitions"),
             help: ArgumentHelp("Values each side needs for the U test; with fewer, the noise band decides.", valueName: "N"))
@@ -77,12 +81,14 @@ struct CompareSettings: ParsableArguments {
 
     func options() throws -> CompareOptions {
         guard threshold >= 0, threshold.isFinite else { throw CommandFailure(message: "--threshold must be a percentage >= 0", code: 1) }
+        guard tailThreshold >= 0, tailThreshold.isFinite else { throw CommandFailure(message: "--tail-threshold must be a percentage >= 0", code: 1) }
         guard alpha > 0, alpha < 1 else { throw CommandFailure(message: "--alpha must be between 0 and 1", code: 1) }
         guard minRepetitions >= 2 else { throw CommandFailure(message: "--min-repetitions must be at least 2", code: 1) }
         guard probeTolerance >= 0, probeTolerance.isFinite else { throw CommandFailure(message: "--probe-tolerance must be a percentage >= 0", code: 1) }
         guard minJudged >= 0, minJudged <= 100 else { throw CommandFailure(message: "--min-judged must be a percentage between 0 and 100", code: 1) }
         var o = CompareOptions()
         o.threshold = threshold / 100
+        o.tailThreshold = tailThreshold / 100
         o.alpha = alpha
         o.minRankRepetitions = minRepetitions
         o.probeTolerance = probeTolerance / 100

@@ -79,4 +79,22 @@ final class PairedRoundsTests: XCTestCase {
         XCTAssertEqual(Set(report.results.map(\.metric)), [.latencyP50, .latencyP99])
         XCTAssertTrue(report.notes.contains { $0.contains("p99.9 10 000") }, "\(report.notes)")
     }
+
+    func testTailPercentilesHaveTheirOwnThreshold() throws {
+        // Every percentile 10 % slower in every round: beyond the 5 % for p50,
+        // within the 15 % the tails are held to.
+        let drift = [1e6, 1.4e6, 0.8e6, 1.2e6, 0.9e6, 1.1e6]
+        let base = drift.map { F.run(mode: .roundtrip, size: 8, rates: [$0]) }
+        let new = drift.map { F.run(mode: .roundtrip, size: 8, rates: [$0 / 1.10]) }
+        let report = ResultComparison.compare(try F.rounds(base, named: true), try F.rounds(new, named: true), options: CompareOptions())
+        func verdict(_ metric: ComparedMetric) -> Verdict? { report.results.first { $0.metric == metric }?.verdict }
+        XCTAssertEqual(verdict(.latencyP50), .regressed)
+        XCTAssertEqual(verdict(.latencyP99), .unchanged)
+        XCTAssertEqual(verdict(.latencyP999), .unchanged)
+        XCTAssertEqual(report.beyondThreshold.count, 1, "\(report.beyondThreshold)")
+        var strict = CompareOptions()
+        strict.tailThreshold = 0.05
+        let strictReport = ResultComparison.compare(try F.rounds(base, named: true), try F.rounds(new, named: true), options: strict)
+        XCTAssertEqual(strictReport.results.filter { $0.verdict == .regressed }.count, 3)
+    }
 }

@@ -49,7 +49,7 @@ public enum ComparisonRenderer {
         case .notEnoughEvidence: status = "NOT ENOUGH EVIDENCE"
         }
         var line = "\(status): \(counts)" + String(format: ", %.0f%% judged", report.judgedShare * 100)
-            + " (threshold \(Int((report.options.threshold * 100).rounded()))%"
+            + " (threshold \(Int((report.options.threshold * 100).rounded()))%, p99/p99.9 \(Int((report.options.tailThreshold * 100).rounded()))%"
             + (report.options.normalize ? ", normalised by physical limits" : "") + ")"
         // Every change beyond the threshold, judged or not: an inconclusive
         // -30 % must not hide under "no regression".
@@ -84,7 +84,7 @@ public enum ComparisonRenderer {
         var text = "### ringbench compare: \(headline(report, listingChanges: false))\n\n"
         // Every change beyond the threshold, judged or not, above the fold.
         if !report.beyondThreshold.isEmpty {
-            text += "**Changes beyond the \(Int((report.options.threshold * 100).rounded()))% threshold, judged or not:**\n"
+            text += "**Changes beyond the threshold (\(Int((report.options.threshold * 100).rounded()))%, p99/p99.9 \(Int((report.options.tailThreshold * 100).rounded()))%), judged or not:**\n"
                 + report.beyondThreshold.map { "- \(escape($0))\n" }.joined() + "\n"
         }
         text += "- " + sideLine("base", report.base) + "\n- " + sideLine("new", report.new) + "\n"

@@ -26,8 +26,19 @@ public struct CompareOptions: Codable, Sendable, Equatable {
     /// values of one side against the other's.
     public var paired: Bool = true
     /// Minimum effect size: a change smaller than this is `unchanged` however
-    /// significant (0.05 = 5 %).
+    /// significant (0.05 = 5 %). For msgs/s and p50; see `tailThreshold`.
     public var threshold: Double = 0.05
+    /// The same for the tail percentiles (p99, p99.9), which move more
+    /// between identical runs: on the development VM a p99.9 moved by a
+    /// median 11-15 % between A/A rounds (p99 2-3 %, up to 14 %), so a 5 %
+    /// promise on it left most of them "inconclusive" and the gate judged
+    /// under 70 % of its metrics (issue 20).
+    public var tailThreshold: Double = 0.15
+
+    /// The minimum effect size for `metric`.
+    public func threshold(for metric: ComparedMetric) -> Double {
+        metric == .latencyP99 || metric == .latencyP999 ? tailThreshold : threshold
+    }
     /// Significance level of the two-sided Mann-Whitney U test.
     public var alpha: Double = 0.01
     /// Repetitions each side needs for the U test; with fewer, the noise band.
@@ -260,7 +271,7 @@ public enum ResultComparison {
         var r = report
         for v in Verdict.allCases { r.counts[v.rawValue] = r.results.filter { $0.verdict == v }.count }
         r.judgedShare = r.results.isEmpty ? 0 : Double(r.results.filter(\.judged).count) / Double(r.results.count)
-        r.beyondThreshold = r.results.filter { $0.ratio > 0 && abs($0.change) >= r.options.threshold }
+        r.beyondThreshold = r.results.filter { $0.ratio > 0 && abs($0.change) >= r.options.threshold(for: $0.metric) }
             .sorted { abs($0.change) > abs($1.change) }
             .map { String(format: "%@ %@ %+.1f%% (%@)", $0.scenario, $0.metric.label, $0.change * 100, $0.verdict.rawValue) }
         return r
@@ -424,8 +435,9 @@ public enum ResultComparison {
         let better = metric.biggerIsBetter ? result.change > 0 : result.change < 0
         let direction: Verdict = better ? .improved : .regressed
         let changeText = String(format: "%+.1f%%", result.change * 100)
-        let thresholdText = String(format: "%.0f%%", options.threshold * 100)
-        if abs(result.change) < options.threshold {
+        let threshold = options.threshold(for: metric)
+        let thresholdText = String(format: "%.0f%%", threshold * 100)
+        if abs(result.change) < threshold {
             result.verdict = .unchanged
             result.reason = "\(changeText) is within the \(thresholdText) threshold"
             return result
@@ -450,7 +462,7 @@ public enum ResultComparison {
             return result
         }
         let pooledCV = (spreads.map { $0 * $0 }.reduce(0, +) / Double(spreads.count)).squareRoot()
-        let band = max(options.threshold, options.noiseMultiplier * pooledCV * 2.0.squareRoot())
+        let band = max(threshold, options.noiseMultiplier * pooledCV * 2.0.squareRoot())
         result.noiseBand = band
         let bandText = String(format: "%.1f%%", band * 100)
         // And no overlap: every new value beyond every base value in the bad (or good) direction.
