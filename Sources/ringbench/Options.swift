@@ -78,7 +78,7 @@ struct ProbeOptions: ParsableArguments {
     var noProbes = false
 
     @Option(parsing: .unconditional,
-            help: OptionRules.wait.help("Before each run, wait up to this long for the host to return to the fastest cache-line state the command has seen (on a VM whose host moves its vCPUs; a run that waited says so in its notes). 0: never wait.",
+            help: OptionRules.wait.help("Before each run, wait up to this long for the host to return to the fastest cache-line state the command has seen (on a VM whose host moves its vCPUs; a run that waited says so in its notes; a state that did not come back is given up). 0: never wait.",
                                         valueName: "SECONDS", default: 0),
             transform: OptionRules.wait.transform)
     var settle: Double = 0
@@ -92,7 +92,8 @@ struct ProbeOptions: ParsableArguments {
     }
 
     /// What `--settle` asks of every run: the command's first probe (`probes`)
-    /// is the first reference state, lowered by faster runs. Nil without `--settle`.
+    /// is the first reference state, lowered by faster runs and given up
+    /// when a run never saw it (`HostSettle.saw`). Nil without `--settle`.
     func settling(_ probes: ProbeResults?) throws -> HostSettle? {
         guard settle > 0 else { return nil }
         guard let reference = probes?.cacheLine.bestRoundTrip?.ns else {

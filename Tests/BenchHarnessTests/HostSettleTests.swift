@@ -29,7 +29,11 @@ final class HostSettleTests: XCTestCase {
         XCTAssertEqual(settle.referenceNs, 300)
         settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 310, cacheLineAfterNs: 55))
         XCTAssertEqual(settle.referenceNs, 55)
+        settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 60, cacheLineAfterNs: 75))
+        XCTAssertEqual(settle.referenceNs, 55, "a run in the reference state keeps it")
         settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 290, cacheLineAfterNs: 305))
-        XCTAssertEqual(settle.referenceNs, 55, "a slower state never raises the reference")
+        XCTAssertEqual(settle.referenceNs, 290, "a run that never saw the reference state (its settle waited in vain): the state is gone, stop waiting for it")
+        settle.saw(HostState(cpus: [0, 1], cacheLineBeforeNs: 300, cacheLineAfterNs: 110))
+        XCTAssertEqual(settle.referenceNs, 110, "a faster state seen again is waited for again")
     }
 }

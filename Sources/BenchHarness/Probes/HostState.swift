@@ -88,9 +88,18 @@ public struct HostSettle: Sendable {
         self.seconds = seconds
     }
 
-    /// Lowers the reference to a faster state a run's own probes saw.
+    /// Follows the states a run's own probes saw: a faster one lowers the
+    /// reference; a run that did not see the reference state at all (its
+    /// settle waited in vain, or it would have started in it) raises the
+    /// reference to the state the host is in now. Waiting for the fastest
+    /// state ever seen before every run made suites stall: the host showed
+    /// a ~46 ns state for one run, and every later run of that suite waited
+    /// its full 3 s for it (138 s of a 6 s suite, gate-check 2026-12-06).
+    /// Now a lost state costs one wait; a state that comes back is caught
+    /// again by the next run that sees it.
     public mutating func saw(_ state: HostState?) {
         guard let state else { return }
-        referenceNs = min(referenceNs, state.cacheLineBeforeNs, state.cacheLineAfterNs)
+        let line = min(state.cacheLineBeforeNs, state.cacheLineAfterNs)
+        if line < referenceNs || !HostState.agree(line, referenceNs) { referenceNs = line }
     }
 }
