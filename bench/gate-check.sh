@@ -3,7 +3,13 @@
 # injected regression, and share of metrics judged, on this machine.
 #
 #   bench/gate-check.sh [--n N] [--rounds R] [--regressions A,B] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
+#   bench/gate-check.sh --resume --out DIR [options as before]
 #   bench/gate-check.sh --rejudge DIR --compare-bin BIN
+#
+# --resume continues a run that was stopped: the gate runs already in
+# DIR/runs.tsv are kept and skipped, and the builds must be the ones that
+# run used (--keep builds of the commit in DIR/head.txt), so that the N runs
+# measure one commit even when they span sessions.
 #
 # --rejudge judges the rounds a gate-check recorded in DIR again with BIN's
 # compare (and AB_COMPARE_ARGS), confirmation step included, and writes
@@ -42,18 +48,19 @@
 set -euo pipefail
 
 main() {
-n=20 rounds=8 out="" keep=0 head_bin="" only="" rejudge="" compare_bin=""
+n=20 rounds=8 out="" keep=0 head_bin="" only="" rejudge="" compare_bin="" resume=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n="${2:?--n needs a number}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
+    --resume) resume=1 keep=1; shift ;;
     --regressions) only="${2:?--regressions needs names}"; shift 2 ;;
     --rejudge) rejudge="${2:?--rejudge needs a directory}"; shift 2 ;;
     --compare-bin) compare_bin="${2:?--compare-bin needs a path}"; shift 2 ;;
     --head-bin) head_bin="${2:?--head-bin needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -70,6 +77,15 @@ if [ -n "$rejudge" ]; then
 fi
 cd "$root"
 head_sha="$(git rev-parse HEAD)"
+if [ "$resume" = 1 ]; then
+  [ -n "$out" ] && [ -f "$out/runs.tsv" ] && [ -f "$out/head.txt" ] || {
+    echo "gate-check.sh: --resume needs --out DIR of an earlier run (DIR/runs.tsv and DIR/head.txt)" >&2; exit 1; }
+  head_sha="$(cat "$out/head.txt")"
+  for dir in "$root"/.build-gate-*/; do
+    [ "$(git -C "$dir" rev-parse HEAD 2>/dev/null)" = "$head_sha" ] || {
+      echo "gate-check.sh: --resume: $dir is not a build of ${head_sha:0:12}, the commit $out measured" >&2; exit 1; }
+  done
+fi
 swift="${SWIFT:-swift}"
 [ -n "$out" ] || out="results/gate-check-$(date -u +%Y-%m-%d-%H%M)"
 mkdir -p "$out"
@@ -128,12 +144,22 @@ gate() {
 
 # The suite options reach ab.sh through "$@" of main: kept in an array.
 suite=("$@")
-: >"$out/runs.tsv"
+if [ "$resume" = 1 ]; then
+  echo "gate-check.sh: resuming $out: $(wc -l <"$out/runs.tsv") gate runs already there" >&2
+else
+  : >"$out/runs.tsv"
+  echo "$head_sha" >"$out/head.txt"
+fi
+# done KIND NAME I: whether runs.tsv has that gate run already (--resume).
+done_already() { awk -F'\t' -v k="$1" -v n="$2" -v i="$3" '$1 == k && $2 == n && $3 == i { found = 1 } END { exit !found }' "$out/runs.tsv"; }
 echo "gate-check.sh: N=$n, $rounds rounds per gate run, suite: ${suite[*]}, HEAD ${head_sha:0:12}; regressions: ${names[*]}" >&2
 for i in $(seq 1 "$n"); do
-  echo "gate-check.sh: $i/$n A/A" >&2
-  gate aa aa "$i" "$head_bin" "$head_bin" "" "${suite[@]}"
+  if ! done_already aa aa "$i"; then
+    echo "gate-check.sh: $i/$n A/A" >&2
+    gate aa aa "$i" "$head_bin" "$head_bin" "" "${suite[@]}"
+  fi
   for k in "${!names[@]}"; do
+    done_already ab "${names[$k]}" "$i" && continue
     echo "gate-check.sh: $i/$n A/B ${names[$k]}" >&2
     gate ab "${names[$k]}" "$i" "$head_bin" "${bins[$k]}" "${expects[$k]}" "${suite[@]}"
   done
@@ -220,3 +246,4 @@ rejudge_runs() {
 }
 
 main "$@"
+exit
