@@ -225,6 +225,12 @@ final class BroadcastPubSubTests: XCTestCase {
             XCTAssertEqual(consumer["alive"] as? Bool, true)
             XCTAssertEqual(consumer["pendingBytes"] as? Int, 0)
         }
+        // The same counts for a scraper: the lost counter per consumer slot only.
+        let metrics = try Ringbench.run(["stat", ring, "--format", "openmetrics"] + place).stdout
+        XCTAssertTrue(metrics.contains("# TYPE shmring_records_lost_total counter\n"), metrics)
+        XCTAssertTrue(metrics.contains("shmring_records_lost_total{ring=\"\(ring)\",endpoint=\"consumer[0]\"} 0\n"), metrics)
+        XCTAssertTrue(metrics.contains("shmring_records_lost_total{ring=\"\(ring)\",endpoint=\"consumer[1]\"} 0\n"), metrics)
+        XCTAssertFalse(metrics.contains("shmring_records_lost_total{ring=\"\(ring)\",endpoint=\"producer\"}"), metrics)
         try feed.fileHandleForWriting.close()
         XCTAssertEqual(try exited(pub), 0, pub.stderr)
         for sub in subs { XCTAssertEqual(try exited(sub), 0, sub.stderr) }

@@ -34,6 +34,11 @@ enum MetricsText {
             counter("shmring_wakeups_received_total", "Sleeps ended by a wake-up rather than a timeout.") { $0.wakeupsReceived },
             counter("shmring_takeovers_total", "Claims that found the previous holder dead, or repairs after a death.") { $0.takeovers },
             counter("shmring_claims_total", "Times the endpoint's slot was claimed.") { $0.claims },
+            Family(name: "shmring_records_lost_total", type: "counter", unit: nil,
+                   help: "Records a broadcast consumer lost to overruns (overwrite policy; absent for other endpoints).",
+                   samples: stats.flatMap { ring in
+                       ring.endpoints.compactMap { e in e.recordsLost.map { ([("ring", ring.name), ("endpoint", e.endpoint)], String($0)) } }
+                   }),
             Family(name: "shmring_endpoint_up", type: "gauge", unit: nil,
                    help: "1 while the endpoint's holder lives, 0 once it is dead (absent: not held).",
                    samples: stats.flatMap { ring in
