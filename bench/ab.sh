@@ -22,15 +22,21 @@
 #
 # A regression must be confirmed: when compare exits 2, the transports and
 # sizes of the regressed metrics are measured again, --confirm-rounds more
-# alternating rounds (default: as many as --rounds; 0 skips this), and only
-# a metric that regresses again in that second, independent measurement
-# stands (exit 2); otherwise the gate exits 0 and the Markdown says what was
-# not confirmed. (With ~100 metrics a U test at alpha 0.01 finds about one
-# "regression" in identical code every run or two on a noisy machine;
-# demanding it twice makes that ~alpha squared.) Only for the suite.
+# alternating rounds (default 4; 0 skips this), and only a metric that
+# regresses again in that second, independent measurement stands (exit 2);
+# otherwise the gate exits 0 and the Markdown says what was not confirmed.
+# (With ~90 metrics at alpha 0.01, identical code shows a "regression" in
+# about one gate run in seven here; the confirmation tests only the few
+# metrics flagged, so it judges them at AB_CONFIRM_ARGS, default
+# "--alpha 0.1": a metric of identical code passes both with ~0.01 x 0.1.
+# Measured on 20 recorded A/A and A/B runs, bench/README.md: 4 rounds at
+# alpha 0.1 kept 20 of 20 detections of the spsc fence and 0 false alarms,
+# 4 rounds at 0.01 lost 4 detections, 8 rounds cost ~25 s more.) Only for
+# the suite.
 #
 # Suite options default to: --quick. Options for compare go in
-# AB_COMPARE_ARGS (e.g. "--threshold 10"). AB_COMMAND=run runs
+# AB_COMPARE_ARGS (e.g. "--threshold 10"), for the confirmation step in
+# AB_CONFIRM_ARGS (added after AB_COMPARE_ARGS). AB_COMMAND=run runs
 # 'ringbench run' instead of 'ringbench suite' with the same options.
 # Examples:
 #   bench/ab.sh main HEAD
@@ -49,7 +55,7 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --bins) bins=1; shift ;;
     --confirm-rounds) confirm="${2:?--confirm-rounds needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -60,7 +66,7 @@ if [ $# -lt 2 ]; then
 fi
 case "$rounds" in ''|*[!0-9]*) echo "ab.sh: --rounds must be a positive integer" >&2; exit 1 ;; esac
 [ "$rounds" -ge 1 ] || { echo "ab.sh: --rounds must be at least 1" >&2; exit 1; }
-[ -n "$confirm" ] || confirm="$rounds"
+[ -n "$confirm" ] || confirm=4
 case "$confirm" in ''|*[!0-9]*) echo "ab.sh: --confirm-rounds must be a number" >&2; exit 1 ;; esac
 
 root="$(git rev-parse --show-toplevel)"
@@ -164,7 +170,7 @@ print(",".join(sorted({x["transport"] for x in bad})), ",".join(str(s) for s in 
   rm -rf "$out/confirm"; mkdir -p "$out/confirm/base" "$out/confirm/head"
   rounds "$confirm" "$out/confirm" "${args[@]}" --transports "$transports" --sizes "$sizes"
   # shellcheck disable=SC2086
-  "$compare_bin" compare "$out/confirm/base" "$out/confirm/head" --format json --output "$out/confirm/compare.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
+  "$compare_bin" compare "$out/confirm/base" "$out/confirm/head" --format json --output "$out/confirm/compare.json" ${AB_COMPARE_ARGS:-} ${AB_CONFIRM_ARGS---alpha 0.1} >/dev/null 2>&1 || true
   python3 "$(dirname "${BASH_SOURCE[0]}")/ab-confirm.py" "$out/compare.json" "$out/confirm/compare.json" "$out/confirmed.txt" "$out/compare.md"
   if [ -s "$out/confirmed.txt" ]; then
     echo "ab.sh: regression confirmed ($(wc -l <"$out/confirmed.txt") metric(s))" >&2

@@ -2,7 +2,7 @@
 # The regression gate measures itself: false-alarm rate, detection rate per
 # injected regression, and share of metrics judged, on this machine.
 #
-#   bench/gate-check.sh [--n N] [--rounds R] [--regressions A,B] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
+#   bench/gate-check.sh [--n N] [--rounds R] [--confirm-rounds C] [--regressions A,B] [--out DIR] [--keep] [--head-bin BIN] [suite options...]
 #   bench/gate-check.sh --resume --out DIR [options as before]
 #   bench/gate-check.sh --rejudge DIR --compare-bin BIN
 #
@@ -16,16 +16,20 @@
 # DIR/runs-rejudged.tsv and DIR/summary-rejudged.txt: what the gate would
 # have said of the same measurements with another compare. (A confirmation
 # measures the transports and sizes the recorded first compare called
-# regressed; a metric only the new compare calls regressed was not measured
-# again and counts as an unconfirmed-but-standing regression, i.e. against
-# the new compare.)
+# regressed. Where the recording had no confirmation, a regression the new
+# compare finds stands unconfirmed, against the new compare; where it had
+# one, a metric it did not measure again counts as not confirmed.) With
+# --confirm-rounds C, only the first C recorded confirmation rounds are
+# judged (what a C-round confirmation would have measured), and the time the
+# later ones took, from their files' mtimes, comes off each run's seconds.
 #
 # Builds HEAD, and HEAD with each known regression applied
 # (bench/regressions/NAME.patch; --regressions: only those NAMEs), each in
 # its own git worktree under the
 # repository root (.build-gate-*, removed on exit, INT and TERM unless
 # --keep). Then, N times (default 20), runs the gate exactly as the
-# workflow does (bench/ab.sh, R alternating rounds, default 8) on
+# workflow does (bench/ab.sh, R alternating rounds, default 8, and C
+# confirmation rounds when a first compare says regressed, default ab.sh's) on
 #   A/A: HEAD against HEAD                   (any exit 2 or 3 is a false alarm)
 #   A/B: HEAD against HEAD + NAME.patch      (for each regression)
 # interleaved: A/A, A/B 1, A/B 2, ..., A/A, ... A detection is exit 2 with a
@@ -42,17 +46,19 @@
 #   false alarms   k/N A/A (exit 2 or 3), with every exit status
 #   detections     k/N per regression, with every exit status
 #   judged         mean and minimum share of metrics judged, A/A and A/B
-#   time           mean and maximum seconds per gate run
+#   time           median and maximum seconds per gate run, and how many took
+#                  longer than 3 minutes, A/A and A/B
 # Target (issue 20): <= 1 false alarm in 20 A/A, >= 19 of 20 detections of
 # spsc-fence, >= 70 % judged, each gate run <= 3 minutes.
 set -euo pipefail
 
 main() {
-n=20 rounds=8 out="" keep=0 head_bin="" only="" rejudge="" compare_bin="" resume=0
+n=20 rounds=8 rounds_given=0 confirm="" out="" keep=0 head_bin="" only="" rejudge="" compare_bin="" resume=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n="${2:?--n needs a number}"; shift 2 ;;
-    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a number}" rounds_given=1; shift 2 ;;
+    --confirm-rounds) confirm="${2:?--confirm-rounds needs a number}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --resume) resume=1 keep=1; shift ;;
@@ -60,7 +66,7 @@ while [ $# -gt 0 ]; do
     --rejudge) rejudge="${2:?--rejudge needs a directory}"; shift 2 ;;
     --compare-bin) compare_bin="${2:?--compare-bin needs a path}"; shift 2 ;;
     --head-bin) head_bin="${2:?--head-bin needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -136,7 +142,7 @@ gate() {
   local kind="$1" name="$2" i="$3" a="$4" b="$5" expect="${6:-}" dir="$out/$2-$3" status=0 start end
   shift 6
   start=$(date +%s)
-  run "$root/bench/ab.sh" --rounds "$rounds" --out "$dir" --bins "$a" "$b" "$@" >"$dir.md" 2>"$dir.log" || status=$?
+  run "$root/bench/ab.sh" --rounds "$rounds" ${confirm:+--confirm-rounds "$confirm"} --out "$dir" --bins "$a" "$b" "$@" >"$dir.md" 2>"$dir.log" || status=$?
   end=$(date +%s)
   [ "$status" = 1 ] && { echo "gate-check.sh: ab.sh failed ($dir.log):" >&2; tail -5 "$dir.log" >&2; }
   row "$dir/compare.json" "$kind" "$name" "$i" "$status" "$((end - start))" "$expect" >>"$out/runs.tsv"
@@ -165,7 +171,7 @@ for i in $(seq 1 "$n"); do
   done
 done
 
-summarize "$out/runs.tsv" "$n" "$rounds" "${head_sha:0:12}" "${suite[*]}" | tee "$out/summary.txt"
+summarize "$out/runs.tsv" "$n" "$rounds${confirm:+ (confirmation: $confirm)}" "${head_sha:0:12}" "${suite[*]}" | tee "$out/summary.txt"
 }
 
 # row COMPARE_JSON KIND NAME I STATUS SECONDS EXPECT [CONFIRMED_TXT]: one line of runs.tsv.
@@ -215,34 +221,93 @@ for kind, label in (("aa", "A/A"), ("ab", "A/B")):
     js = [float(r[4]) for r in rows if r[0] == kind]
     if js:
         print(f"metrics judged, {label}: mean {statistics.mean(js):.0%}, min {min(js):.0%}")
-secs = [int(r[5]) for r in rows]
-if secs:
-    print(f"seconds per gate run: mean {statistics.mean(secs):.0f}, max {max(secs)}")
+for kind, label in (("aa", "A/A"), ("ab", "A/B")):
+    secs = [int(r[5]) for r in rows if r[0] == kind]
+    if secs:
+        print(f"seconds per gate run, {label}: median {statistics.median(secs):.0f}, max {max(secs)}, "
+              f"{sum(s > 180 for s in secs)}/{len(secs)} over 3 minutes")
 PY
 }
 
 # rejudge_runs DIR COMPARE_BIN: see --rejudge at the top.
 rejudge_runs() {
-  local dir="$1" bin="$2" kind name i status seconds run_dir expect confirmed n
+  local dir="$1" bin="$2" kind name i status seconds run_dir expect confirmed n conf main_rounds
   [ -f "$dir/runs.tsv" ] || { echo "gate-check.sh: --rejudge: $dir/runs.tsv not found" >&2; exit 1; }
   [ -x "$bin" ] || { echo "gate-check.sh: --rejudge needs --compare-bin BIN, an executable ringbench" >&2; exit 1; }
   : >"$dir/runs-rejudged.tsv"
+  # The first C confirmation rounds of each run are copied here (--confirm-rounds).
+  # (A global: the EXIT trap runs after this function has returned.)
+  rejudge_scratch="$(mktemp -d)"
+  trap 'rm -rf "$rejudge_scratch"' EXIT
   while IFS=$'\t' read -r kind name i _ _ seconds _; do
     run_dir="$dir/$name-$i" expect="" confirmed="$dir/$name-$i/rejudged-confirmed.txt" status=0
     [ "$kind" = ab ] && expect="$root/bench/regressions/$name.expect"
     rm -f "$confirmed"
+    main_rounds="$run_dir"
+    if [ "$rounds_given" = 1 ]; then
+      # --rounds R: only the first R recorded rounds (what an R-round gate
+      # would have measured); the later rounds' time comes off.
+      seconds=$((seconds - $(rounds_seconds_after "$run_dir" "" "$rounds")))
+      main_rounds="$rejudge_scratch/$name-$i-main"
+      copy_rounds "$run_dir" "$main_rounds" "$rounds"
+    fi
     # shellcheck disable=SC2086
-    "$bin" compare "$run_dir/base" "$run_dir/head" --format json --output "$run_dir/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || status=$?
+    "$bin" compare "$main_rounds/base" "$main_rounds/head" --format json --output "$run_dir/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || status=$?
+    if [ "$status" != 2 ] && [ -d "$run_dir/confirm" ]; then
+      # Recorded with a confirmation this judgement does not call for.
+      seconds=$((seconds - $(rounds_seconds_after "$run_dir" confirm 0)))
+    fi
     if [ "$status" = 2 ] && [ -d "$run_dir/confirm" ]; then
-      # shellcheck disable=SC2086
-      "$bin" compare "$run_dir/confirm/base" "$run_dir/confirm/head" --format json --output "$run_dir/confirm/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || true
-      python3 "$root/bench/ab-confirm.py" "$run_dir/rejudged.json" "$run_dir/confirm/rejudged.json" "$confirmed" /dev/null
-      [ -s "$confirmed" ] || status=0
+      conf="$run_dir/confirm"
+      if [ -n "$confirm" ]; then
+        # --confirm-rounds C: only the first C recorded confirmation rounds,
+        # which are what a C-round confirmation would have run; the time the
+        # later rounds took (their files' mtimes) comes off the run's time.
+        seconds=$((seconds - $(rounds_seconds_after "$run_dir" confirm "$confirm")))
+        conf="$rejudge_scratch/$name-$i-confirm"
+        copy_rounds "$run_dir/confirm" "$conf" "$confirm"
+      fi
+      if [ "$confirm" != 0 ]; then
+        # shellcheck disable=SC2086
+        "$bin" compare "$conf/base" "$conf/head" --format json --output "$run_dir/confirm/rejudged.json" ${AB_COMPARE_ARGS:-} ${AB_CONFIRM_ARGS---alpha 0.1} >/dev/null 2>&1 || true
+        python3 "$root/bench/ab-confirm.py" "$run_dir/rejudged.json" "$run_dir/confirm/rejudged.json" "$confirmed" /dev/null
+        [ -s "$confirmed" ] || status=0
+      fi
     fi
     row "$run_dir/rejudged.json" "$kind" "$name" "$i" "$status" "$seconds" "$expect" "$confirmed" >>"$dir/runs-rejudged.tsv"
   done <"$dir/runs.tsv"
   n=$(grep -c '^aa' "$dir/runs.tsv" || true)
-  summarize "$dir/runs-rejudged.tsv" "$n" "as recorded" "as recorded (rejudged by $bin ${AB_COMPARE_ARGS:-})" "as recorded" | tee "$dir/summary-rejudged.txt"
+  local judged_rounds="as recorded"
+  [ "$rounds_given" = 0 ] || judged_rounds="the first $rounds recorded"
+  summarize "$dir/runs-rejudged.tsv" "$n" "$judged_rounds${confirm:+ (confirmation: the first $confirm recorded rounds)}" \
+    "as recorded (rejudged by $bin ${AB_COMPARE_ARGS:-})" "as recorded" | tee "$dir/summary-rejudged.txt"
+}
+
+# copy_rounds FROM TO R: FROM/{base,head}/round-1..R.json into TO/{base,head}.
+copy_rounds() {
+  local r side
+  mkdir -p "$2/base" "$2/head"
+  for r in $(seq 1 "$3"); do
+    for side in base head; do
+      [ ! -f "$1/$side/round-$r.json" ] || cp "$1/$side/round-$r.json" "$2/$side/"
+    done
+  done
+}
+
+# rounds_seconds_after RUN_DIR PART R: seconds the recorded rounds of PART
+# ("" the first measurement, "confirm" the confirmation) after round R took,
+# from the mtimes of the round files: the last of PART written minus the
+# last of round R (R = 0: of the part before it).
+rounds_seconds_after() {
+  python3 - "$@" <<'PY'
+import glob, os, sys
+run, part, r = sys.argv[1], sys.argv[2], int(sys.argv[3])
+number = lambda f: int(os.path.basename(f)[len("round-"):-len(".json")])
+files = glob.glob(os.path.join(run, part, "base", "round-*.json")) + glob.glob(os.path.join(run, part, "head", "round-*.json"))
+before = glob.glob(f"{run}/base/round-*.json") + glob.glob(f"{run}/head/round-*.json") if part else []
+kept = [f for f in files if number(f) <= r] or before
+print(max(0, round(max(map(os.path.getmtime, files)) - max(map(os.path.getmtime, kept)))) if files and kept else 0)
+PY
 }
 
 main "$@"
