@@ -78,6 +78,11 @@ struct RunCommand: ParsableCommand {
     /// broadcast: `--policy`, `--evict-after` (checked with the scenario).
     @OptionGroup var policyOptions: BroadcastPolicyOptions
 
+    @Option(name: .customLong("stalled-consumers"),
+            help: ArgumentHelp("broadcast with --policy overwrite: the first K consumers read nothing until the producer has finished (their cursors stand still, as a SIGSTOPped reader's), so the producer's own rate (producerMessagesPerSecond) shows what a stalled reader costs it.",
+                               valueName: "K"))
+    var stalledConsumers: Int?
+
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
 
@@ -94,6 +99,7 @@ struct RunCommand: ParsableCommand {
         scenario.wait = wait
         scenario.policy = policyOptions.name
         scenario.evictAfter = policyOptions.evictAfter
+        scenario.stalledConsumers = stalledConsumers
         var options = try output.runOptions()
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()

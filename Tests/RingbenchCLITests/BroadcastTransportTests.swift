@@ -43,6 +43,33 @@ final class BroadcastTransportTests: XCTestCase {
         }
     }
 
+    /// `--stalled-consumers 1`: consumer 0 reads nothing until the producer
+    /// has finished. Under overwrite the producer goes on regardless, the
+    /// stalled consumer is lapped and reports exactly what it lost (the run
+    /// fails if its overrun counts and its sequence gaps disagree), the
+    /// other consumer loses nothing it could keep up with, and the
+    /// producer's own rate is recorded beside the delivered rate.
+    func testAStalledConsumerIsLappedAndCountsItsLossesUnderOverwrite() throws {
+        let before = IPCSnapshot.take()
+        let messages = 50_000
+        let r = try Ringbench.run(["run", "--transport", "broadcast", "--consumers", "2", "--policy", "overwrite",
+                                   "--stalled-consumers", "1", "--wait", "park", "--message-size", "64",
+                                   "--messages", "\(messages)", "--capacity", "16", "--repeat", "1", "--warmup", "0",
+                                   "--no-probes", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let counts = try XCTUnwrap(r.integrity, r.stderr)
+        XCTAssertEqual(counts["sent"], 2 * messages)
+        XCTAssertGreaterThan(counts["lost"] ?? 0, 0, "the stalled consumer was never lapped")
+        XCTAssertEqual((counts["received"] ?? 0) + (counts["lost"] ?? -1), 2 * messages)
+        for field in ["duplicated", "reordered", "corrupt"] { XCTAssertEqual(counts[field], 0, field) }
+        let run = try XCTUnwrap((r.json?["runs"] as? [[String: Any]])?.first)
+        XCTAssertEqual((run["scenario"] as? [String: Any])?["stalledConsumers"] as? Int, 1)
+        let repetition = try XCTUnwrap((run["repetitions"] as? [[String: Any]])?.first)
+        XCTAssertGreaterThan(repetition["producerMessagesPerSecond"] as? Double ?? 0, 0)
+        XCTAssertNotNil((run["summary"] as? [String: Any])?["producerMessagesPerSecond"])
+        XCTAssertEqual(before.leftovers(), [], "left IPC objects behind")
+    }
+
     func testBroadcastOptionsAreCheckedBeforeRunning() throws {
         for (arguments, expected) in [
             (["--transport", "broadcast", "--policy", "drop"], "drop"),
@@ -51,6 +78,8 @@ final class BroadcastTransportTests: XCTestCase {
             (["--transport", "broadcast", "--mode", "roundtrip"], "throughput"),
             (["--transport", "broadcast", "--policy", "evict"], "--evict-after"),
             (["--transport", "broadcast", "--evict-after", "1"], "--policy evict"),
+            (["--transport", "broadcast", "--consumers", "2", "--stalled-consumers", "1"], "--policy overwrite"),
+            (["--transport", "broadcast", "--consumers", "2", "--policy", "overwrite", "--stalled-consumers", "2"], "leave one consumer"),
         ] {
             let r = try Ringbench.run(["run"] + arguments + ["--messages", "1k", "--no-probes"])
             XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")

@@ -1,5 +1,8 @@
 import CShim
 import Histogram
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one measurement loop of every transport, generic over the port type
 /// and specialised for each. Timestamps come from the monotonic clock inside
@@ -207,6 +210,7 @@ public enum MessageLoops {
         var tracker = IntegrityTracker(producers: context.scenario.producers, seesEveryMessage: seesEveryMessage)
         let book = context.ledger?.book(consumer: index)
         context.control.arriveAndWait()
+        if index < context.scenario.stalledConsumers ?? 0 { stallUntilProducersFinish(context) }
         report.startNs = cshim_monotonic_ns()
         let child = context.scenario.producers + index
         // Two copies of the loop: with a literal batch of one the port's
@@ -234,6 +238,17 @@ public enum MessageLoops {
         }
         report.integrity = tracker.counts
         report.latencyBuckets = timing.buckets
+    }
+
+    /// `--stalled-consumers`: this consumer reads nothing until every
+    /// producer has finished, so its cursor stands still as a SIGSTOPped
+    /// reader's would (the ring cannot tell the two apart: neither moves
+    /// its cursor nor releases its claim), while it sleeps off the CPUs the
+    /// producer and the other consumers need. Then it drains what is left,
+    /// with its overrun counted exactly like any lapped reader's.
+    @usableFromInline @inline(never)
+    static func stallUntilProducersFinish(_ context: Context) {
+        while !context.control.producersFinished(context.scenario.producers) { usleep(1000) }
     }
 
     /// Times every round trip with one clock read per trip: the read that

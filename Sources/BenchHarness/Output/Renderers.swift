@@ -145,6 +145,11 @@ public enum ResultRenderer {
             let which = "\(s.transport)\(s.wait.map { " " + $0 } ?? "") \(s.backing ?? "-") \(s.mode.rawValue) "
                 + Self.bytes(Double(s.messageSize))
             for note in run.notes ?? [] { text += "note: \(which): \(note)\n" }
+            if let producer = run.summary.producerMessagesPerSecond {
+                let stalled = s.stalledConsumers.map { ", \($0) of \(s.consumers) consumers stalled" } ?? ""
+                text += "producer: \(which): \(rate(producer.median)) msgs/s sent over the producer's own time\(stalled)"
+                    + " (msgs/s above counts deliveries to all \(s.consumers) consumers)\n"
+            }
         }
         return text.isEmpty ? "" : "\n" + text
     }

@@ -84,6 +84,10 @@ public struct RepetitionRecord: Codable, Sendable {
     /// Roundtrip mode: this repetition's own percentiles, so `compare` can
     /// rank repetitions (absent in throughput mode and in older files).
     public var latencyNs: RepetitionLatency?
+    /// Broadcast throughput: the producer's own rate (messages it sent over
+    /// its own time), beside `messagesPerSecond`, which counts deliveries to
+    /// every consumer until the last one finished. Absent elsewhere.
+    public var producerMessagesPerSecond: Double? = nil
 }
 
 public struct RunSummary: Codable, Sendable {
@@ -91,6 +95,8 @@ public struct RunSummary: Codable, Sendable {
     public var bytesPerSecond: Spread
     /// Present in roundtrip mode.
     public var latencyNs: LatencySummary?
+    /// Broadcast throughput: the repetitions' `producerMessagesPerSecond`.
+    public var producerMessagesPerSecond: Spread? = nil
 }
 
 /// Median, extremes and coefficient of variation of per-repetition figures.

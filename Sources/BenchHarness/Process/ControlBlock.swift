@@ -65,6 +65,13 @@ public final class ControlBlock: @unchecked Sendable {
         cshim_fetch_add_acq_rel(word(Self.producersDoneOffset), 1) + 1 == UInt64(producers)
     }
 
+    /// Whether all `producers` have finished sending. Acquire pairs with
+    /// `producerFinished`'s release half (only a flag is read here; the
+    /// stream itself is ordered by the transport).
+    public func producersFinished(_ producers: Int) -> Bool {
+        cshim_load_acquire(word(Self.producersDoneOffset)) >= UInt64(producers)
+    }
+
     /// Counts a consumer that received its end-of-stream marker. Release:
     /// pairs with `waitForEndedConsumers`; the marker it took is gone.
     public func consumerEnded() {

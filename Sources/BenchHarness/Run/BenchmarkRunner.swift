@@ -104,7 +104,8 @@ public enum BenchmarkRunner {
             let rate = r.seconds > 0 ? Double(r.messages) / r.seconds : 0
             return RepetitionRecord(seconds: r.seconds, messagesPerSecond: rate,
                                     bytesPerSecond: rate * meanSize,
-                                    latencyNs: r.latencyBuckets.flatMap(RepetitionLatency.init(buckets:)))
+                                    latencyNs: r.latencyBuckets.flatMap(RepetitionLatency.init(buckets:)),
+                                    producerMessagesPerSecond: r.producerMessagesPerSecond)
         }
         let integrity = results.reduce(IntegrityCounts()) { $0 + $1.integrity }
         var latency: LatencySummary?
@@ -116,7 +117,9 @@ public enum BenchmarkRunner {
         }
         let summary = RunSummary(messagesPerSecond: Spread(reps.map(\.messagesPerSecond)),
                                  bytesPerSecond: Spread(reps.map(\.bytesPerSecond)),
-                                 latencyNs: latency)
+                                 latencyNs: latency,
+                                 producerMessagesPerSecond: reps.allSatisfy { $0.producerMessagesPerSecond != nil }
+                                     ? Spread(reps.compactMap(\.producerMessagesPerSecond)) : nil)
         return RunRecord(scenario: scenario, repetitions: reps, integrity: integrity, summary: summary,
                          notes: notes.isEmpty ? nil : notes)
     }
@@ -192,6 +195,16 @@ public enum BenchmarkRunner {
         if s.policy != nil || s.evictAfter != nil {
             guard c.broadcast else { throw .invalidScenario("--policy and --evict-after apply to the broadcast transport, not \(s.transport)") }
             _ = try BroadcastTransport.policy(s)
+        }
+        if let stalled = s.stalledConsumers {
+            // Under block (or evict) a stalled reader stops the producer (or
+            // is dropped): only overwrite has a producer rate to compare.
+            guard c.broadcast, s.policy == "overwrite" else {
+                throw .invalidScenario("--stalled-consumers applies to the broadcast transport with --policy overwrite")
+            }
+            guard stalled >= 1, stalled < s.consumers else {
+                throw .invalidScenario("--stalled-consumers must be at least 1 and leave one consumer reading (fewer than --consumers \(s.consumers))")
+            }
         }
         if let wait = s.wait {
             guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc, records and broadcast transports, not \(s.transport)") }

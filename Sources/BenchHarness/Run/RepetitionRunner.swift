@@ -24,6 +24,10 @@ public struct RepetitionResult: Sendable {
     public var latencyBuckets: [UInt64]?
     /// Where the processes ran and the pages were.
     public var placement: PlacementObservation? = nil
+    /// Broadcast throughput: messages the producer sent over its own time
+    /// (its first send to its last), beside the consumers' delivered rate:
+    /// what a slow or stalled consumer costs the producer.
+    public var producerMessagesPerSecond: Double? = nil
 }
 
 /// Runs one repetition of a message scenario: create the transport, fork the
@@ -93,8 +97,15 @@ public enum RepetitionRunner {
             let end = consumers.map(\.endNs).max() ?? start
             // Paced runs: every consumer's one-way latencies, merged later.
             let latencies = scenario.rate == nil ? nil : consumers.flatMap { $0.latencyBuckets ?? [] }
-            return RepetitionResult(seconds: Double(end &- start) / 1e9, messages: integrity.received,
-                                    integrity: integrity, latencyBuckets: latencies)
+            var result = RepetitionResult(seconds: Double(end &- start) / 1e9, messages: integrity.received,
+                                          integrity: integrity, latencyBuckets: latencies)
+            if broadcast {
+                let sent = producers.reduce(0) { $0 + $1.integrity.sent }
+                let producerEnd = producers.map(\.endNs).max() ?? start
+                let seconds = Double(producerEnd &- start) / 1e9
+                result.producerMessagesPerSecond = seconds > 0 ? Double(sent) / seconds : 0
+            }
+            return result
         case .roundtrip:
             let pinger = producers.first
             var integrity = (pinger?.integrity ?? IntegrityCounts()) + IntegrityCounts()

@@ -41,6 +41,11 @@ public struct Scenario: Codable, Sendable, Equatable {
     /// With `policy` "evict": seconds a consumer may gate the producer
     /// before it is dropped.
     public var evictAfter: Double?
+    /// `broadcast` under overwrite only (`--stalled-consumers K`): consumers
+    /// 0..<K stop reading from the start until the producer has finished,
+    /// so the producer's own rate shows what a stalled reader costs it
+    /// (issue 16: within 10 % of no stalled reader). nil: none.
+    public var stalledConsumers: Int?
 
     public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
                 messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
@@ -62,7 +67,7 @@ public struct Scenario: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case transport, backing, producers, consumers, messageSize, messages
         case durationSeconds = "duration", capacity, batch, mode, placement, rate
-        case recordSizes, seed, wait, policy, evictAfter
+        case recordSizes, seed, wait, policy, evictAfter, stalledConsumers
     }
 
     /// How many processes run: a roundtrip always has exactly one pinger and one echoer.
