@@ -16,7 +16,7 @@ struct SuiteCommand: ParsableCommand {
     @Flag(help: "Finish in well under 20 s: one short repetition per scenario, no warm-up.")
     var quick = false
 
-    @Option(help: ArgumentHelp("Only these transports, comma-separated (default: all: \(TransportCatalog.names.joined(separator: ","))).",
+    @Option(help: ArgumentHelp("Only these transports, comma-separated (default: all of \(TransportCatalog.suite.map(\.name).joined(separator: ","))).",
                                valueName: "A,B,..."))
     var transports: String?
 
@@ -35,7 +35,7 @@ struct SuiteCommand: ParsableCommand {
         var options = try output.runOptions(defaultRepetitions: profile.repetitions, defaultWarmup: profile.warmup)
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()
-        let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.all
+        let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.suite
         let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, profile: profile)
         guard !plan.isEmpty else {
             throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes", code: 2)

@@ -70,6 +70,30 @@ final class BroadcastTransportTests: XCTestCase {
         XCTAssertEqual(before.leftovers(), [], "left IPC objects behind")
     }
 
+    /// `records-fanout` (what a broadcast ring replaces: one record ring
+    /// per consumer, the producer copying each message into every one):
+    /// every consumer checks the whole stream, nothing lost, with fixed and
+    /// varying lengths, spinning and parked, and batches of several.
+    func testRecordsFanoutDeliversEveryRecordToEveryConsumer() throws {
+        let messages = 20_000, consumers = 3
+        for (backing, wait, sizes, batch) in [("sysv", "park", "uniform", "4"), ("mmap", nil, "fixed", "1"), ("anon", "yield", "fixed", "8")] {
+            let before = IPCSnapshot.take()
+            var arguments = ["run", "--transport", "records-fanout", "--consumers", "\(consumers)", "--backing", backing,
+                             "--record-sizes", sizes, "--message-size", "256", "--messages", "\(messages)",
+                             "--capacity", "16", "--batch", batch, "--repeat", "1", "--warmup", "0", "--no-probes", "--format", "json"]
+            if let wait { arguments += ["--wait", wait] }
+            let r = try Ringbench.run(arguments)
+            XCTAssertEqual(r.status, 0, "\(backing): \(r.stderr)")
+            let counts = try XCTUnwrap(r.integrity, "\(backing): \(r.stderr)")
+            XCTAssertEqual(counts["sent"], messages * consumers, backing)
+            XCTAssertEqual(counts["received"], messages * consumers, backing)
+            for field in ["lost", "duplicated", "reordered", "corrupt"] { XCTAssertEqual(counts[field], 0, "\(backing): \(field)") }
+            let run = try XCTUnwrap((r.json?["runs"] as? [[String: Any]])?.first)
+            XCTAssertNotNil((run["summary"] as? [String: Any])?["producerMessagesPerSecond"], backing)
+            XCTAssertEqual(before.leftovers(), [], "\(backing) left IPC objects behind")
+        }
+    }
+
     func testBroadcastOptionsAreCheckedBeforeRunning() throws {
         for (arguments, expected) in [
             (["--transport", "broadcast", "--policy", "drop"], "drop"),
@@ -80,6 +104,9 @@ final class BroadcastTransportTests: XCTestCase {
             (["--transport", "broadcast", "--evict-after", "1"], "--policy evict"),
             (["--transport", "broadcast", "--consumers", "2", "--stalled-consumers", "1"], "--policy overwrite"),
             (["--transport", "broadcast", "--consumers", "2", "--policy", "overwrite", "--stalled-consumers", "2"], "leave one consumer"),
+            (["--transport", "records-fanout", "--consumers", "2", "--policy", "overwrite"], "broadcast transport"),
+            (["--transport", "records-fanout", "--producers", "2", "--consumers", "2"], "one producer"),
+            (["--transport", "records-fanout", "--mode", "roundtrip"], "throughput"),
         ] {
             let r = try Ringbench.run(["run"] + arguments + ["--messages", "1k", "--no-probes"])
             XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")

@@ -193,13 +193,13 @@ public enum BenchmarkRunner {
             throw .invalidScenario("\(s.transport) has exactly one producer; use --producers 1")
         }
         if s.policy != nil || s.evictAfter != nil {
-            guard c.broadcast else { throw .invalidScenario("--policy and --evict-after apply to the broadcast transport, not \(s.transport)") }
+            guard c.policies else { throw .invalidScenario("--policy and --evict-after apply to the broadcast transport, not \(s.transport)") }
             _ = try BroadcastTransport.policy(s)
         }
         if let stalled = s.stalledConsumers {
             // Under block (or evict) a stalled reader stops the producer (or
             // is dropped): only overwrite has a producer rate to compare.
-            guard c.broadcast, s.policy == "overwrite" else {
+            guard c.policies, s.policy == "overwrite" else {
                 throw .invalidScenario("--stalled-consumers applies to the broadcast transport with --policy overwrite")
             }
             guard stalled >= 1, stalled < s.consumers else {
@@ -207,7 +207,7 @@ public enum BenchmarkRunner {
             }
         }
         if let wait = s.wait {
-            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc, records and broadcast transports, not \(s.transport)") }
+            guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc, records, records-fanout and broadcast transports, not \(s.transport)") }
             _ = try RingWait.strategy(wait)
         }
     }

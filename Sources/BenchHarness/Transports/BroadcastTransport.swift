@@ -23,7 +23,8 @@ public struct BroadcastTransport: Transport {
     public static let name = "broadcast"
     public static let capabilities = TransportCapabilities(
         modes: [.throughput], maximumMessageSize: RegionLayout.maximumSlotSize, limitReason: "the harness's largest record",
-        multiProcess: true, usesBacking: true, usesCapacity: true, variableLengths: true, waitStrategies: true, broadcast: true)
+        multiProcess: true, usesBacking: true, usesCapacity: true, variableLengths: true, waitStrategies: true, broadcast: true,
+        policies: true)
 
     let backing: RegionBacking
     let ring: BroadcastRing

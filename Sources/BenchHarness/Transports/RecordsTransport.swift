@@ -78,15 +78,12 @@ public struct RecordsTransport: Transport {
 
     public struct Port: MessagePort, ~Copyable {
         @usableFromInline var outbound: RecordSender<RecordRing.Producer>
-        @usableFromInline var inbound: RecordRing.Consumer
-        /// Wait in the library's blocking calls (`--wait`) rather than spin here.
-        @usableFromInline let blocking: Bool
+        @usableFromInline var inbound: RecordReceiver
 
         init(outbound: consuming RecordRing.Producer, inbound: consuming RecordRing.Consumer,
              lengths: MessageLengths, blocking: Bool) {
             self.outbound = RecordSender(outbound, lengths: lengths, blocking: blocking)
-            self.inbound = inbound
-            self.blocking = blocking
+            self.inbound = RecordReceiver(inbound, blocking: blocking)
         }
 
         @inlinable
@@ -96,24 +93,7 @@ public struct RecordsTransport: Transport {
 
         @inlinable
         public mutating func receive(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int {
-            var spin = SpinWait()
-            do throws(ShmError) {
-                while true {
-                    var n = 0
-                    while n < maxCount, try inbound.tryPeek({ record in body(n, record) }) != nil {
-                        inbound.release()
-                        n &+= 1
-                    }
-                    if n > 0 { return n }
-                    if blocking {
-                        guard try inbound.peek(timeoutSeconds: nil, { record in body(0, record) }) != nil else { break }
-                        inbound.release()
-                        return 1
-                    }
-                    spin.wait()
-                }
-            } catch { throw .shm(error) }
-            throw RingWait.unexpectedEnd
+            try inbound.receive(maxCount: maxCount, body)
         }
     }
 }

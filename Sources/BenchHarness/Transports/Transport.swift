@@ -89,12 +89,21 @@ public struct TransportCapabilities: Sendable {
     /// each consumer then checks the whole stream for losses, the run owes
     /// every consumer every message, and there is exactly one producer.
     public var broadcast = false
+    /// Whether `--policy`, `--evict-after` and `--stalled-consumers` apply
+    /// (the broadcast ring's slow-consumer policies).
+    public var policies = false
+    /// Whether the default suite runs it (`ringbench suite` without
+    /// `--transports`). False for a comparator that means something only
+    /// with several consumers: the suite runs 1 -> 1.
+    public var inSuite = true
 
     public init(modes: Set<Scenario.Mode> = Set(Scenario.Mode.allCases), maximumMessageSize: Int? = nil,
                 limitReason: String = "", multiProcess: Bool = false, usesBacking: Bool = false, usesCapacity: Bool = false,
                 needsMessageCount: Bool = false, variableLengths: Bool = false, waitStrategies: Bool = false,
-                broadcast: Bool = false) {
+                broadcast: Bool = false, policies: Bool = false, inSuite: Bool = true) {
         self.broadcast = broadcast
+        self.inSuite = inSuite
+        self.policies = policies
         self.needsMessageCount = needsMessageCount
         self.variableLengths = variableLengths
         self.waitStrategies = waitStrategies

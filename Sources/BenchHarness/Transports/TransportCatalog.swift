@@ -21,6 +21,7 @@ public enum TransportCatalog {
         entry(SPSCTransport.self),
         entry(RecordsTransport.self),
         entry(BroadcastTransport.self),
+        entry(RecordsFanoutTransport.self),
         entry(MPMCTransport<MPMCSemaphoreQueue>.self),
         entry(MPMCTransport<MPMCLockFreeQueue>.self),
         entry(ExchangeTransport<ExchangeArrangements.Separate>.self),
@@ -45,6 +46,9 @@ public enum TransportCatalog {
     ]
 
     public static var names: [String] { all.map(\.name) }
+
+    /// What `ringbench suite` runs by default.
+    public static var suite: [Entry] { all.filter(\.capabilities.inSuite) }
 
     public static func named(_ name: String) throws(HarnessError) -> Entry {
         guard let entry = all.first(where: { $0.name == name }) else {
