@@ -110,6 +110,7 @@ test: deps examples
 	@sh .ci/ipc-snapshot > .build-ipc-before 2>/dev/null || true
 	$(SWIFT) build
 	$(SWIFT) test --disable-swift-testing
+	python3 -m unittest discover -s bench/tests
 	@sh .ci/ipc-snapshot > .build-ipc-after
 	@if ! cmp -s .build-ipc-before .build-ipc-after; then \
 	  echo "IPC objects or /dev/shm entries changed during the tests:" >&2; diff .build-ipc-before .build-ipc-after >&2; exit 1; fi

@@ -16,7 +16,8 @@
 # DIR/runs-rejudged.tsv and DIR/summary-rejudged.txt: what the gate would
 # have said of the same measurements with another compare. (A confirmation
 # measures the transports and sizes the recorded first compare called
-# regressed. Where the recording had no confirmation, a regression the new
+# regressed or suspect, bench/ab-confirm.py. Where the recording had no
+# confirmation, a suspect goes unconfirmed and a regression the new
 # compare finds stands unconfirmed, against the new compare; where it had
 # one, a metric it did not measure again counts as not confirmed.) With
 # --confirm-rounds C, only the first C recorded confirmation rounds are
@@ -253,11 +254,15 @@ rejudge_runs() {
     fi
     # shellcheck disable=SC2086
     "$bin" compare "$main_rounds/base" "$main_rounds/head" --format json --output "$run_dir/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || status=$?
-    if [ "$status" != 2 ] && [ -d "$run_dir/confirm" ]; then
+    local wants_confirm=0
+    if [ "$status" = 2 ] || { [ "$status" != 3 ] && [ -n "$(python3 "$root/bench/ab-confirm.py" select "$run_dir/rejudged.json")" ]; }; then
+      wants_confirm=1
+    fi
+    if [ "$wants_confirm" = 0 ] && [ -d "$run_dir/confirm" ]; then
       # Recorded with a confirmation this judgement does not call for.
       seconds=$((seconds - $(rounds_seconds_after "$run_dir" confirm 0)))
     fi
-    if [ "$status" = 2 ] && [ -d "$run_dir/confirm" ]; then
+    if [ "$wants_confirm" = 1 ] && [ -d "$run_dir/confirm" ]; then
       conf="$run_dir/confirm"
       if [ -n "$confirm" ]; then
         # --confirm-rounds C: only the first C recorded confirmation rounds,
@@ -270,8 +275,8 @@ rejudge_runs() {
       if [ "$confirm" != 0 ]; then
         # shellcheck disable=SC2086
         "$bin" compare "$conf/base" "$conf/head" --format json --output "$run_dir/confirm/rejudged.json" ${AB_COMPARE_ARGS:-} ${AB_CONFIRM_ARGS---alpha 0.1} >/dev/null 2>&1 || true
-        python3 "$root/bench/ab-confirm.py" "$run_dir/rejudged.json" "$run_dir/confirm/rejudged.json" "$confirmed" /dev/null
-        [ -s "$confirmed" ] || status=0
+        python3 "$root/bench/ab-confirm.py" judge "$run_dir/rejudged.json" "$run_dir/confirm/rejudged.json" "$confirmed" /dev/null
+        if [ -s "$confirmed" ]; then status=2; elif [ "$status" = 2 ]; then status=0; fi
       fi
     fi
     row "$run_dir/rejudged.json" "$kind" "$name" "$i" "$status" "$seconds" "$expect" "$confirmed" >>"$dir/runs-rejudged.tsv"
