@@ -4,8 +4,8 @@ stand (bench/ab.sh's confirmation step; bench/gate-check.sh --rejudge applies
 it again to recorded rounds).
 
     ab-confirm.py select FIRST.json
-        prints "TRANSPORTS SIZES" (comma-separated) of the metrics to measure
-        again, or nothing when there is nothing to confirm.
+        prints "TRANSPORTS SIZES MODES" (each comma-separated) of the metrics
+        to measure again, or nothing when there is nothing to confirm.
     ab-confirm.py judge FIRST.json SECOND.json CONFIRMED.txt COMPARE.md
         writes the confirmed "scenario<TAB>metric" lines to CONFIRMED.txt and
         appends a Markdown list of every candidate, confirmed or not, to
@@ -70,7 +70,8 @@ def select(first_path):
     if found:
         transports = sorted({x["transport"] for x, _ in found})
         sizes = sorted({x["messageSize"] for x, _ in found})
-        print(",".join(transports), ",".join(str(s) for s in sizes))
+        modes = sorted({x["mode"] for x, _ in found}, reverse=True)  # throughput first, as the suite runs them
+        print(",".join(transports), ",".join(str(s) for s in sizes), ",".join(modes))
 
 
 def judge(first_path, second_path, confirmed_path, md_path):

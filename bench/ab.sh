@@ -20,9 +20,10 @@
 #   0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
 #   evidence (too few metrics judged to call it ok), 1 an error.
 #
-# A regression must be confirmed: when compare exits 2, the transports and
-# sizes of the regressed metrics are measured again, --confirm-rounds more
-# alternating rounds (default 4; 0 skips this), and only a metric that
+# A regression must be confirmed: when compare exits 2, the transports,
+# sizes and modes of the regressed metrics are measured again,
+# --confirm-rounds more alternating rounds (default 8; 0 skips this; the
+# modes only when both builds' suite has --modes), and only a metric that
 # regresses again in that second, independent measurement stands (exit 2);
 # otherwise the gate exits 0 and the Markdown says what was not confirmed.
 # Suspects are measured again too: a throughput or p50 that moved the wrong
@@ -35,8 +36,11 @@
 # "--alpha 0.1": a metric of identical code passes both with ~0.01 x 0.1.
 # Measured on 20 recorded A/A and A/B runs, bench/README.md: 4 rounds at
 # alpha 0.1 kept 20 of 20 detections of the spsc fence and 0 false alarms,
-# 4 rounds at 0.01 lost 4 detections, 8 rounds cost ~25 s more.) Only for
-# the suite.
+# 4 rounds at 0.01 lost 4 detections, 8 rounds cost ~25 s more. In a
+# noisier stretch, results/vm-2026-12-06-gate/gate-check-suspects, 4 rounds
+# lost 2 of 3 fences that the first compare had flagged, their rounds partly
+# left out by their own probes: hence 8 rounds, of the flagged modes only,
+# which cost about what 4 rounds of both modes did.) Only for the suite.
 #
 # Suite options default to: --quick. Options for compare go in
 # AB_COMPARE_ARGS (e.g. "--threshold 10"), for the confirmation step in
@@ -70,7 +74,7 @@ if [ $# -lt 2 ]; then
 fi
 case "$rounds" in ''|*[!0-9]*) echo "ab.sh: --rounds must be a positive integer" >&2; exit 1 ;; esac
 [ "$rounds" -ge 1 ] || { echo "ab.sh: --rounds must be at least 1" >&2; exit 1; }
-[ -n "$confirm" ] || confirm=4
+[ -n "$confirm" ] || confirm=8
 case "$confirm" in ''|*[!0-9]*) echo "ab.sh: --confirm-rounds must be a number" >&2; exit 1 ;; esac
 
 root="$(git rev-parse --show-toplevel)"
@@ -164,16 +168,21 @@ if [ "$confirm" -gt 0 ] && [ "$command" = suite ] && { [ "$status" = 0 ] || [ "$
   confirm_what="$(python3 "$(dirname "${BASH_SOURCE[0]}")/ab-confirm.py" select "$out/compare.json")"
 fi
 if [ -n "$confirm_what" ]; then
-  read -r transports sizes <<<"$confirm_what"
-  # The suite options without --transports/--sizes, then the candidates' ones.
+  read -r transports sizes modes <<<"$confirm_what"
+  # The suite options without --transports/--sizes/--modes, then the
+  # candidates' ones (--modes only when both builds have it).
   args=() skip=0
   for a in "$@"; do
     if [ "$skip" = 1 ]; then skip=0; continue; fi
-    case "$a" in --transports|--sizes) skip=1 ;; --transports=*|--sizes=*) ;; *) args+=("$a") ;; esac
+    case "$a" in --transports|--sizes|--modes) skip=1 ;; --transports=*|--sizes=*|--modes=*) ;; *) args+=("$a") ;; esac
   done
-  echo "ab.sh: regressed or suspect metrics to confirm: $confirm more rounds of --transports $transports --sizes $sizes" >&2
+  narrow=(--transports "$transports" --sizes "$sizes")
+  if "$base_bin" suite --help 2>/dev/null | grep -q -- '--modes' && "$head_bin" suite --help 2>/dev/null | grep -q -- '--modes'; then
+    narrow+=(--modes "$modes")
+  fi
+  echo "ab.sh: regressed or suspect metrics to confirm: $confirm more rounds of ${narrow[*]}" >&2
   rm -rf "$out/confirm"; mkdir -p "$out/confirm/base" "$out/confirm/head"
-  rounds "$confirm" "$out/confirm" "${args[@]}" --transports "$transports" --sizes "$sizes"
+  rounds "$confirm" "$out/confirm" "${args[@]}" "${narrow[@]}"
   # shellcheck disable=SC2086
   "$compare_bin" compare "$out/confirm/base" "$out/confirm/head" --format json --output "$out/confirm/compare.json" ${AB_COMPARE_ARGS:-} ${AB_CONFIRM_ARGS---alpha 0.1} >/dev/null 2>&1 || true
   python3 "$(dirname "${BASH_SOURCE[0]}")/ab-confirm.py" judge "$out/compare.json" "$out/confirm/compare.json" "$out/confirmed.txt" "$out/compare.md"

@@ -4,6 +4,11 @@
 # release builds, the cache-line probe before and after. Prints one line per
 # invocation (the median floor msgs/s over its rounds) and the B/A ratio of
 # the medians. Usage: bench/counters-ab.sh A_BINARY B_BINARY [PAIRS] [floor args...]
+# The exact A is this tree with bench/counters-off.patch applied (counting
+# compiled out, nothing else different):
+#   git worktree add .build-counters-off HEAD && git -C .build-counters-off apply ../bench/counters-off.patch
+#   (cd .build-counters-off && swift build -c release)
+#   bench/counters-ab.sh .build-counters-off/.build/release/ringbench .build/release/ringbench 6
 set -eu
 a=$1; b=$2; pairs=${3:-4}; shift 3 || shift $#
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM

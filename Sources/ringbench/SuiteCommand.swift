@@ -26,6 +26,10 @@ struct SuiteCommand: ParsableCommand {
             transform: OptionRules.sizeList)
     var sizes: [Int]?
 
+    @Option(help: ArgumentHelp("Only these modes, comma-separated: throughput, roundtrip (default: both). bench/ab.sh's confirmation measures only the modes it suspects.",
+                               valueName: "M,..."))
+    var modes: String?
+
     @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -36,9 +40,10 @@ struct SuiteCommand: ParsableCommand {
         options.probesHostState = !probeOptions.noProbes
         options.placement = try placementOptions.request()
         let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.suite
-        let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, profile: profile)
+        let chosenModes = try modes.map { try SuitePlan.modes(named: try list($0, flag: "--modes")) } ?? SuitePlan.modes
+        let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, modes: chosenModes, profile: profile)
         guard !plan.isEmpty else {
-            throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes", code: 2)
+            throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes and modes", code: 2)
         }
         // Everything is checked before the first fork, so a bad plan fails at once.
         for scenario in plan {

@@ -47,6 +47,19 @@ final class SuitePlanTests: XCTestCase {
         XCTAssertEqual(Set(plan.map(\.mode)), [.throughput])
     }
 
+    func testModesNarrowThePlanAndUnknownOnesAreOneLineErrors() throws {
+        let ring = Self.entry("ring", TransportCapabilities(usesBacking: true, usesCapacity: true))
+        let plan = SuitePlan.scenarios(transports: [ring], sizes: [8], modes: try SuitePlan.modes(named: ["throughput"]))
+        XCTAssertEqual(plan.count, 2) // one per backing
+        XCTAssertEqual(Set(plan.map(\.mode)), [.throughput])
+        XCTAssertEqual(try SuitePlan.modes(named: ["roundtrip", "throughput"]), [.throughput, .roundtrip])
+        XCTAssertThrowsError(try SuitePlan.modes(named: ["latency"])) { error in
+            let text = (error as? HarnessError)?.description ?? ""
+            XCTAssertTrue(text.contains("latency") && text.contains("throughput"), text)
+            XCTAssertFalse(text.contains("\n"))
+        }
+    }
+
     func testLargeMessagesGetASmallerRing() {
         XCTAssertEqual(SuitePlan.capacity(messageSize: 8), 4096)
         XCTAssertEqual(SuitePlan.capacity(messageSize: 65536), 64)

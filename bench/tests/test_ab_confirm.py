@@ -17,7 +17,8 @@ spec.loader.exec_module(ab_confirm)
 
 
 def metric(scenario, metric, change, verdict, p, transport="spsc", size=8, bigger=True):
-    return {"scenario": scenario, "transport": transport, "messageSize": size, "metric": metric,
+    mode = "throughput" if metric == "messagesPerSecond" else "roundtrip"
+    return {"scenario": scenario, "transport": transport, "messageSize": size, "metric": metric, "mode": mode,
             "change": change, "verdict": verdict, "p": p, "biggerIsBetter": bigger}
 
 
@@ -52,7 +53,7 @@ class ABConfirmTests(unittest.TestCase):
         doc = report(metric("spsc sysv throughput 8B", "messagesPerSecond", -0.197, "inconclusive", 0.073),
                      metric("pipe throughput 64KiB", "messagesPerSecond", -0.148, "inconclusive", 0.0115,
                             transport="pipe", size=65536))
-        self.assertEqual(self.select(doc), "pipe,spsc 8,65536")
+        self.assertEqual(self.select(doc), "pipe,spsc 8,65536 throughput")
 
     def test_not_suspects(self):
         doc = report(
@@ -68,7 +69,7 @@ class ABConfirmTests(unittest.TestCase):
     def test_p50_rise_and_regressions_are_candidates(self):
         doc = report(metric("rt", "latencyP50", +0.12, "inconclusive", 0.05, transport="pipe", size=64, bigger=False),
                      metric("tp", "latencyP99", +0.40, "regressed", 0.001, transport="mpmc-lockfree", size=8, bigger=False))
-        self.assertEqual(self.select(doc), "mpmc-lockfree,pipe 8,64")
+        self.assertEqual(self.select(doc), "mpmc-lockfree,pipe 8,64 roundtrip")
 
     def test_judge_confirms_only_what_regressed_again(self):
         first = self.write("first.json", report(

@@ -48,7 +48,8 @@ public enum SuitePlan {
     /// The suite's scenarios, in running order: transport by transport (the
     /// catalog's order), then backing, size and mode.
     public static func scenarios(transports: [TransportCatalog.Entry] = TransportCatalog.suite,
-                                 sizes: [Int] = defaultSizes, profile: Profile = full) -> [Scenario] {
+                                 sizes: [Int] = defaultSizes, modes: [Scenario.Mode] = modes,
+                                 profile: Profile = full) -> [Scenario] {
         var plan: [Scenario] = []
         for entry in transports {
             let c = entry.capabilities
@@ -88,6 +89,14 @@ public enum SuitePlan {
             entries.append(try TransportCatalog.named(name))
         }
         return entries
+    }
+
+    /// The modes named in `--modes`, in the suite's order.
+    public static func modes(named names: [String]) throws(HarnessError) -> [Scenario.Mode] {
+        for name in names where Scenario.Mode(rawValue: name) == nil {
+            throw .invalidScenario("unknown mode '\(name)' (modes: \(modes.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return modes.filter { names.contains($0.rawValue) }
     }
 
     /// The full default suite.
