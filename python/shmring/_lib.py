@@ -86,7 +86,7 @@ _SIGNATURES = {
     "shmring_record_peek": (_I, [_P, _D, c_void_pp, c_size_p]),
     "shmring_record_release": (_I, [_P]),
     "shmring_record_read": (_I, [_P, _P, _S, _D, c_size_p]),
-    "shmring_record_read_many": (_I, [_P, _P, _S, c_size_p, _S, _D, c_size_p]),
+    "shmring_record_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p]),  # lengths: an address (array of size_t)
     "shmring_record_consumer_abort": (_I, [_P]),
     "shmring_record_consumer_free": (None, [_P]),
     "shmring_mpmc_create": (_I, [_I, _I, ctypes.c_char_p, _S, _S, _OPT, c_void_pp]),

@@ -35,6 +35,26 @@ def test_record_ring_in_process(name):
         assert list(c) == []
 
 
+@pytest.mark.parametrize("sizes", [
+    [64] * 50,                      # small, one length: the uniform path
+    [0, 0, 0],                      # empty records
+    [1, 700, 3, 0, 64],             # small, mixed lengths
+    [8192] * 6,                     # large (>= LARGE_RECORD on average), one length
+    [5000, 1, 20000, 0, 9000],      # large on average, mixed
+])
+def test_batches_of_every_shape_round_trip(name, sizes):
+    records = [bytes([(i * 7 + j) % 256 for j in range(n)]) for i, n in enumerate(sizes)]
+    with shmring.RecordRing.create(name, 1 << 20, 1 << 15) as ring, ring.producer() as p, ring.consumer() as c:
+        for _ in range(3):  # the buffers are reused between calls
+            p.write_many(records)
+            got = []
+            while len(got) < len(records):
+                got += c.read_many(max_count=len(records) - len(got), buffer_size=1 << 16)
+            assert got == records
+        p.close()
+        assert c.read_many() == []
+
+
 def test_zero_copy_peek_and_numpy(name):
     numpy = pytest.importorskip("numpy")
     with shmring.RecordRing.create(name, 1 << 12, 512) as ring, ring.producer() as p, ring.consumer() as c:
