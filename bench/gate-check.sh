@@ -104,10 +104,18 @@ out="$(cd "$out" && pwd)"
 # Builds HEAD (+ a patch) in .build-gate-NAME; sets bin.
 build() {
   local name="$1" patch="${2:-}" dir="$root/.build-gate-$1"
-  if [ "$keep" = 1 ] && [ -x "$dir/.build/release/ringbench" ]; then
-    echo "gate-check.sh: reusing the build in $dir" >&2
+  if [ "$keep" = 1 ] && [ -x "$dir/.build/release/ringbench" ] \
+     && [ "$(git -C "$dir" rev-parse HEAD 2>/dev/null)" = "$head_sha" ]; then
+    echo "gate-check.sh: reusing the build of ${head_sha:0:12} in $dir" >&2
   else
-    [ -d "$dir" ] || git -C "$root" worktree add --detach --quiet "$dir" "$head_sha" >&2
+    if [ -d "$dir" ]; then
+      # A kept worktree of another commit: move it to HEAD (its build
+      # directory makes the rebuild incremental). Reusing its binaries as
+      # they were measured the old commit under the new one's name.
+      git -C "$dir" checkout --quiet --force --detach "$head_sha" >&2
+    else
+      git -C "$root" worktree add --detach --quiet "$dir" "$head_sha" >&2
+    fi
     created_worktrees+=("$dir")
     if [ -n "$patch" ]; then
       git -C "$dir" checkout --quiet -- . && git -C "$dir" apply "$patch" || {
