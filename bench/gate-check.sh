@@ -111,7 +111,7 @@ build() {
     if [ -d "$dir" ]; then
       # A kept worktree of another commit: move it to HEAD (its build
       # directory makes the rebuild incremental). Reusing its binaries as
-      # they were measured the old commit under the new one's name.
+      # they are would measure the old commit under HEAD's name.
       git -C "$dir" checkout --quiet --force --detach "$head_sha" >&2
     else
       git -C "$root" worktree add --detach --quiet "$dir" "$head_sha" >&2
@@ -263,7 +263,8 @@ rejudge_runs() {
     # shellcheck disable=SC2086
     "$bin" compare "$main_rounds/base" "$main_rounds/head" --format json --output "$run_dir/rejudged.json" ${AB_COMPARE_ARGS:-} >/dev/null 2>&1 || status=$?
     local wants_confirm=0
-    if [ "$status" = 2 ] || { [ "$status" != 3 ] && [ -n "$(python3 "$root/bench/ab-confirm.py" select "$run_dir/rejudged.json")" ]; }; then
+    # The statuses ab.sh confirms after: 0, 2 and 4 (not 3, not comparable).
+    if [ "$status" = 2 ] || { case "$status" in 0|4) true ;; *) false ;; esac && [ -n "$(python3 "$root/bench/ab-confirm.py" select "$run_dir/rejudged.json")" ]; }; then
       wants_confirm=1
     fi
     if [ "$wants_confirm" = 0 ] && [ -d "$run_dir/confirm" ]; then
