@@ -20,10 +20,11 @@
 #   0 nothing regressed, 2 a regression, 3 not comparable, 4 not enough
 #   evidence (too few metrics judged to call it ok), 1 an error.
 #
-# A regression must be confirmed: when compare exits 2, the transports,
-# sizes and modes of the regressed metrics are measured again,
-# --confirm-rounds more alternating rounds (default 8; 0 skips this; the
-# modes only when both builds' suite has --modes), and only a metric that
+# A regression must be confirmed: when compare exits 2, the scenarios of the
+# regressed metrics (at most 16, the strongest first) are measured again,
+# --confirm-rounds more alternating rounds (default 8; 0 skips this; exactly
+# those scenarios when both builds' suite has --scenarios, else the cross
+# product of their transports, sizes and modes), and only a metric that
 # regresses again in that second, independent measurement stands (exit 2);
 # otherwise the gate exits 0 and the Markdown says what was not confirmed.
 # Suspects are measured again too: a throughput or p50 that moved the wrong
@@ -40,7 +41,9 @@
 # noisier stretch, results/vm-2026-12-06-gate/gate-check-suspects, 4 rounds
 # lost 2 of 3 fences that the first compare had flagged, their rounds partly
 # left out by their own probes: hence 8 rounds, of the flagged modes only,
-# which cost about what 4 rounds of both modes did.) Only for the suite.
+# which cost about what 4 rounds of both modes did; then exactly the flagged
+# scenarios, as the cross product once took a gate run to 193 s.) Only for
+# the suite.
 #
 # Suite options default to: --quick. Options for compare go in
 # AB_COMPARE_ARGS (e.g. "--threshold 10"), for the confirmation step in
@@ -63,7 +66,7 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --bins) bins=1; shift ;;
     --confirm-rounds) confirm="${2:?--confirm-rounds needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -168,16 +171,25 @@ if [ "$confirm" -gt 0 ] && [ "$command" = suite ] && { [ "$status" = 0 ] || [ "$
   confirm_what="$(python3 "$(dirname "${BASH_SOURCE[0]}")/ab-confirm.py" select "$out/compare.json")"
 fi
 if [ -n "$confirm_what" ]; then
-  read -r transports sizes modes <<<"$confirm_what"
-  # The suite options without --transports/--sizes/--modes, then the
-  # candidates' ones (--modes only when both builds have it).
+  { read -r transports sizes modes; read -r names || true; } <<<"$confirm_what"
+  # The suite options without --transports/--sizes/--modes/--scenarios,
+  # then the candidates' ones: exactly their scenarios when both builds'
+  # suite has --scenarios, else the cross product of their transports,
+  # sizes and (when both builds have --modes) modes.
   args=() skip=0
   for a in "$@"; do
     if [ "$skip" = 1 ]; then skip=0; continue; fi
-    case "$a" in --transports|--sizes|--modes) skip=1 ;; --transports=*|--sizes=*|--modes=*) ;; *) args+=("$a") ;; esac
+    case "$a" in
+      --transports|--sizes|--modes|--scenarios) skip=1 ;;
+      --transports=*|--sizes=*|--modes=*|--scenarios=*) ;;
+      *) args+=("$a") ;;
+    esac
   done
   narrow=(--transports "$transports" --sizes "$sizes")
-  if "$base_bin" suite --help 2>/dev/null | grep -q -- '--modes' && "$head_bin" suite --help 2>/dev/null | grep -q -- '--modes'; then
+  both_have() { "$base_bin" suite --help 2>/dev/null | grep -q -- "$1" && "$head_bin" suite --help 2>/dev/null | grep -q -- "$1"; }
+  if [ -n "${names:-}" ] && both_have --scenarios; then
+    narrow+=(--scenarios "$names")
+  elif both_have --modes; then
     narrow+=(--modes "$modes")
   fi
   echo "ab.sh: regressed or suspect metrics to confirm: $confirm more rounds of ${narrow[*]}" >&2

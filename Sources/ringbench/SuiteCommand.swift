@@ -30,6 +30,10 @@ struct SuiteCommand: ParsableCommand {
                                valueName: "M,..."))
     var modes: String?
 
+    @Option(help: ArgumentHelp("Only these scenarios, comma-separated, named transport[/backing]/bytes/mode[/wait] as compare's JSON reports them (suiteName), e.g. spsc/sysv/8/throughput,pipe/64/roundtrip. bench/ab.sh's confirmation measures exactly the scenarios it suspects.",
+                               valueName: "NAME,..."))
+    var scenarios: String?
+
     @OptionGroup var placementOptions: PlacementOptions
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup var output: OutputOptions
@@ -41,7 +45,8 @@ struct SuiteCommand: ParsableCommand {
         options.placement = try placementOptions.request()
         let entries = try transports.map { try SuitePlan.transports(named: try list($0, flag: "--transports")) } ?? TransportCatalog.suite
         let chosenModes = try modes.map { try SuitePlan.modes(named: try list($0, flag: "--modes")) } ?? SuitePlan.modes
-        let plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, modes: chosenModes, profile: profile)
+        var plan = SuitePlan.scenarios(transports: entries, sizes: sizes ?? SuitePlan.defaultSizes, modes: chosenModes, profile: profile)
+        if let scenarios { plan = try SuitePlan.only(try list(scenarios, flag: "--scenarios"), of: plan) }
         guard !plan.isEmpty else {
             throw CommandFailure(message: "nothing to run: no selected transport carries the selected sizes and modes", code: 2)
         }

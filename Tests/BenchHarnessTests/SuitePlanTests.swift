@@ -60,6 +60,28 @@ final class SuitePlanTests: XCTestCase {
         }
     }
 
+    func testScenariosAreNamedAndSelectedExactly() throws {
+        let plan = SuitePlan.scenarios(transports: try SuitePlan.transports(named: ["spsc", "pipe"]), profile: SuitePlan.quick)
+        let names = plan.map(SuitePlan.name(of:))
+        XCTAssertEqual(Set(names).count, names.count, "two suite scenarios share a name")
+        XCTAssertTrue(names.contains("spsc/sysv/8/throughput/park") && names.contains("pipe/65536/roundtrip"), "\(names)")
+        let chosen = try SuitePlan.only(["pipe/64/roundtrip", "spsc/sysv/8/throughput"], of: plan)
+        XCTAssertEqual(chosen.map(SuitePlan.name(of:)), ["spsc/sysv/8/throughput", "pipe/64/roundtrip"]) // the plan's order
+        XCTAssertThrowsError(try SuitePlan.only(["spsc/sysv/9/throughput"], of: plan)) { error in
+            let text = (error as? HarnessError)?.description ?? ""
+            XCTAssertTrue(text.contains("spsc/sysv/9/throughput"), text)
+            XCTAssertFalse(text.contains("\n"))
+        }
+        // Every suite scenario has its name in compare's JSON; others have none.
+        XCTAssertTrue(plan.allSatisfy { SuitePlan.suiteName(of: $0) == SuitePlan.name(of: $0) })
+        var batched = plan[0]
+        batched.batch = 32
+        XCTAssertNil(SuitePlan.suiteName(of: batched))
+        var twoConsumers = plan[0]
+        twoConsumers.consumers = 2
+        XCTAssertNil(SuitePlan.suiteName(of: twoConsumers))
+    }
+
     func testLargeMessagesGetASmallerRing() {
         XCTAssertEqual(SuitePlan.capacity(messageSize: 8), 4096)
         XCTAssertEqual(SuitePlan.capacity(messageSize: 65536), 64)

@@ -16,10 +16,18 @@ ab_confirm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ab_confirm)
 
 
-def metric(scenario, metric, change, verdict, p, transport="spsc", size=8, bigger=True):
+def metric(scenario, metric, change, verdict, p, transport="spsc", size=8, bigger=True, name=None):
     mode = "throughput" if metric == "messagesPerSecond" else "roundtrip"
-    return {"scenario": scenario, "transport": transport, "messageSize": size, "metric": metric, "mode": mode,
-            "change": change, "verdict": verdict, "p": p, "biggerIsBetter": bigger}
+    x = {"scenario": scenario, "transport": transport, "messageSize": size, "metric": metric, "mode": mode,
+         "change": change, "verdict": verdict, "p": p, "biggerIsBetter": bigger}
+    if name:
+        x["suiteName"] = name
+    return x
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def report(*results):
@@ -71,6 +79,40 @@ class ABConfirmTests(unittest.TestCase):
                      metric("tp", "latencyP99", +0.40, "regressed", 0.001, transport="mpmc-lockfree", size=8, bigger=False))
         self.assertEqual(self.select(doc), "mpmc-lockfree,pipe 8,64 roundtrip")
 
+    def test_exact_scenarios_not_their_cross_product(self):
+        # spsc-fence-9 of gate-check-confirm8 in small: the cross product of
+        # these transports, sizes and modes is 8 scenarios (x backings);
+        # measured again are the 3 flagged ones.
+        doc = report(metric("a", "messagesPerSecond", -0.12, "regressed", 0.001, name="spsc/mmap/8/throughput"),
+                     metric("b", "latencyP50", +0.20, "regressed", 0.002, size=65536, bigger=False,
+                            name="spsc/mmap/65536/roundtrip"),
+                     metric("c", "latencyP99", +0.30, "regressed", 0.004, size=65536, bigger=False,
+                            name="spsc/mmap/65536/roundtrip"),
+                     metric("d", "messagesPerSecond", -0.20, "inconclusive", 0.05, transport="mpmc-lockfree", size=1024,
+                            name="mpmc-lockfree/sysv/1024/throughput"))
+        self.assertEqual(self.select(doc).splitlines(), [
+            "mpmc-lockfree,spsc 8,1024,65536 throughput,roundtrip",
+            "mpmc-lockfree/sysv/1024/throughput,spsc/mmap/65536/roundtrip,spsc/mmap/8/throughput"])
+
+    def test_at_most_the_strongest_scenarios_are_measured_again(self):
+        n = ab_confirm.MAX_SCENARIOS
+        suspects = [metric("s%d" % i, "messagesPerSecond", -0.3, "inconclusive", 0.05 + i / 1000, size=i,
+                           name="spsc/sysv/%d/throughput" % i) for i in range(n)]
+        regressed = metric("r", "messagesPerSecond", -0.3, "regressed", 0.009, size=4096, name="spsc/sysv/4096/throughput")
+        first = self.write("first.json", report(*suspects, regressed))
+        out = io.StringIO()
+        with redirect_stdout(out):
+            ab_confirm.select(first)
+        names = out.getvalue().splitlines()[1].split(",")
+        self.assertEqual(len(names), n)
+        self.assertIn("spsc/sysv/4096/throughput", names)          # regressed first
+        self.assertNotIn("spsc/sysv/%d/throughput" % (n - 1), names)  # the weakest suspect is left out
+        second = self.write("second.json", report(*[dict(x, verdict="regressed") for x in suspects]))
+        confirmed, md = os.path.join(self.dir, "confirmed.txt"), os.path.join(self.dir, "compare.md")
+        ab_confirm.judge(first, second, confirmed, md)
+        self.assertNotIn("s%d\t" % (n - 1), read(confirmed))
+        self.assertIn("beyond the %d strongest" % n, read(md))
+
     def test_judge_confirms_only_what_regressed_again(self):
         first = self.write("first.json", report(
             metric("s1", "messagesPerSecond", -0.20, "inconclusive", 0.07),
@@ -85,8 +127,8 @@ class ABConfirmTests(unittest.TestCase):
         confirmed, md = os.path.join(self.dir, "confirmed.txt"), os.path.join(self.dir, "compare.md")
         ab_confirm.judge(first, second, confirmed, md)
         # "ok" regressed only in the second measurement: not a candidate.
-        self.assertEqual(open(confirmed).read(), "s1\tmessagesPerSecond\n")
-        text = open(md).read()
+        self.assertEqual(read(confirmed), "s1\tmessagesPerSecond\n")
+        text = read(md)
         self.assertIn("**confirmed**: s1", text)
         self.assertIn("not confirmed: s2", text)
         self.assertIn("not confirmed: r1", text)

@@ -68,6 +68,10 @@ public struct MetricComparison: Codable, Sendable {
     public var transport: String
     public var mode: String
     public var messageSize: Int
+    /// The scenario's name for `ringbench suite --scenarios`
+    /// (`SuitePlan.suiteName(of:)`), so a gate can measure exactly it
+    /// again; nil for a scenario not shaped like the suite's.
+    public var suiteName: String?
     public var metric: ComparedMetric
     public var unit: String
     public var biggerIsBetter: Bool
@@ -395,6 +399,7 @@ public enum ResultComparison {
         let first = b.runs[0].scenario
         var result = MetricComparison(
             scenario: b.key.description, transport: first.transport, mode: first.mode.rawValue, messageSize: first.messageSize,
+            suiteName: SuitePlan.suiteName(of: first),
             metric: metric, unit: options.normalize ? normalizedUnit(metric) : metric.unit, biggerIsBetter: metric.biggerIsBetter,
             base: SideFigures(median: 0, n: 0, cv: 0, values: []), new: SideFigures(median: 0, n: 0, cv: 0, values: []),
             ratio: 0, change: 0, verdict: .inconclusive, reason: "", method: "none")

@@ -99,6 +99,44 @@ public enum SuitePlan {
         return modes.filter { names.contains($0.rawValue) }
     }
 
+    /// A suite scenario's name, as `ringbench suite --scenarios` takes it
+    /// and `ringbench compare --format json` reports it (`suiteName`):
+    /// transport, backing (if any), size in bytes, mode and wait (if any),
+    /// joined by "/", e.g. "spsc/sysv/8/throughput/park". bench/ab.sh's
+    /// confirmation measures again exactly the scenarios it suspects, so its
+    /// time grows with them, not with the cross product of their transports,
+    /// sizes and modes (issue 20: a gate run over 3 minutes).
+    public static func name(of s: Scenario) -> String {
+        var parts = [s.transport]
+        if let backing = s.backing { parts.append(backing) }
+        parts.append(String(s.messageSize))
+        parts.append(s.mode.rawValue)
+        if let wait = s.wait { parts.append(wait) }
+        return parts.joined(separator: "/")
+    }
+
+    /// `name(of:)` for a scenario shaped like the suite's (one producer, one
+    /// consumer, batch 1, the suite's capacity, no pacing or policy), nil
+    /// for one that `--scenarios` could never select.
+    public static func suiteName(of s: Scenario) -> String? {
+        let shaped = s.producers == 1 && s.consumers == 1 && s.batch == 1 && s.capacity == capacity(messageSize: s.messageSize)
+            && s.rate == nil && s.recordSizes == nil && s.policy == nil && s.evictAfter == nil && s.stalledConsumers == nil
+            && (s.wait.map(waitRows.contains) ?? true)
+        return shaped ? name(of: s) : nil
+    }
+
+    /// The scenarios of `plan` named in `--scenarios`, in the plan's order;
+    /// a name that matches no planned scenario is a one-line error (a typo
+    /// must not shrink a gate's confirmation to nothing).
+    public static func only(_ names: [String], of plan: [Scenario]) throws(HarnessError) -> [Scenario] {
+        let planned = Set(plan.map(name(of:)))
+        for wanted in names where !planned.contains(wanted) {
+            throw .invalidScenario("--scenarios: no suite scenario is named '\(wanted)' (names look like spsc/sysv/8/throughput or pipe/64/roundtrip)")
+        }
+        let chosen = Set(names)
+        return plan.filter { chosen.contains(name(of: $0)) }
+    }
+
     /// The full default suite.
     public static func defaultSuite() -> [Scenario] { scenarios() }
 }
