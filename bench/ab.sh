@@ -186,7 +186,12 @@ if [ -n "$confirm_what" ]; then
     esac
   done
   narrow=(--transports "$transports" --sizes "$sizes")
-  both_have() { "$base_bin" suite --help 2>/dev/null | grep -q -- "$1" && "$head_bin" suite --help 2>/dev/null | grep -q -- "$1"; }
+  # The help text is read whole before grep looks at it: `--help | grep -q`
+  # under pipefail fails at random (grep exits at the first match, ringbench
+  # then dies of SIGPIPE), which once sent a confirmation back to the cross
+  # product.
+  base_help="$("$base_bin" suite --help 2>/dev/null || true)" head_help="$("$head_bin" suite --help 2>/dev/null || true)"
+  both_have() { grep -q -- "$1" <<<"$base_help" && grep -q -- "$1" <<<"$head_help"; }
   if [ -n "${names:-}" ] && both_have --scenarios; then
     narrow+=(--scenarios "$names")
   elif both_have --modes; then
