@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop python-package
+.PHONY: all deps build release test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop python-package python-fastpath
 
 all: release
 
@@ -96,13 +96,22 @@ cabi-test: cabi
 # (a private mount namespace with an empty directory over it: proves that
 # libshmring.so needs no Swift toolchain), then the Python package's tests.
 SWIFT_ROOT ?= /opt/swift
-interop: cabi-test examples build
+interop: cabi-test examples build python-fastpath
 	bash Tests/CABI/without-swift.sh $(SWIFT_ROOT) $(CABI_DIR)
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest numpy
 	python3 -m pytest -q python/tests
 
+# The Python package's compiled fast path (python/shmring/_fastpath.c: one
+# record per call without ctypes' per-call cost), built in place for the
+# tests and bench/python; `pip install ./python` builds it too (optional there).
+PY_EXT = python/shmring/_fastpath$(shell python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+python-fastpath: $(PY_EXT)
+$(PY_EXT): python/shmring/_fastpath.c
+	cc -shared -fPIC -O2 -std=c11 -Wall -Wextra -Werror \
+	  -I"$$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" $< -o $@
+
 # The Python package with libshmring.so inside it: then `pip install ./python`.
-python-package: cabi
+python-package: cabi python-fastpath
 	cp $(CABI_DIR)/libshmring.so python/shmring/libshmring.so
 
 # Tests, then a check that nothing was left in ipcs or /dev/shm.

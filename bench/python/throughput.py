@@ -264,6 +264,8 @@ def main():
         remove_iceoryx2_leftovers(iceoryx2_before)
     missing = [m for m in ("faster_fifo", "zmq", "iceoryx2") if importlib.util.find_spec(m) is None]
     print(json.dumps({"command": " ".join(sys.argv), "python": sys.version.split()[0], "rows": rows,
+                      # Whether one record per call went through the compiled fast path (make python-fastpath).
+                      "fastPath": shmring._lib.fast is not None,
                       "notMeasured": dict({m: "not installed" for m in missing}, roundTripP50="bench/python/roundtrip.py"),
                       "loadavg": os.getloadavg()}, indent=1))
 

@@ -77,6 +77,7 @@ _SIGNATURES = {
     "shmring_record_claim_producer": (_I, [_P, _I, c_void_pp]),
     "shmring_record_claim_consumer": (_I, [_P, _I, c_void_pp]),
     "shmring_record_try_write": (_I, [_P, _P, _S]),
+    "shmring_record_try_read": (_I, [_P, _P, _S, c_size_p]),
     "shmring_record_write": (_I, [_P, _P, _S, _D]),
     "shmring_record_write_many": (_I, [_P, _P, _P, _S, _D, c_size_p]),  # lengths: an address (array of size_t)
     "shmring_record_producer_close": (_I, [_P]),
@@ -139,3 +140,21 @@ for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _function = getattr(lib, _name)
     _function.restype = _restype
     _function.argtypes = _argtypes
+
+
+def _load_fastpath():
+    """The compiled one-record-per-call fast path (`_fastpath.c`), bound to
+    this library's entry points; None when it was not built (the package then
+    makes every call through ctypes) or SHMRING_NO_FASTPATH is set."""
+    if os.environ.get("SHMRING_NO_FASTPATH"):
+        return None
+    try:
+        from . import _fastpath
+    except ImportError:
+        return None
+    address = lambda f: ctypes.cast(f, ctypes.c_void_p).value  # noqa: E731
+    _fastpath.bind(address(lib.shmring_record_try_write), address(lib.shmring_record_try_read))
+    return _fastpath
+
+
+fast = _load_fastpath()

@@ -35,6 +35,50 @@ def test_record_ring_in_process(name):
         assert list(c) == []
 
 
+FASTPATH_CHECK = textwrap.dedent("""
+    import shmring, shmring._lib as lib
+    with shmring.RecordRing.create(None, 1 << 12, 512, backing="anon") as ring, ring.producer() as p, ring.consumer() as c:
+        for i in range(300):  # wraps the ring: both paths agree record by record
+            p.write(bytes([i % 256]) * (i % 513))
+            assert c.read() == bytes([i % 256]) * (i % 513)
+        try:
+            p.write(b"x" * 513)
+            raise SystemExit("an oversized record was accepted")
+        except shmring.InvalidArgument:
+            pass
+        p.close()
+        assert c.read() is None
+        p.free()
+    print("fast" if lib.fast else "ctypes")
+""")
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+def test_one_record_per_call_with_and_without_the_compiled_fast_path(disabled):
+    # make interop builds python/shmring/_fastpath*.so; SHMRING_NO_FASTPATH=1
+    # makes every call through ctypes, as a pip install without a compiler does.
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env.pop("SHMRING_NO_FASTPATH", None)
+    if disabled:
+        env["SHMRING_NO_FASTPATH"] = "1"
+    elif not list((Path(shmring.__file__).parent).glob("_fastpath*.so")):
+        pytest.skip("the fast path is not built (make python-fastpath)")
+    out = subprocess.run([sys.executable, "-c", FASTPATH_CHECK], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("ctypes" if disabled else "fast")
+
+
+def test_fast_path_refuses_a_freed_handle_and_non_bytes(name):
+    with shmring.RecordRing.create(name, 1 << 12, 64) as ring:
+        p = ring.producer()
+        p.free()
+        with pytest.raises(shmring.ClosedHandle):
+            p.write(b"late")
+        with ring.producer() as p2, ring.consumer() as c:
+            p2.write(memoryview(b"view"))  # not bytes: the ctypes path
+            assert c.read() == b"view"
+
+
 @pytest.mark.parametrize("sizes", [
     [64] * 50,                      # small, one length: the uniform path
     [0, 0, 0],                      # empty records
