@@ -104,11 +104,20 @@ interop: cabi-test examples build python-fastpath
 # The Python package's compiled fast path (python/shmring/_fastpath.c: one
 # record per call without ctypes' per-call cost), built in place for the
 # tests and bench/python; `pip install ./python` builds it too (optional there).
+# Python.h comes with python3-dev on Debian (installed when running as root);
+# without it the package runs on ctypes alone, and this says so.
 PY_EXT = python/shmring/_fastpath$(shell python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-python-fastpath: $(PY_EXT)
-$(PY_EXT): python/shmring/_fastpath.c
-	cc -shared -fPIC -O2 -std=c11 -Wall -Wextra -Werror \
-	  -I"$$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" $< -o $@
+PY_INCLUDE = $(shell python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+python-fastpath:
+	@if [ ! -f "$(PY_INCLUDE)/Python.h" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing python3-dev (Python.h, for the Python package's fast path)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-dev >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-dev >/dev/null 2>&1; } || true; \
+	fi
+	@if [ -f "$(PY_INCLUDE)/Python.h" ]; then \
+	  cc -shared -fPIC -O2 -std=c11 -Wall -Wextra -I"$(PY_INCLUDE)" python/shmring/_fastpath.c -o $(PY_EXT) || \
+	  echo "compiling python/shmring/_fastpath.c failed: the Python package runs on ctypes alone" >&2; \
+	else echo "no Python.h in $(PY_INCLUDE): the Python package runs without its compiled fast path (ctypes only)"; fi
 
 # The Python package with libshmring.so inside it: then `pip install ./python`.
 python-package: cabi python-fastpath
