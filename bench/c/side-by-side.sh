@@ -13,9 +13,10 @@
 # ABI, pinned the same way), in alternating order so that both see the same
 # host state. Each floor run carries its own cache-line probes, printed beside
 # the figures: compare only rounds in the same state (README, "This machine").
-# Writes DIR/rounds.tsv (round, batch, the floor run's cache-line probe before/after
-# in ns, swift M/s, C M/s, C/swift)
-# and DIR/summary.txt (medians and the median of the per-round ratios).
+# Writes DIR/rounds.tsv (round, batch, the floor run's cache-line probes before
+# and after it and a probe right after the C run in ns, whether the three agree
+# within 1.5x, swift M/s, C M/s, C/swift) and DIR/summary.txt (over the rounds
+# in one state only: medians and the median of the per-round ratios).
 set -euo pipefail
 
 main() {
@@ -37,26 +38,35 @@ mkdir -p "$out"
 make -s cabi >/dev/null
 swift build -c release --product ringbench >/dev/null
 cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude bench/c/spsc_floor.c -L.build-cabi/release -lshmring \
-  -Wl,-rpath,"$root/.build-cabi/release" -o "$out/spsc_floor"
+  -Wl,-rpath,"$root/.build-cabi/release" -o "$root/.build-cabi/release/spsc_floor"
 ringbench="$root/.build/release/ringbench"
 
-printf 'round\tbatch\tprobe_ns\tswift_mps\tc_mps\tratio\n' >"$out/rounds.tsv"
+printf 'round\tbatch\tprobe_ns\tsame_state\tswift_mps\tc_mps\tratio\n' >"$out/rounds.tsv"
 for i in $(seq 1 "$rounds"); do
   for b in ${batches//,/ }; do
     swift_json="$out/floor-$i-b$b.json"
     run_swift() { "$ringbench" floor --backing anon --batch "$b" --messages "$messages" --rounds 1 --format json --output "$swift_json" >/dev/null; }
-    run_c() { c_mps="$("$out/spsc_floor" "$messages" "$b" | python3 -c 'import json,sys; print(json.load(sys.stdin)["messagesPerSecond"])')"; }
+    # The C run has no probe of its own: `ringbench probe` right after it
+    # says which state the host was in then (the floor run carries its own).
+    run_c() {
+      c_mps="$("$root/.build-cabi/release/spsc_floor" "$messages" "$b" | python3 -c 'import json,sys; print(json.load(sys.stdin)["messagesPerSecond"])')"
+      "$ringbench" probe --format json --output "$out/probe-$i-b$b.json" >/dev/null
+    }
     # Alternate which goes first, so neither always follows the other.
     if [ $((i % 2)) = 1 ]; then run_swift; run_c; else run_c; run_swift; fi
-    python3 - "$swift_json" "$c_mps" "$i" "$b" >>"$out/rounds.tsv" <<'EOF'
+    python3 - "$swift_json" "$c_mps" "$i" "$b" "$out/probe-$i-b$b.json" >>"$out/rounds.tsv" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 swift = doc["floor"]["rounds"][0]["floor"]
 c = float(sys.argv[2])
-# The floor run's own probes (just before and after its repetitions).
+# The floor run's own probes (just before and after its repetitions), then
+# the probe right after the C run; "same" when all three agree within 1.5x.
 state = doc["runs"][0].get("hostState") or {}
-probe = "%.0f/%.0f" % (state["cacheLineBeforeNs"], state["cacheLineAfterNs"]) if state else "-"
-print("%s\t%s\t%s\t%.1f\t%.1f\t%.3f" % (sys.argv[3], sys.argv[4], probe, swift / 1e6, c / 1e6, c / swift))
+after_c = json.load(open(sys.argv[5]))["probes"]["cacheLine"]["roundTripNs"][0][1]
+probes = [state.get("cacheLineBeforeNs"), state.get("cacheLineAfterNs"), after_c]
+same = all(p for p in probes) and max(probes) <= 1.5 * min(probes)
+print("%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.3f" % (sys.argv[3], sys.argv[4], "/".join("%.0f" % p if p else "-" for p in probes),
+                                            "yes" if same else "no", swift / 1e6, c / 1e6, c / swift))
 EOF
     tail -1 "$out/rounds.tsv"
   done
@@ -65,7 +75,10 @@ python3 - "$out/rounds.tsv" <<'EOF' | tee "$out/summary.txt"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 for b in sorted({r["batch"] for r in rows}, key=int):
-    mine = [r for r in rows if r["batch"] == b]
+    mine = [r for r in rows if r["batch"] == b and r["same_state"] == "yes"]
+    print("batch %s: %d of %d rounds in one host state throughout (only those below)" % (b, len(mine), len([r for r in rows if r["batch"] == b])))
+    if not mine:
+        continue
     med = lambda k: statistics.median(float(r[k]) for r in mine)
     print("batch %s: %d rounds, Swift floor median %.1f M/s, C median %.1f M/s, median of per-round C/Swift %.3f (range %.3f-%.3f), probes %s ns"
           % (b, len(mine), med("swift_mps"), med("c_mps"), med("ratio"), min(float(r["ratio"]) for r in mine),

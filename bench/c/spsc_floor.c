@@ -60,14 +60,19 @@ int main(int argc, char **argv) {
     shmring_spsc_producer *p;
     if (shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &p) != SHMRING_OK) return 1;
     uint64_t next = 0, values[1024];
+    size_t filled = 0; /* values[0..<filled] hold next, next + 1, ...: filled once, not at every retry */
     double start = now();
     while (next < count) {
         size_t n = 1, want = count - next < batch ? (size_t)(count - next) : batch;
-        for (size_t i = 0; i < want; i++) values[i] = next + i;
+        if (filled < want) {
+            for (size_t i = 0; i < want; i++) values[i] = next + i;
+            filled = want;
+        }
         int s = batch == 1 ? shmring_spsc_try_push(p, values, 8) : shmring_spsc_try_push_batch(p, values, want, &n);
         if (s == SHMRING_AGAIN) continue;
         if (s != SHMRING_OK) { fprintf(stderr, "push: %s\n", shmring_last_error_message()); return 1; }
         next += n;
+        filled = 0;
     }
     int status;
     waitpid(child, &status, 0);
