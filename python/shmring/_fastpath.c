@@ -39,22 +39,26 @@ static PyObject *bind(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static int unbound(void) {
-    if (try_write && try_read) return 0;
-    PyErr_SetString(PyExc_RuntimeError, "shmring._fastpath used before bind()");
-    return 1;
+/* The checks every call starts with: bound, the right number of arguments,
+ * and the first argument (a handle's address, an int) as a pointer. */
+static int enter(const char *call, Py_ssize_t nargs, Py_ssize_t expected, PyObject *const *args, void **handle) {
+    if (nargs != expected) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments", call, expected);
+        return 1;
+    }
+    if (!try_write || !try_read) {
+        PyErr_SetString(PyExc_RuntimeError, "shmring._fastpath used before bind()");
+        return 1;
+    }
+    *handle = PyLong_AsVoidPtr(args[0]);
+    return *handle == NULL && PyErr_Occurred();
 }
 
 /* record_try_write(producer_address, data: bytes) -> status (int). */
 static PyObject *record_try_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "record_try_write(producer, data) takes 2 arguments");
-        return NULL;
-    }
-    if (unbound()) return NULL;
-    void *producer = PyLong_AsVoidPtr(args[0]);
-    if (producer == NULL && PyErr_Occurred()) return NULL;
+    void *producer;
+    if (enter("record_try_write(producer, data)", nargs, 2, args, &producer)) return NULL;
     if (!PyBytes_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError, "record_try_write: data must be bytes");
         return NULL;
@@ -68,13 +72,8 @@ static PyObject *record_try_write(PyObject *self, PyObject *const *args, Py_ssiz
  * copy of the record) or the status (int) when there was none. */
 static PyObject *record_try_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "record_try_read(consumer, buffer, size) takes 3 arguments");
-        return NULL;
-    }
-    if (unbound()) return NULL;
-    void *consumer = PyLong_AsVoidPtr(args[0]);
-    if (consumer == NULL && PyErr_Occurred()) return NULL;
+    void *consumer;
+    if (enter("record_try_read(consumer, buffer, size)", nargs, 3, args, &consumer)) return NULL;
     void *buffer = PyLong_AsVoidPtr(args[1]);
     if (buffer == NULL && PyErr_Occurred()) return NULL;
     Py_ssize_t size = PyLong_AsSsize_t(args[2]);
