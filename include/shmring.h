@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 /* ABI version: major << 16 | minor. Minor additions keep old callers working. */
-#define SHMRING_ABI_VERSION ((1u << 16) | 1u)
+#define SHMRING_ABI_VERSION ((1u << 16) | 2u) /* minor 2: spsc reserve/commit, peek/release */
 #define SHMRING_ABI_MAJOR(v) ((v) >> 16)
 
 /* ---- Status codes ------------------------------------------------------ */
@@ -273,6 +273,21 @@ int shmring_spsc_try_push_with(shmring_spsc_producer *producer, shmring_write_fn
 int shmring_spsc_try_push_batch(shmring_spsc_producer *producer, const void *data, size_t count, size_t *pushed);
 int shmring_spsc_push_batch(shmring_spsc_producer *producer, const void *data, size_t count,
                             double timeout_seconds, size_t *pushed);
+/* Zero copy, many messages per call (minor 2): up to `max_count` free slots
+ * in place, *count of them (0: SHMRING_AGAIN), message i at
+ * (char *)*first + i * *stride, message_size bytes each. They stop at the
+ * ring's end, so a batch may come back shorter than max_count while more
+ * room exists: call again. Nothing is visible until shmring_spsc_commit
+ * publishes the first `count` of them (count <= the last *count; more is
+ * SHMRING_E_INVALID_ARGUMENT). Unfilled slots may simply not be committed.
+ *     void *first; size_t stride, n;
+ *     if (shmring_spsc_try_reserve(p, 32, &first, &stride, &n) == SHMRING_OK) {
+ *         for (size_t i = 0; i < n; i++) *(uint64_t *)((char *)first + i * stride) = next++;
+ *         shmring_spsc_commit(p, n);
+ *     } */
+int shmring_spsc_try_reserve(shmring_spsc_producer *producer, size_t max_count, void **first, size_t *stride,
+                             size_t *count);
+int shmring_spsc_commit(shmring_spsc_producer *producer, size_t count);
 /* Ends the stream: the consumer reads what was pushed, then SHMRING_END.
  * The handle is closed (still free it). */
 int shmring_spsc_producer_close(shmring_spsc_producer *producer);
@@ -294,6 +309,17 @@ int shmring_spsc_pop_batch(shmring_spsc_consumer *consumer, void *buffer, size_t
                            double timeout_seconds, size_t *count);
 int shmring_spsc_try_pop_batch_with(shmring_spsc_consumer *consumer, size_t max_count,
                                     shmring_read_batch_fn body, void *context, size_t *count);
+/* Zero copy, many messages per call (minor 2): up to `max_count` published
+ * messages in place (0: SHMRING_AGAIN), message i at
+ * (const char *)*first + i * *stride, message_size bytes each, stopping at
+ * the ring's end. They stay valid until shmring_spsc_release hands back the
+ * first `count` of them (count <= the last *count). Peeking again without a
+ * release returns the same messages (and any newer ones). At the end of the
+ * stream try_peek says SHMRING_AGAIN; the blocking shmring_spsc_pop* calls
+ * report SHMRING_END. */
+int shmring_spsc_try_peek(shmring_spsc_consumer *consumer, size_t max_count, const void **first, size_t *stride,
+                          size_t *count);
+int shmring_spsc_release(shmring_spsc_consumer *consumer, size_t count);
 void shmring_spsc_consumer_free(shmring_spsc_consumer *consumer);
 
 /* ---- Record ring: variable-length records, one producer, one consumer -- */

@@ -9,7 +9,7 @@ typealias SPSCProducer = SPSCRing.Producer
 typealias SPSCConsumer = SPSCRing.Consumer
 
 @_cdecl("shmring_abi_version")
-public func shmring_abi_version() -> UInt32 { (1 << 16) | 1 }
+public func shmring_abi_version() -> UInt32 { (1 << 16) | 2 }
 
 @_cdecl("shmring_layout_version")
 public func shmring_layout_version() -> UInt32 { RegionLayout.layoutVersion }
@@ -278,5 +278,60 @@ public func shmring_spsc_try_pop_batch_with(_ handle: OpaquePointer?, _ maxCount
         let n = try c.pointee.tryPopBatch(maxCount: max(0, maxCount)) { i, m in body(context, i, m.baseAddress, m.count) }
         count?.pointee = n
         return n > 0 || maxCount == 0 ? ABIStatus.ok : ABIStatus.again
+    }
+}
+
+// Zero-copy batches for C: the slots themselves, one stride apart, instead of
+// a copy through the caller's array (results/vm-2026-12-07-c-floor: that copy
+// was the gap to the Swift floor at batch 32).
+
+/// try_reserve and try_peek: the slots an end lends out, in three
+/// out-parameters (first, stride, count; count 0 is SHMRING_AGAIN).
+@inline(__always)
+func lend<End: ~Copyable, Pointer>(_ handle: OpaquePointer?, tag: UInt64, as: End.Type, _ function: StaticString, _ maxCount: Int,
+                                   _ first: UnsafeMutablePointer<Pointer?>?, _ stride: UnsafeMutablePointer<Int>?,
+                                   _ count: UnsafeMutablePointer<Int>?,
+                                   _ take: (inout End, Int) throws(ShmError) -> (first: Pointer, stride: Int, count: Int)) -> Int32 {
+    guard let end = HandleCell.value(handle, tag: tag, as: End.self, function) else { return HandleCell.status }
+    guard let first, let stride, let count else { return ABIStatus.fail(.invalidArgument("first, stride and count must not be NULL")) }
+    count.pointee = 0
+    return ABIStatus.run { () throws(ShmError) in
+        let slots = try take(&end.pointee, max(0, maxCount))
+        (first.pointee, stride.pointee, count.pointee) = (slots.first, slots.stride, slots.count)
+        return slots.count > 0 || maxCount <= 0 ? ABIStatus.ok : ABIStatus.again
+    }
+}
+
+@_cdecl("shmring_spsc_try_reserve")
+public func shmring_spsc_try_reserve(_ handle: OpaquePointer?, _ maxCount: Int, _ first: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                     _ stride: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?) -> Int32 {
+    lend(handle, tag: HandleTag.spscProducer, as: SPSCProducer.self, #function, maxCount, first, stride, count) { p, n throws(ShmError) in
+        try p.reserve(maxCount: n)
+    }
+}
+
+@_cdecl("shmring_spsc_commit")
+public func shmring_spsc_commit(_ handle: OpaquePointer?, _ count: Int) -> Int32 {
+    guard let p = HandleCell.value(handle, tag: HandleTag.spscProducer, as: SPSCProducer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        try p.pointee.commit(count: count)
+        return ABIStatus.ok
+    }
+}
+
+@_cdecl("shmring_spsc_try_peek")
+public func shmring_spsc_try_peek(_ handle: OpaquePointer?, _ maxCount: Int, _ first: UnsafeMutablePointer<UnsafeRawPointer?>?,
+                                  _ stride: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?) -> Int32 {
+    lend(handle, tag: HandleTag.spscConsumer, as: SPSCConsumer.self, #function, maxCount, first, stride, count) { c, n throws(ShmError) in
+        try c.peek(maxCount: n)
+    }
+}
+
+@_cdecl("shmring_spsc_release")
+public func shmring_spsc_release(_ handle: OpaquePointer?, _ count: Int) -> Int32 {
+    guard let c = HandleCell.value(handle, tag: HandleTag.spscConsumer, as: SPSCConsumer.self, #function) else { return HandleCell.status }
+    return ABIStatus.run { () throws(ShmError) in
+        try c.pointee.release(count: count)
+        return ABIStatus.ok
     }
 }

@@ -127,6 +127,59 @@ static void test_spsc(shmring_backing backing) {
     shmring_spsc_free(ring);
 }
 
+/* Zero-copy batches: reserve / commit and peek / release, across the
+ * ring's end, with the bounds the handle enforces. */
+static void test_spsc_in_place(void) {
+    shmring_spsc *ring;
+    OK(shmring_spsc_create(SHMRING_BACKING_ANON, NULL, 16, 8, NULL, &ring));
+    shmring_spsc_producer *producer;
+    shmring_spsc_consumer *consumer;
+    OK(shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &producer));
+    OK(shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &consumer));
+    void *slots;
+    const void *messages;
+    size_t stride, n;
+    CHECK(shmring_spsc_try_reserve(producer, 4, NULL, &stride, &n) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_spsc_try_peek(consumer, 4, &messages, &stride, &n) == SHMRING_AGAIN && n == 0);
+    CHECK(shmring_spsc_commit(producer, 1) == SHMRING_E_INVALID_ARGUMENT); /* nothing reserved */
+    CHECK(shmring_spsc_release(consumer, 1) == SHMRING_E_INVALID_ARGUMENT); /* nothing peeked */
+    OK(shmring_spsc_commit(producer, 0));
+    uint64_t next = 0, expected = 0;
+    /* 12, then 12 more: the second reservation stops at the ring's end (4 left). */
+    for (int round = 0; round < 2; round++) {
+        OK(shmring_spsc_try_reserve(producer, 12, &slots, &stride, &n));
+        CHECK(n == (round == 0 ? 12u : 4u) && stride >= 16);
+        for (size_t i = 0; i < n; i++) memcpy((char *)slots + i * stride, &next, 8), next++;
+        CHECK(shmring_spsc_commit(producer, n + 1) == SHMRING_E_INVALID_ARGUMENT);
+        CHECK(shmring_spsc_try_peek(consumer, 64, &messages, &stride, &n) == (round == 0 ? SHMRING_AGAIN : SHMRING_OK));
+        OK(shmring_spsc_commit(producer, round == 0 ? 12 : 4));
+        OK(shmring_spsc_try_peek(consumer, 64, &messages, &stride, &n));
+        CHECK(n == (round == 0 ? 12u : 16u - 8u)); /* the second peek starts at 8 and stops at the end */
+        size_t take = round == 0 ? 8 : n; /* hand back a prefix first */
+        for (size_t i = 0; i < take; i++) {
+            uint64_t value;
+            memcpy(&value, (const char *)messages + i * stride, 8);
+            CHECK(value == expected++);
+        }
+        CHECK(shmring_spsc_release(consumer, n + 1) == SHMRING_E_INVALID_ARGUMENT);
+        OK(shmring_spsc_release(consumer, take));
+    }
+    /* Full ring: 16 slots, 16 - 16 read = all free again; reserve wraps to slot 0. */
+    OK(shmring_spsc_try_reserve(producer, 64, &slots, &stride, &n));
+    CHECK(n == 16);
+    /* A push between reserve and commit: the commit still stays inside what was free. */
+    OK(shmring_spsc_try_push(producer, &next, 8));
+    CHECK(shmring_spsc_commit(producer, 16) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_spsc_commit(producer, 0));
+    uint64_t value;
+    OK(shmring_spsc_try_pop(consumer, &value, 8));
+    CHECK(value == next);
+    OK(shmring_spsc_producer_close(producer));
+    shmring_spsc_producer_free(producer);
+    shmring_spsc_consumer_free(consumer);
+    shmring_spsc_free(ring);
+}
+
 static void test_record(shmring_backing backing) {
     shmring_record *ring;
     OK(shmring_record_create(backing, unique("record"), 4096, 1000, NULL, &ring));
@@ -397,6 +450,7 @@ int main(void) {
     test_bad_input();
     test_spsc(SHMRING_BACKING_MMAP);
     test_spsc(SHMRING_BACKING_SYSV);
+    test_spsc_in_place();
     test_record(SHMRING_BACKING_MMAP);
     test_exchange(SHMRING_BACKING_MMAP, 0);
     test_exchange(SHMRING_BACKING_ANON, 1);

@@ -2,13 +2,18 @@
  * in two processes, moving 8-byte sequence numbers through an SPSC ring
  * with libshmring.so (try calls, spinning; batch 1 or K), the consumer
  * checking each value. Prints messages per second.
- *   spsc_floor <messages> <batch> [capacity]      (bench/c/README in the results) */
+ *   spsc_floor <messages> <batch> [capacity] [copy|inplace|peek]
+ * copy (default): shmring_spsc_try_push[_batch] / try_pop[_batch], through
+ * the caller's arrays. inplace: shmring_spsc_try_reserve + commit and
+ * try_peek + release, the messages written and read in the ring's slots
+ * (as the Swift floor's closures do). peek: copy in, peek out. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <shmring.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,10 +34,13 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: spsc_floor <messages> <batch> [capacity]\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: spsc_floor <messages> <batch> [capacity] [copy|inplace]\n"); return 2; }
     uint64_t count = strtoull(argv[1], 0, 10);
     size_t batch = (size_t)atol(argv[2]);
     size_t capacity = argc > 3 ? (size_t)atol(argv[3]) : 4096;
+    const char *api = argc > 4 ? argv[4] : "copy";
+    int reserve = strcmp(api, "inplace") == 0, peek = reserve || strcmp(api, "peek") == 0;
+    if (!peek && strcmp(api, "copy") != 0) { fprintf(stderr, "api must be copy, inplace or peek\n"); return 2; }
     if (batch < 1 || batch > 1024) { fprintf(stderr, "batch must be 1...1024\n"); return 2; }
     shmring_spsc *ring;
     if (shmring_spsc_create(SHMRING_BACKING_ANON, NULL, capacity, 8, NULL, &ring) != SHMRING_OK) {
@@ -46,6 +54,19 @@ int main(int argc, char **argv) {
         shmring_spsc_consumer *c;
         if (shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &c) != SHMRING_OK) _exit(3);
         uint64_t expected = 0, values[1024];
+        while (peek && expected < count) {
+            const void *first;
+            size_t stride, n;
+            int s = shmring_spsc_try_peek(c, batch, &first, &stride, &n);
+            if (s == SHMRING_AGAIN) continue;
+            if (s != SHMRING_OK) _exit(4);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t value;
+                memcpy(&value, (const char *)first + i * stride, 8);
+                if (value != expected++) _exit(5);
+            }
+            if (shmring_spsc_release(c, n) != SHMRING_OK) _exit(4);
+        }
         while (expected < count) {
             size_t n = 1;
             int s = batch == 1 ? shmring_spsc_try_pop(c, values, 8) : shmring_spsc_try_pop_batch(c, values, batch, &n);
@@ -62,6 +83,19 @@ int main(int argc, char **argv) {
     uint64_t next = 0, values[1024];
     size_t filled = 0; /* values[0..<filled] hold next, next + 1, ...: filled once, not at every retry */
     double start = now();
+    while (reserve && next < count) {
+        void *first;
+        size_t stride, n, want = count - next < batch ? (size_t)(count - next) : batch;
+        int s = shmring_spsc_try_reserve(p, want, &first, &stride, &n);
+        if (s == SHMRING_AGAIN) continue;
+        if (s != SHMRING_OK) { fprintf(stderr, "reserve: %s\n", shmring_last_error_message()); return 1; }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t value = next + i;
+            memcpy((char *)first + i * stride, &value, 8);
+        }
+        if (shmring_spsc_commit(p, n) != SHMRING_OK) { fprintf(stderr, "commit: %s\n", shmring_last_error_message()); return 1; }
+        next += n;
+    }
     while (next < count) {
         size_t n = 1, want = count - next < batch ? (size_t)(count - next) : batch;
         if (filled < want) {
@@ -78,8 +112,8 @@ int main(int argc, char **argv) {
     waitpid(child, &status, 0);
     double seconds = now() - start;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "consumer failed (%d)\n", status); return 1; }
-    printf("{\"messages\": %llu, \"batch\": %zu, \"seconds\": %.4f, \"messagesPerSecond\": %.0f}\n",
-           (unsigned long long)count, batch, seconds, (double)count / seconds);
+    printf("{\"messages\": %llu, \"batch\": %zu, \"api\": \"%s\", \"seconds\": %.4f, \"messagesPerSecond\": %.0f}\n",
+           (unsigned long long)count, batch, api, seconds, (double)count / seconds);
     shmring_spsc_producer_free(p);
     shmring_spsc_free(ring);
     return 0;

@@ -227,6 +227,10 @@ public struct SPSCRing: Sendable {
         @usableFromInline let counters: EndpointCounters
         @usableFromInline var writePosition: UInt64
         @usableFromInline var cachedReadPosition: UInt64
+        /// The end of the slots `reserve` last found free: `commit` publishes
+        /// none at or beyond it. (Slots below it stay free until published:
+        /// only this producer fills them.)
+        @usableFromInline var reservedEnd: UInt64 = 0
 
         init(ring: SPSCRing, strategy: WaitStrategy) throws(ShmError) {
             let geometry = Geometry(ring)
@@ -395,6 +399,36 @@ public struct SPSCRing: Sendable {
             counters.add(CountersLayout.recordsPublishedField, UInt64(truncatingIfNeeded: count))
         }
 
+        /// Slots to fill in place, for a caller that cannot pass a closure
+        /// (the C ABI): up to `maxCount` free slots from the next position,
+        /// not past the ring's end (so they lie at one stride apart). Fill
+        /// each slot's `messageSize` bytes, then `commit` how many. Nothing
+        /// is visible to the consumer before the commit.
+        package mutating func reserve(maxCount: Int) throws(ShmError) -> (first: UnsafeMutableRawPointer, stride: Int, count: Int) {
+            try endpoint.checkNotForked()
+            let capacity = geometry.mask &+ 1
+            let untilWrap = capacity &- (writePosition & geometry.mask)
+            let wanted = min(UInt64(max(0, maxCount)), untilWrap)
+            let n = wanted == 0 ? 0 : min(try freeSlots(wanted: wanted), wanted)
+            reservedEnd = writePosition &+ n
+            return (geometry.message(writePosition).baseAddress!, geometry.stride, Int(truncatingIfNeeded: n))
+        }
+
+        /// Publishes the first `count` slots of the last `reserve`, in order.
+        package mutating func commit(count: Int) throws(ShmError) {
+            try endpoint.checkNotForked()
+            guard count != 0 else { return }
+            guard count > 0, writePosition <= reservedEnd, UInt64(count) <= reservedEnd &- writePosition else {
+                throw .invalidArgument("commit of \(count) slots exceeds what the last reserve returned")
+            }
+            let geometry = geometry, first = writePosition
+            for i in 0..<count {
+                // Release: as in `tryPushBatch`.
+                cshim_store_release(geometry.sequenceWord(first &+ UInt64(truncatingIfNeeded: i)), first &+ UInt64(truncatingIfNeeded: i) &+ 1)
+            }
+            finishPushBatch(count)
+        }
+
         /// Blocking push: waits with the endpoint's strategy until a slot is
         /// free. Throws `timedOut` after `timeoutSeconds` (nil or infinity:
         /// never), `peerDied` if the consumer died, `corruptRing`.
@@ -441,6 +475,9 @@ public struct SPSCRing: Sendable {
         @usableFromInline let counters: EndpointCounters
         @usableFromInline var readPosition: UInt64
         @usableFromInline var reachedEndOfStream = false
+        /// The end of the messages `peek` last found published: `release`
+        /// hands back none at or beyond it.
+        @usableFromInline var peekedEnd: UInt64 = 0
 
         init(ring: SPSCRing, strategy: WaitStrategy) throws(ShmError) {
             let endpoint = try Endpoint.claim(ring.region, side: .consumer, strategy: strategy)
@@ -562,6 +599,35 @@ public struct SPSCRing: Sendable {
             guard count > 0 else { return }
             readPosition &+= UInt64(count)
             release(upTo: readPosition, count: UInt64(count))
+        }
+
+        /// Messages to read in place, for a caller that cannot pass a closure
+        /// (the C ABI): up to `maxCount` published messages from the next
+        /// position, not past the ring's end (one stride apart), each of
+        /// `messageSize` bytes. They stay put until `release` hands them back.
+        package mutating func peek(maxCount: Int) throws(ShmError) -> (first: UnsafeRawPointer, stride: Int, count: Int) {
+            try endpoint.checkNotForked()
+            let geometry = geometry, first = readPosition
+            let untilWrap = (geometry.mask &+ 1) &- (first & geometry.mask)
+            let wanted = Int(truncatingIfNeeded: min(UInt64(max(0, maxCount)), untilWrap))
+            var n = 0
+            while n < wanted {
+                let position = first &+ UInt64(truncatingIfNeeded: n)
+                guard try Self.isFull(position, in: geometry.slot(position), of: geometry) else { break }
+                n &+= 1
+            }
+            peekedEnd = first &+ UInt64(truncatingIfNeeded: n)
+            return (UnsafeRawPointer(geometry.message(first).baseAddress!), geometry.stride, n)
+        }
+
+        /// Hands back the first `count` messages of the last `peek`.
+        package mutating func release(count: Int) throws(ShmError) {
+            try endpoint.checkNotForked()
+            guard count != 0 else { return }
+            guard count > 0, readPosition <= peekedEnd, UInt64(count) <= peekedEnd &- readPosition else {
+                throw .invalidArgument("release of \(count) messages exceeds what the last peek returned")
+            }
+            finishPopBatch(count)
         }
 
         /// Whether the wait for a message is over without one: the producer
