@@ -202,31 +202,37 @@ struct Endpoint: @unchecked Sendable {
     /// Call after publishing (producer) or freeing space (consumer): wakes a
     /// parked peer. Without a parking peer this is one load of a read-mostly
     /// word, no fence and no system call.
+    /// The slow half is static, on the three fields it needs (as
+    /// `throwForked`): as a method it made the optimiser copy the whole
+    /// endpoint to the stack before the check, at every push and pop through
+    /// the C ABI (perf annotate of shmring_spsc_try_pop).
     @inlinable
     func wakePeerIfParked() {
         // Relaxed: a hint that the peer may sleep; see the type's comment.
         guard cshim_load32_relaxed(peerParks) != 0 else { return }
-        wakePeerIfSleeping()
+        Self.wakeIfSleeping(peerSleeping, peerWake, counters)
     }
 
     /// The Dekker half of the waker: fence, then look at the peer's flag.
     @inlinable
     func wakePeerIfSleeping() {
+        Self.wakeIfSleeping(peerSleeping, peerWake, counters)
+    }
+
+    @usableFromInline @inline(never)
+    static func wakeIfSleeping(_ sleeping: UnsafeMutablePointer<UInt32>, _ wake: UnsafeMutablePointer<UInt32>,
+                               _ counters: EndpointCounters) {
         // seq_cst fence: our publication (before) and our read of `sleeping`
         // (after) cannot be reordered; pairs with the fence in `park`.
         cshim_fence_seq_cst()
-        if cshim_load32_relaxed(peerSleeping) != 0 { wakePeer() }
-    }
-
-    /// The system call, only when the peer sleeps. Clearing the flag first
-    /// makes one wake-up per sleep, however many messages follow.
-    @usableFromInline
-    func wakePeer() {
+        guard cshim_load32_relaxed(sleeping) != 0 else { return }
+        // The system call, only when the peer sleeps. Clearing the flag first
+        // makes one wake-up per sleep, however many messages follow.
         // acq_rel: ordered with the fence above and the sleeper's own store.
-        if cshim_exchange32_acq_rel(peerSleeping, 0) != 0 {
+        if cshim_exchange32_acq_rel(sleeping, 0) != 0 {
             // Relaxed: the futex call orders it; the sleeper compares the value.
-            _ = cshim_fetch_add32_relaxed(peerWake, 1)
-            _ = cshim_futex_wake(peerWake, 1)
+            _ = cshim_fetch_add32_relaxed(wake, 1)
+            _ = cshim_futex_wake(wake, 1)
             counters.add(CountersLayout.wakeupsIssuedField, 1)
         }
     }
