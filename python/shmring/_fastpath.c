@@ -3,8 +3,9 @@
  * ctypes spends ~0.5 us converting arguments and releasing the GIL around
  * every call, several times what moving a 64-byte record through the ring
  * costs; one record per call then ran at 0.8 M records/s, behind pyzmq.
- * This module makes only the non-blocking calls, `shmring_record_try_write`
- * and `shmring_record_try_read`, with the GIL held (they never wait: bounded
+ * This module makes only the non-blocking calls, `shmring_record_try_write`,
+ * `shmring_record_try_read`, `shmring_record_try_peek` and
+ * `shmring_record_release`, with the GIL held (they never wait: bounded
  * work, no system call unless a parked peer must be woken), through function
  * pointers taken from the library ctypes already loaded (`bind`), so there
  * is one libshmring.so in the process and nothing to link. Everything else,
@@ -19,23 +20,29 @@
 
 typedef int (*try_write_fn)(void *producer, const void *data, size_t length);
 typedef int (*try_read_fn)(void *consumer, void *buffer, size_t buffer_size, size_t *length);
+typedef int (*try_peek_fn)(void *consumer, const void **data, size_t *length);
+typedef int (*release_fn)(void *consumer);
 
 static try_write_fn try_write;
 static try_read_fn try_read;
+static try_peek_fn try_peek;
+static release_fn release;
 
 enum { STATUS_OK = 0 };
 
-/* bind(try_write_address, try_read_address): the library's entry points. */
+/* bind(try_write, try_read, try_peek, release): the library's entry points' addresses. */
 static PyObject *bind(PyObject *self, PyObject *args) {
     (void)self;
-    unsigned long long w, r;
-    if (!PyArg_ParseTuple(args, "KK", &w, &r)) return NULL;
-    if (w == 0 || r == 0) {
+    unsigned long long w, r, p, l;
+    if (!PyArg_ParseTuple(args, "KKKK", &w, &r, &p, &l)) return NULL;
+    if (w == 0 || r == 0 || p == 0 || l == 0) {
         PyErr_SetString(PyExc_ValueError, "bind: a NULL entry point");
         return NULL;
     }
     try_write = (try_write_fn)(uintptr_t)w;
     try_read = (try_read_fn)(uintptr_t)r;
+    try_peek = (try_peek_fn)(uintptr_t)p;
+    release = (release_fn)(uintptr_t)l;
     Py_RETURN_NONE;
 }
 
@@ -46,7 +53,7 @@ static int enter(const char *call, Py_ssize_t nargs, Py_ssize_t expected, PyObje
         PyErr_Format(PyExc_TypeError, "%s takes %zd arguments", call, expected);
         return 1;
     }
-    if (!try_write || !try_read) {
+    if (!try_write || !try_read || !try_peek || !release) {
         PyErr_SetString(PyExc_RuntimeError, "shmring._fastpath used before bind()");
         return 1;
     }
@@ -91,12 +98,44 @@ static PyObject *record_try_read(PyObject *self, PyObject *const *args, Py_ssize
     return PyBytes_FromStringAndSize((const char *)buffer, (Py_ssize_t)length);
 }
 
+/* record_try_peek(consumer_address) -> a read-only memoryview of the next
+ * record in the ring (no copy), or the status (int) when there was none. The
+ * caller releases the view before record_release: after that the bytes may
+ * be overwritten (rings.py's peek() does both when its block ends). */
+static PyObject *record_try_peek(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    void *consumer;
+    if (enter("record_try_peek(consumer)", nargs, 1, args, &consumer)) return NULL;
+    const void *data = NULL;
+    size_t length = 0;
+    int status = try_peek(consumer, &data, &length);
+    if (status != STATUS_OK) return PyLong_FromLong(status);
+    if (length > (size_t)PY_SSIZE_T_MAX || (data == NULL && length != 0)) {
+        PyErr_SetString(PyExc_RuntimeError, "record_try_peek: the library returned an impossible record");
+        return NULL;
+    }
+    static char empty;
+    return PyMemoryView_FromMemory(length ? (char *)(uintptr_t)data : &empty, (Py_ssize_t)length, PyBUF_READ);
+}
+
+/* record_release(consumer_address) -> status: hands back what was peeked. */
+static PyObject *record_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    void *consumer;
+    if (enter("record_release(consumer)", nargs, 1, args, &consumer)) return NULL;
+    return PyLong_FromLong(release(consumer));
+}
+
 static PyMethodDef methods[] = {
-    {"bind", bind, METH_VARARGS, "bind(try_write_address, try_read_address)"},
+    {"bind", bind, METH_VARARGS, "bind(try_write, try_read, try_peek, release): entry point addresses"},
     {"record_try_write", (PyCFunction)(void (*)(void))record_try_write, METH_FASTCALL,
      "record_try_write(producer, data) -> status"},
     {"record_try_read", (PyCFunction)(void (*)(void))record_try_read, METH_FASTCALL,
      "record_try_read(consumer, buffer, size) -> bytes or status"},
+    {"record_try_peek", (PyCFunction)(void (*)(void))record_try_peek, METH_FASTCALL,
+     "record_try_peek(consumer) -> read-only memoryview into the ring, or status"},
+    {"record_release", (PyCFunction)(void (*)(void))record_release, METH_FASTCALL,
+     "record_release(consumer) -> status"},
     {NULL, NULL, 0, NULL},
 };
 

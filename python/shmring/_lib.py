@@ -153,7 +153,11 @@ def _load_fastpath():
     except ImportError:
         return None
     address = lambda f: ctypes.cast(f, ctypes.c_void_p).value  # noqa: E731
-    _fastpath.bind(address(lib.shmring_record_try_write), address(lib.shmring_record_try_read))
+    try:
+        _fastpath.bind(address(lib.shmring_record_try_write), address(lib.shmring_record_try_read),
+                       address(lib.shmring_record_try_peek), address(lib.shmring_record_release))
+    except TypeError:
+        return None  # a module compiled from an older _fastpath.c: ctypes instead
     return _fastpath
 
 

@@ -245,18 +245,23 @@ class RecordConsumer(_Handle):
         ring (None at the end), valid only inside the `with` block; the record
         is released when the block ends. `numpy.frombuffer(view, ...)` wraps it
         without a copy (and must not outlive the block either)."""
-        data, length = ctypes.c_void_p(), ctypes.c_size_t()
         h = self._live()
-        status = _blocking(lambda s: lib.shmring_record_peek(h, s, ctypes.byref(data), ctypes.byref(length)), timeout)
-        if status == END:
-            yield None
-            return
-        view = memoryview((ctypes.c_char * length.value).from_address(data.value or 0)).cast("B").toreadonly()
+        # A record ready now: one compiled call gives the view. Otherwise
+        # (empty, the end, an error) the blocking call waits, or says which.
+        view = fast.record_try_peek(h.value) if fast else None
+        if type(view) is not memoryview:
+            data, length = ctypes.c_void_p(), ctypes.c_size_t()
+            status = _blocking(lambda s: lib.shmring_record_peek(h, s, ctypes.byref(data), ctypes.byref(length)), timeout)
+            if status == END:
+                yield None
+                return
+            view = memoryview((ctypes.c_char * length.value).from_address(data.value or 0)).cast("B").toreadonly()
         try:
             yield view
         finally:
+            # The view first: once released, the record's bytes may be overwritten.
             view.release()
-            check(lib.shmring_record_release(h))
+            check(fast.record_release(h.value) if fast else lib.shmring_record_release(h))
 
     def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20, timeout: Optional[float] = None) -> list[bytes]:
         """Up to `max_count` records (copies) with one call; waits for the first.

@@ -41,6 +41,17 @@ FASTPATH_CHECK = textwrap.dedent("""
         for i in range(300):  # wraps the ring: both paths agree record by record
             p.write(bytes([i % 256]) * (i % 513))
             assert c.read() == bytes([i % 256]) * (i % 513)
+        kept = []
+        for i in range(300):  # zero-copy reads, on both paths
+            p.write(bytes([i % 256]) * (i % 513))
+            with c.peek() as view:
+                assert view.readonly and view.format == "B" and bytes(view) == bytes([i % 256]) * (i % 513)
+                kept.append(view)
+        try:
+            kept[-1][0] if len(kept[-1]) else kept[-1].tobytes()
+            raise SystemExit("a view outlived its peek block")
+        except ValueError:
+            pass  # released: the ring's bytes are no longer reachable through it
         try:
             p.write(b"x" * 513)
             raise SystemExit("an oversized record was accepted")
