@@ -155,6 +155,9 @@ final class PipelineFailureTests: XCTestCase {
             (["--max-record", "4K"], Data(("short\n" + String(repeating: "y", count: 5000) + "\n").utf8), "short\n"),
             (["--framing", "length"], badLength, "ok"),
             (["--framing", "length"], Data([9, 0, 0, 0, 1, 2]), ""),
+            // A large record (read straight into the ring) cut short: nothing of it is delivered.
+            (["--framing", "length"], badLength.prefix(6) + withUnsafeBytes(of: UInt32(40_000).littleEndian) { Data($0) }
+                + Data(repeating: 7, count: 30_000), "ok"),
         ]
         for (arguments, data, delivered) in cases {
             let input = try temporaryFile(data, "bad")

@@ -94,6 +94,28 @@ final class PubSubTests: XCTestCase {
         XCTAssertTrue(out.data == bytes, "\(out.data.count) of \(bytes.count) bytes")
     }
 
+    /// Records of 16 KiB and more are read straight into the ring (one readv
+    /// each, with the next header); mixed with small ones, empty ones, and
+    /// ones that arrive whole in the first buffered read, byte for byte.
+    func testLargeLengthFramedRecordsReadStraightIntoTheRingArriveIntact() throws {
+        var bytes = Data()
+        let lengths = [0, 5, 16 << 10, (16 << 10) - 1, 20_000, 65_536, 100_000, 1, 70_000, 0, 16 << 10]
+        for i in 0..<240 {
+            let length = lengths[i % lengths.count]
+            withUnsafeBytes(of: UInt32(length).littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(Data((0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }))
+        }
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("ringbench-pubsub-large-\(getpid())")
+        try bytes.write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let sub = try Ringbench.start(["sub", ring, "--framing", "length"])
+        let pub = try Ringbench.start(["pub", ring, "--framing", "length", "--max-record", "128K", "--capacity", "1M"], input: input)
+        let out = sub.waitForData()
+        XCTAssertEqual(pub.wait().status, 0)
+        XCTAssertEqual(out.status, 0)
+        XCTAssertTrue(out.data == bytes, "\(out.data.count) of \(bytes.count) bytes")
+    }
+
     func testSubFailsWithOneLineWhenTheProducerIsKilled() throws {
         let before = IPCSnapshot.take()
         let pub = try Ringbench.start(["pub", ring, "--count", "1M", "--rate", "2000"])

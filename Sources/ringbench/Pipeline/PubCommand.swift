@@ -133,6 +133,14 @@ struct PubCommand: ParsableCommand {
                     } else {
                         more = try input.fill()
                         try publisher.publishAll(from: &input, into: &producer)
+                        // Large length-framed records: straight from stdin into the ring, each
+                        // committed as soon as it is complete (then any small ones its read completed).
+                        while let length = input.pendingLargeRecord() {
+                            producer.commit() // what is complete goes out before a read that may wait
+                            try publisher.publishDirect(length, from: &input, into: &producer)
+                            producer.commit()
+                            try publisher.publishAll(from: &input, into: &producer)
+                        }
                     }
                     producer.commit()
                 }
@@ -287,6 +295,26 @@ struct Publisher {
         }
         if let failure { throw failure }
         return got > 0
+    }
+
+    /// A large length-framed record (`RecordInput.pendingLargeRecord`) read
+    /// straight into its place in the ring, waiting like `publish` for room.
+    /// A read that fails cancels the record (never half a record published).
+    mutating func publishDirect(_ length: Int, from input: inout RecordInput, into producer: inout RecordRing.Producer) throws {
+        var failure: (any Error)?
+        func fill(_ payload: UnsafeMutableRawBufferPointer) throws(ShmError) {
+            do { try input.readRecord(into: payload.baseAddress!, length) } catch {
+                failure = error
+                throw .invalidArgument("reading standard input failed") // cancels the record; `failure` says why
+            }
+        }
+        do {
+            if try !producer.tryReserve(length, fill) {
+                try waiting(&producer) { producer, slice throws(ShmError) in try producer.reserve(length, timeoutSeconds: slice, fill) }
+            }
+        } catch {
+            throw failure ?? error
+        }
     }
 
     /// Room `publishRead` waits for (at most the largest record).
