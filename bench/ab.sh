@@ -12,7 +12,7 @@
 # repository root, .build-ab-<commit> (removed on exit, INT and TERM, also
 # when they existed before; --keep keeps them and reuses an existing build of
 # the same commit), then runs
-# the suite alternately A, B, B, A, A, B ... N rounds (default 8), so that
+# the suite alternately A, B, B, A, A, B ... N rounds (default 10), so that
 # both sides see the same machine state (load, the host's CPU placement). Each
 # round writes <out>/base/round-I.json and <out>/head/round-I.json; compare
 # judges the rounds pair by pair (the two runs of round I ran back to back),
@@ -58,7 +58,7 @@ set -euo pipefail
 # Everything runs in main, called on the last line: bash reads the whole
 # file before running it, so editing the script cannot break a running gate.
 main() {
-rounds=8 keep=0 out="" bins=0 confirm=""
+rounds=10 keep=0 out="" bins=0 confirm=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;

@@ -29,7 +29,7 @@
 # its own git worktree under the
 # repository root (.build-gate-*, removed on exit, INT and TERM unless
 # --keep). Then, N times (default 20), runs the gate exactly as the
-# workflow does (bench/ab.sh, R alternating rounds, default 8, and C
+# workflow does (bench/ab.sh, R alternating rounds, default 10, and C
 # confirmation rounds when a first compare says regressed, default ab.sh's) on
 #   A/A: HEAD against HEAD                   (any exit 2 or 3 is a false alarm)
 #   A/B: HEAD against HEAD + NAME.patch      (for each regression)
@@ -54,7 +54,7 @@
 set -euo pipefail
 
 main() {
-n=20 rounds=8 rounds_given=0 confirm="" out="" keep=0 head_bin="" only="" rejudge="" compare_bin="" resume=0
+n=20 rounds=10 rounds_given=0 confirm="" out="" keep=0 head_bin="" only="" rejudge="" compare_bin="" resume=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n="${2:?--n needs a number}"; shift 2 ;;
