@@ -170,7 +170,8 @@ class RecordProducer(_Handle):
         return check(lib.shmring_record_try_write(self._live(), address, length)) == OK
 
     def write_many(self, records: Sequence[Buffer], timeout: Optional[float] = None) -> None:
-        """Writes every record with one call into the library (and one commit)."""
+        """Writes every record with one call into the library (and one commit)
+        per JOIN_BYTES of records."""
         if not records:
             return
         # Per record only C-level work (join, map(len), array): the Python
@@ -178,13 +179,31 @@ class RecordProducer(_Handle):
         # records written one call each, without the join, ran slower at
         # 64 KiB, 2026-12-06: every call that found the ring full waited for
         # room on its own, a wake-up per record instead of per batch.)
-        joined = b"".join(records)
         lengths = array.array("L", map(len, records))  # "L": unsigned long, size_t on LP64 Linux
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if sum(lengths) <= self.JOIN_BYTES:
+            self._write_joined(records, lengths, deadline)
+            return
+        records = records if isinstance(records, (list, tuple)) else list(records)  # sliced below
+        # Large batches in slices of at most JOIN_BYTES (at least one record):
+        # the joined copy stays in the caches and the extra memory bounded
+        # (256 records of 64 KiB joined whole were 16 MiB, read back from memory).
+        first, size = 0, 0
+        for i, length in enumerate(lengths):
+            if size and size + length > self.JOIN_BYTES:
+                self._write_joined(records[first:i], lengths[first:i], deadline)
+                first, size = i, 0
+            size += length
+        self._write_joined(records[first:], lengths[first:], deadline)
+
+    JOIN_BYTES = 1 << 20
+
+    def _write_joined(self, records: Sequence[Buffer], lengths: array.array, deadline: Optional[float]) -> None:
+        joined = b"".join(records)
         h, done, offset, count = self._live(), 0, 0, len(records)
         base = ctypes.cast(ctypes.c_char_p(joined), ctypes.c_void_p).value
         lengths_base = lengths.buffer_info()[0]
         written = ctypes.c_size_t()
-        deadline = None if timeout is None else time.monotonic() + timeout
         while done < count:
             remaining = WAIT_SLICE_SECONDS if deadline is None else max(0.0, min(WAIT_SLICE_SECONDS, deadline - time.monotonic()))
             status = lib.shmring_record_write_many(h, base + offset, lengths_base + done * lengths.itemsize,

@@ -110,6 +110,19 @@ def test_batches_of_every_shape_round_trip(name, sizes):
         assert c.read_many() == []
 
 
+def test_large_batches_are_written_in_slices(name):
+    # 2.4 MB in one write_many: joined and written in slices of at most
+    # JOIN_BYTES (1 MiB), in order, nothing lost or doubled at the seams.
+    records = [bytes([i]) * (30000 + i) for i in range(80)]
+    with shmring.RecordRing.create(name, 1 << 22, 1 << 15) as ring, ring.producer() as p, ring.consumer() as c:
+        p.write_many(records)
+        p.write_many(tuple(records[:2]))  # a tuple, small: one join
+        got = []
+        while len(got) < len(records) + 2:
+            got += c.read_many(buffer_size=1 << 20)
+        assert got == records + records[:2]
+
+
 def test_zero_copy_peek_and_numpy(name):
     numpy = pytest.importorskip("numpy")
     with shmring.RecordRing.create(name, 1 << 12, 512) as ring, ring.producer() as p, ring.consumer() as c:
