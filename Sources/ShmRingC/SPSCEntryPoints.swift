@@ -318,13 +318,20 @@ public func shmring_spsc_try_reserve(_ handle: OpaquePointer?, _ maxCount: Int, 
     }
 }
 
-@_cdecl("shmring_spsc_commit")
-public func shmring_spsc_commit(_ handle: OpaquePointer?, _ count: Int) -> Int32 {
-    guard let p = HandleCell.value(handle, tag: HandleTag.spscProducer, as: SPSCProducer.self, #function) else { return HandleCell.status }
+/// commit and release: hand back what `lend` gave out.
+@inline(__always)
+func settle<End: ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: End.Type, _ function: StaticString,
+                            _ body: (inout End) throws(ShmError) -> Void) -> Int32 {
+    guard let end = HandleCell.value(handle, tag: tag, as: End.self, function) else { return HandleCell.status }
     return ABIStatus.run { () throws(ShmError) in
-        try p.pointee.commit(count: count)
+        try body(&end.pointee)
         return ABIStatus.ok
     }
+}
+
+@_cdecl("shmring_spsc_commit")
+public func shmring_spsc_commit(_ handle: OpaquePointer?, _ count: Int) -> Int32 {
+    settle(handle, tag: HandleTag.spscProducer, as: SPSCProducer.self, #function) { p throws(ShmError) in try p.commit(count: count) }
 }
 
 @_cdecl("shmring_spsc_try_peek")
@@ -337,9 +344,5 @@ public func shmring_spsc_try_peek(_ handle: OpaquePointer?, _ maxCount: Int, _ f
 
 @_cdecl("shmring_spsc_release")
 public func shmring_spsc_release(_ handle: OpaquePointer?, _ count: Int) -> Int32 {
-    guard let c = HandleCell.value(handle, tag: HandleTag.spscConsumer, as: SPSCConsumer.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        try c.pointee.release(count: count)
-        return ABIStatus.ok
-    }
+    settle(handle, tag: HandleTag.spscConsumer, as: SPSCConsumer.self, #function) { c throws(ShmError) in try c.release(count: count) }
 }
