@@ -217,19 +217,20 @@ struct RecordInput: ~Copyable {
         filled = 0
         scanned = 0
         var done = have
-        let pieces = UnsafeMutablePointer<iovec>.allocate(capacity: 2)
-        defer { pieces.deallocate() }
-        while done < length {
-            pieces[0] = iovec(iov_base: payload + done, iov_len: length - done)
-            pieces[1] = iovec(iov_base: buffer.baseAddress!, iov_len: 4)
-            let got = try readStdin(pieces, 2)
-            if got == 0 {
-                atEnd = true
-                throw truncated()
+        // On the stack: no allocation per record.
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { pieces in
+            while done < length {
+                pieces[0] = iovec(iov_base: payload + done, iov_len: length - done)
+                pieces[1] = iovec(iov_base: buffer.baseAddress!, iov_len: 4)
+                let got = try readStdin(pieces.baseAddress!, 2)
+                if got == 0 {
+                    atEnd = true
+                    throw truncated()
+                }
+                let intoPayload = min(got, length - done)
+                done += intoPayload
+                filled = got - intoPayload
             }
-            let intoPayload = min(got, length - done)
-            done += intoPayload
-            filled = got - intoPayload
         }
         records += 1
     }
