@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -60,6 +61,20 @@ int cshim_futex_wait(uint32_t *addr, uint32_t expected, uint64_t timeout_ns) {
 
 int cshim_futex_wake(uint32_t *addr, int count) {
     return (int)syscall(SYS_futex, addr, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int cshim_membarrier_global_expedited_available(void) {
+    long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    return commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0
+        && (commands & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0;
+}
+
+int cshim_membarrier_register_global_expedited(void) {
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+}
+
+int cshim_membarrier_global_expedited(void) {
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
 }
 
 // glibc leaves `union semun` to the caller (see semctl(2)).

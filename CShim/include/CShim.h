@@ -140,6 +140,20 @@ int cshim_futex_wait(uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
 // FUTEX_WAKE: wakes up to `count` waiters. Returns the number woken or -1.
 int cshim_futex_wake(uint32_t *addr, int count);
 
+// MARK: - membarrier (Linux): the heavy half of an asymmetric fence
+
+// MEMBARRIER_CMD_QUERY says whether MEMBARRIER_CMD_GLOBAL_EXPEDITED is
+// available here (1) or not (0: a kernel without it, or a seccomp filter
+// refusing it).
+int cshim_membarrier_global_expedited_available(void);
+// MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED for this process (idempotent).
+// Returns 0, or -1 with errno.
+int cshim_membarrier_register_global_expedited(void);
+// MEMBARRIER_CMD_GLOBAL_EXPEDITED: every thread of every registered process
+// that runs now passes a full memory barrier before this returns (and the
+// caller's own accesses are ordered around the call). Returns 0, or -1.
+int cshim_membarrier_global_expedited(void);
+
 // MARK: - SysV IPC
 
 // semctl is variadic and needs `union semun`; these wrap its commands.

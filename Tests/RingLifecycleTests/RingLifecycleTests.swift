@@ -167,12 +167,23 @@ final class RingLifecycleTests: XCTestCase {
         let ring = try SPSCRing.open(backing: .mmap, name: "pingpong", options: options(), waitForCreationSeconds: 20)
         var consumer = try ring.consumer(wait: .park)
         var expected: UInt64 = 0
+        // A lost wake-up leaves the consumer asleep for its whole 20 ms slice
+        // while a message waits: count the pops that took that long (the
+        // host may preempt us once or twice; a broken hand-shake, e.g. a
+        // waker skipping its fence for a sleeper that did not membarrier,
+        // loses many).
+        var stalls = 0
+        var before = cshim_monotonic_ns()
         while let value = try consumer.pop(as: UInt64.self, timeoutSeconds: 10) {
+            let now = cshim_monotonic_ns()
+            if now - before >= 15_000_000 { stalls += 1 }
+            before = now
             XCTAssertEqual(value, expected)
             expected += 1
         }
         XCTAssertEqual(producer.exitStatus(within: 60), 0)
         XCTAssertEqual(expected, UInt64(count))
-        print("park/wake across processes: \(count) messages through a 1-slot ring in \(Double(cshim_monotonic_ns() - start) / 1e9) s")
+        XCTAssertLessThanOrEqual(stalls, 3, "\(stalls) pops waited >= 15 ms: wake-ups were lost")
+        print("park/wake across processes: \(count) messages through a 1-slot ring in \(Double(cshim_monotonic_ns() - start) / 1e9) s, \(stalls) pops >= 15 ms")
     }
 }

@@ -1,3 +1,4 @@
+import CShim
 import Foundation
 import TestSupport
 import XCTest
@@ -198,6 +199,29 @@ final class BroadcastRingTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while results.withLock({ $0.count }) < 3, Date() < deadline { usleep(1_000) }
         XCTAssertEqual(results.withLock { $0 }, [100, 100, 100])
+    }
+
+    /// `parkingConsumers` counts fencing consumers in its low half and
+    /// membarrier ones in its high half (`AsymmetricFence`); each leave
+    /// takes back exactly what its join added, and a slot word a peer
+    /// scribbled counts as the fenced unit (never an underflow into the
+    /// "no fence needed" state).
+    func testParkingConsumersAreCountedByHowTheyFence() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 4096, maximumRecordLength: 100)
+        let parking = (ring.region.base + BroadcastLayout.parkingConsumersOffset).assumingMemoryBound(to: UInt32.self)
+        let unit = AsymmetricFence.sleeperParks == AsymmetricFence.parksAfterMembarrier
+            ? BroadcastLayout.parkingAfterMembarrierUnit : BroadcastLayout.parkingFencedUnit
+        do {
+            let a = try ring.consumer(from: .latest, wait: .park)
+            let b = try ring.consumer(from: .latest, wait: .backoff)
+            let c = try ring.consumer(from: .latest, wait: .spin)
+            XCTAssertEqual(cshim_load32_relaxed(parking), 2 &* unit)
+            _ = a; _ = b; _ = c
+        }
+        XCTAssertEqual(cshim_load32_relaxed(parking), 0)
+        XCTAssertEqual(BroadcastLayout.parkingUnit(slotWord: 0x1_0000), BroadcastLayout.parkingAfterMembarrierUnit)
+        XCTAssertEqual(BroadcastLayout.parkingUnit(slotWord: 1), BroadcastLayout.parkingFencedUnit)
+        XCTAssertEqual(BroadcastLayout.parkingUnit(slotWord: 0xDEAD_BEEF), BroadcastLayout.parkingFencedUnit)
     }
 
     // MARK: Hostile region

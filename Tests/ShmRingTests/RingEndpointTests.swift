@@ -210,12 +210,15 @@ final class RingEndpointTests: XCTestCase {
 
     // MARK: Parking (8.1)
 
-    /// A ring of one slot between two parking threads: every message is a
-    /// park/wake cycle on at least one side. No wake-up may be lost (a lost
-    /// one would surface as a 10 ms slice, and a stall as a timeout).
-    func testParkWakeCyclesBetweenThreadsLoseNothing() throws {
+    /// Pushes 0..<count from a parking producer thread, then closes; pops
+    /// them on this thread with a parking consumer (claimed first, so the
+    /// caller may touch its words) and checks the order. Returns the seconds
+    /// the pops took.
+    @discardableResult
+    func pingThroughOneSlot(count: UInt64, beforeStart: (SPSCRing) -> Void = { _ in }) throws -> Double {
         let ring = try makeRing(capacity: 1)
-        let count: UInt64 = 20_000
+        var consumer = try ring.consumer(wait: .park)
+        beforeStart(ring)
         let done = ResultBox<Void, ShmError>()
         let producerThread = Thread { [ring] in
             do throws(ShmError) {
@@ -225,15 +228,37 @@ final class RingEndpointTests: XCTestCase {
                 done.set(.success(()))
             } catch { done.set(.failure(error)) }
         }
+        let start = Date()
         producerThread.start()
-        var consumer = try ring.consumer(wait: .park)
         var expected: UInt64 = 0
         while let value = try consumer.pop(as: UInt64.self, timeoutSeconds: 10) {
             XCTAssertEqual(value, expected)
             expected += 1
         }
+        let seconds = Date().timeIntervalSince(start)
         XCTAssertEqual(expected, count)
-        guard case .success? = done.wait(seconds: 10) else { return XCTFail("producer: \(String(describing: done.value))") }
+        if case .success? = done.wait(seconds: 10) {} else { XCTFail("producer: \(String(describing: done.value))") }
+        return seconds
+    }
+
+    /// A ring of one slot between two parking threads: every message is a
+    /// park/wake cycle on at least one side. No wake-up may be lost (a lost
+    /// one would surface as a 20 ms slice, and a stall as a timeout).
+    func testParkWakeCyclesBetweenThreadsLoseNothing() throws {
+        try pingThroughOneSlot(count: 20_000)
+    }
+
+    /// A sleeper that announced the fenced protocol (1: a peer that cannot
+    /// use membarrier, or built before it) is still woken by a waker that
+    /// could skip its fence: the waker fences for anything but 2. The
+    /// consumer's word is forced to 1 after its claim, as such a peer
+    /// writes it; every pop must still arrive (a lost wake-up would stall
+    /// a pop for a 20 ms slice, 200 of them fail the time bound).
+    func testAWakerFencesForASleeperThatOnlyFences() throws {
+        let seconds = try pingThroughOneSlot(count: 2_000) { ring in
+            cshim_store32_relaxed((ring.region.base + EndpointLayout.consumerParksOffset).assumingMemoryBound(to: UInt32.self), 1)
+        }
+        XCTAssertLessThan(seconds, 4, "wake-ups were lost (each costs a 20 ms slice)")
     }
 }
 

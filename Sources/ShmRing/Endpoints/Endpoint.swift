@@ -38,7 +38,9 @@ import Glibc
 /// reads `sleeping`; only if that is set does it bump `wake` and call
 /// FUTEX_WAKE. The two fences make this Dekker's pattern: at least one side
 /// sees the other's write, so either the sleeper sees the new data or the
-/// waker sees the flag. The sleeper sleeps in slices of `parkSliceNs`, so a
+/// waker sees the flag. Where the kernel offers it, the sleeper adds a
+/// membarrier and says so in `parks` (2), and a registered waker then needs
+/// only a compiler barrier: no fence on the hot path (`AsymmetricFence`). The sleeper sleeps in slices of `parkSliceNs`, so a
 /// wake-up that could only be lost in the instant a peer claims (before its
 /// `parks` flag is visible) costs at most one slice, and a dead peer is
 /// noticed while asleep.
@@ -52,6 +54,12 @@ struct Endpoint: @unchecked Sendable {
     @usableFromInline let peerParks: UnsafeMutablePointer<UInt32>
     @usableFromInline let peerSleeping: UnsafeMutablePointer<UInt32>
     @usableFromInline let peerWake: UnsafeMutablePointer<UInt32>
+    /// The `parks` value this side announced (`AsymmetricFence`): how it
+    /// fences before it sleeps.
+    @usableFromInline let ownParks: UInt32
+    /// The peer `parks` value this process may wake without a fence
+    /// (`AsymmetricFence.registerWaker`; 0: none).
+    @usableFromInline let fencelessPeerParks: UInt32
     /// This process's identity as stored in the owner word.
     @usableFromInline let identity: UInt64
     @usableFromInline let name: String
@@ -102,6 +110,8 @@ struct Endpoint: @unchecked Sendable {
     private init(region: SharedRegion, side: EndpointSide, strategy: WaitStrategy, identity: UInt64, held: HeldWitness,
                  countersSlots: Int) {
         base = region.base
+        ownParks = strategy.mayPark ? AsymmetricFence.sleeperParks : 0
+        fencelessPeerParks = AsymmetricFence.registerWaker()
         self.held = held
         witness = region.witness
         self.side = side
@@ -152,9 +162,10 @@ struct Endpoint: @unchecked Sendable {
                                   tookOver: current != 0)
         // A predecessor may have died asleep, its flag still set.
         cshim_store32_relaxed(endpoint.word32(sleepingOffset(side)), 0)
-        // Relaxed: read by the peer only to decide whether to fence;
-        // see the type's comment for why a late sight of it is harmless.
-        cshim_store32_relaxed(endpoint.word32(parksOffset(side)), strategy.mayPark ? 1 : 0)
+        // Relaxed: read by the peer only to decide whether to wake us and
+        // how to fence; see the type's comment for why a late sight of it is
+        // harmless.
+        cshim_store32_relaxed(endpoint.word32(parksOffset(side)), endpoint.ownParks)
         return endpoint
     }
 
@@ -208,23 +219,26 @@ struct Endpoint: @unchecked Sendable {
     /// the C ABI (perf annotate of shmring_spsc_try_pop).
     @inlinable
     func wakePeerIfParked() {
-        // Relaxed: a hint that the peer may sleep; see the type's comment.
-        guard cshim_load32_relaxed(peerParks) != 0 else { return }
-        Self.wakeIfSleeping(peerSleeping, peerWake, counters)
+        // Relaxed: a hint that the peer may sleep, and how it fences; see
+        // the type's comment and `AsymmetricFence`.
+        let parks = cshim_load32_relaxed(peerParks)
+        guard parks != 0 else { return }
+        Self.wakeIfSleeping(peerSleeping, peerWake, counters, fenced: parks != fencelessPeerParks)
     }
 
     /// The Dekker half of the waker: fence, then look at the peer's flag.
     @inlinable
     func wakePeerIfSleeping() {
-        Self.wakeIfSleeping(peerSleeping, peerWake, counters)
+        Self.wakeIfSleeping(peerSleeping, peerWake, counters, fenced: true)
     }
 
     @usableFromInline @inline(never)
     static func wakeIfSleeping(_ sleeping: UnsafeMutablePointer<UInt32>, _ wake: UnsafeMutablePointer<UInt32>,
-                               _ counters: EndpointCounters) {
-        // seq_cst fence: our publication (before) and our read of `sleeping`
-        // (after) cannot be reordered; pairs with the fence in `park`.
-        cshim_fence_seq_cst()
+                               _ counters: EndpointCounters, fenced: Bool) {
+        // Our publication (before) and our read of `sleeping` (after) cannot
+        // be reordered: a seq_cst fence, or a compiler barrier where the
+        // sleeper's membarrier stands in for our fence; pairs with `park`.
+        AsymmetricFence.wakerBarrier(fenced: fenced)
         guard cshim_load32_relaxed(sleeping) != 0 else { return }
         // The system call, only when the peer sleeps. Clearing the flag first
         // makes one wake-up per sleep, however many messages follow.
@@ -308,9 +322,11 @@ struct Endpoint: @unchecked Sendable {
         cshim_store32_relaxed(sleeping, 1)
         // Relaxed: the flag is only a hint to the waker (see the type's comment).
         defer { cshim_store32_relaxed(sleeping, 0) }
-        // seq_cst fence: the flag (before) and the re-check (after) cannot be
-        // reordered; pairs with the fence in `wakePeerIfSleeping`.
-        cshim_fence_seq_cst()
+        // The flag (before) and the re-check (after) cannot be reordered, nor
+        // a waker's publication and its read of the flag: a seq_cst fence, and
+        // the membarrier when we announced it (`AsymmetricFence`); pairs with
+        // `wakeIfSleeping`.
+        AsymmetricFence.sleeperBarrier(parks: ownParks)
         if try recheck() { return }
         let now = cshim_monotonic_ns()
         let left = deadline.remainingNs(now: now)

@@ -19,13 +19,13 @@
 /// |         388 |    4 | consumersSleeping | both       | 1: some consumer may be asleep (cleared by the waker)         |
 /// |         392 |    4 | producerWake      | consumers  | as `EndpointLayout`                                           |
 /// |         396 |    4 | producerSleeping  | both       | as `EndpointLayout`                                           |
-/// |         400 |    4 | parkingConsumers  | consumers  | consumers joined with `.park`/`.backoff` (u32 count)          |
+/// |         400 |    4 | parkingConsumers  | consumers  | `.park`/`.backoff` consumers: fenced + 0x10000 x membarrier   |
 /// |         404 |    4 | producerParks     | producer   | as `EndpointLayout`                                           |
 /// |         408 |    8 | creatorIdentity   | creator    | as `EndpointLayout`                                           |
 /// |         416 |    8 | corruption        | all        | as `EndpointLayout`                                           |
 /// | 512 + 128 i |    8 | slot i: cursor    | consumer i | next position it reads; `.block` gates the producer on it     |
 /// | 520 + 128 i |    8 | slot i: owner     | consumer i | `ProcessIdentity.packed`, 0 = free                            |
-/// | 528 + 128 i |    8 | slot i: parks     | consumer i | 1 while counted in `parkingConsumers`                         |
+/// | 528 + 128 i |    8 | slot i: parks     | consumer i | the unit it added to `parkingConsumers` (0: none)             |
 /// | 536 + 128 i |    8 | slot i: lost      | consumer i | records it lost to overruns (for `ringbench inspect`)         |
 /// | 512 + 128 N | capacity | records        | producer   | the byte ring                                                 |
 /// | region end − 128 (N + 1) | 128 (N + 1) | counters | each its own | `CountersLayout` block: slot 0 the producer's, slot 1 + i consumer i's |
@@ -57,6 +57,18 @@ public enum BroadcastLayout {
     public static let recordHeaderSize = 16
     public static let sequenceOffsetInHeader = 8
     public static let maximumConsumers = 4096
+    /// What a parking consumer adds to `parkingConsumers` (and keeps in its
+    /// slot's `parks` word): the low half counts consumers that sleep after
+    /// a plain fence (the producer must fence), the high half those that
+    /// sleep after a membarrier (`AsymmetricFence`). 4096 consumers fit in
+    /// either half.
+    public static let parkingFencedUnit: UInt32 = 1
+    public static let parkingAfterMembarrierUnit: UInt32 = 0x1_0000
+    /// The unit a slot's `parks` word says it added (anything but the
+    /// membarrier unit counts as fenced, the side that is always safe).
+    static func parkingUnit(slotWord: UInt64) -> UInt32 {
+        slotWord == UInt64(parkingAfterMembarrierUnit) ? parkingAfterMembarrierUnit : parkingFencedUnit
+    }
     public static let minimumCapacity = 256
     public static let consumersParameter = 0
     public static let policyParameter = 1

@@ -23,6 +23,10 @@ extension BroadcastRing {
         @usableFromInline let held: HeldWitness
         @usableFromInline let identity: UInt64
         let strategy: WaitStrategy
+        /// Our `parks` value (`AsymmetricFence`; 0: we never park).
+        let sleeperParks: UInt32
+        /// The producer `parks` value we may wake without a fence.
+        @usableFromInline let fencelessPeerParks: UInt32
         @usableFromInline var readPosition: UInt64
         @usableFromInline var releasedPosition: UInt64
         @usableFromInline var cachedPublished: UInt64
@@ -51,7 +55,8 @@ extension BroadcastRing {
             // We hold the slot's lock: its word is 0 or names a holder that
             // died. Only a lock holder touches `parks`: undo a dead holder's
             // parking count (acq_rel exchange: after its increment).
-            if cshim_exchange_acq_rel(parks, 0) != 0 { _ = cshim_fetch_sub32_release(parking, 1) }
+            let counted = cshim_exchange_acq_rel(parks, 0)
+            if counted != 0 { _ = cshim_fetch_sub32_release(parking, BroadcastLayout.parkingUnit(slotWord: counted)) }
             // Acquire: a dead holder's word; free it (the producer may race us to it).
             let previous = cshim_load_acquire(owner)
             if previous != 0 { _ = Consumer.vacate(geometry, slot: slot, owner: previous) }
@@ -76,11 +81,14 @@ extension BroadcastRing {
                 held.release()
                 throw .endpointTaken(name: name, side: .consumer, pid: Int32(truncatingIfNeeded: free & 0xFFFF_FFFF))
             }
-            if strategy.mayPark {
+            let sleeperParks = strategy.mayPark ? AsymmetricFence.sleeperParks : 0
+            if sleeperParks != 0 {
+                let unit = sleeperParks == AsymmetricFence.parksAfterMembarrier
+                    ? BroadcastLayout.parkingAfterMembarrierUnit : BroadcastLayout.parkingFencedUnit
                 // Relaxed: the producer reads the count relaxed (a late sight
                 // costs one park slice); `parks` is ours alone.
-                cshim_store_relaxed(parks, 1)
-                _ = cshim_fetch_add32_relaxed(parking, 1)
+                cshim_store_relaxed(parks, UInt64(unit))
+                _ = cshim_fetch_add32_relaxed(parking, unit)
             }
             if ring.policy.waits {
                 do throws(ShmError) {
@@ -101,6 +109,8 @@ extension BroadcastRing {
             self.held = held
             self.identity = me.packed
             self.strategy = strategy
+            self.sleeperParks = sleeperParks
+            fencelessPeerParks = AsymmetricFence.registerWaker()
             counters = EndpointCounters.broadcastConsumer(ring.region, consumers: geometry.slots, index: slot)
             // Relaxed: labels for monitors; only the slot's holder writes them.
             counters.claimed(by: me.packed, role: CountersLayout.roleConsumer, tookOver: previous != 0)
@@ -159,8 +169,10 @@ extension BroadcastRing {
         static func leave(_ geometry: Geometry, slot: Int, identity: UInt64, held: HeldWitness) {
             guard held.generation == cshim_fork_generation() else { return }
             // acq_rel exchange: exactly one of us and a later claimant undoes the count.
-            if cshim_exchange_acq_rel(geometry.slotWord(slot, BroadcastLayout.slotParks), 0) != 0 {
-                _ = cshim_fetch_sub32_release(geometry.word32(BroadcastLayout.parkingConsumersOffset), 1)
+            let counted = cshim_exchange_acq_rel(geometry.slotWord(slot, BroadcastLayout.slotParks), 0)
+            if counted != 0 {
+                _ = cshim_fetch_sub32_release(geometry.word32(BroadcastLayout.parkingConsumersOffset),
+                                              BroadcastLayout.parkingUnit(slotWord: counted))
             }
             var expected = identity
             // Release: our cursor stores are visible to the next claimant.
@@ -302,9 +314,11 @@ extension BroadcastRing {
             cshim_store_release(cursor, readPosition)
             guard !geometry.overwrite else { return }
             // Relaxed: the producer's `parks` flag, read-mostly (see `Endpoint`).
-            if cshim_load32_relaxed(geometry.word32(EndpointLayout.producerParksOffset)) != 0 {
+            let producerParks = cshim_load32_relaxed(geometry.word32(EndpointLayout.producerParksOffset))
+            if producerParks != 0 {
                 if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(EndpointLayout.producerSleepingOffset),
-                                                 wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1) {
+                                                 wake: geometry.word32(EndpointLayout.producerWakeOffset), count: 1,
+                                                 fenced: producerParks != fencelessPeerParks) {
                     counters.add(CountersLayout.wakeupsIssuedField, 1)
                 }
             }
@@ -351,7 +365,7 @@ extension BroadcastRing {
                     let left = deadline.remainingNs(now: cshim_monotonic_ns())
                     try FutexHandshake.sleep(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
                                              wake: geometry.word32(BroadcastLayout.consumersWakeOffset),
-                                             sliceNs: min(Endpoint.parkSliceNs, left), counters: counters,
+                                             sliceNs: min(Endpoint.parkSliceNs, left), parks: sleeperParks, counters: counters,
                                              recheck: { () throws(ShmError) in
                                                  // Acquire: pairs with `commit` and `close`.
                                                  cshim_load_acquire(geometry.published) != readPosition

@@ -106,14 +106,20 @@ extension BroadcastRing {
         }
 
         /// One relaxed load when no consumer parks; otherwise the Dekker
-        /// half of the waker and, only if one sleeps, one FUTEX_WAKE for all.
+        /// half of the waker (a fence unless every parking consumer sleeps
+        /// after a membarrier, `AsymmetricFence`) and, only if one sleeps,
+        /// one FUTEX_WAKE for all.
         @inlinable
         func wakeConsumers(always: Bool) {
             // Relaxed: a count that changes only at join and leave; a joiner
             // not yet seen sleeps at most one slice (`parkSliceNs`).
-            guard always || cshim_load32_relaxed(geometry.word32(BroadcastLayout.parkingConsumersOffset)) != 0 else { return }
+            let parking = cshim_load32_relaxed(geometry.word32(BroadcastLayout.parkingConsumersOffset))
+            guard always || parking != 0 else { return }
+            let fenced = always || parking & (BroadcastLayout.parkingAfterMembarrierUnit &- 1) != 0
+                || endpoint.fencelessPeerParks != AsymmetricFence.parksAfterMembarrier
             if FutexHandshake.wakeIfSleeping(sleeping: geometry.word32(BroadcastLayout.consumersSleepingOffset),
-                                             wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max) {
+                                             wake: geometry.word32(BroadcastLayout.consumersWakeOffset), count: Int32.max,
+                                             fenced: fenced) {
                 endpoint.counters.add(CountersLayout.wakeupsIssuedField, 1)
             }
         }

@@ -366,15 +366,18 @@ extension BroadcastRing {
 /// The futex hand-shake of a waker and a sleeper (Dekker's pattern, see
 /// `Endpoint`): the sleeper raises `sleeping`, fences, re-checks, sleeps on
 /// `wake`; the waker publishes, fences, and only if the flag is up clears it,
-/// bumps `wake` and calls FUTEX_WAKE for `count` sleepers.
+/// bumps `wake` and calls FUTEX_WAKE for `count` sleepers. The fences are
+/// `AsymmetricFence`'s halves.
 @usableFromInline
 enum FutexHandshake {
     /// Returns whether it issued a wake-up (for the counters).
     @inlinable @inline(__always) @discardableResult
-    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32) -> Bool {
-        // seq_cst fence: our publication (before) and our read of the flag
-        // (after) cannot be reordered; pairs with the fence in `sleep`.
-        cshim_fence_seq_cst()
+    static func wakeIfSleeping(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, count: Int32,
+                               fenced: Bool) -> Bool {
+        // Our publication (before) and our read of the flag (after) cannot
+        // be reordered: a fence, or only a compiler barrier when every
+        // sleeper pays with a membarrier; pairs with `sleep`.
+        AsymmetricFence.wakerBarrier(fenced: fenced)
         // Relaxed: ordered by the fence; acq_rel exchange: one waker per sleep.
         if cshim_load32_relaxed(sleeping) != 0, cshim_exchange32_acq_rel(sleeping, 0) != 0 {
             // Relaxed: the futex call orders it; the sleeper compares the value.
@@ -390,15 +393,16 @@ enum FutexHandshake {
     /// it); a waker clears it. Counts the park, and the wake-up if one
     /// ended it, in `counters`.
     static func sleep(sleeping: UnsafeMutablePointer<UInt32>, wake: UnsafeMutablePointer<UInt32>, sliceNs: UInt64,
-                      counters: EndpointCounters, recheck: () throws(ShmError) -> Bool) throws(ShmError) {
+                      parks: UInt32, counters: EndpointCounters, recheck: () throws(ShmError) -> Bool) throws(ShmError) {
         // Acquire: read before raising the flag, so a bump after it makes
         // futex_wait return at once instead of sleeping.
         let epoch = cshim_load32_acquire(wake)
         // Relaxed: ordered before the re-check by the fence below.
         cshim_store32_relaxed(sleeping, 1)
-        // seq_cst fence: the flag (before) and the re-check (after); pairs
-        // with the fence in `wakeIfSleeping`.
-        cshim_fence_seq_cst()
+        // The flag (before) and the re-check (after), and a waker's
+        // publication and its read of the flag: our half of the fence, as we
+        // announced it in `parks`; pairs with `wakeIfSleeping`.
+        AsymmetricFence.sleeperBarrier(parks: parks)
         if try recheck() { return }
         counters.add(CountersLayout.parksField, 1)
         counters.touch()

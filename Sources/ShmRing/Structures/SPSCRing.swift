@@ -46,7 +46,8 @@ import CShim
 /// no system call and allocate nothing; they are `@inlinable` so clients
 /// specialise the closures they pass. The only addition for parking is one
 /// load of the peer's read-mostly `parks` word per publication (and, when the
-/// peer parks, a fence and one more load); the futex is called only when
+/// peer parks, a compiler barrier (or, without membarrier, a fence) and one
+/// more load: `AsymmetricFence`); the futex is called only when
 /// the peer actually sleeps.
 public struct SPSCRing: Sendable {
     public let region: SharedRegion
