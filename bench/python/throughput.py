@@ -245,14 +245,25 @@ def measure(rows):
         rows.append({"size": size, "transport": "shmring record ring, write_many/read_many", "recordsPerSecond": run_shmring(size, count, BATCH)})
         rows.append({"size": size, "transport": "shmring record ring, one record per call", "recordsPerSecond": run_shmring(size, count // 4, 1)})
         rows.append({"size": size, "transport": "shmring record ring, write + zero-copy peek", "recordsPerSecond": run_shmring(size, count // 4, PEEK)})
-        rows.append({"size": size, "transport": "multiprocessing.Pipe", "recordsPerSecond": run_pipe(size, count // 4)})
-        rows.append({"size": size, "transport": "multiprocessing.Queue", "recordsPerSecond": run_queue(size, count // 4)})
+        rival(rows, size, "multiprocessing.Pipe", run_pipe, count // 4)
+        rival(rows, size, "multiprocessing.Queue", run_queue, count // 4)
         if importlib.util.find_spec("zmq"):
-            rows.append({"size": size, "transport": "pyzmq PUSH/PULL ipc://", "recordsPerSecond": run_zmq(size, count // 4)})
+            rival(rows, size, "pyzmq PUSH/PULL ipc://", run_zmq, count // 4)
         if importlib.util.find_spec("faster_fifo"):
-            rows.append({"size": size, "transport": "faster-fifo Queue", "recordsPerSecond": run_faster_fifo(size, count // 4)})
+            rival(rows, size, "faster-fifo Queue", run_faster_fifo, count // 4)
         if importlib.util.find_spec("iceoryx2"):
-            rows.append({"size": size, "transport": "iceoryx2 publish-subscribe (lossless)", "recordsPerSecond": run_iceoryx2(size, count // 4)})
+            rival(rows, size, "iceoryx2 publish-subscribe (lossless)", run_iceoryx2, count // 4)
+
+
+def rival(rows, size, transport, run, count):
+    """A rival's row; one that fails (pyzmq lost its last messages once in
+    about ten runs here: recv timed out after 60 s) is recorded as failed
+    with its reason instead of ending the run. shmring's rows are not
+    caught: a failure there is a bug to see."""
+    try:
+        rows.append({"size": size, "transport": transport, "recordsPerSecond": run(size, count)})
+    except Exception as error:  # noqa: BLE001 - any failure of a rival is reported, not raised
+        rows.append({"size": size, "transport": transport, "failed": f"{type(error).__name__}: {error}"})
 
 
 def main():

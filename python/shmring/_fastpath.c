@@ -5,7 +5,8 @@
  * costs; one record per call then ran at 0.8 M records/s, behind pyzmq.
  * This module makes only the non-blocking calls, `shmring_record_try_write`,
  * `shmring_record_try_read`, `shmring_record_try_peek` and
- * `shmring_record_release`, with the GIL held (they never wait: bounded
+ * `shmring_record_release` (and a batch read of its own over the last two),
+ * with the GIL held (they never wait: bounded
  * work, no system call unless a parked peer must be woken), through function
  * pointers taken from the library ctypes already loaded (`bind`), so there
  * is one libshmring.so in the process and nothing to link. Everything else,
@@ -118,6 +119,76 @@ static PyObject *record_try_peek(PyObject *self, PyObject *const *args, Py_ssize
     return PyMemoryView_FromMemory(length ? (char *)(uintptr_t)data : &empty, (Py_ssize_t)length, PyBUF_READ);
 }
 
+/* record_try_read_many(consumer_address, max_count, max_bytes) -> a list of
+ * bytes (copies of the records ready now: at most max_count, and no record
+ * started once max_bytes were taken) or the status (int) when none was
+ * ready. Each record is copied once, from the ring straight into its bytes
+ * object (read_many through ctypes copies it three times: into a buffer,
+ * into one bytes for the batch, into a slice), and handed back once every
+ * RELEASE_BYTES copied (and at the end): a batch of large records held
+ * until its end would stop the producer while the copies run (measured:
+ * 64 KiB records 65 k/s held to the end of a 1 MiB batch, against 160 k/s
+ * through ctypes, which releases before it slices). If a bytes object
+ * cannot be made (MemoryError), the records peeked since the last release
+ * are released and dropped with the list, as record_try_read drops the
+ * record it could not return. */
+enum { RELEASE_BYTES = 16384 };
+static PyObject *record_try_read_many(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    void *consumer;
+    if (enter("record_try_read_many(consumer, max_count, max_bytes)", nargs, 3, args, &consumer)) return NULL;
+    Py_ssize_t max_count = PyLong_AsSsize_t(args[1]);
+    if (max_count == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t max_bytes = PyLong_AsSsize_t(args[2]);
+    if (max_bytes == -1 && PyErr_Occurred()) return NULL;
+    if (max_count < 1 || max_bytes < 1) {
+        PyErr_SetString(PyExc_ValueError, "record_try_read_many: max_count and max_bytes must be at least 1");
+        return NULL;
+    }
+    PyObject *records = NULL;
+    Py_ssize_t taken = 0, held = 0;
+    int status = STATUS_OK;
+    for (Py_ssize_t n = 0; n < max_count && taken < max_bytes; n++) {
+        const void *data = NULL;
+        size_t length = 0;
+        status = try_peek(consumer, &data, &length);
+        if (status != STATUS_OK) break;
+        if (length > (size_t)PY_SSIZE_T_MAX || (data == NULL && length != 0)) {
+            PyErr_SetString(PyExc_RuntimeError, "record_try_read_many: the library returned an impossible record");
+            break;
+        }
+        if (records == NULL && (records = PyList_New(0)) == NULL) break;
+        PyObject *record = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)length);
+        if (record == NULL) break;
+        int appended = PyList_Append(records, record);
+        Py_DECREF(record);
+        if (appended != 0) break;
+        taken += (Py_ssize_t)length;
+        held += (Py_ssize_t)length;
+        if (held >= RELEASE_BYTES) {
+            /* Copied: give the producer its room back now. */
+            int released = release(consumer);
+            if (released != STATUS_OK) {
+                Py_DECREF(records);
+                return PyLong_FromLong(released);
+            }
+            held = 0;
+        }
+    }
+    if (records == NULL && !PyErr_Occurred()) return PyLong_FromLong(status); /* none ready, or an error status */
+    /* Something was peeked (or an error came after a peek): hand it back. */
+    int released = release(consumer);
+    if (PyErr_Occurred()) {
+        Py_XDECREF(records);
+        return NULL;
+    }
+    if (released != STATUS_OK) {
+        Py_DECREF(records);
+        return PyLong_FromLong(released);
+    }
+    return records;
+}
+
 /* record_release(consumer_address) -> status: hands back what was peeked. */
 static PyObject *record_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
@@ -134,6 +205,8 @@ static PyMethodDef methods[] = {
      "record_try_read(consumer, buffer, size) -> bytes or status"},
     {"record_try_peek", (PyCFunction)(void (*)(void))record_try_peek, METH_FASTCALL,
      "record_try_peek(consumer) -> read-only memoryview into the ring, or status"},
+    {"record_try_read_many", (PyCFunction)(void (*)(void))record_try_read_many, METH_FASTCALL,
+     "record_try_read_many(consumer, max_count, max_bytes) -> list of bytes, or status"},
     {"record_release", (PyCFunction)(void (*)(void))record_release, METH_FASTCALL,
      "record_release(consumer) -> status"},
     {NULL, NULL, 0, NULL},

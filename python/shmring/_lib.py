@@ -158,6 +158,8 @@ def _load_fastpath():
                        address(lib.shmring_record_try_peek), address(lib.shmring_record_release))
     except TypeError:
         return None  # a module compiled from an older _fastpath.c: ctypes instead
+    if not hasattr(_fastpath, "record_try_read_many"):
+        return None  # compiled from an older _fastpath.c (before the batch read)
     return _fastpath
 
 

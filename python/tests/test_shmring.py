@@ -57,7 +57,23 @@ FASTPATH_CHECK = textwrap.dedent("""
             raise SystemExit("an oversized record was accepted")
         except shmring.InvalidArgument:
             pass
+        sent = [bytes([i % 256]) * (i * 37 % 200) for i in range(20)]  # ~2 KB: fits the 4 KiB ring
+        p.write_many(sent)  # batches on both paths: by count, by bytes, and everything
+        got = c.read_many(max_count=3) + c.read_many(buffer_size=1)
+        got += c.read_many(max_count=5, buffer_size=2000)
+        while len(got) < len(sent):
+            got += c.read_many()
+        assert got == sent, "read_many lost, doubled or reordered records"
+        import threading
+        late = threading.Timer(0.05, lambda: p.write_many([b"first", b"", b"third"]))
+        late.start()  # the batch read waits for the first record, then takes what followed
+        got = c.read_many(timeout=5)
+        while len(got) < 3:
+            got += c.read_many(timeout=5)
+        late.join()
+        assert got == [b"first", b"", b"third"], got
         p.close()
+        assert c.read_many() == []
         assert c.read() is None
         p.free()
     print("fast" if lib.fast else "ctypes")
