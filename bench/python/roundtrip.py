@@ -2,7 +2,8 @@
 client sends, a server echoes, the client times each exchange
 (time.perf_counter_ns). shmring (two record rings, one per direction, one
 record per call; the request/response exchange; waits: spin, park and backoff) against multiprocessing.Pipe, pyzmq
-REQ/REP over ipc:// and faster-fifo (two queues), where installed.
+REQ/REP over ipc://, faster-fifo (two queues) and iceoryx2 (two publish-subscribe
+services, polled), where installed.
     python3 bench/python/roundtrip.py [--count N] > results/.../python-roundtrip.json
 Medians and p99 in microseconds; the load average is recorded (a 2-CPU
 machine under load moves every figure).
@@ -137,6 +138,65 @@ def run_faster_fifo(count):
     return result
 
 
+def iox_ping_pong(name, size):
+    """iceoryx2's Python package: a node and the two publish-subscribe services of a ping-pong
+    (iceoryx2 0.10's Python binding offers publish-subscribe; two one-way services are what the
+    shmring record-ring rows use too). Lossless: no safe overflow."""
+    import ctypes
+    import iceoryx2 as iox2
+    node = iox2.NodeBuilder.new().create(iox2.ServiceType.Ipc)
+    services = [node.service_builder(iox2.ServiceName.new(f"{name}/{way}")).publish_subscribe(ctypes.c_uint8 * size)
+                .enable_safe_overflow(False).subscriber_max_buffer_size(16).open_or_create() for way in ("ping", "pong")]
+    return iox2, node, services, (ctypes.c_uint8 * size)()
+
+
+def iox_send(publisher, record):
+    # send() returned 0 (no subscriber took it) for a few samples in the throughput bench: send again.
+    while publisher.loan_uninit().write_payload(record).send() == 0:
+        pass
+
+
+def iox_receive(subscriber):
+    while (sample := subscriber.receive()) is None:  # polled, as iceoryx2's examples do
+        pass
+    del sample
+
+
+def iox_server(name, total, client_listening, server_ready):
+    if not client_listening.wait(30):
+        sys.exit("iceoryx2 row: the client did not appear within 30 s")
+    iox2, node, (ping, pong), record = iox_ping_pong(name, SIZE)
+    subscriber = ping.subscriber_builder().buffer_size(16).create()
+    publisher = pong.publisher_builder().backpressure_strategy(iox2.BackpressureStrategy.RetryUntilDelivered).create()
+    server_ready.set()
+    for _ in range(total):
+        iox_receive(subscriber)
+        iox_send(publisher, record)
+    time.sleep(0.2)  # a subscriber drops what a departed publisher sent and it had not yet taken
+    del publisher, subscriber, ping, pong, node
+
+
+def run_iceoryx2(count):
+    """Round trips over two iceoryx2 publish-subscribe services, both sides polling. The server is
+    forked before this process touches iceoryx2 (a node inherited across fork hung in the throughput
+    bench); each side creates its subscriber before the other creates the publisher feeding it."""
+    name = f"ringbench/pyrt/{os.getpid()}/{time.monotonic_ns()}"
+    client_listening, server_ready = mp.Event(), mp.Event()
+    server = mp.Process(target=iox_server, args=(name, WARMUP + count, client_listening, server_ready))
+    server.start()
+    iox2, node, (ping, pong), record = iox_ping_pong(name, SIZE)
+    subscriber = pong.subscriber_builder().buffer_size(16).create()
+    client_listening.set()
+    if not server_ready.wait(30):
+        server.kill()
+        raise RuntimeError("iceoryx2 row: the server did not appear within 30 s")
+    publisher = ping.publisher_builder().backpressure_strategy(iox2.BackpressureStrategy.RetryUntilDelivered).create()
+    result = timed(lambda _: iox_send(publisher, record), lambda: iox_receive(subscriber), count)
+    server.join()
+    del publisher, subscriber, ping, pong, node
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=20000, help="timed round trips per mechanism (after 1000 warm-up)")
@@ -149,10 +209,16 @@ def main():
         rows.append(dict(transport="pyzmq REQ/REP ipc://", **run_zmq(options.count)))
     if importlib.util.find_spec("faster_fifo"):
         rows.append(dict(transport="faster-fifo Queue (two)", **run_faster_fifo(options.count)))
+    if importlib.util.find_spec("iceoryx2"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from throughput import iceoryx2_leftovers, remove_iceoryx2_leftovers
+        before = iceoryx2_leftovers()
+        try:
+            rows.append(dict(transport="iceoryx2 publish-subscribe (two services, polled)", **run_iceoryx2(options.count)))
+        finally:
+            remove_iceoryx2_leftovers(before)
     print(json.dumps({"command": " ".join(sys.argv), "python": sys.version.split()[0], "messageBytes": SIZE,
-                      "rows": rows, "loadavg": os.getloadavg(),
-                      "notMeasured": {"iceoryx2": "installed (pip) but its request/response API is not wired into this script"}},
-                     indent=1))
+                      "rows": rows, "loadavg": os.getloadavg()}, indent=1))
 
 
 if __name__ == "__main__":
