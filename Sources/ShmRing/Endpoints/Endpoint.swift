@@ -28,9 +28,10 @@ import Glibc
 /// child's release, close and commit do nothing.
 ///
 /// # Waking (see docs/design.md, "Parking")
-/// A side that may park (`park`, `backoff`) announces `parks = 1` when it
-/// claims, for as long as it holds the end (not only while it sleeps: see
-/// docs/design.md, "Parking", for the wake-up a late flag could lose). To sleep it sets its
+/// A side that may park (`park`, `backoff`) announces `parks` (1, or 2: see
+/// below) when it claims, for as long as it holds the end (not only while it
+/// sleeps: see docs/design.md, "Parking", for the wake-up a late flag could
+/// lose). To sleep it sets its
 /// `sleeping` flag, issues a seq_cst fence, re-checks the ring, and only then
 /// waits on its `wake` futex word. The other side, after publishing, reads
 /// the peer's `parks` flag (relaxed: a word that changes only at claim and
@@ -40,10 +41,10 @@ import Glibc
 /// sees the other's write, so either the sleeper sees the new data or the
 /// waker sees the flag. Where the kernel offers it, the sleeper adds a
 /// membarrier and says so in `parks` (2), and a registered waker then needs
-/// only a compiler barrier: no fence on the hot path (`AsymmetricFence`). The sleeper sleeps in slices of `parkSliceNs`, so a
-/// wake-up that could only be lost in the instant a peer claims (before its
-/// `parks` flag is visible) costs at most one slice, and a dead peer is
-/// noticed while asleep.
+/// only a compiler barrier: no fence on the hot path (`AsymmetricFence`).
+/// The sleeper sleeps in slices of `parkSliceNs`, so a wake-up that could
+/// only be lost in the instant a peer claims (before its `parks` flag is
+/// visible) costs at most one slice, and a dead peer is noticed while asleep.
 @usableFromInline
 struct Endpoint: @unchecked Sendable {
     // @unchecked: raw pointers into the region, which the ring's handle keeps mapped.
