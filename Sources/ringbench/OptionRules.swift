@@ -86,6 +86,7 @@ enum OptionRules {
         return rule
     }()
     static let batch = NumberRule<Int>.integer(1...(1 << 20))
+    static let tripsPerSample = NumberRule<Int>.integer(1...Scenario.maximumTripsPerSample, scale: 1000)
     /// `pub`: bytes in a record ring, its largest record, a generated record's size.
     /// `pub --capacity`: a record ring's bytes, at least `RecordLayout.minimumCapacity`.
     static let ringBytes = NumberRule<Int>.integer(RecordLayout.minimumCapacity...(1 << 34), scale: 1024, unit: "bytes")

@@ -77,6 +77,41 @@ final class FloorAndRateTests: XCTestCase {
         XCTAssertEqual(before.leftovers(), [])
     }
 
+    /// `--trips-per-sample K`: one histogram sample per K round trips (and
+    /// one for a last, partial batch), in the floor, its harnessed transport
+    /// and a plain run alike; every trip is still checked.
+    func testTripsPerSampleRecordsOneSamplePerKTrips() throws {
+        let before = IPCSnapshot.take()
+        let floor = try runJSON(["floor", "--mode", "roundtrip", "--transport", "exchange", "--trips-per-sample", "100",
+                                 "--messages", "20k", "--rounds", "1", "--no-probes"])
+        let floorRuns = floor["runs"] as? [[String: Any]] ?? []
+        XCTAssertEqual(floorRuns.compactMap { ($0["scenario"] as? [String: Any])?["transport"] as? String }, ["exchange-floor", "exchange"])
+        for run in floorRuns {
+            XCTAssertEqual((run["scenario"] as? [String: Any])?["tripsPerSample"] as? Int, 100)
+            let latency = (run["summary"] as? [String: Any])?["latencyNs"] as? [String: Any]
+            XCTAssertEqual(latency?["samples"] as? Int, 200, "20 000 trips in samples of 100")
+            XCTAssertGreaterThan(latency?["p50"] as? Int ?? 0, 0)
+            XCTAssertEqual((run["integrity"] as? [String: Any])?["received"] as? Int, 20_000)
+        }
+        for (transport, trips, samples) in [("spsc", "100", 11), ("pipe", "1", 1_050)] {
+            let document = try runJSON(["run", "--mode", "roundtrip", "--transport", transport, "--messages", "1050",
+                                        "--trips-per-sample", trips, "--repeat", "1", "--warmup", "0", "--no-probes"])
+            let run = (document["runs"] as? [[String: Any]])?.first
+            // 1 is the default timing: not written, so such runs compare with older ones.
+            XCTAssertEqual((run?["scenario"] as? [String: Any])?["tripsPerSample"] as? Int, trips == "1" ? nil : 100, transport)
+            let latency = (run?["summary"] as? [String: Any])?["latencyNs"] as? [String: Any]
+            XCTAssertEqual(latency?["samples"] as? Int, samples, "\(transport): ten full samples and a partial one, or every trip")
+            XCTAssertEqual((run?["integrity"] as? [String: Any])?["received"] as? Int, 1_050, transport)
+        }
+        for args in [["run", "--trips-per-sample", "100"], ["run", "--mode", "roundtrip", "--trips-per-sample", "0"],
+                     ["floor", "--transport", "boost-spsc", "--trips-per-sample", "10"]] {
+            let result = try Ringbench.run(args + ["--messages", "10", "--no-probes"])
+            XCTAssertNotEqual(result.status, 0, "\(args): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(args): \(result.stderr)")
+        }
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
     func testPacedRunsRecordOneWayLatencyOfEveryMessage() throws {
         for (transport, extra) in [("spsc", ["--message-size", "64"]), ("pipe", ["--message-size", "16"]),
                                    ("mpmc-lockfree", ["--message-size", "24", "--producers", "2", "--consumers", "2", "--batch", "3"])] {

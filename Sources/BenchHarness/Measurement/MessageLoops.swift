@@ -251,7 +251,8 @@ public enum MessageLoops {
         while !context.control.producersFinished(context.scenario.producers) { usleep(1000) }
     }
 
-    /// Times every round trip with one clock read per trip: the read that
+    /// Times every round trip with one clock read per trip (`TripTimer`;
+    /// with `--trips-per-sample K`, one read per K trips): the read that
     /// ends trip i (taken as soon as its echo is in) also starts trip i+1,
     /// whose ping goes out right after it. So a sample is the loop's period
     /// and every nanosecond of the loop is in some sample: the samples' mean
@@ -259,29 +260,27 @@ public enum MessageLoops {
     /// each trip, the bookkeeping between them was in no sample: same p50,
     /// but 5.9 M trips/s against 7.2 M now: docs/design.md.) The previous
     /// trip's bookkeeping (tracker, histogram) runs while the ping is in
-    /// flight, hidden by the wait; the deadline is compared in clock ticks,
-    /// so the loop makes no system call.
+    /// flight, hidden by the wait; the deadline is compared in clock ticks
+    /// at the end of each sample, so the loop makes no system call.
     @inlinable
     static func ping<P: MessagePort & ~Copyable>(_ port: inout P, context: Context,
                                                  report: inout ChildReport) throws(HarnessError) {
         let codec = context.codec
         let clock = context.clock
         let total = UInt64(context.scenario.messages ?? .max)
-        var histogram = LatencyHistogram.make()
+        var timer = TripTimer(clock: clock, tripsPerSample: context.scenario.tripsPerSample)
         var tracker = IntegrityTracker(producers: 1)
         context.control.arriveAndWait()
         let start = cshim_monotonic_ns()
         var sequence: UInt64 = 0
-        var began = clock.now()
-        let deadline = context.scenario.durationSeconds.map { clock.ticks(after: $0, from: began) } ?? .max
-        // The previous trip's echo, recorded during the next trip's flight.
-        var pending: (stamp: UInt64, intact: Bool, ticks: UInt64)?
+        timer.start()
+        let deadline = context.scenario.durationSeconds.map { clock.ticks(after: $0, from: timer.began) } ?? .max
+        // The previous trip's echo, checked during the next trip's flight.
+        var pending: (stamp: UInt64, intact: Bool)?
         while sequence < total {
             try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: sequence) }
-            if let last = pending {
-                tracker.record(stamp: last.stamp, intact: last.intact)
-                _ = histogram.record(clock.nanoseconds(last.ticks))
-            }
+            if let last = pending { tracker.record(stamp: last.stamp, intact: last.intact) }
+            timer.recordPending()
             var got = 0
             var stamp: UInt64 = 0, intact = false
             while got == 0 {
@@ -291,23 +290,19 @@ public enum MessageLoops {
                     intact = codec.verify(bytes)
                 }
             }
-            let ended = clock.now()
-            pending = (stamp, intact, ended &- began)
-            began = ended
+            let ended = timer.tripEnded()
+            pending = (stamp, intact)
             sequence &+= 1
-            if ended >= deadline { break }
+            if let ended, ended >= deadline { break }
         }
-        if let last = pending {
-            tracker.record(stamp: last.stamp, intact: last.intact)
-            _ = histogram.record(clock.nanoseconds(last.ticks))
-        }
+        if let last = pending { tracker.record(stamp: last.stamp, intact: last.intact) }
+        report.latencyBuckets = timer.finish()
         report.startNs = start
         report.endNs = cshim_monotonic_ns()
         try port.send(count: 1) { _, bytes in codec.fill(bytes, stamp: MessageCodec.endOfStream) }
         tracker.finish(sentPerProducer: [sequence])
         report.integrity = tracker.counts
         report.integrity.sent = sequence
-        report.latencyBuckets = LatencyHistogram.buckets(histogram)
     }
 
     @inlinable

@@ -93,7 +93,8 @@ public enum ResultRenderer {
         return [
             s.transport + (s.producers > 1 || s.consumers > 1 ? " \(s.producers)P/\(s.consumers)C" : "")
                 + (s.rate.map { " @\(rate($0))/s" } ?? "")
-                + (s.wait.map { " \($0)" } ?? "") + (s.policy.map { " \($0)" } ?? "") + (s.recordSizes.map { $0 == "fixed" ? "" : " \($0)" } ?? ""),
+                + (s.wait.map { " \($0)" } ?? "") + (s.policy.map { " \($0)" } ?? "") + (s.recordSizes.map { $0 == "fixed" ? "" : " \($0)" } ?? "")
+                + (s.tripsPerSample.map { " /\($0) trips" } ?? ""),
             s.backing ?? "-", s.mode.rawValue, bytes(Double(s.messageSize)), "\(s.batch)",
             rate(run.summary.messagesPerSecond.median), String(format: "%.1f%%", run.summary.messagesPerSecond.cv * 100),
             bytes(run.summary.bytesPerSecond.median) + "/s",
@@ -120,6 +121,10 @@ public enum ResultRenderer {
             text += "harness overhead: " + parts.joined(separator: ", ") + " (the '\(Comparisons.harnessOverheadTransport)' transport)\n"
         }
         text += missingSizes(document)
+        if document.runs.contains(where: { $0.scenario.tripsPerSample != nil }) {
+            text += "/K trips: timed K round trips per clock read (--trips-per-sample), as the cache-line probe times its batches;"
+                + " p50 and p99 are of K-trip means, not of single trips\n"
+        }
         if document.runs.contains(where: { $0.scenario.rate != nil }) {
             text += "@R/s: paced at R messages/s per producer (--rate); its p50/p99 are one-way latency from each message's intended send time\n"
         }

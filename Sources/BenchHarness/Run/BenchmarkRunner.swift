@@ -206,6 +206,14 @@ public enum BenchmarkRunner {
                 throw .invalidScenario("--stalled-consumers must be at least 1 and leave one consumer reading (fewer than --consumers \(s.consumers))")
             }
         }
+        if let trips = s.tripsPerSample {
+            guard s.mode == .roundtrip else {
+                throw .invalidScenario("--trips-per-sample applies to --mode roundtrip (it times round trips K at a time)")
+            }
+            guard (1...Scenario.maximumTripsPerSample).contains(trips) else {
+                throw .invalidScenario("--trips-per-sample must be between 1 and \(Scenario.maximumTripsPerSample), not \(trips)")
+            }
+        }
         if let wait = s.wait {
             guard c.waitStrategies else { throw .invalidScenario("--wait applies to the spsc, records, records-fanout and broadcast transports, not \(s.transport)") }
             _ = try RingWait.strategy(wait)

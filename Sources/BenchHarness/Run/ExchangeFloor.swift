@@ -8,7 +8,8 @@ import ShmRing
 /// harness's `exchange` transport beside it. The client writes its sequence
 /// number in place with `send(length:)`, retries `tryReceive` with the
 /// library's `SpinWait` until the answer is in, checks it and times every
-/// trip with one clock read; the server retries `tryServe`, answering each
+/// trip with one clock read (every K trips with `--trips-per-sample K`:
+/// `TripTimer`); the server retries `tryServe`, answering each
 /// request with its own 8 bytes.
 public enum ExchangeFloor {
     /// The name in results (`scenario.transport`); not a catalog transport.
@@ -47,33 +48,29 @@ public enum ExchangeFloor {
                 let mine = backing == .anon ? exchange : try Exchange.open(backing: backing, name: exchange.region.name)
                 if case .producer = spec.role {
                     var client = try mine.client(wait: .spin)
-                    var histogram = LatencyHistogram.make()
+                    var timer = TripTimer(clock: clock, tripsPerSample: scenario.tripsPerSample)
                     var wrong: UInt64 = 0
                     control.arriveAndWait()
                     report.startNs = cshim_monotonic_ns()
-                    var began = clock.now()
-                    var pending: UInt64?
+                    timer.start()
                     var sequence: UInt64 = 0
                     var spin = SpinWait()
                     while sequence < total {
                         try client.send(length: 8, timeoutSeconds: nil) { $0.storeBytes(of: sequence, as: UInt64.self) }
-                        // The previous trip's sample, recorded while this one is in flight.
-                        if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                        // The previous sample, recorded while this trip is in flight.
+                        timer.recordPending()
                         spin.reset()
                         var answer: UInt64 = 0
                         while try !client.tryReceive({ answer = $0.loadUnaligned(as: UInt64.self) }) { spin.wait() }
-                        let ended = clock.now()
+                        _ = timer.tripEnded()
                         if answer != sequence { wrong &+= 1 }
-                        pending = ended &- began
-                        began = ended
                         sequence &+= 1
                     }
-                    if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                    report.latencyBuckets = timer.finish()
                     report.endNs = cshim_monotonic_ns()
                     report.integrity.sent = sequence
                     report.integrity.received = sequence &- wrong
                     report.integrity.reordered = wrong
-                    report.latencyBuckets = LatencyHistogram.buckets(histogram)
                 } else {
                     var server = try mine.server(wait: .spin)
                     control.arriveAndWait()

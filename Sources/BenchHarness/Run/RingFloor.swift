@@ -16,7 +16,8 @@ import ShmRing
 /// round-trip floor (`--mode roundtrip`) is the same over two rings: the
 /// pinger pushes its sequence number on one and retries `tryPop` of the
 /// other until the echo comes back, checks it, and times every trip with one
-/// clock read, as the harness's pinger does (`MessageLoops.ping`); the echoer
+/// clock read (or every K trips with `--trips-per-sample K`), with the
+/// harness pinger's `TripTimer` (`MessageLoops.ping`); the echoer
 /// pops and pushes each value back. Both retry with the library's public
 /// `SpinWait` (a `pause` between attempts), as the harness's ports do: a
 /// bare retry loop measured slower here (140-150 ns against 120-130 ns). The
@@ -148,36 +149,32 @@ public enum RingFloor {
                 if case .producer = spec.role {
                     var ping = try out.producer(wait: .spin)
                     var echo = try back.consumer(wait: .spin)
-                    var histogram = LatencyHistogram.make()
+                    var timer = TripTimer(clock: clock, tripsPerSample: scenario.tripsPerSample)
                     var wrong: UInt64 = 0
                     control.arriveAndWait()
                     report.startNs = cshim_monotonic_ns()
-                    var began = clock.now()
-                    var pending: UInt64?
+                    timer.start()
                     var sequence: UInt64 = 0
                     while sequence < total {
                         var spin = SpinWait()
                         while try !ping.tryPush(sequence) { spin.wait() }
-                        // The previous trip's sample, recorded while this one is in flight.
-                        if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                        // The previous sample, recorded while this trip is in flight.
+                        timer.recordPending()
                         spin.reset()
                         var echoed = try echo.tryPop(as: UInt64.self)
                         while echoed == nil {
                             spin.wait()
                             echoed = try echo.tryPop(as: UInt64.self)
                         }
-                        let ended = clock.now()
+                        _ = timer.tripEnded()
                         if echoed != sequence { wrong &+= 1 }
-                        pending = ended &- began
-                        began = ended
                         sequence &+= 1
                     }
-                    if let ticks = pending { _ = histogram.record(clock.nanoseconds(ticks)) }
+                    report.latencyBuckets = timer.finish()
                     report.endNs = cshim_monotonic_ns()
                     report.integrity.sent = sequence
                     report.integrity.received = sequence &- wrong
                     report.integrity.reordered = wrong
-                    report.latencyBuckets = LatencyHistogram.buckets(histogram)
                 } else {
                     var ping = try out.consumer(wait: .spin)
                     var echo = try back.producer(wait: .spin)
@@ -244,9 +241,11 @@ public struct FloorComparison: Codable, Sendable {
     /// that transport with `ExchangeFloor` instead of spsc with `RingFloor`;
     /// a rival (`RivalFloor.rivals`) pairs its native loop with its port.
     public static func measure(backing: String, messages: Int, capacity: Int = 4096, batch: Int = 1, mode: Scenario.Mode = .throughput,
-                               transport: String = SPSCTransport.name,
+                               transport: String = SPSCTransport.name, tripsPerSample: Int? = nil,
                                rounds: Int, options: RunOptions) throws(HarnessError) -> (FloorComparison, [RunRecord]) {
         var floor = RingFloor.scenario(backing: backing, messages: messages, capacity: capacity, batch: batch, mode: mode)
+        // Both loops time alike (the harness's transport copies the floor's scenario).
+        floor.tripsPerSample = tripsPerSample
         let floorCapabilities: TransportCapabilities
         let floorRepetition: (Scenario, RepetitionContext) throws(HarnessError) -> RepetitionResult
         switch transport {

@@ -121,6 +121,7 @@ public enum SuitePlan {
     public static func suiteName(of s: Scenario) -> String? {
         let shaped = s.producers == 1 && s.consumers == 1 && s.batch == 1 && s.capacity == capacity(messageSize: s.messageSize)
             && s.rate == nil && s.recordSizes == nil && s.policy == nil && s.evictAfter == nil && s.stalledConsumers == nil
+            && s.tripsPerSample == nil
             && (s.wait.map(waitRows.contains) ?? true)
         return shaped ? name(of: s) : nil
     }

@@ -46,6 +46,11 @@ public struct Scenario: Codable, Sendable, Equatable {
     /// so the producer's own rate shows what a stalled reader costs it
     /// (issue 16: within 10 % of no stalled reader). nil: none.
     public var stalledConsumers: Int?
+    /// Roundtrip mode (`--trips-per-sample K`): the pinger reads the clock
+    /// once per K round trips and records their mean, as the cache-line
+    /// probe does (`TripTimer`); the latency percentiles are then of K-trip
+    /// means. nil: every trip timed on its own.
+    public var tripsPerSample: Int?
 
     public init(transport: String, backing: String?, producers: Int = 1, consumers: Int = 1, messageSize: Int,
                 messages: Int?, durationSeconds: Double? = nil, capacity: Int, batch: Int, mode: Mode,
@@ -67,8 +72,12 @@ public struct Scenario: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case transport, backing, producers, consumers, messageSize, messages
         case durationSeconds = "duration", capacity, batch, mode, placement, rate
-        case recordSizes, seed, wait, policy, evictAfter, stalledConsumers
+        case recordSizes, seed, wait, policy, evictAfter, stalledConsumers, tripsPerSample
     }
+
+    /// The largest `tripsPerSample`: a million trips of ~100 ns is a tenth
+    /// of a second per sample, already too few samples for a percentile.
+    public static let maximumTripsPerSample = 1_000_000
 
     /// How many processes run: a roundtrip always has exactly one pinger and one echoer.
     public var processCount: Int { producers + consumers }
