@@ -60,6 +60,10 @@ struct CompareSettings: ParsableArguments {
             help: ArgumentHelp("Percent by which a probe (cache line, memcpy, wake-up) may differ before the machine state is flagged.", valueName: "PERCENT"))
     var probeTolerance: Double = 50
 
+    @Option(name: .customLong("state-tolerance"),
+            help: ArgumentHelp("Percent by which runs' own cache-line probes may differ and still be one host state (only runs in one state are judged).", valueName: "PERCENT"))
+    var stateTolerance: Double = (HostState.tolerance - 1) * 100
+
     @Option(name: .customLong("min-judged"),
             help: ArgumentHelp("Percent of metrics that must be judged (not inconclusive) for 'ok'; below it, exit 4.", valueName: "PERCENT"))
     var minJudged: Double = 50
@@ -85,6 +89,7 @@ struct CompareSettings: ParsableArguments {
         guard alpha > 0, alpha < 1 else { throw CommandFailure(message: "--alpha must be between 0 and 1", code: 1) }
         guard minRepetitions >= 2 else { throw CommandFailure(message: "--min-repetitions must be at least 2", code: 1) }
         guard probeTolerance >= 0, probeTolerance.isFinite else { throw CommandFailure(message: "--probe-tolerance must be a percentage >= 0", code: 1) }
+        guard stateTolerance > 0, stateTolerance.isFinite else { throw CommandFailure(message: "--state-tolerance must be a percentage > 0", code: 1) }
         guard minJudged >= 0, minJudged <= 100 else { throw CommandFailure(message: "--min-judged must be a percentage between 0 and 100", code: 1) }
         var o = CompareOptions()
         o.threshold = threshold / 100
@@ -92,6 +97,7 @@ struct CompareSettings: ParsableArguments {
         o.alpha = alpha
         o.minRankRepetitions = minRepetitions
         o.probeTolerance = probeTolerance / 100
+        o.stateTolerance = 1 + stateTolerance / 100
         o.normalize = normalize
         o.paired = !unpaired
         o.allowDifferentMachines = allowDifferentMachines

@@ -305,6 +305,26 @@ extension ResultComparisonTests {
         XCTAssertNotEqual(same.exitCode, 2)
     }
 
+    // Two placements 1.2x apart (cache line ~50 and ~60 ns on the
+    // development VM, 2026-12-07): the injected fence cost -25 % in the
+    // first and nothing in the second. With the default tolerance they are
+    // one state; with --state-tolerance 10 only the 50 ns runs are judged
+    // (the 60 ns ones and a run whose probes straddle both are left out).
+    func testAFinerStateToleranceSeparatesNearbyPlacements() throws {
+        let base = [80e6, 81e6, 79e6, 80.5e6, 79.5e6, 80e6].map { round($0, 50) } + [80e6, 79e6, 81e6].map { round($0, 60) }
+        let new = [60e6, 61e6, 59e6, 60.5e6, 59.5e6, 60e6].map { round($0, 51) } + [80e6, 79e6, 81e6].map { round($0, 60) }
+            + [round(70e6, 52, 59)]
+        let fine = try compareRounds(base, new) { $0.stateTolerance = 1.1 }
+        let r = try XCTUnwrap(verdict(fine, .messagesPerSecond))
+        XCTAssertEqual(r.verdict, .regressed, r.reason)
+        XCTAssertEqual(try XCTUnwrap(r.judgedStateNs), 50, accuracy: 1)
+        XCTAssertEqual(fine.excluded.otherState, 6)
+        XCTAssertEqual(fine.excluded.unsteady, 1)
+        // By default the straddling run is steady and every run is one state.
+        let coarse = try compareRounds(base, new)
+        XCTAssertEqual(coarse.excluded.total, 0)
+    }
+
     // Defect 3: a round-trip file with one long stall (trips per second x0.31)
     // and identical percentiles is no regression: round trips are gated on
     // their percentiles.

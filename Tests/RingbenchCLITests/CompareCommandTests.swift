@@ -89,6 +89,7 @@ final class CompareCommandTests: XCTestCase {
              "missing field machine"),
             (["compare", base], "Missing expected argument"),
             (["compare", base, base, "--threshold=-1"], "--threshold must be"),
+            (["compare", base, base, "--state-tolerance", "0"], "--state-tolerance must be"),
             (["compare", base, base, "--format", "yaml"], "yaml"),
         ]
         for (arguments, expected) in cases {

@@ -47,6 +47,9 @@ public struct CompareOptions: Codable, Sendable, Equatable {
     public var noiseMultiplier: Double = 3
     /// A probe differing by more than this fraction flags the machine state.
     public var probeTolerance: Double = 0.5
+    /// Runs whose own cache-line probes are within this factor of a state's
+    /// fastest run are one host state (`RunSelection`).
+    public var stateTolerance: Double = HostState.tolerance
     /// Compare figure / physical limit instead of raw figures.
     public var normalize: Bool = false
     public var allowDifferentMachines: Bool = false
@@ -196,7 +199,7 @@ public enum ResultComparison {
             guard let n = newByKey[b.key] else { continue }
             // Each run's own probes choose the runs judged (RunSelection);
             // without them, the document's probes flag the machine state.
-            let choice = RunSelection.choose(b, n, minimumValues: options.minRankRepetitions)
+            let choice = RunSelection.choose(b, n, minimumValues: options.minRankRepetitions, tolerance: options.stateTolerance)
             report.excluded = report.excluded + choice.excluded
             let state: String?
             if options.normalize {

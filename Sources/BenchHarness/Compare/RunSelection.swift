@@ -39,18 +39,25 @@ public enum RunSelection {
         var poorerSide: Int { min(baseValues, newValues) }
     }
 
-    public static func choose(_ base: ResultSet.PooledRun, _ new: ResultSet.PooledRun, minimumValues: Int) -> Choice {
+    /// `tolerance` (`compare --state-tolerance`): how far apart two cache
+    /// lines may be and still be one state, as a factor; by default the
+    /// factor that decides `HostState.steady`. Finer than that, a run whose
+    /// own two probes differ by more is unsteady here too.
+    public static func choose(_ base: ResultSet.PooledRun, _ new: ResultSet.PooledRun, minimumValues: Int,
+                              tolerance: Double = HostState.tolerance) -> Choice {
         let all = Choice(base: base, new: new, stateNs: nil, excluded: ExcludedRuns(), common: true)
         let probed = (base.runs + new.runs).compactMap(\.hostState)
         guard !probed.isEmpty else { return all }
-        let lines = probed.filter(\.steady).map(line).sorted()
+        func agree(_ a: Double, _ b: Double) -> Bool { min(a, b) > 0 && max(a, b) <= min(a, b) * tolerance }
+        func steady(_ h: HostState) -> Bool { h.steady && agree(h.cacheLineBeforeNs, h.cacheLineAfterNs) }
+        let lines = probed.filter(steady).map(line).sorted()
         var states: [State] = []
-        for l in lines where !(states.last.map { HostState.agree($0.fastestNs, l) } ?? false) {
+        for l in lines where !(states.last.map { agree($0.fastestNs, l) } ?? false) {
             states.append(State(fastestNs: l))
         }
         func stateIndex(_ run: RunRecord) -> Int? {
-            guard let h = run.hostState, h.steady else { return nil }
-            return states.firstIndex { HostState.agree($0.fastestNs, line(h)) }
+            guard let h = run.hostState, steady(h) else { return nil }
+            return states.firstIndex { agree($0.fastestNs, line(h)) }
         }
         for run in base.runs { if let i = stateIndex(run) { states[i].baseValues += values(run) } }
         for run in new.runs { if let i = stateIndex(run) { states[i].newValues += values(run) } }
@@ -72,7 +79,7 @@ public enum RunSelection {
             for ((run, probes), round) in zip(zip(side.runs, side.probes), side.rounds) {
                 if run.hostState == nil {
                     excluded.unprobed += 1
-                } else if run.hostState?.steady == false {
+                } else if let h = run.hostState, !steady(h) {
                     excluded.unsteady += 1
                 } else if stateIndex(run) != judged {
                     excluded.otherState += 1
