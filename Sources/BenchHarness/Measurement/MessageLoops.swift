@@ -1,5 +1,4 @@
 import CShim
-import Histogram
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,4 @@
 import CShim
-import Histogram
 import ShmRing
 
 /// The exchange's round-trip floor: the smallest public-API program over one
