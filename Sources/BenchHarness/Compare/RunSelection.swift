@@ -48,7 +48,7 @@ public enum RunSelection {
         let all = Choice(base: base, new: new, stateNs: nil, excluded: ExcludedRuns(), common: true)
         let probed = (base.runs + new.runs).compactMap(\.hostState)
         guard !probed.isEmpty else { return all }
-        func agree(_ a: Double, _ b: Double) -> Bool { min(a, b) > 0 && max(a, b) <= min(a, b) * tolerance }
+        func agree(_ a: Double, _ b: Double) -> Bool { HostState.agree(a, b, within: tolerance) }
         func steady(_ h: HostState) -> Bool { h.steady && agree(h.cacheLineBeforeNs, h.cacheLineAfterNs) }
         let lines = probed.filter(steady).map(line).sorted()
         var states: [State] = []

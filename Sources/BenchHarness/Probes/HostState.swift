@@ -37,8 +37,9 @@ public struct HostState: Codable, Sendable, Equatable {
         steady = Self.agree(cacheLineBeforeNs, cacheLineAfterNs)
     }
 
-    /// Whether two cache-line figures belong to the same host state.
-    public static func agree(_ a: Double, _ b: Double) -> Bool {
+    /// Whether two cache-line figures belong to the same host state (within
+    /// `tolerance`, a factor; `compare --state-tolerance` may ask for less).
+    public static func agree(_ a: Double, _ b: Double, within tolerance: Double = tolerance) -> Bool {
         min(a, b) > 0 && max(a, b) <= min(a, b) * tolerance
     }
 
