@@ -11,6 +11,9 @@
 #   copy-side-by-side.txt                issue 15: real text lines and 64 KiB length-framed records,
 #                                        page cache -> tmpfs, cat|cat vs a FIFO vs pub|sub (and, on the
 #                                        text, pub|sub --framing bytes), interleaved rounds, medians;
+#                                        beside them the limit: the same bytes written alone from
+#                                        memory to the output file system ("writeonly"), which no
+#                                        pipeline ending in a write there can beat;
 #                                        the CPU time of each side (perf stat, if installed); plus the
 #                                        per-line latency of a live pub|sub, lines and bytes framing
 # Usage: bench/pipelines.sh [OUTDIR]   (RINGBENCH=path/to/ringbench; SIZE_MB=1024 for the copy)
@@ -45,6 +48,16 @@ import struct, sys
 data = open(sys.argv[1], "rb").read(); out = open(sys.argv[2], "wb")
 for i in range(len(data) // 65536):
     out.write(struct.pack("<I", 65536)); out.write(data[i * 65536:(i + 1) * 65536])' "$text" "$records"
+  write_alone='
+import os, sys, time
+data = memoryview(open(sys.argv[1], "rb").read())
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+start = time.monotonic_ns()
+done = 0
+while done < len(data):
+    done += os.write(fd, data[done:done + (1 << 18)])
+os.close(fd)
+print(time.monotonic_ns() - start)'
   rounds=${ROUNDS:-8}
   ring=ringbench-bench-copy-$$
   report=$out/copy-side-by-side.txt
@@ -62,10 +75,14 @@ for i in range(len(data) // 65536):
     while [ $r -lt "$rounds" ]; do
       mechs="catcat fifo pubsub"
       [ $kind = lines ] && mechs="$mechs pubbytes"
-      for mech in $mechs ${BEFORE:+before}; do
+      for mech in $mechs writeonly ${BEFORE:+before}; do
         rm -f "$dir/copy" "$dir/fifo"
         t0=$(date +%s%N)
         case $mech in
+          # The limit: the last stage's work alone (the bytes already in
+          # memory, written in 256 KiB writes); the script times itself, so
+          # the interpreter's start and the read of the input are left out.
+          writeonly) elapsed=$(python3 -c "$write_alone" "$input" "$dir/copy") ;;
           catcat) cat "$input" | cat > "$dir/copy" ;;
           fifo) mkfifo "$dir/fifo"; cat "$input" > "$dir/fifo" & cat "$dir/fifo" > "$dir/copy"; wait ;;
           pubsub) "$bin" pub "$ring" --framing $framing < "$input" | "$bin" sub "$ring" --framing $framing > "$dir/copy" ;;
@@ -74,7 +91,8 @@ for i in range(len(data) // 65536):
         esac
         t1=$(date +%s%N)
         [ $mech = before ] || cmp -s "$input" "$dir/copy" || { echo "$mech copy of $kind differs" >&2; exit 1; }
-        echo "$mech $(( t1 - t0 ))" >> "$dir/times"
+        [ $mech = writeonly ] || elapsed=$(( t1 - t0 ))
+        echo "$mech $elapsed" >> "$dir/times"
       done
       r=$((r + 1))
     done
@@ -85,6 +103,7 @@ for i in range(len(data) // 65536):
         for (m in n) printf "%-10s %-8s median %.3f s  (%.0f MB/s)  min %.3f  max %.3f  %d runs\n", kind, m, s[m] / 1e9, bytes / s[m] * 1e3, v[m, 1] / 1e9, v[m, n[m]] / 1e9, n[m]
         printf "%-10s pub|sub speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubsub"], s["fifo"] / s["pubsub"]
         if ("pubbytes" in s) printf "%-10s pub|sub --framing bytes speed-up: %.2fx over cat|cat, %.2fx over the FIFO\n", kind, s["catcat"] / s["pubbytes"], s["fifo"] / s["pubbytes"]
+        printf "%-10s limit: the bytes written alone to the output take %.3f s, so no pipeline ending there beats cat|cat by more than %.2fx; pub|sub reaches %.0f%% of that limit%s\n", kind, s["writeonly"] / 1e9, s["catcat"] / s["writeonly"], 100 * s["writeonly"] / s["pubsub"], ("pubbytes" in s) ? sprintf(", --framing bytes %.0f%%", 100 * s["writeonly"] / s["pubbytes"]) : ""
         if ("before" in s) printf "%-10s pub|sub before: %.2fx over cat|cat; now %.2fx faster than before\n", kind, s["catcat"] / s["before"], s["before"] / s["pubsub"]
       }' | sort >> "$report"
   done
