@@ -83,6 +83,12 @@ struct ProbeOptions: ParsableArguments {
             transform: OptionRules.wait.transform)
     var settle: Double = 0
 
+    @Option(name: .customLong("settle-budget"), parsing: .unconditional,
+            help: OptionRules.wait.help("With --settle: the most the whole command waits, all runs together; once it is spent, runs start at once and say so in their notes. Default: no cap.",
+                                        valueName: "SECONDS"),
+            transform: OptionRules.wait.transform)
+    var settleBudget: Double?
+
     /// Probes the CPUs runs with this pinning use, unless --no-probes.
     func measure(pin: PinPolicy, processes: Int = 2) throws -> ProbeResults? {
         if settle > 0, noProbes {
@@ -95,11 +101,14 @@ struct ProbeOptions: ParsableArguments {
     /// is the first reference state, lowered by faster runs and given up
     /// when a run never saw it (`HostSettle.saw`). Nil without `--settle`.
     func settling(_ probes: ProbeResults?) throws -> HostSettle? {
-        guard settle > 0 else { return nil }
+        guard settle > 0 else {
+            if settleBudget != nil { throw CommandFailure(message: "--settle-budget caps the waits of --settle: give --settle SECONDS too", code: 2) }
+            return nil
+        }
         guard let reference = probes?.cacheLine.bestRoundTrip?.ns else {
             throw CommandFailure(message: "--settle needs two CPUs to probe a cache line between", code: 2)
         }
-        return HostSettle(referenceNs: reference, seconds: settle)
+        return HostSettle(referenceNs: reference, seconds: settle, budgetSeconds: settleBudget)
     }
 }
 

@@ -27,6 +27,7 @@ final class BadInputTests: XCTestCase {
             ("--producers", ["0", "-1", "1024"]),
             ("--consumers", ["0", "5000"]),
             ("--settle", ["-1", "nan", "inf", "86401", "abc"]),
+            ("--settle-budget", ["-1", "nan", "abc"]),
         ])
         cases += [
             ["run", "--capacity=-5"],
@@ -39,6 +40,7 @@ final class BadInputTests: XCTestCase {
             ["run", "--mode", "sideways"],
             ["run", "--settle", "5", "--no-probes"],
             ["suite", "--settle", "5", "--pin", "0"],
+            ["run", "--settle-budget", "5"],
             ["run", "--mode", "roundtrip", "--batch", "4"],
             ["run", "--format", "xml"],
             ["run", "--output", fixtures.directory],

@@ -24,6 +24,9 @@ public struct HostState: Codable, Sendable, Equatable {
     public var cacheLineAfterNs: Double
     /// The two probes agree within `tolerance`: the run saw one host state.
     public var steady: Bool
+    /// `--settle`: how long the run waited for the reference state before
+    /// it started (nil: it did not wait). Counts against `--settle-budget`.
+    public var settleWaitSeconds: Double?
 
     public static let samples = 20
     /// The host's states here differ by 2x or more; probes of one state
@@ -60,20 +63,28 @@ public struct HostState: Codable, Sendable, Equatable {
     /// or this first probe if it is faster); returns the last probe and, if
     /// it waited, a note for the run saying how long and whether the state
     /// came back.
+    /// Waits at most `settle.nextWaitSeconds` (`--settle-budget` may cut it
+    /// to nothing: the note then says the budget is spent). Returns the
+    /// seconds waited too.
     static func settle(_ cpus: [Int], from first: Double,
-                       _ settle: HostSettle) throws(HarnessError) -> (line: Double, note: String?) {
+                       _ settle: HostSettle) throws(HarnessError) -> (line: Double, note: String?, waited: Double) {
         let target = min(settle.referenceNs, first)
-        guard !agree(first, target) else { return (first, nil) }
+        guard !agree(first, target) else { return (first, nil, 0) }
+        if settle.isBudgetSpent {
+            return (first, String(format: "settle: the command's --settle-budget of %.1f s is spent; started at once in %.0f ns (fastest host state seen %.0f ns)",
+                                  settle.budgetSeconds ?? 0, first, target), 0)
+        }
+        let limit = settle.nextWaitSeconds
         let start = cshim_monotonic_ns()
         var line = first, waited = 0.0
-        while !agree(line, target), waited < settle.seconds {
+        while !agree(line, target), waited < limit {
             usleep(250_000)
             line = try probe(cpus)
             waited = Double(cshim_monotonic_ns() &- start) / 1e9
         }
         let outcome = agree(line, target) ? "it came back" : "it did not come back"
         return (line, String(format: "settle: waited %.1f s for the fastest host state seen (cache line %.0f ns; %.0f ns when the run was due, %.0f ns when it started): %@",
-                             waited, target, first, line, outcome))
+                             waited, target, first, line, outcome), waited)
     }
 }
 
@@ -81,13 +92,32 @@ public struct HostState: Codable, Sendable, Equatable {
 /// to the fastest state the command has seen (`referenceNs`, a cache-line
 /// round trip: the first probe's, lowered by every faster run probe), so
 /// that a suite's rows land in one state where they can.
+///
+/// `--settle-budget` caps what the whole command waits: on a host that
+/// flips placement every few seconds, 3 s waits before most runs made each
+/// gate run take 220-425 s instead of ~140 (96-282 s of settling per gate
+/// run, results/vm-2026-12-07-gate/gate-check-rounds10-e). Once the budget
+/// is spent, runs start at once (and say so); the compare then judges the
+/// rows that landed in one state and leaves the others out.
 public struct HostSettle: Sendable {
     public var referenceNs: Double
     public var seconds: Double
-    public init(referenceNs: Double, seconds: Double) {
+    /// The whole command's waiting allowance (nil: no cap), and what is left of it.
+    public let budgetSeconds: Double?
+    public private(set) var budgetLeftSeconds: Double?
+
+    public init(referenceNs: Double, seconds: Double, budgetSeconds: Double? = nil) {
         self.referenceNs = referenceNs
         self.seconds = seconds
+        self.budgetSeconds = budgetSeconds
+        budgetLeftSeconds = budgetSeconds
     }
+
+    /// The longest the next run may wait.
+    public var nextWaitSeconds: Double { min(seconds, max(0, budgetLeftSeconds ?? .infinity)) }
+
+    /// A budget was set and nothing of it is left.
+    public var isBudgetSpent: Bool { (budgetLeftSeconds ?? 1) <= 0 }
 
     /// Follows the states a run's own probes saw: a faster one lowers the
     /// reference; a run that did not see the reference state at all (its
@@ -100,6 +130,7 @@ public struct HostSettle: Sendable {
     /// again by the next run that sees it.
     public mutating func saw(_ state: HostState?) {
         guard let state else { return }
+        if let waited = state.settleWaitSeconds, let left = budgetLeftSeconds { budgetLeftSeconds = left - waited }
         let line = min(state.cacheLineBeforeNs, state.cacheLineAfterNs)
         if line < referenceNs || !HostState.agree(line, referenceNs) { referenceNs = line }
     }

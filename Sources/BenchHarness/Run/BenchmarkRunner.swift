@@ -55,9 +55,9 @@ public enum BenchmarkRunner {
                                         memory: placement.memory)
         let probed = options.probesHostState ? HostState.probedCPUs(placement.cpus, producers: scenario.producers) : nil
         var lineBefore = try probed.map(HostState.probe)
-        var settleNote: String?
+        var settleNote: String?, settleWait = 0.0
         if let probed, let first = lineBefore, let settle = options.settle {
-            (lineBefore, settleNote) = try HostState.settle(probed, from: first, settle)
+            (lineBefore, settleNote, settleWait) = try HostState.settle(probed, from: first, settle)
         }
         var measured: [RepetitionResult] = []
         for index in 0..<(options.warmup + options.repetitions) {
@@ -67,6 +67,7 @@ public enum BenchmarkRunner {
         var hostState: HostState?
         if let probed, let lineBefore {
             hostState = HostState(cpus: probed, cacheLineBeforeNs: lineBefore, cacheLineAfterNs: try HostState.probe(probed))
+            if settleWait > 0 { hostState?.settleWaitSeconds = settleWait }
         }
         var notes: [String] = []
         if scenario.mode == .throughput, scenario.consumers > 1, !capabilities.broadcast, !DeliveryLedger.isExact(for: scenario) {
