@@ -58,14 +58,12 @@ public struct HostState: Codable, Sendable, Equatable {
         try CacheLineProbe.measurePair(cpus[0], cpus[1], samples: samples).min
     }
 
-    /// Waits, probing every 0.25 s for up to `settle.seconds`, until the
+    /// Waits, probing every 0.25 s for up to `settle.nextWaitSeconds`
+    /// (`--settle`, cut by what is left of `--settle-budget`), until the
     /// pair's cache line agrees with the fastest state seen (the reference,
-    /// or this first probe if it is faster); returns the last probe and, if
-    /// it waited, a note for the run saying how long and whether the state
-    /// came back.
-    /// Waits at most `settle.nextWaitSeconds` (`--settle-budget` may cut it
-    /// to nothing: the note then says the budget is spent). Returns the
-    /// seconds waited too.
+    /// or this first probe if it is faster); returns the last probe, the
+    /// seconds waited and, if it waited (or the budget was spent), a note for
+    /// the run saying how long and whether the state came back.
     static func settle(_ cpus: [Int], from first: Double,
                        _ settle: HostSettle) throws(HarnessError) -> (line: Double, note: String?, waited: Double) {
         let target = min(settle.referenceNs, first)
