@@ -252,10 +252,13 @@ struct Publisher {
     /// header store and a copy per record), waiting like `publish` for one
     /// the ring has no room for.
     mutating func publishAll(from input: inout RecordInput, into producer: inout RecordRing.Producer) throws {
+        // Read once: the loop's stores into the ring may alias `input`, so
+        // `input.framing` would be loaded again for every record.
+        let lines = input.framing == .lines
         while true {
             var waiting: UnsafeRawBufferPointer?
             try producer.writeRecords { writer throws in
-                while let record = try input.framing == .lines ? input.nextLine() : input.next() {
+                while let record = try lines ? input.nextLine() : input.next() {
                     guard let payload = try writer.append(record.count) else { waiting = record; return }
                     if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
                 }
