@@ -27,6 +27,23 @@ static void pin(int cpu) {
     if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity (running unpinned)");
 }
 
+/* A side whose peer died would spin on a full (or empty) ring for ever: every
+ * 2^20 fruitless tries in a row (milliseconds, off the measured path) it looks
+ * whether the peer still exists and gives up with a line if not. */
+#define PEER_CHECK_TRIES (1u << 20)
+
+static void producer_check_consumer(pid_t child) {
+    int status;
+    if (waitpid(child, &status, WNOHANG) == child) {
+        fprintf(stderr, "spsc_floor: the consumer exited (status %d) before reading every message\n", status);
+        exit(1);
+    }
+}
+
+static void consumer_check_producer(pid_t parent) {
+    if (getppid() != parent) _exit(6); /* the producer (our parent) is gone */
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -48,8 +65,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t child = fork(); /* single-threaded here */
     if (child == 0) {
+        unsigned idle = 0;
         pin(1);
         shmring_spsc_consumer *c;
         if (shmring_spsc_claim_consumer(ring, SHMRING_WAIT_SPIN, &c) != SHMRING_OK) _exit(3);
@@ -58,7 +77,8 @@ int main(int argc, char **argv) {
             const void *first;
             size_t stride, n;
             int s = shmring_spsc_try_peek(c, batch, &first, &stride, &n);
-            if (s == SHMRING_AGAIN) continue;
+            if (s == SHMRING_AGAIN) { if (++idle == PEER_CHECK_TRIES) { idle = 0; consumer_check_producer(parent); } continue; }
+            idle = 0;
             if (s != SHMRING_OK) _exit(4);
             for (size_t i = 0; i < n; i++) {
                 uint64_t value;
@@ -70,7 +90,8 @@ int main(int argc, char **argv) {
         while (expected < count) {
             size_t n = 1;
             int s = batch == 1 ? shmring_spsc_try_pop(c, values, 8) : shmring_spsc_try_pop_batch(c, values, batch, &n);
-            if (s == SHMRING_AGAIN) continue;
+            if (s == SHMRING_AGAIN) { if (++idle == PEER_CHECK_TRIES) { idle = 0; consumer_check_producer(parent); } continue; }
+            idle = 0;
             if (s != SHMRING_OK) _exit(4);
             for (size_t i = 0; i < n; i++) if (values[i] != expected++) _exit(5);
         }
@@ -82,12 +103,14 @@ int main(int argc, char **argv) {
     if (shmring_spsc_claim_producer(ring, SHMRING_WAIT_SPIN, &p) != SHMRING_OK) return 1;
     uint64_t next = 0, values[1024];
     size_t filled = 0; /* values[0..<filled] hold next, next + 1, ...: filled once, not at every retry */
+    unsigned idle = 0;
     double start = now();
     while (reserve && next < count) {
         void *first;
         size_t stride, n, want = count - next < batch ? (size_t)(count - next) : batch;
         int s = shmring_spsc_try_reserve(p, want, &first, &stride, &n);
-        if (s == SHMRING_AGAIN) continue;
+        if (s == SHMRING_AGAIN) { if (++idle == PEER_CHECK_TRIES) { idle = 0; producer_check_consumer(child); } continue; }
+        idle = 0;
         if (s != SHMRING_OK) { fprintf(stderr, "reserve: %s\n", shmring_last_error_message()); return 1; }
         for (size_t i = 0; i < n; i++) {
             uint64_t value = next + i;
@@ -103,7 +126,8 @@ int main(int argc, char **argv) {
             filled = want;
         }
         int s = batch == 1 ? shmring_spsc_try_push(p, values, 8) : shmring_spsc_try_push_batch(p, values, want, &n);
-        if (s == SHMRING_AGAIN) continue;
+        if (s == SHMRING_AGAIN) { if (++idle == PEER_CHECK_TRIES) { idle = 0; producer_check_consumer(child); } continue; }
+        idle = 0;
         if (s != SHMRING_OK) { fprintf(stderr, "push: %s\n", shmring_last_error_message()); return 1; }
         next += n;
         filled = 0;
