@@ -99,6 +99,44 @@ struct RecordOutput: ~Copyable {
         }
     }
 
+    /// Adds every record `consumer` has published now, up to the batch's
+    /// room (`tryPeekRecords`); returns how many. The lines framing's common
+    /// case, a short line staged with its newline, runs on locals written
+    /// back once: with `self`'s fields the compiler stored and reloaded each
+    /// of them for every line, as the copies into the stage may alias `self`
+    /// (results/vm-2026-12-07-pub-instructions). Everything else goes
+    /// through `append`.
+    @inline(__always)
+    mutating func appendPublished(from consumer: inout RecordRing.Consumer) throws(ShmError) -> Int {
+        guard framing == .lines, !omitNextNewline else {
+            return try consumer.tryPeekRecords { record in
+                append(record)
+                return hasRoom
+            }
+        }
+        let stage = self.stage
+        let runStart = staged
+        var end = staged
+        let roomEnd = staged &+ (Self.batchBytes &- pendingBytes)
+        var fast = true
+        // The staged run [runStart, end) joins the batch as one piece, also
+        // when a header turns out impossible (what was read joins the batch).
+        defer { if fast, end > runStart { extendStaged(end &- runStart) } }
+        return try consumer.tryPeekRecords { record in
+            let length = record.count
+            if fast, length < Self.inPlaceBytes, !(length == 1 && record[0] == RecordInput.unterminatedLineMarker) {
+                if length > 0 { ShortBytes.copy(stage + end, record.baseAddress!, length) }
+                (stage + end + length).storeBytes(of: UInt8(0x0A), as: UInt8.self)
+                end &+= length &+ 1
+                return end < roomEnd
+            }
+            if fast, end > runStart { extendStaged(end &- runStart) }
+            fast = false
+            append(record)
+            return hasRoom
+        }
+    }
+
     /// (The stage always has room: `hasRoom` leaves more than a small record and its framing.)
     @inline(__always)
     private mutating func stageNewline() {
