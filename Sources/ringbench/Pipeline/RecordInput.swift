@@ -94,23 +94,36 @@ struct RecordInput: ~Copyable {
         return !atEnd
     }
 
-    /// `next()` for the lines framing's common case: a line whose newline
-    /// the last scan found, no longer than the largest record (no framing
-    /// switch, no end-of-input cases); anything else goes to `next()`.
+    /// The lines framing's common case, many per call: appends every line
+    /// the last newline scan found (up to the first longer than the largest
+    /// record, which `next()` reports) to `writer` and copies it in. Works on
+    /// locals written back once: with `self`'s fields the compiler stored and
+    /// reloaded each of them for every line, as the copies into the ring may
+    /// alias `self` (results/vm-2026-12-07-pub-instructions). Returns the
+    /// line the ring has no room for now (taken: publish it by waiting), or
+    /// nil when the scan's lines are used up (`next()` goes on from there).
     @inline(__always)
-    mutating func nextLine() throws -> UnsafeRawBufferPointer? {
-        if nextNewline < newlineCount {
-            let end = newlineBase &+ Int(newlines[nextNewline])
-            let length = end &- start
-            if length <= maximumRecord {
-                nextNewline &+= 1
-                let line = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: length)
-                start = end &+ 1
-                records &+= 1
-                return line
-            }
+    mutating func writeScannedLines(into writer: inout RecordRing.RecordWriter) throws(ShmError) -> UnsafeRawBufferPointer? {
+        var next = nextNewline, start = self.start
+        let first = next
+        defer {
+            nextNewline = next
+            self.start = start
+            records &+= next &- first
         }
-        return try next()
+        let count = newlineCount, base = newlineBase, newlines = self.newlines
+        let bytes = UnsafeRawPointer(buffer.baseAddress!), largest = maximumRecord
+        while next < count {
+            let end = base &+ Int(newlines[next])
+            let length = end &- start
+            guard length <= largest else { return nil }
+            let line = UnsafeRawBufferPointer(start: bytes + start, count: length)
+            next &+= 1
+            start = end &+ 1
+            guard let payload = try writer.append(length) else { return line }
+            if length > 0 { ShortBytes.copy(payload, line.baseAddress!, length) }
+        }
+        return nil
     }
 
     /// The next complete record in the buffer (valid until the next
