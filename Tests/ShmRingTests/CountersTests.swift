@@ -152,6 +152,28 @@ final class CountersTests: XCTestCase {
         XCTAssertEqual([p.recordsPublished, p.bytesPublished], [5, 233])
     }
 
+    /// Records read many per call (`tryPeekRecords`, sub's path) count at
+    /// `release()` like those of `tryPeek` (they once did not: `ringbench
+    /// stat` showed a busy sub consuming nothing).
+    func testRecordsReadManyPerCallCountAtRelease() throws {
+        let ring = try RecordRing.create(backing: .anon, name: nil, capacity: 256, maximumRecordLength: 100)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(wait: .spin)
+        for length in [3, 10, 0, 20] { XCTAssertTrue(try producer.tryReserve(length) { _ in }) }
+        producer.commit()
+        var seen = 0
+        XCTAssertEqual(try consumer.tryPeekRecords { _ in seen += 1; return seen < 2 }, 2, "stops after the body says no")
+        XCTAssertEqual(try side(ring.region, "consumer").recordsConsumed, 0, "read, not released")
+        consumer.release()
+        var c = try side(ring.region, "consumer")
+        XCTAssertEqual([c.recordsConsumed, c.bytesConsumed], [2, 13])
+        XCTAssertNotNil(try consumer.tryPeek { $0.count })
+        XCTAssertEqual(try consumer.tryPeekRecords { _ in true }, 1)
+        consumer.release()
+        c = try side(ring.region, "consumer")
+        XCTAssertEqual([c.recordsConsumed, c.bytesConsumed], [4, 33])
+    }
+
     func queueWorkload<Q: MPMCQueue>(_ type: Q.Type) throws -> EndpointCounterValues {
         let queue = try Q.create(backing: .anon, name: nil, capacity: 8, messageSize: 24, options: RegionOptions())
         XCTAssertEqual(try counters(queue.region).map(\.claims), [1], "the creating value claims this process's slot")

@@ -31,8 +31,14 @@ extension RecordRing.Consumer {
         let capacity = geometry.capacity
         let largest = UInt64(geometry.maximumRecordLength)
         var position = readPosition
-        var count = 0
-        defer { readPosition = position }
+        var count = 0, bytes: UInt64 = 0
+        defer {
+            readPosition = position
+            // Counted at `release()`, as `tryPeek`'s records are (once per
+            // call, not per record).
+            unreleasedRecords &+= UInt64(truncatingIfNeeded: count)
+            unreleasedBytes &+= bytes
+        }
         while available > 0 {
             let at = UInt64(geometry.offset(position))
             let header = UnsafeRawPointer(data + Int(truncatingIfNeeded: at))
@@ -62,6 +68,7 @@ extension RecordRing.Consumer {
             position &+= footprint
             available &-= footprint
             count &+= 1
+            bytes &+= length
             if !goOn { break }
         }
         return count
