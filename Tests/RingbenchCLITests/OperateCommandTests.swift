@@ -90,7 +90,12 @@ final class OperateCommandTests: XCTestCase {
         let dir = scratch.path
         let pub = try Ringbench.start(["pub", "slow", "--directory", dir, "--count", "1M", "--size", "100", "--capacity", "64K",
                                        "--consumer-grace", "30"])
-        let sub = try Ringbench.start(["sub", "slow", "--directory", dir, "--wait", "park"])
+        // sub's output goes to /dev/null (exec keeps the pid), not to a pipe
+        // nobody reads until the end: there its first write would block
+        // before it released (counted) anything, and the wait below would
+        // run out its 200 rounds (~36 s) before going on.
+        let sub = try Ringbench.start(["-c", "exec \"$0\" sub slow --directory \"$1\" --wait park > /dev/null", Ringbench.executable.path, dir],
+                                      executable: URL(fileURLWithPath: "/bin/sh"))
         let doomed = try Ringbench.start(["pub", "doomed", "--directory", dir, "--count", "1M", "--capacity", "64K"])
         defer {
             for running in [sub, pub, doomed] where running.process.isRunning {
