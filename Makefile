@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/ringbench
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 export RINGBENCH_COMMIT := $(COMMIT)
 
-.PHONY: all deps build release release-static test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples cabi cabi-test interop python-package python-fastpath
+.PHONY: all deps build release release-static test bench bench-quick bench-json probe clean check-ipc numa-check report-check fault-check fault-campaign sanitize sanitize-address sanitize-thread fuzz examples examples-swift cabi cabi-test interop python-package python-fastpath
 
 all: release
 
@@ -70,9 +70,14 @@ probe: release
 	$(RELEASE_BIN) probe
 
 # The example pipeline (Examples/Pipeline, its own package on ShmRing only),
-# built once here so its test only runs it.
-examples: deps cabi
+# built once here so that its test (ExamplePipelineTests) only runs it.
+# `make examples` adds the C pair, which needs the release builds of
+# libshmring.so: `make interop` builds and runs it (CI), and `make test`,
+# which never uses the C ABI, no longer builds it.
+examples-swift: deps
 	$(SWIFT) build --package-path Examples/Pipeline --scratch-path .build-examples
+
+examples: examples-swift cabi
 	$(CC_STRICT) Examples/c/producer.c $(CABI_LINK) -o $(CABI_DIR)/example-producer
 	$(CC_STRICT) Examples/c/consumer.c $(CABI_LINK) -o $(CABI_DIR)/example-consumer
 
@@ -131,7 +136,7 @@ python-package: cabi python-fastpath
 	cp $(CABI_DIR)/libshmring.so python/shmring/libshmring.so
 
 # Tests, then a check that nothing was left in ipcs or /dev/shm.
-test: deps examples
+test: deps examples-swift
 	@sh .ci/ipc-snapshot > .build-ipc-before 2>/dev/null || true
 	$(SWIFT) build
 	$(SWIFT) test --disable-swift-testing
