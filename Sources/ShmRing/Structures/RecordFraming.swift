@@ -26,6 +26,13 @@ extension RecordLayout {
         headerSize + (length + headerSize - 1) & ~(headerSize - 1)
     }
 
+    /// The error for a record longer than a ring's largest (every ring
+    /// kind's writers). Out of line: the hot paths build no string.
+    @usableFromInline @inline(never)
+    static func tooLong(_ length: Int, largest: Int) -> ShmError {
+        .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(largest) bytes")
+    }
+
     /// Writes the common 8 bytes of a record header at `header`.
     @inlinable @inline(__always)
     static func writeHeader(_ header: UnsafeMutableRawPointer, length: UInt32, type: UInt32) {

@@ -275,7 +275,7 @@ public struct RecordRing: Sendable {
         public mutating func tryReserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
             try endpoint.checkNotForked()
             guard length >= 0, length <= geometry.maximumRecordLength else {
-                throw .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(geometry.maximumRecordLength) bytes")
+                throw RecordLayout.tooLong(length, largest: geometry.maximumRecordLength)
             }
             let footprint = UInt64(RecordLayout.footprint(length: length))
             guard try padToTheEnd(unlessItHolds: footprint), try freeBytes(wanted: footprint) >= footprint else { commit(); return false }

@@ -20,7 +20,7 @@ extension RecordRing.Consumer {
     /// padding record must end the ring and cannot start it. Each step
     /// consumes at least 8 published bytes, so the loop is bounded by the
     /// ring's capacity.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func tryPeekRecords(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Bool) throws(ShmError) -> Int {
         try endpoint.checkNotForked()
         // The acquire in `publishedBytes` (or the earlier one that set the
@@ -129,7 +129,7 @@ extension RecordRing {
         @inlinable @inline(__always)
         public mutating func append(_ length: Int) throws(ShmError) -> UnsafeMutableRawPointer? {
             if _slowPath(forked) { try Endpoint.throwForked(name: name, side: .producer) }
-            guard length >= 0, length <= geometry.maximumRecordLength else { throw Self.tooLong(length, geometry) }
+            guard length >= 0, length <= geometry.maximumRecordLength else { throw RecordLayout.tooLong(length, largest: geometry.maximumRecordLength) }
             let footprint = UInt64(RecordLayout.footprint(length: length))
             var at = geometry.offset(position)
             var toEnd = geometry.capacity &- UInt64(at)
@@ -173,11 +173,6 @@ extension RecordRing {
             let header = geometry.data + offset
             header.storeBytes(of: length, as: UInt32.self)
             header.storeBytes(of: type, toByteOffset: 4, as: UInt32.self)
-        }
-
-        @usableFromInline @inline(never)
-        static func tooLong(_ length: Int, _ geometry: Geometry) -> ShmError {
-            .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(geometry.maximumRecordLength) bytes")
         }
     }
 }
