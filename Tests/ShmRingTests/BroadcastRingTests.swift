@@ -66,6 +66,53 @@ final class BroadcastRingTests: XCTestCase {
         XCTAssertEqual(seen, [next, next, next])
     }
 
+    /// `writeRecords` (many records a call, on the writer's locals) over
+    /// many laps: every record reaches both consumers intact and in order
+    /// under `.block`, `append` says nil exactly when the slowest consumer
+    /// holds the room (never reusing what it still reads, also with the
+    /// producer's reuse ahead), and under `.overwrite` every record is
+    /// delivered or counted lost once.
+    func testBatchWriterDeliversEveryRecordAcrossLapsAndStopsAtTheSlowest() throws {
+        for policy in [BroadcastPolicy.block, .overwrite] {
+            let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100,
+                                                maximumConsumers: 4, policy: policy)
+            var producer = try ring.producer(wait: .spin)
+            var fast = try ring.consumer(from: .oldest, wait: .spin)
+            var slow = try ring.consumer(from: .oldest, wait: .spin)
+            var next: UInt64 = 0
+            var seen: (fast: UInt64, slow: UInt64) = (0, 0)
+            var fullStops = 0
+            for round in 0..<600 {
+                try producer.writeRecords { (writer: inout BroadcastRing.RecordWriter) throws(ShmError) in
+                    for _ in 0..<(round % 23) {
+                        let length = Self.length(next)
+                        guard let payload = try writer.append(length) else { fullStops += 1; return }
+                        Self.fill(UnsafeMutableRawBufferPointer(start: payload, count: length), index: next)
+                        next += 1
+                    }
+                }
+                producer.commit()
+                XCTAssertEqual(producer.sequence, next)
+                let got = try drain(&fast, expecting: seen.fast)
+                XCTAssertEqual(got.records.count + Int(got.lost.reduce(0, +)), Int(next - seen.fast))
+                seen.fast = next
+                if round % 3 == 0 {
+                    let got = try drain(&slow, expecting: seen.slow)
+                    if policy == .block { XCTAssertEqual(got.lost, [], "nothing lost under .block") }
+                    XCTAssertEqual(UInt64(got.records.count) + got.lost.reduce(0, +), next - seen.slow)
+                    seen.slow = next
+                }
+            }
+            XCTAssertGreaterThan(next, 2_000, "many laps of a 1 KiB ring")
+            if policy == .block {
+                XCTAssertGreaterThan(fullStops, 0, "the slow consumer held the producer")
+            }
+            XCTAssertThrowsError(try producer.writeRecords { (writer: inout BroadcastRing.RecordWriter) throws(ShmError) in _ = try writer.append(101) }) { error in
+                guard case ShmError.invalidArgument = error else { return XCTFail("\(error)") }
+            }
+        }
+    }
+
     func testJoinAndLeaveAtAnyTimeAndSlotsAreReused() throws {
         let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, maximumConsumers: 2)
         var producer = try ring.producer(wait: .spin)

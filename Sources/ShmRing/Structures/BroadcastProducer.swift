@@ -132,16 +132,12 @@ extension BroadcastRing {
         public mutating func tryReserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool {
             try endpoint.checkNotForked()
             guard length >= 0, length <= geometry.maximumRecordLength else {
-                throw .invalidArgument("record of \(length) bytes exceeds this ring's largest record, \(geometry.maximumRecordLength) bytes")
+                throw RecordLayout.tooLong(length, largest: geometry.maximumRecordLength)
             }
             let footprint = UInt64(RecordLayout.footprint(length: length, headerSize: BroadcastLayout.recordHeaderSize))
-            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
-            if footprint > toEnd {
-                guard try makeRoom(toEnd) else { commit(); return false }
-                writeHeader(length: UInt32(truncatingIfNeeded: toEnd &- 8), type: RecordLayout.paddingType)
-                writePosition &+= toEnd
+            if _slowPath(writePosition &+ footprint > writableEnd) {
+                guard try prepareRoom(footprint) else { return false }
             }
-            guard try makeRoom(footprint) else { commit(); return false }
             let at = geometry.offset(writePosition)
             try fill(UnsafeMutableRawBufferPointer(start: geometry.data + at + BroadcastLayout.recordHeaderSize, count: length))
             writeHeader(length: UInt32(truncatingIfNeeded: length), type: RecordLayout.recordType)
@@ -149,6 +145,31 @@ extension BroadcastRing {
             nextSequence &+= 1
             uncommittedRecords &+= 1
             uncommittedBytes &+= UInt64(truncatingIfNeeded: length)
+            return true
+        }
+
+        /// End of the room `tryReserve` (and `RecordWriter.append`) may
+        /// write without any other work: what `oldest` frees (nothing below
+        /// it is read or reused again), up to the end of this lap of the ring.
+        @inlinable
+        var writableEnd: UInt64 {
+            min(oldest &+ geometry.capacity, writePosition &- UInt64(geometry.offset(writePosition)) &+ geometry.capacity)
+        }
+
+        /// Makes `footprint` bytes writable at `writePosition` when they are
+        /// not below `writableEnd`: pads to the end of the ring if the record
+        /// does not fit before it, then reuses room (`makeRoom`). Returns
+        /// false, after committing what was written, when a live consumer
+        /// (`.block`) holds the room now.
+        @usableFromInline
+        mutating func prepareRoom(_ footprint: UInt64) throws(ShmError) -> Bool {
+            let toEnd = geometry.capacity &- UInt64(geometry.offset(writePosition))
+            if footprint > toEnd {
+                guard try makeRoom(toEnd) else { commit(); return false }
+                writeHeader(length: UInt32(truncatingIfNeeded: toEnd &- 8), type: RecordLayout.paddingType)
+                writePosition &+= toEnd
+            }
+            guard try makeRoom(footprint) else { commit(); return false }
             return true
         }
 
@@ -165,7 +186,11 @@ extension BroadcastRing {
         /// Makes `bytes` at `writePosition` writable: under `.block` only if
         /// no live consumer still needs what they hold; then moves
         /// `oldestPosition` past what they held (before any byte is written).
-        @inlinable
+        /// It moves it `reuseAhead` further when it can without waiting (up to
+        /// the published end and, under `.block`, the gate), so that the next
+        /// records' room is below `writableEnd`: once the ring has lapped, the
+        /// records of a batch then cost no call here each.
+        @usableFromInline
         mutating func makeRoom(_ bytes: UInt64) throws(ShmError) -> Bool {
             let end = writePosition &+ bytes
             guard end > geometry.capacity else { return true } // first lap: nothing reused
@@ -175,7 +200,9 @@ extension BroadcastRing {
                 try rescan(needing: reused)
                 if reused > gate { return false }
             }
-            try advanceOldest(past: reused)
+            var ahead = min(reused &+ geometry.reuseAhead, publishedPosition)
+            if !geometry.overwrite { ahead = min(ahead, gate) } // no live cursor is below the gate
+            try advanceOldest(past: max(reused, ahead))
             return true
         }
 

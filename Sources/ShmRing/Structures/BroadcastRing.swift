@@ -260,6 +260,11 @@ extension BroadcastRing {
         @usableFromInline let evict: Bool
         /// `.evict`'s timeout; 0 otherwise.
         @usableFromInline let evictAfterNs: UInt64
+        /// How far past what it must reuse the producer frees room in one go
+        /// (`Producer.makeRoom`): a sixteenth of the ring, at most 16 KiB. A
+        /// consumer under `.overwrite` is lapped that much earlier; a joiner
+        /// at `.oldest` starts that much later.
+        @usableFromInline let reuseAhead: UInt64
 
         init(_ ring: BroadcastRing) {
             base = ring.region.base
@@ -270,6 +275,7 @@ extension BroadcastRing {
             overwrite = ring.policy == .overwrite
             evictAfterNs = ring.policy.evictAfterNs
             evict = evictAfterNs != 0
+            reuseAhead = min(capacity / 16, 16 << 10)
         }
 
         @inlinable func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {

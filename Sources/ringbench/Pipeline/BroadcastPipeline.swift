@@ -38,7 +38,18 @@ struct BroadcastPublisher {
                 var more = true
                 while more {
                     more = try input.fill()
-                    while let record = try input.next() { try publish(record, into: &producer) }
+                    // Many records a batch (`writeRecords`); one the ring has no room for waits.
+                    while true {
+                        var waiting: UnsafeRawBufferPointer?
+                        try producer.writeRecords { writer throws in
+                            while let record = try input.next() {
+                                guard let payload = try writer.append(record.count) else { waiting = record; return }
+                                if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
+                            }
+                        }
+                        guard let record = waiting else { break }
+                        try publish(record, into: &producer)
+                    }
                     producer.commit()
                 }
             }
