@@ -337,6 +337,13 @@ extension BroadcastRing {
                 // Acquire: pairs with the producer's store; the header there is published.
                 let oldest = cshim_load_acquire(self.oldest)
                 guard isWithinOneRing(oldest, published) else {
+                    // Oldest past the published end we loaded: we were
+                    // preempted between the two loads while the producer
+                    // went on (it keeps oldest <= its published end, and
+                    // both only grow), so the published end has moved: try
+                    // again. Acquire: as above. A pair that stays wrong is
+                    // a corrupt region.
+                    if oldest > published, cshim_load_acquire(self.published) != published { continue }
                     throw corrupt("broadcast ring '\(name)' positions are inconsistent: oldest \(oldest), published \(published)")
                 }
                 if published == 0 { return (0, 0) }
