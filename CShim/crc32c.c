@@ -133,11 +133,22 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length) {
         p += 8;
         length -= 8;
     }
+    // The last 0-7 bytes: at most one 4-, one 2- and one 1-byte step (a
+    // journal record's 4-byte length field is one instruction, not four).
     uint32_t c32 = (uint32_t)c0;
-    while (length > 0) {
-        c32 = __builtin_ia32_crc32qi(c32, *p++);
-        length--;
+    if (length & 4) {
+        uint32_t word;
+        memcpy(&word, p, 4);
+        c32 = __builtin_ia32_crc32si(c32, word);
+        p += 4;
     }
+    if (length & 2) {
+        uint16_t half;
+        memcpy(&half, p, 2);
+        c32 = __builtin_ia32_crc32hi(c32, half);
+        p += 2;
+    }
+    if (length & 1) c32 = __builtin_ia32_crc32qi(c32, *p);
     return ~c32;
 }
 

@@ -62,7 +62,8 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(cshim_crc32c_software(0, text, text.count), 0xE306_9283)
         var generator = SystemRandomNumberGenerator()
         // Around the three-stream blocks (3 x 64 B and 3 x 8 KiB) and their joins.
-        for length in [0, 1, 7, 8, 9, 63, 191, 192, 193, 1024, 1031, 24_575, 24_576, 24_577, 50_000] {
+        // Every tail of 0-7 bytes (4-, 2- and 1-byte steps), after words and alone.
+        for length in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 63, 191, 192, 193, 1024, 1031, 24_575, 24_576, 24_577, 50_000] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             XCTAssertEqual(cshim_crc32c(0, bytes, length), cshim_crc32c_software(0, bytes, length), "length \(length)")
             // Continuing a CRC over a split equals the CRC of the whole.
