@@ -61,9 +61,10 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(cshim_crc32c(0, text, text.count), 0xE306_9283)
         XCTAssertEqual(cshim_crc32c_software(0, text, text.count), 0xE306_9283)
         var generator = SystemRandomNumberGenerator()
-        // Around the three-stream blocks (3 x 64 B and 3 x 8 KiB) and their joins.
-        // Every tail of 0-7 bytes (4-, 2- and 1-byte steps), after words and alone.
-        for length in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 63, 191, 192, 193, 1024, 1031, 24_575, 24_576, 24_577, 50_000] {
+        // Every length up to 1100 (word steps, every 0-7-byte tail, the
+        // smallest triples of equal thirds from 96 bytes, a 1 KiB record), and
+        // around the largest third (3 x 4 KiB) and several triples in a row.
+        for length in Array(0...1100) + [12_287, 12_288, 12_289, 12_312, 24_575, 24_576, 24_577, 50_000] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             XCTAssertEqual(cshim_crc32c(0, bytes, length), cshim_crc32c_software(0, bytes, length), "length \(length)")
             // Continuing a CRC over a split equals the CRC of the whole.
