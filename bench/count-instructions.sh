@@ -7,8 +7,10 @@
 #   count-instructions.sh pub|broadcast|journal TEXT BINARY...
 #   pub:       pub into a 64 MiB record ring, then sub drains it            -> pub=, sub=
 #   broadcast: pub --broadcast into a 64 MiB ring (never laps) and a 1 MiB
-#              one (laps); a live pub | sub through the 1 MiB ring checked  -> pub64M=, pub1M=
-#   journal:   pub --journal into a fresh journal; replayed and checked     -> pub=
+#              one (laps); then a live pub | sub through the 1 MiB ring,
+#              sub counted (its start-up from a one-line stream), checked   -> pub64M=, pub1M=, sub=
+#   journal:   pub --journal into a fresh journal, then sub --journal
+#              --from oldest replays it (both counted), checked            -> pub=, sub=
 set -eu
 mode=$1 text=$2; shift 2
 case $mode in pub|broadcast|journal) ;; *) echo "count-instructions.sh: mode must be pub, broadcast or journal" >&2; exit 2 ;; esac
@@ -16,7 +18,16 @@ lines=$(wc -l < "$text")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 printf 'x\n' > "$tmp/one"
-refs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >"$tmp/out" | sed -n 's/.*I *refs: *//p' | tr -d ,; }
+refs() { refs_to "$tmp/out" "$@"; }
+refs_to() { out=$1; shift; valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >"$out" | sed -n 's/.*I *refs: *//p' | tr -d ,; }
+# A live pub --broadcast | sub, sub counted: live_sub INPUT -> sub's instructions (copy in $tmp/copy).
+live_sub() {
+  refs_to "$tmp/copy" "$tmp/rb" sub "$name" --wait-for-creation 30 > "$tmp/subrefs" & counted=$!
+  sleep 0.5
+  "$tmp/rb" pub "$name" --broadcast --capacity 1M --consumers 1 < "$1"
+  wait "$counted"
+  cat "$tmp/subrefs"
+}
 same() { cmp -s "$1" "$text" || { echo "count-instructions.sh: the copy differs from the input" >&2; exit 1; }; }
 per() { echo $(( ($1 - $2) / lines )); }
 for bin in "$@"; do
@@ -32,16 +43,17 @@ for bin in "$@"; do
     one=$(refs "$tmp/rb" pub "$name" --broadcast --capacity 64M < "$tmp/one")
     big=$(refs "$tmp/rb" pub "$name" --broadcast --capacity 64M < "$text")
     small=$(refs "$tmp/rb" pub "$name" --broadcast --capacity 1M < "$text")
-    ( "$tmp/rb" sub "$name" > "$tmp/copy" ) & sleep 0.3
-    "$tmp/rb" pub "$name" --broadcast --capacity 1M --consumers 1 < "$text"; wait
+    sub1=$(live_sub "$tmp/one")
+    sub=$(live_sub "$text")
     same "$tmp/copy"
-    echo "$bin lines=$lines pub64M=$(per "$big" "$one") pub1M=$(per "$small" "$one") (totals $big $small, start-up $one)" ;;
+    echo "$bin lines=$lines pub64M=$(per "$big" "$one") pub1M=$(per "$small" "$one") sub=$(per "$sub" "$sub1") (totals $big $small $sub, start-up $one $sub1)" ;;
   journal)
     rm -rf "$tmp/j1" "$tmp/j"; mkdir -p "$tmp/j1" "$tmp/j"
     one=$(refs "$tmp/rb" pub "$name" --journal "$tmp/j1" < "$tmp/one")
     all=$(refs "$tmp/rb" pub "$name" --journal "$tmp/j" < "$text")
-    "$tmp/rb" sub "$name" --journal "$tmp/j" --from oldest > "$tmp/copy"
-    same "$tmp/copy"
-    echo "$bin lines=$lines pub=$(per "$all" "$one") (total $all, start-up $one)" ;;
+    sub1=$(refs "$tmp/rb" sub "$name" --journal "$tmp/j1" --from oldest)
+    sub=$(refs "$tmp/rb" sub "$name" --journal "$tmp/j" --from oldest)
+    same "$tmp/out"
+    echo "$bin lines=$lines pub=$(per "$all" "$one") sub=$(per "$sub" "$sub1") (totals $all $sub, start-up $one $sub1)" ;;
   esac
 done

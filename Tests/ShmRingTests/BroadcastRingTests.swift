@@ -113,6 +113,47 @@ final class BroadcastRingTests: XCTestCase {
         }
     }
 
+    func testManyRecordsPerReadAcrossLapsStopAndRelease() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100,
+                                            maximumConsumers: 2, policy: .block)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(from: .oldest, wait: .spin)
+        var next: UInt64 = 0, read: UInt64 = 0
+        for round in 0..<400 {
+            // Whatever fits (the consumer gates the producer), then read it
+            // in batches that stop early every third round.
+            while try producer.tryReserve(Self.length(next), { Self.fill($0, index: next) }) { next += 1 }
+            producer.commit()
+            let limit = round % 3 == 0 ? 3 : Int.max
+            var shown = 0, intact = true
+            let count = try consumer.tryPeekRecords { record in
+                intact = intact && Self.check(record, index: read + UInt64(shown))
+                shown += 1
+                return shown < limit
+            }
+            XCTAssertTrue(intact, "round \(round)")
+            XCTAssertEqual(count, shown)
+            read += UInt64(count)
+            if limit == 3, next - read > 0 { XCTAssertEqual(count, 3, "stops when the body says so") }
+            XCTAssertEqual(consumer.sequence, read)
+            // Unreleased, the records still gate the producer; released, they do not.
+            consumer.release()
+        }
+        XCTAssertGreaterThan(next, 2_000, "many laps (and paddings) of a 1 KiB ring")
+        XCTAssertEqual(try consumer.tryPeekRecords { _ in true } + Int(read), Int(next))
+        // A throwing body: the record it was given is not read.
+        try write(&producer, next)
+        XCTAssertThrowsError(try consumer.tryPeekRecords { _ throws(ShmError) in throw .invalidArgument("stop") })
+        XCTAssertEqual(try drain(&consumer, expecting: next).records, [next])
+        // Under .overwrite every record needs its own validation: refused.
+        let lossy = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100,
+                                             maximumConsumers: 1, policy: .overwrite)
+        var lossyConsumer = try lossy.consumer(from: .oldest, wait: .spin)
+        XCTAssertThrowsError(try lossyConsumer.tryPeekRecords { _ in true }) { error in
+            guard case ShmError.invalidArgument = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testJoinAndLeaveAtAnyTimeAndSlotsAreReused() throws {
         let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, maximumConsumers: 2)
         var producer = try ring.producer(wait: .spin)

@@ -74,6 +74,50 @@ final class JournalTests: XCTestCase {
         }
     }
 
+    func testManyRecordsPerReadStayInOneSegmentAndLeaveTheRestToTryRead() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.file("j")
+        var producer = try Journal.producer(directory: dir, options: options())
+        try append(&producer, 3000, batch: 7)
+        for start in [Journal.Start.oldest, .sequence(1234)] {
+            var tailer = try Journal.tailer(directory: dir, from: start)
+            var seen: [UInt64] = [], batches = 0, steps = 0
+            while true {
+                let segment = tailer.segmentFirstSequence
+                var good = true
+                let limit = batches % 5 == 0 ? 2 : Int.max
+                var shown = 0
+                let count = try tailer.tryReadRecords { record in
+                    good = good && Self.check(record) && record.sequence >= segment
+                    seen.append(record.sequence)
+                    shown += 1
+                    return shown < limit
+                }
+                XCTAssertTrue(good)
+                XCTAssertEqual(tailer.segmentFirstSequence, segment, "a batch never leaves its segment")
+                if count > 0 {
+                    batches += 1
+                    continue
+                }
+                // Segment seams, the seek's skipping: one step at a time.
+                guard let step = try tailer.tryRead({ record in (record.sequence, Self.check(record)) }) else { break }
+                guard case let .record((sequence, intact)) = step else { return XCTFail("unexpected \(step)") }
+                XCTAssertTrue(intact)
+                seen.append(sequence)
+                steps += 1
+            }
+            let first: UInt64 = if case .sequence(let n) = start { n } else { 0 }
+            XCTAssertEqual(seen, Array(first..<3000))
+            XCTAssertGreaterThan(batches, steps, "most records come in batches")
+            XCTAssertGreaterThan(steps, 10, "each seam is a step of its own")
+        }
+        // At the end of the stream a batch is empty; tryRead says why.
+        try producer.close()
+        var tailer = try Journal.tailer(directory: dir, from: .latest)
+        XCTAssertEqual(try tailer.tryReadRecords { _ in true }, 0)
+        guard case .endOfStream? = try tailer.tryRead({ _ in () }) else { return XCTFail("expected the end of the stream") }
+    }
+
     func testAppendRollAndReplayFromOldestThenEndOfStream() throws {
         let scratch = try ScratchDirectory()
         let dir = scratch.file("j")

@@ -151,6 +151,46 @@ extension Journal {
             return try deliver(step, body)
         }
 
+        /// Shows the records committed now in the segment being read, in
+        /// order, to `body` until it returns false; returns how many (0 when
+        /// the next step is not such a record: none committed, an overrun,
+        /// the end of the stream, a seek still skipping, or the segment's
+        /// end; `tryRead` takes those). Every payload shown lies in one
+        /// segment's mapping. If `body` throws, the record it was given is
+        /// not consumed (those before it are). Bounded by the committed count.
+        @inlinable @inline(__always)
+        public mutating func tryReadRecords(_ body: (Record) throws(ShmError) -> Bool) throws(ShmError) -> Int {
+            var count = 0
+            while let (record, footprint) = try nextCommittedRecord() {
+                let goOn = try body(record)
+                consume(footprint: footprint)
+                count &+= 1
+                if !goOn { break }
+            }
+            return count
+        }
+
+        /// `tryReadRecords`' next record: nil unless it is a plain committed
+        /// record of this segment (checked as `nextStep` checks it).
+        @usableFromInline
+        mutating func nextCommittedRecord() throws(ShmError) -> (Record, footprint: Int)? {
+            guard pendingOverrun == 0, nextSequence >= skipBelowSequence, skipBeforeTime == 0 else { return nil }
+            if nextSequence >= cachedCommitted { guard try refreshCommitted() else { return nil } }
+            return try committedRecord()
+        }
+
+        /// The committed record at `offset` (`nextSequence` is below the
+        /// committed count), checked: framing, sequence, and the CRC unless
+        /// the tailer was opened without; the lines ahead of it asked for.
+        mutating func committedRecord() throws(ShmError) -> (Record, footprint: Int) {
+            guard let record = segment.record(at: offset, sequence: nextSequence, verifyChecksum: verifyChecksums) else {
+                throw .corruptRing(reason: "journal segment \(segment.name): record \(nextSequence) at offset \(offset) fails its \(verifyChecksums ? "checksum or " : "")framing")
+            }
+            prefetchAhead()
+            let payload = UnsafeRawBufferPointer(start: segment.file.base + offset + JournalLayout.recordHeaderSize, count: record.length)
+            return (Record(sequence: nextSequence, timestamp: record.timestamp, payload: payload), JournalLayout.footprint(length: record.length))
+        }
+
         /// What the tailer found next, before the caller's closure sees it.
         /// The generic reads are two inlinable lines around this: the record
         /// path is compiled once, here, not looked up as generic metadata on
@@ -197,19 +237,13 @@ extension Journal {
             // moves to the next segment (first sequences grow).
             while true {
                 if nextSequence < cachedCommitted {
-                    guard let record = segment.record(at: offset, sequence: nextSequence, verifyChecksum: verifyChecksums) else {
-                        throw .corruptRing(reason: "journal segment \(segment.name): record \(nextSequence) at offset \(offset) fails its \(verifyChecksums ? "checksum or " : "")framing")
-                    }
+                    let (record, footprint) = try committedRecord()
                     if nextSequence < skipBelowSequence || record.timestamp < skipBeforeTime {
-                        offset += JournalLayout.footprint(length: record.length)
-                        nextSequence += 1
+                        consume(footprint: footprint)
                         continue
                     }
                     skipBeforeTime = 0
-                    prefetchAhead()
-                    let payload = UnsafeRawBufferPointer(start: segment.file.base + offset + JournalLayout.recordHeaderSize, count: record.length)
-                    return .record(Record(sequence: nextSequence, timestamp: record.timestamp, payload: payload),
-                                   footprint: JournalLayout.footprint(length: record.length))
+                    return .record(record, footprint: footprint)
                 }
                 if try refreshCommitted() { continue }
                 switch segment.sealState() {

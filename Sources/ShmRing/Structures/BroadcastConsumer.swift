@@ -257,6 +257,60 @@ extension BroadcastRing {
             throw evictedError() ?? geometry.corrupt("broadcast ring '\(ring.region.name)': no record after two paddings at position \(readPosition)")
         }
 
+        /// `.block` rings: shows every record published now, in order, to
+        /// `body` in place until it returns false; returns how many (0 when
+        /// none is). The records stay unreleased until `release()`, as with
+        /// `tryPeek`; if `body` throws, the record it was given is not read
+        /// (those before it are). The published end is read once, and only
+        /// if the cached one says there is nothing; the loop runs on locals
+        /// (the record ring's `tryPeekRecords`). A header that is not the next
+        /// record ends the batch: `tryPeek` then reports it. Under
+        /// `.overwrite` and `.evict` every record must be validated after it
+        /// was read, which a batch cannot undo: `invalidArgument` there.
+        /// Bounded: each step consumes at least one header of the published
+        /// bytes, themselves at most the ring's capacity.
+        @inlinable @inline(__always)
+        public mutating func tryPeekRecords(_ body: (UnsafeRawBufferPointer) throws(ShmError) -> Bool) throws(ShmError) -> Int {
+            try checkNotForked()
+            guard !geometry.overwrite, !geometry.evict else {
+                throw .invalidArgument("broadcast ring '\(ring.region.name)': tryPeekRecords reads .block rings only (use tryPeek)")
+            }
+            var available = try publishedBytes()
+            let geometry = geometry
+            var position = readPosition, sequence = nextSequence
+            var count = 0, bytes: UInt64 = 0
+            defer {
+                readPosition = position
+                nextSequence = sequence
+                unreleasedRecords &+= UInt64(truncatingIfNeeded: count)
+                unreleasedBytes &+= bytes
+            }
+            while available > 0 {
+                let (frame, header) = geometry.frame(at: position, available: available)
+                guard geometry.sequence(header) == sequence else { break }
+                switch frame {
+                case .padding(let toEnd):
+                    let holdsNothing = count == 0 && releasedPosition == position
+                    position &+= toEnd
+                    available &-= toEnd
+                    // Nothing read is held: hand the padding back at once (a
+                    // producer waiting for room may wait for exactly it).
+                    if holdsNothing { readPosition = position; release() }
+                case let .record(length, footprint):
+                    let goOn = try body(UnsafeRawBufferPointer(start: header + BroadcastLayout.recordHeaderSize, count: length))
+                    position &+= footprint
+                    available &-= footprint
+                    sequence &+= 1
+                    count &+= 1
+                    bytes &+= UInt64(truncatingIfNeeded: length)
+                    if !goOn { return count }
+                case .impossible:
+                    return count
+                }
+            }
+            return count
+        }
+
         /// What we read at `readPosition` was not the next record: under
         /// `.overwrite` because the producer lapped us (then continue at the
         /// oldest intact record and return the exact number of records

@@ -102,8 +102,21 @@ struct BroadcastSubscriber {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ring.maximumRecordLength + 8, alignment: 8)
         defer { scratch.deallocate() }
         var lostTotal: UInt64 = 0
+        // `.block`: many records per call (tryPeekRecords), written, then
+        // released, as `sub` on a record ring; the blocking peek below only
+        // waits for the next one, which joins the next batch.
+        let batched = ring.policy == .block
+        var waited = false
         do {
             while true {
+                if batched {
+                    if try output.gather(from: &consumer) || waited {
+                        try output.flush()
+                        consumer.release()
+                        waited = false
+                        continue
+                    }
+                }
                 // Under .block the record is appended in place and released
                 // after the write; under .overwrite it is copied out first and
                 // appended only once validated.
@@ -132,6 +145,7 @@ struct BroadcastSubscriber {
                 guard let delivery else { break }
                 switch delivery {
                 case .record(let count):
+                    waited = batched
                     if overwrite { output.append(UnsafeRawBufferPointer(start: scratch.baseAddress, count: count)) }
                     if !output.hasRoom || overwrite && count >= RecordOutput.inPlaceBytes {
                         try output.flush()

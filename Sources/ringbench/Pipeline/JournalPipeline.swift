@@ -63,7 +63,14 @@ enum JournalPipeline {
         do {
             reading: while true {
                 var gathered = false
-                while output.hasRoom, let step = try tailer.tryRead({ output.append($0.payload) }) {
+                while output.hasRoom {
+                    // Many records of one segment per call; one step at a
+                    // time through segment moves, overruns and the end.
+                    if try output.gather(from: &tailer) {
+                        gathered = true
+                        continue
+                    }
+                    guard let step = try tailer.tryRead({ output.append($0.payload) }) else { break }
                     if tailer.segmentFirstSequence != segment {
                         // Referenced payloads of the segment before stay mapped until the next move: write them now.
                         try output.flush()

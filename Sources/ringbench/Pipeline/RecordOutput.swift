@@ -99,42 +99,57 @@ struct RecordOutput: ~Copyable {
         }
     }
 
-    /// Adds every record `consumer` has published now, up to the batch's
-    /// room (`tryPeekRecords`); returns how many. The lines framing's common
-    /// case, a short line staged with its newline, runs on locals written
-    /// back once: with `self`'s fields the compiler stored and reloaded each
-    /// of them for every line, as the copies into the stage may alias `self`
-    /// (results/vm-2026-12-07-pub-instructions). Everything else goes
-    /// through `append`.
+    /// A run of short lines staged with their newlines on locals, for a
+    /// many-records read (`gather`, RecordSources.swift). With `self`'s
+    /// fields the compiler stored and reloaded each of them for every line,
+    /// as the copies into the stage may alias `self`
+    /// (results/vm-2026-12-07-pub-instructions).
+    struct LineRun {
+        let stage: UnsafeMutableRawPointer
+        let start: Int
+        var end: Int
+        let roomEnd: Int
+        /// Short lines are staged here; false once anything else came (or
+        /// for other framings): then every record goes through `append`.
+        var fast: Bool
+    }
+
     @inline(__always)
-    mutating func appendPublished(from consumer: inout RecordRing.Consumer) throws(ShmError) -> Int {
-        guard framing == .lines, !omitNextNewline else {
-            return try consumer.tryPeekRecords { record in
-                append(record)
-                return hasRoom
-            }
+    func lineRun() -> LineRun {
+        LineRun(stage: stage, start: staged, end: staged, roomEnd: staged &+ (Self.batchBytes &- pendingBytes),
+                fast: framing == .lines && !omitNextNewline)
+    }
+
+    /// Adds one record of a run (`hasRoom` held when the read began);
+    /// whether the batch has room for another.
+    @inline(__always)
+    mutating func take(_ record: UnsafeRawBufferPointer, _ run: inout LineRun) -> Bool {
+        let length = record.count
+        if run.fast, length < Self.inPlaceBytes, !(length == 1 && record[0] == RecordInput.unterminatedLineMarker) {
+            if length > 0 { ShortBytes.copy(run.stage + run.end, record.baseAddress!, length) }
+            (run.stage + run.end + length).storeBytes(of: UInt8(0x0A), as: UInt8.self)
+            run.end &+= length &+ 1
+            return run.end < run.roomEnd
         }
-        let stage = self.stage
-        let runStart = staged
-        var end = staged
-        let roomEnd = staged &+ (Self.batchBytes &- pendingBytes)
-        var fast = true
-        // The staged run [runStart, end) joins the batch as one piece, also
-        // when a header turns out impossible (what was read joins the batch).
-        defer { if fast, end > runStart { extendStaged(end &- runStart) } }
-        return try consumer.tryPeekRecords { record in
-            let length = record.count
-            if fast, length < Self.inPlaceBytes, !(length == 1 && record[0] == RecordInput.unterminatedLineMarker) {
-                if length > 0 { ShortBytes.copy(stage + end, record.baseAddress!, length) }
-                (stage + end + length).storeBytes(of: UInt8(0x0A), as: UInt8.self)
-                end &+= length &+ 1
-                return end < roomEnd
-            }
-            if fast, end > runStart { extendStaged(end &- runStart) }
-            fast = false
-            append(record)
-            return hasRoom
-        }
+        return takeOther(record, &run)
+    }
+
+    /// Anything but a short line: out of line, so that `take` stays small
+    /// enough to be inlined into the source's loop (with `append` in it, it
+    /// was not: sub 88 -> 105 instructions a line).
+    @inline(never)
+    mutating func takeOther(_ record: UnsafeRawBufferPointer, _ run: inout LineRun) -> Bool {
+        finish(&run)
+        append(record)
+        return hasRoom
+    }
+
+    /// The run's staged lines join the batch as one piece (also when the
+    /// read threw: what was read joins the batch).
+    @inline(__always)
+    mutating func finish(_ run: inout LineRun) {
+        if run.fast, run.end > run.start { extendStaged(run.end &- run.start) }
+        run.fast = false
     }
 
     /// (The stage always has room: `hasRoom` leaves more than a small record and its framing.)

@@ -80,7 +80,7 @@ struct SubCommand: ParsableCommand {
                 // Many records per call (tryPeekRecords); again while there
                 // is room, since the producer may have published more.
                 var gathered = waited
-                while output.hasRoom, try output.appendPublished(from: &consumer) > 0 { gathered = true }
+                if try output.gather(from: &consumer) { gathered = true }
                 if gathered {
                     try output.flush()
                     consumer.release()
