@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 /* ABI version: major << 16 | minor. Minor additions keep old callers working. */
-#define SHMRING_ABI_VERSION ((1u << 16) | 2u) /* minor 2: spsc reserve/commit, peek/release */
+#define SHMRING_ABI_VERSION ((1u << 16) | 3u) /* minor 3: broadcast and journal read_many (2: spsc reserve/commit, peek/release) */
 #define SHMRING_ABI_MAJOR(v) ((v) >> 16)
 
 /* ---- Status codes ------------------------------------------------------ */
@@ -465,6 +465,15 @@ int shmring_journal_open_tailer(const char *directory, shmring_journal_start sta
  * A record larger than `size` is SHMRING_E_INVALID_ARGUMENT and stays unread. */
 int shmring_journal_read(shmring_journal_tailer *tailer, void *buffer, size_t size, double timeout_seconds,
                          shmring_journal_record *record);
+/* Up to `max_count` records copied back to back into `buffer`, records[i]
+ * describing each (sequence, timestamp, length); waits (timeout) for the
+ * first only, then takes what the segment being read has committed, as long
+ * as it fits. SHMRING_OK (*count >= 1), SHMRING_OVERRUN (nothing read:
+ * records[0].lost were deleted by retention first), SHMRING_END, or an error
+ * as shmring_journal_read. A first record larger than `size` is
+ * SHMRING_E_INVALID_ARGUMENT and stays unread. */
+int shmring_journal_read_many(shmring_journal_tailer *tailer, void *buffer, size_t size, shmring_journal_record *records,
+                              size_t max_count, double timeout_seconds, size_t *count);
 void shmring_journal_tailer_free(shmring_journal_tailer *tailer);
 
 /* ---- Broadcast ring: one producer, many consumers, each gets everything --- */
@@ -494,6 +503,15 @@ void shmring_broadcast_producer_free(shmring_broadcast_producer *producer);
  * than `size` is SHMRING_E_INVALID_ARGUMENT and stays unread. */
 int shmring_broadcast_read(shmring_broadcast_consumer *consumer, void *buffer, size_t size, double timeout_seconds,
                            size_t *length, uint64_t *lost);
+/* Up to `max_count` records copied back to back into `buffer` (lengths[i]
+ * each), as many as are published and fit; waits (timeout) for the first
+ * only; one release. SHMRING_OK (*count >= 1; *lost: records overwritten
+ * right after the last one copied, 0 if none: the next call continues after
+ * the gap), SHMRING_OVERRUN (nothing copied: *lost overwritten first),
+ * SHMRING_END, SHMRING_E_EVICTED. A first record larger than `size` is
+ * SHMRING_E_INVALID_ARGUMENT and stays unread. */
+int shmring_broadcast_read_many(shmring_broadcast_consumer *consumer, void *buffer, size_t size, size_t *lengths,
+                                size_t max_count, double timeout_seconds, size_t *count, uint64_t *lost);
 void shmring_broadcast_consumer_free(shmring_broadcast_consumer *consumer);
 
 /* Later structures follow the same pattern:

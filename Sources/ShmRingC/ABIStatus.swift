@@ -92,6 +92,12 @@ enum ABIArgument {
         }
     }
 
+    /// The `max_count` of a many-records read: at least 1.
+    static func maxCount(_ count: Int) throws(ShmError) -> Int {
+        guard count > 0 else { throw .invalidArgument("max_count must be at least 1") }
+        return count
+    }
+
     /// nil: wait forever (negative or infinite); NaN is refused.
     static func timeout(_ seconds: Double) throws(ShmError) -> Double? {
         if seconds.isNaN { throw .invalidArgument("timeout is NaN") }

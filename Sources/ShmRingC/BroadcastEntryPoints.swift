@@ -105,5 +105,53 @@ public func shmring_broadcast_read(_ handle: OpaquePointer?, _ data: UnsafeMutab
     }
 }
 
+@_cdecl("shmring_broadcast_read_many")
+public func shmring_broadcast_read_many(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int,
+                                        _ lengths: UnsafeMutablePointer<Int>?, _ maxCount: Int, _ timeout: Double,
+                                        _ count: UnsafeMutablePointer<Int>?, _ lost: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let c = HandleCell.value(handle, tag: HandleTag.broadcastConsumer, as: BroadcastConsumer.self, #function) else { return HandleCell.status }
+    count?.pointee = 0
+    lost?.pointee = 0
+    return ABIStatus.run { () throws(ShmError) in
+        let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
+        let lengths = try ABIArgument.out(lengths, "lengths")
+        let maxCount = try ABIArgument.maxCount(maxCount)
+        var used = 0
+        // A record that does not fit makes the closure throw: it stays unread.
+        func take(_ r: UnsafeRawBufferPointer) throws(ShmError) -> Int {
+            try copyRecord(r, into: UnsafeMutableRawBufferPointer(rebasing: target[used...]))
+        }
+        defer { c.pointee.release() }
+        switch try c.pointee.peek(timeoutSeconds: seconds, take) {
+        case nil: return ABIStatus.end
+        case .overrun(let n)?:
+            lost?.pointee = n
+            return ABIStatus.overrun
+        case .record(let first)?:
+            lengths[0] = first
+            used = first
+        }
+        var n = 1
+        // The rest while they are ready and fit; a gap ends the batch (its
+        // count in *lost: the records after it come with the next call).
+        reading: while n < maxCount {
+            let next: BroadcastDelivery<Int>?
+            do throws(ShmError) { next = try c.pointee.tryPeek(take) } catch .invalidArgument { break }
+            switch next {
+            case nil: break reading
+            case .overrun(let gap)?:
+                lost?.pointee = gap
+                break reading
+            case .record(let length)?:
+                lengths[n] = length
+                used += length
+                n += 1
+            }
+        }
+        count?.pointee = n
+        return ABIStatus.ok
+    }
+}
+
 @_cdecl("shmring_broadcast_consumer_free")
 public func shmring_broadcast_consumer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.broadcastConsumer, as: BroadcastConsumer.self) }

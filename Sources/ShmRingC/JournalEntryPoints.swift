@@ -125,5 +125,44 @@ public func shmring_journal_read(_ handle: OpaquePointer?, _ data: UnsafeMutable
     }
 }
 
+@_cdecl("shmring_journal_read_many")
+public func shmring_journal_read_many(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int,
+                                      _ records: UnsafeMutablePointer<shmring_journal_record>?, _ maxCount: Int, _ timeout: Double,
+                                      _ count: UnsafeMutablePointer<Int>?) -> Int32 {
+    guard let t = HandleCell.value(handle, tag: HandleTag.journalTailer, as: JournalTailer.self, #function) else { return HandleCell.status }
+    count?.pointee = 0
+    return ABIStatus.run { () throws(ShmError) in
+        let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
+        let records = try ABIArgument.out(records, "records")
+        let maxCount = try ABIArgument.maxCount(maxCount)
+        records[0] = shmring_journal_record()
+        var used = 0, n = 0
+        // Copies record n; one that does not fit throws and stays unread.
+        func take(_ r: Journal.Record) throws(ShmError) {
+            let length = try copyRecord(r.payload, into: UnsafeMutableRawBufferPointer(rebasing: target[used...]))
+            records[n] = shmring_journal_record(sequence: r.sequence, timestamp: r.timestamp, length: length, lost: 0)
+            used += length
+            n += 1
+        }
+        switch try t.pointee.read(timeoutSeconds: seconds, take) {
+        case .record: break
+        case .overrun(let lost):
+            records[0].lost = lost
+            return ABIStatus.overrun
+        case .endOfStream: return ABIStatus.end
+        }
+        // The rest of the segment's committed records while they fit (a
+        // segment's end, an overrun or the end of the stream waits for the next call).
+        do throws(ShmError) {
+            if n < maxCount { _ = try t.pointee.tryReadRecords { r throws(ShmError) in
+                try take(r)
+                return n < maxCount
+            } }
+        } catch .invalidArgument {}
+        count?.pointee = n
+        return ABIStatus.ok
+    }
+}
+
 @_cdecl("shmring_journal_tailer_free")
 public func shmring_journal_tailer_free(_ handle: OpaquePointer?) { HandleCell.free(handle, tag: HandleTag.journalTailer, as: JournalTailer.self) }

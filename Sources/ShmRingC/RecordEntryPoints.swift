@@ -297,7 +297,7 @@ public func shmring_record_read_many(_ handle: OpaquePointer?, _ data: UnsafeMut
     return ABIStatus.run { () throws(ShmError) in
         let target = try buffer(data, size)
         let lengths = try ABIArgument.out(lengths, "lengths")
-        guard maxCount > 0 else { throw .invalidArgument("max_count must be at least 1") }
+        let maxCount = try ABIArgument.maxCount(maxCount)
         var used = 0
         func take(_ r: UnsafeRawBufferPointer) throws(ShmError) -> Int {
             try copyRecord(r, into: UnsafeMutableRawBufferPointer(rebasing: target[used...]))

@@ -385,6 +385,25 @@ static void test_journal(void) {
     OK(shmring_journal_open_tailer(path, SHMRING_JOURNAL_SEQUENCE, 450, SHMRING_WAIT_SPIN, 1, &tailer));
     OK(shmring_journal_read(tailer, record, sizeof record, 1, &r));
     CHECK(r.sequence == 450);
+    /* The rest many a call: back to back, each described, as many as fit. */
+    shmring_journal_record rs[16];
+    char batch[2000];
+    size_t got;
+    CHECK(shmring_journal_read_many(tailer, batch, 1, rs, 16, 1, &got) == SHMRING_E_INVALID_ARGUMENT); /* 451 has 151 bytes */
+    CHECK(shmring_journal_read_many(tailer, batch, sizeof batch, rs, 0, 1, &got) == SHMRING_E_INVALID_ARGUMENT);
+    uint64_t expected = 451;
+    int status;
+    while ((status = shmring_journal_read_many(tailer, batch, sizeof batch, rs, 16, 1, &got)) == SHMRING_OK) {
+        size_t at = 0;
+        CHECK(got >= 1 && got <= 16);
+        for (size_t k = 0; k < got; k++, expected++) {
+            CHECK(rs[k].sequence == expected && rs[k].length == expected % 300 && rs[k].timestamp > 0);
+            if (rs[k].length > 0) CHECK(batch[at] == 'a' + (int)(expected % 26) && batch[at + rs[k].length - 1] == 'a' + (int)(expected % 26));
+            at += rs[k].length;
+        }
+        CHECK(at <= sizeof batch);
+    }
+    CHECK(status == SHMRING_END && expected == 500);
     shmring_journal_tailer_free(tailer);
     CHECK(shmring_journal_open_tailer(path, (shmring_journal_start)9, 0, SHMRING_WAIT_PARK, 1, &tailer) == SHMRING_E_INVALID_ARGUMENT);
     char command[200];
@@ -417,15 +436,25 @@ static void test_broadcast(void) {
     CHECK(shmring_broadcast_read(a, small, sizeof small, 1, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
     for (int i = 0; i < 10; i++) {
         CHECK(shmring_broadcast_read(a, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 50 && record[0] == 'A' + i);
-        CHECK(shmring_broadcast_read(b, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 50 && record[49] == 'A' + i);
     }
+    /* b: many a call (4, 4, then the 2 left), back to back. */
+    char many[500];
+    size_t lengths[4], got;
+    for (int i = 0; i < 10; i += (int)got) {
+        OK(shmring_broadcast_read_many(b, many, sizeof many, lengths, 4, 1, &got, &lost));
+        CHECK(got == (i < 8 ? 4u : 2u) && lost == 0);
+        for (size_t k = 0; k < got; k++) CHECK(lengths[k] == 50 && many[k * 50] == 'A' + i + (int)k && many[k * 50 + 49] == 'A' + i + (int)k);
+    }
+    CHECK(shmring_broadcast_read_many(b, many, sizeof many, lengths, 0, 1, &got, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_read_many(b, many, sizeof many, lengths, 4, 0.02, &got, &lost) == SHMRING_E_TIMED_OUT);
     /* b reads on; a is lapped: 1000 records of 100 bytes in a 4 KiB ring. */
     for (int i = 0; i < 1000; i++) {
         memcpy(record, &i, sizeof i);
         OK(shmring_broadcast_write(producer, record, 100, 1));
         CHECK(shmring_broadcast_read(b, record, sizeof record, 1, &length, &lost) == SHMRING_OK && length == 100);
     }
-    CHECK(shmring_broadcast_read(a, record, sizeof record, 1, &length, &lost) == SHMRING_OVERRUN && lost > 900 && lost < 1000);
+    size_t big[4];
+    CHECK(shmring_broadcast_read_many(a, many, sizeof many, big, 4, 1, &got, &lost) == SHMRING_OVERRUN && lost > 900 && lost < 1000);
     int first = -1, count = 0, status;
     while ((status = shmring_broadcast_read(a, record, sizeof record, 0.02, &length, &lost)) == SHMRING_OK) {
         int value;

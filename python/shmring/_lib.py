@@ -123,6 +123,7 @@ _SIGNATURES = {
     "shmring_journal_producer_free": (None, [_P]),
     "shmring_journal_open_tailer": (_I, [ctypes.c_char_p, _I, ctypes.c_uint64, _I, _I, c_void_pp]),
     "shmring_journal_read": (_I, [_P, _P, _S, _D, _P]),
+    "shmring_journal_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p]),  # records: an array of shmring_journal_record
     "shmring_journal_tailer_free": (None, [_P]),
     "shmring_broadcast_create": (_I, [_I, ctypes.c_char_p, _S, _S, _S, _I, _D, _OPT, c_void_pp]),
     "shmring_broadcast_open": (_I, [_I, ctypes.c_char_p, _OPT, c_void_pp]),
@@ -134,6 +135,7 @@ _SIGNATURES = {
     "shmring_broadcast_producer_close": (_I, [_P]),
     "shmring_broadcast_producer_free": (None, [_P]),
     "shmring_broadcast_read": (_I, [_P, _P, _S, _D, c_size_p, ctypes.POINTER(ctypes.c_uint64)]),
+    "shmring_broadcast_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p, ctypes.POINTER(ctypes.c_uint64)]),  # lengths: an address
     "shmring_broadcast_consumer_free": (None, [_P]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():

@@ -1,7 +1,9 @@
 """BroadcastRing: one producer, any number of consumer processes, each receiving the whole stream."""
 from __future__ import annotations
 
+import array
 import ctypes
+import itertools
 from typing import Iterator, Optional
 
 from ._lib import lib
@@ -90,6 +92,29 @@ class BroadcastConsumer(_Handle):
                 self.lost += self._lost.value
                 continue
             return None if status == END else buf[:self._length.value]
+
+    def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20, timeout: Optional[float] = None) -> list[bytes]:
+        """Up to `max_count` records (copies) with one call, as many as are published and fit
+        in about `buffer_size` bytes; waits for the first. Records overwritten before or
+        between them add to `lost`. Returns [] at the end of the stream."""
+        buffer_size = max(buffer_size, len(self._buffer))
+        many = getattr(self, "_many", None)
+        if many is None or len(many[0]) < buffer_size or len(many[1]) < max_count:
+            many = self._many = (ctypes.create_string_buffer(buffer_size), array.array("L", [0]) * max_count)
+        buf, lengths = many
+        lengths_address = lengths.buffer_info()[0]
+        h, count, lost = self._live(), ctypes.c_size_t(), ctypes.c_uint64()
+        while True:
+            status = _blocking(lambda s: lib.shmring_broadcast_read_many(h, buf, len(buf), lengths_address, max_count, s,
+                                                                         ctypes.byref(count), ctypes.byref(lost)), timeout)
+            self.lost += lost.value
+            if status != OVERRUN:
+                break
+        if status == END:
+            return []
+        ends = list(itertools.accumulate(lengths[:count.value]))
+        data = buf[:ends[-1]]
+        return [data[end - size:end] for size, end in zip(lengths[:count.value], ends)]
 
     def __iter__(self) -> Iterator[bytes]:
         while (record := self.read()) is not None:

@@ -108,6 +108,33 @@ class JournalTailer(_Handle):
                 return None
             return JournalRecord(info.sequence, info.timestamp, buf[:info.length])
 
+    def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20,
+                  timeout: Optional[float] = None) -> list[JournalRecord]:
+        """Up to `max_count` records with one call: what the segment being read has committed
+        and fits in about `buffer_size` bytes; waits for the first (an overrun adds to `lost`
+        and reads on). Returns [] at the end of the stream."""
+        buffer_size = max(buffer_size, len(self._buffer))
+        many = getattr(self, "_many", None)
+        if many is None or len(many[0]) < buffer_size or len(many[1]) < max_count:
+            many = self._many = (ctypes.create_string_buffer(buffer_size), (JournalRecordInfo * max_count)())
+        buf, infos = many
+        h, count = self._live(), ctypes.c_size_t()
+        while True:
+            status = _blocking(lambda s: lib.shmring_journal_read_many(h, buf, len(buf), infos, max_count, s,
+                                                                       ctypes.byref(count)), timeout)
+            if status != OVERRUN:
+                break
+            self.lost += infos[0].lost
+        if status == END:
+            return []
+        taken = infos[:count.value]
+        records, at = [], 0
+        data = buf[:sum(info.length for info in taken)]  # one copy of the batch, then a slice per record
+        for info in taken:
+            records.append(JournalRecord(info.sequence, info.timestamp, data[at:at + info.length]))
+            at += info.length
+        return records
+
     def __iter__(self) -> Iterator[JournalRecord]:
         while (record := self.read()) is not None:
             yield record

@@ -439,7 +439,14 @@ def test_journal_replay_follow_and_swift_interop(tmp_path, ringbench):
     assert tailer.read(timeout=5) is None and tailer.lost == 0
     late = shmring.JournalTailer.open(directory, 1995)
     assert [r.sequence for r in late] == [1995, 1996, 1997, 1998, 1999]
-    for handle in (tailer, late):
+    # Many a call: batches bounded by the count, the buffer and each 64 KiB segment.
+    batched = shmring.JournalTailer.open(directory, "oldest", max_record=1024)
+    many = []
+    while batch := batched.read_many(max_count=100, buffer_size=8192, timeout=5):
+        assert 1 <= len(batch) <= 100 and sum(len(r.payload) for r in batch) <= 8192
+        many.extend(batch)
+    assert [r.payload for r in many] == records and [r.sequence for r in many] == list(range(2000))
+    for handle in (tailer, late, batched):
         handle.free()
     verify = subprocess.run([ringbench, "journal", "verify", directory], capture_output=True, text=True, timeout=30)
     assert verify.returncode == 0, verify.stderr
@@ -455,15 +462,21 @@ def test_broadcast_in_process_and_from_swift_pub(name, ringbench):
         for i in range(1000):
             producer.write(b"%d" % i)
             assert b.read(timeout=1) == b"%d" % i
+        c = ring.join(from_oldest=False, wait="spin")
+        for i in range(1000, 1010):
+            producer.write(b"%d" % i)
+        assert c.read_many(max_count=4, timeout=1) == [b"%d" % i for i in range(1000, 1004)]
+        assert c.read_many(timeout=1) == [b"%d" % i for i in range(1004, 1010)] and c.lost == 0
+        assert [b.read(timeout=1) for _ in range(10)] == [b"%d" % i for i in range(1000, 1010)]
         survivors = []
         while True:
             try:
-                survivors.append(int(a.read(timeout=0.02)))
+                survivors.extend(int(r) for r in a.read_many(max_count=7, timeout=0.02))
             except shmring.TimedOut:
                 break
-        assert a.lost + len(survivors) == 1000 and survivors == list(range(a.lost, 1000))
+        assert a.lost + len(survivors) == 1010 and survivors == list(range(a.lost, 1010))
         producer.close()
-        assert a.read(timeout=1) is None and b.read(timeout=1) is None
+        assert a.read(timeout=1) is None and b.read(timeout=1) is None and c.read_many(timeout=1) == []
     lines = b"".join(b"line %d\n" % i for i in range(3000))
     pub = subprocess.Popen([ringbench, "pub", name, "--broadcast", "--consumers", "1"], stdin=subprocess.PIPE)
     pub.stdin.write(lines)
