@@ -101,6 +101,27 @@ final class BroadcastPubSubTests: XCTestCase {
         XCTAssertEqual(before.leftovers(), [])
     }
 
+    func testSubFailsWhenPubFailsWithoutEndingTheStream() throws {
+        let before = IPCSnapshot.take()
+        let scratch = try ScratchDirectory()
+        // The third line is longer than --max-record: pub fails after two.
+        let input = scratch.file("input.txt")
+        try ("one\ntwo\n" + String(repeating: "z", count: 5000) + "\nfour\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let ring = "bcast-fail"
+        let place = ["--directory", scratch.path]
+        let sub = try start(["sub", ring, "--wait-for-creation", "60", "--producer-grace", "0.3"] + place, scratch, "sub")
+        let pub = try start(["pub", ring, "--broadcast", "--consumers", "1", "--max-record", "1K"] + place,
+                            scratch, "pub", stdin: try FileHandle(forReadingFrom: URL(fileURLWithPath: input)))
+        XCTAssertEqual(try exited(pub), 1, pub.stderr)
+        let started = Date()
+        XCTAssertEqual(try exited(sub), 1, sub.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "sub gave up within its grace, not never")
+        XCTAssertTrue(sub.stderr.contains("released the ring without ending the stream"), sub.stderr)
+        XCTAssertEqual(String(decoding: sub.stdout, as: UTF8.self), "one\ntwo\n")
+        try FileManager.default.removeItem(atPath: scratch.path)
+        XCTAssertEqual(before.leftovers(), [])
+    }
+
     func testStoppedSubUnderOverwriteReportsExactGapsAndExitsThree() throws {
         let before = IPCSnapshot.take()
         let scratch = try ScratchDirectory()

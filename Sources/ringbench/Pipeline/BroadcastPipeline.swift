@@ -107,6 +107,7 @@ struct BroadcastSubscriber {
         // waits for the next one, which joins the next batch.
         let batched = ring.policy == .block
         var waited = false
+        var releasedSince: UInt64?
         do {
             while true {
                 if batched {
@@ -139,6 +140,16 @@ struct BroadcastSubscriber {
                 case .failure(.timedOut):
                     if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                     if !output.isEmpty { try output.flush(); consumer.release() }
+                    // A producer that failed (or quit) without closing the
+                    // stream released its end: fail after --producer-grace,
+                    // as on a record ring, rather than wait for ever.
+                    if consumer.producerClaimed { releasedSince = nil; continue }
+                    let now = cshim_monotonic_ns()
+                    let since = releasedSince ?? now
+                    releasedSince = since
+                    if Double(now &- since) / 1e9 >= command.producerGrace {
+                        throw SubCommand.ProducerReleased(seconds: command.producerGrace)
+                    }
                     continue
                 case .failure(let error): throw error
                 }
@@ -164,6 +175,8 @@ struct BroadcastSubscriber {
             try? output.flush()
             switch error {
             case let failure as OutputFailure: throw CommandFailure(message: "ring '\(command.name)': \(failure.message)")
+            case let released as SubCommand.ProducerReleased:
+                throw CommandFailure(message: released.message(ring: command.name))
             case HarnessError.interrupted(let signal):
                 throw CommandFailure(message: "ring '\(command.name)': interrupted by \(SignalGuard.name(of: signal))", code: 128 + signal)
             case let error as ShmError:

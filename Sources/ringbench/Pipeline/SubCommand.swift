@@ -134,7 +134,13 @@ struct SubCommand: ParsableCommand {
     }
 
     /// The producing end stayed released, the stream unfinished.
-    struct ProducerReleased: Error { var seconds: Double }
+    struct ProducerReleased: Error {
+        var seconds: Double
+
+        func message(ring name: String) -> String {
+            "ring '\(name)': the producer released the ring without ending the stream, and no producer took over within \(seconds) s (--producer-grace)"
+        }
+    }
 
     /// Message, exit status, and whether the ring's name should go.
     private func describe(_ error: any Error) -> (String, Int32, Bool) {
@@ -145,8 +151,7 @@ struct SubCommand: ParsableCommand {
             return ("ring '\(name)': interrupted by \(SignalGuard.name(of: signal)); records not yet written stay in the ring for the next sub",
                     128 + signal, false)
         case let released as ProducerReleased:
-            return ("ring '\(name)': the producer released the ring without ending the stream, and no producer took over within \(released.seconds) s (--producer-grace)",
-                    1, true)
+            return (released.message(ring: name), 1, true)
         case let error as ShmError:
             switch error {
             case .producerFailed, .streamConsumed: return (error.description, 1, { if case .producerFailed = error { true } else { false } }())
