@@ -107,7 +107,7 @@ struct BroadcastSubscriber {
         // waits for the next one, which joins the next batch.
         let batched = ring.policy == .block
         var waited = false
-        var releasedSince: UInt64?
+        var grace = SubCommand.ProducerGrace(seconds: command.producerGrace)
         do {
             while true {
                 if batched {
@@ -143,13 +143,7 @@ struct BroadcastSubscriber {
                     // A producer that failed (or quit) without closing the
                     // stream released its end: fail after --producer-grace,
                     // as on a record ring, rather than wait for ever.
-                    if consumer.producerClaimed { releasedSince = nil; continue }
-                    let now = cshim_monotonic_ns()
-                    let since = releasedSince ?? now
-                    releasedSince = since
-                    if Double(now &- since) / 1e9 >= command.producerGrace {
-                        throw SubCommand.ProducerReleased(seconds: command.producerGrace)
-                    }
+                    try grace.check(producerClaimed: consumer.producerClaimed)
                     continue
                 case .failure(let error): throw error
                 }

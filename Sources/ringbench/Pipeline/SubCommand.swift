@@ -109,7 +109,7 @@ struct SubCommand: ParsableCommand {
     /// without an end of stream for `producerGrace` seconds. The record read
     /// is added to `output` (and handed back with the batch it joins).
     private func waitForRecord(_ consumer: inout RecordRing.Consumer, into output: inout RecordOutput) throws -> Bool {
-        var releasedSince: UInt64?
+        var grace = ProducerGrace(seconds: producerGrace)
         while true {
             let outcome: Result<Bool, ShmError>
             do throws(ShmError) {
@@ -123,13 +123,27 @@ struct SubCommand: ParsableCommand {
             case let .failure(error): throw error
             }
             if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
-            if consumer.producerClaimed { releasedSince = nil; continue }
+            try grace.check(producerClaimed: consumer.producerClaimed)
+        }
+    }
+
+    /// How long the producing end has stayed released, the stream
+    /// unfinished (`--producer-grace`), across a sub's empty wait slices
+    /// (record and broadcast rings).
+    struct ProducerGrace {
+        let seconds: Double
+        private var releasedSince: UInt64?
+
+        init(seconds: Double) { self.seconds = seconds }
+
+        /// After an empty wait slice: throws once the end has stayed
+        /// released for `seconds` (a producer that takes over resets it).
+        mutating func check(producerClaimed: Bool) throws(ProducerReleased) {
+            if producerClaimed { releasedSince = nil; return }
             let now = cshim_monotonic_ns()
             let since = releasedSince ?? now
             releasedSince = since
-            if Double(now &- since) / 1e9 >= producerGrace {
-                throw ProducerReleased(seconds: producerGrace)
-            }
+            if Double(now &- since) / 1e9 >= seconds { throw ProducerReleased(seconds: seconds) }
         }
     }
 
