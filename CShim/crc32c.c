@@ -103,7 +103,7 @@ static uint64_t crc32c_triples(uint64_t c0, const uint8_t **p, size_t *length) {
 }
 
 __attribute__((target("sse4.2")))
-static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length, int clmul) {
+static inline uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length, int clmul) {
     const uint8_t *p = bytes;
     uint64_t c0 = (uint32_t)~crc;
     if (clmul && length >= CRC32C_MIN_TRIPLE) c0 = crc32c_triples(c0, &p, &length);
@@ -134,15 +134,20 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *bytes, size_t length, int
 // 0: the table; 1: the crc32 instruction; 2: and PCLMULQDQ for the joins.
 static int crc32c_level = -1;
 
-static int crc32c_level_now(void) {
+// Out of line: the first call's CPU check would otherwise make every caller
+// save registers (a short record's checksum is mostly that overhead).
+__attribute__((noinline, cold))
+static int crc32c_detect_level(void) {
+    __builtin_cpu_init();
+    int level = !__builtin_cpu_supports("sse4.2") ? 0 : __builtin_cpu_supports("pclmul") ? 2 : 1;
+    __atomic_store_n(&crc32c_level, level, __ATOMIC_RELAXED);
+    return level;
+}
+
+static inline int crc32c_level_now(void) {
     // Relaxed: every caller computes the same value from the CPU's flags.
     int level = __atomic_load_n(&crc32c_level, __ATOMIC_RELAXED);
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = !__builtin_cpu_supports("sse4.2") ? 0 : __builtin_cpu_supports("pclmul") ? 2 : 1;
-        __atomic_store_n(&crc32c_level, level, __ATOMIC_RELAXED);
-    }
-    return level;
+    return __builtin_expect(level < 0, 0) ? crc32c_detect_level() : level;
 }
 
 int cshim_crc32c_is_hardware(void) { return crc32c_level_now() > 0; }
@@ -151,9 +156,33 @@ uint32_t cshim_crc32c(uint32_t crc, const void *bytes, size_t length) {
     int level = crc32c_level_now();
     return level > 0 ? crc32c_sse42(crc, bytes, length, level > 1) : cshim_crc32c_software(crc, bytes, length);
 }
+// Both parts in one function with one level check: a journal record's
+// checksum (4 + 16 + a short payload) is mostly call overhead otherwise.
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_pair_sse42(const void *a, size_t a_length, const void *b, size_t b_length, int clmul) {
+    return crc32c_sse42(crc32c_sse42(0, a, a_length, 0), b, b_length, clmul);
+}
+
+// The first call (the CPU check) and CPUs without SSE4.2.
+__attribute__((noinline))
+static uint32_t crc32c_pair_other(const void *a, size_t a_length, const void *b, size_t b_length) {
+    if (crc32c_level_now() > 0) return cshim_crc32c(cshim_crc32c(0, a, a_length), b, b_length);
+    return cshim_crc32c_software(cshim_crc32c_software(0, a, a_length), b, b_length);
+}
+
+uint32_t cshim_crc32c_pair(const void *a, size_t a_length, const void *b, size_t b_length) {
+    // Relaxed: as in crc32c_level_now; -1 until the first check.
+    int level = __atomic_load_n(&crc32c_level, __ATOMIC_RELAXED);
+    if (__builtin_expect(level > 0, 1)) return crc32c_pair_sse42(a, a_length, b, b_length, level > 1);
+    return crc32c_pair_other(a, a_length, b, b_length);
+}
 #else
 int cshim_crc32c_is_hardware(void) { return 0; }
+uint32_t cshim_crc32c_pair(const void *a, size_t a_length, const void *b, size_t b_length) {
+    return cshim_crc32c_software(cshim_crc32c_software(0, a, a_length), b, b_length);
+}
 uint32_t cshim_crc32c(uint32_t crc, const void *bytes, size_t length) { return cshim_crc32c_software(crc, bytes, length); }
 #endif
+
 
 int cshim_posix_fallocate(int fd, uint64_t length) { return posix_fallocate(fd, 0, (off_t)length); }

@@ -330,6 +330,9 @@ int cshim_memfd(const char *name);
 // CRC32C (Castagnoli) of `length` bytes, continuing `crc` (0 to start): the
 // SSE4.2 crc32 instruction when the CPU has it, else a table.
 uint32_t cshim_crc32c(uint32_t crc, const void *bytes, size_t length);
+// The CRC32C of `a` (a_length bytes) then `b` (b_length bytes), in one call:
+// a journal record's checksum skips its own field (the length, then the rest).
+uint32_t cshim_crc32c_pair(const void *a, size_t a_length, const void *b, size_t b_length);
 // The table version alone (tests compare the two).
 uint32_t cshim_crc32c_software(uint32_t crc, const void *bytes, size_t length);
 // 1 when cshim_crc32c uses the crc32 instruction.

@@ -8,6 +8,7 @@ import Glibc
 /// `<first sequence, 20 decimal digits>.seg`. All integers little-endian
 /// (the host's order; the journal is not portable across endianness, like
 /// every ShmRing region).
+@usableFromInline
 enum JournalLayout {
     // MARK: Control file (one page)
 
@@ -69,14 +70,35 @@ enum JournalLayout {
 
     /// u32 payload length, u32 CRC32C (of the length and bytes 8..<24+length),
     /// u64 sequence, u64 timestamp (ns since the epoch), payload, padding to 8.
-    static let recordHeaderSize = 24
+    /// (Computed, not stored: inlined writers fold it instead of loading a global.)
+    @inlinable static var recordHeaderSize: Int { 24 }
+    @inlinable static var sequenceOffsetInHeader: Int { 8 }
+    @inlinable static var timestampOffsetInHeader: Int { 16 }
+    @inlinable static var checksumOffsetInHeader: Int { 4 }
 
     static let minimumSegmentSize = 64 << 10
     static let maximumSegmentSize = 1 << 30
     static let defaultSegmentSize = 64 << 20
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func footprint(length: Int) -> Int { (recordHeaderSize + length + 7) & ~7 }
+
+    /// Writes a record's header but its checksum (which covers the payload,
+    /// written after it): `seal` completes it.
+    @inlinable @inline(__always)
+    static func writeHeader(_ record: UnsafeMutableRawPointer, length: Int, sequence: UInt64, timestamp: UInt64) {
+        // Plain stores: tailers read them only after acquiring a committed
+        // sequence above this record's (the release in `Producer.commit`).
+        record.storeBytes(of: UInt32(truncatingIfNeeded: length), as: UInt32.self)
+        record.storeBytes(of: sequence, toByteOffset: sequenceOffsetInHeader, as: UInt64.self)
+        record.storeBytes(of: timestamp, toByteOffset: timestampOffsetInHeader, as: UInt64.self)
+    }
+
+    /// Stores the checksum of a record whose header and payload are written.
+    @inlinable @inline(__always)
+    static func seal(_ record: UnsafeMutableRawPointer, length: Int) {
+        record.storeBytes(of: checksum(record: record, length: length), toByteOffset: checksumOffsetInHeader, as: UInt32.self)
+    }
 
     static func indexCapacity(segmentSize: Int) -> Int { segmentSize / indexInterval + 1 }
 
@@ -100,11 +122,10 @@ enum JournalLayout {
     }
 
     /// The checksum a record at `record` carries: the length field, then the
-    /// sequence, timestamp and payload.
-    @inline(__always)
+    /// sequence, timestamp and payload (one call: it skips its own field).
+    @inlinable @inline(__always)
     static func checksum(record: UnsafeRawPointer, length: Int) -> UInt32 {
-        let head = cshim_crc32c(0, record, 4)
-        return cshim_crc32c(head, record + 8, 16 + length)
+        cshim_crc32c_pair(record, 4, record + 8, 16 + length)
     }
 
     /// Nanoseconds since the epoch (CLOCK_REALTIME): record timestamps, so

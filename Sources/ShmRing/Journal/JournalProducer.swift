@@ -31,7 +31,7 @@ extension Journal {
         var segment: JournalSegment
         var writeOffset: Int
         /// The sequence the next reserved record gets.
-        public private(set) var nextSequence: UInt64
+        public internal(set) var nextSequence: UInt64
         /// The sequence after the last committed record.
         public private(set) var committedSequence: UInt64
         var lastTimestamp: UInt64
@@ -159,26 +159,16 @@ extension Journal {
         /// system has no room for it, and nothing committed is lost. If `fill`
         /// throws, no record is written.
         public mutating func reserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
-            guard cshim_fork_generation() == held.generation else { throw .forkedHandle(name: directory, side: .producer) }
-            guard length >= 0, length <= segment.maximumRecordLength else {
-                throw .invalidArgument("journal record of \(length) bytes exceeds the largest a segment holds, \(segment.maximumRecordLength) bytes")
+            // A batch of one: the one write path (`RecordWriter`).
+            try writeRecords { (writer) throws(ShmError) in
+                let payload = try writer.append(length)
+                do throws(ShmError) {
+                    try fill(UnsafeMutableRawBufferPointer(start: payload, count: length))
+                } catch {
+                    writer.dropLast()
+                    throw error
+                }
             }
-            let footprint = JournalLayout.footprint(length: length)
-            if writeOffset + footprint > segment.size { try roll() }
-            let record = segment.file.base + writeOffset
-            try fill(UnsafeMutableRawBufferPointer(start: record + JournalLayout.recordHeaderSize, count: length))
-            var timestamp = JournalLayout.wallClockNs()
-            if timestamp < lastTimestamp { timestamp = lastTimestamp }
-            lastTimestamp = timestamp
-            // Plain stores: tailers read them only after acquiring a committed
-            // sequence above this record's (the release in `commit`).
-            record.storeBytes(of: UInt32(truncatingIfNeeded: length), as: UInt32.self)
-            record.storeBytes(of: nextSequence, toByteOffset: 8, as: UInt64.self)
-            record.storeBytes(of: timestamp, toByteOffset: 16, as: UInt64.self)
-            record.storeBytes(of: JournalLayout.checksum(record: record, length: length), toByteOffset: 4, as: UInt32.self)
-            if writeOffset >= nextIndexOffset, indexCount < segment.indexCapacity { addIndexEntry(timestamp: timestamp) }
-            writeOffset += footprint
-            nextSequence += 1
         }
 
         mutating func addIndexEntry(timestamp: UInt64) {

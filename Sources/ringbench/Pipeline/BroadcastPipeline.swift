@@ -35,6 +35,8 @@ struct BroadcastPublisher {
                 try command.generate(count, into: &producer) { record, producer in try publish(record, into: &producer) }
             } else {
                 var input = RecordInput(framing: command.framing, maximumRecord: ring.maximumRecordLength)
+                // Read once: the loop's stores into the ring may alias `input`.
+                let lines = command.framing == .lines
                 var more = true
                 while more {
                     more = try input.fill()
@@ -42,7 +44,9 @@ struct BroadcastPublisher {
                     while true {
                         var waiting: UnsafeRawBufferPointer?
                         try producer.writeRecords { writer throws in
-                            while let record = try input.next() {
+                            while true {
+                                if lines, let line = try input.writeScannedLines { length throws(ShmError) in try writer.append(length) } { waiting = line; return }
+                                guard let record = try input.next() else { return }
                                 guard let payload = try writer.append(record.count) else { waiting = record; return }
                                 if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
                             }

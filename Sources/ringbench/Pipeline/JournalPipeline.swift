@@ -36,10 +36,20 @@ enum JournalPipeline {
                 }
             } else {
                 var input = RecordInput(framing: framing, maximumRecord: maxRecord)
+                // Read once: the loop's stores into the segment may alias `input`.
+                let lines = framing == .lines
                 var more = true
                 while more {
                     more = try input.fill()
-                    while let record = try input.next() { try append(record, &producer) }
+                    // Every record read, in place, one batch (the journal never waits).
+                    try producer.writeRecords { writer throws in
+                        while true {
+                            if lines { _ = try input.writeScannedLines { length throws(ShmError) in try writer.append(length) } }
+                            guard let record = try input.next() else { return }
+                            let payload = try writer.append(record.count)
+                            if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }
+                        }
+                    }
                     try producer.commit()
                     if let signal = SignalGuard.takePendingTermination() { throw HarnessError.interrupted(signal: signal) }
                 }

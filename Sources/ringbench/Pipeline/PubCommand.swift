@@ -261,7 +261,7 @@ struct Publisher {
                 while true {
                     // Lines: every line one newline scan found, then `next()`
                     // scans again (or ends the input, or reports a long line).
-                    if lines, let line = try input.writeScannedLines(into: &writer) { waiting = line; return }
+                    if lines, let line = try input.writeScannedLines { length throws(ShmError) in try writer.append(length) } { waiting = line; return }
                     guard let record = try input.next() else { return }
                     guard let payload = try writer.append(record.count) else { waiting = record; return }
                     if record.count > 0 { ShortBytes.copy(payload, record.baseAddress!, record.count) }

@@ -103,7 +103,7 @@ struct RecordInput: ~Copyable {
     /// line the ring has no room for now (taken: publish it by waiting), or
     /// nil when the scan's lines are used up (`next()` goes on from there).
     @inline(__always)
-    mutating func writeScannedLines(into writer: inout RecordRing.RecordWriter) throws(ShmError) -> UnsafeRawBufferPointer? {
+    mutating func writeScannedLines(_ room: (Int) throws(ShmError) -> UnsafeMutableRawPointer?) throws(ShmError) -> UnsafeRawBufferPointer? {
         var next = nextNewline, start = self.start
         let first = next
         defer {
@@ -120,7 +120,7 @@ struct RecordInput: ~Copyable {
             let line = UnsafeRawBufferPointer(start: bytes + start, count: length)
             next &+= 1
             start = end &+ 1
-            guard let payload = try writer.append(length) else { return line }
+            guard let payload = try room(length) else { return line }
             if length > 0 { ShortBytes.copy(payload, line.baseAddress!, length) }
         }
         return nil
@@ -281,3 +281,4 @@ struct RecordInput: ~Copyable {
         }
     }
 }
+
