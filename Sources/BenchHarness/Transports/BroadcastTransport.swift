@@ -106,6 +106,10 @@ public struct BroadcastTransport: Transport {
         @usableFromInline let blocking: Bool
         /// `.overwrite`: records are copied here and checked once validated.
         @usableFromInline let scratch: UnsafeMutableRawBufferPointer?
+        /// `.block`: records are read in batches (`tryPeekRecords`, which
+        /// needs no validation after each read and reads the published end
+        /// once a batch), as the record ring's `sub` does.
+        @usableFromInline let batches: Bool
         /// The overruns' counts, summed.
         @usableFromInline var lost: UInt64 = 0
 
@@ -114,6 +118,7 @@ public struct BroadcastTransport: Transport {
             self.consumer = consumer
             self.blocking = blocking
             scratch = ring.policy == .overwrite ? .allocate(byteCount: max(ring.maximumRecordLength, 8), alignment: 16) : nil
+            batches = ring.policy == .block
         }
 
         deinit { scratch?.deallocate() }
@@ -152,14 +157,25 @@ public struct BroadcastTransport: Transport {
             }
         }
 
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func receive(maxCount: Int, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(HarnessError) -> Int {
             var spin = SpinWait()
             let scratch = scratch
             do throws(ShmError) {
                 while true {
                     var n = 0
-                    while n < maxCount {
+                    if batches {
+                        // 0 when nothing is published, or when the next
+                        // header is not the next record: `tryPeek` below
+                        // then says which.
+                        var shown = 0
+                        n = try consumer.tryPeekRecords { record in
+                            body(shown, record)
+                            shown &+= 1
+                            return shown < maxCount
+                        }
+                    }
+                    while n < maxCount, !batches || n == 0 {
                         let at = n
                         guard let delivery = try consumer.tryPeek({ record in Self.look(record, at, scratch: scratch, body) }) else { break }
                         n &+= count(delivery, at, body)
