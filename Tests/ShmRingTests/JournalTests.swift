@@ -124,7 +124,9 @@ final class JournalTests: XCTestCase {
     /// `writeRecords`: many records a batch, across index entries and
     /// segment rolls, each sealed with its checksum (the replay verifies
     /// every one), sequences without a gap, one timestamp a batch, never
-    /// decreasing; a `reserve` whose fill throws leaves no record behind.
+    /// decreasing; a `reserve` whose fill throws leaves no record behind; a
+    /// record lent by `reserve(_:)` and written after the call is sealed by
+    /// the next write or the commit.
     func testBatchWriterSealsEveryRecordAcrossRollsAndAFailedFillLeavesNoRecord() throws {
         let scratch = try ScratchDirectory()
         let dir = scratch.file("j")
@@ -140,10 +142,21 @@ final class JournalTests: XCTestCase {
                 }
             }
             if batch % 3 == 0 { try producer.commit() }
+            // A record lent by `reserve(_:)`, written after the call: sealed by the next write.
+            if batch % 4 == 1 {
+                let sequence = UInt64(written)
+                let payload = try producer.reserve(Self.length(sequence))
+                Self.fill(sequence, payload)
+                written += 1
+            }
             // A fill that throws: nothing written, the next record takes its sequence.
             XCTAssertThrowsError(try producer.reserve(100) { _ throws(ShmError) in throw .invalidArgument("no") })
             XCTAssertEqual(producer.nextSequence, UInt64(written))
         }
+        // The last lent record is sealed by the commit.
+        let payload = try producer.reserve(Self.length(UInt64(written)))
+        Self.fill(UInt64(written), payload)
+        written += 1
         try producer.commit()
         XCTAssertGreaterThan(segmentFiles(dir).count, 10, "the batches rolled segments")
         var tailer = try Journal.tailer(directory: dir, from: .oldest, verifyChecksums: true)

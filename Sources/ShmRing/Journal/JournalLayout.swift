@@ -97,6 +97,7 @@ enum JournalLayout {
     /// Stores the checksum of a record whose header and payload are written.
     @inlinable @inline(__always)
     static func seal(_ record: UnsafeMutableRawPointer, length: Int) {
+        // Plain store: as the header's, published by `commit`'s release.
         record.storeBytes(of: checksum(record: record, length: length), toByteOffset: checksumOffsetInHeader, as: UInt32.self)
     }
 

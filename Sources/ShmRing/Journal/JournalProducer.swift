@@ -38,6 +38,10 @@ extension Journal {
         var indexCount: Int
         var nextIndexOffset: Int
         var lastSyncNs: UInt64
+        /// The record `reserve(_:)` lent, whose payload the caller may still
+        /// be writing after the call: sealed (its checksum stored) once it is
+        /// final, at the next write or the commit that publishes it.
+        var lent: (record: UnsafeMutableRawPointer, length: Int)?
         /// Segment files retention deleted when the producer opened.
         public private(set) var deletedAtOpen = 0
         public let recovery: Recovery
@@ -139,6 +143,7 @@ extension Journal {
 
         deinit {
             guard cshim_fork_generation() == held.generation else { return }
+            if let (record, length) = lent { JournalLayout.seal(record, length: length) }
             if nextSequence != committedSequence { Self.publish(segment, sequence: nextSequence, offset: writeOffset) }
             control.wakeTailers()
             held.release()
@@ -171,6 +176,28 @@ extension Journal {
             }
         }
 
+        /// `reserve(_:_:)` for a caller that writes the payload after the
+        /// call returns (the C ABI): the record's `length` bytes in the
+        /// segment, to be written before the next call on this producer;
+        /// published at the next `commit()`. Its checksum covers the payload
+        /// as it is then (the next write, commit, close, or the handle's end).
+        public mutating func reserve(_ length: Int) throws(ShmError) -> UnsafeMutableRawBufferPointer {
+            var payload: UnsafeMutableRawPointer?
+            try writeRecords { (writer) throws(ShmError) in
+                payload = try writer.append(length)
+                writer.lendLast()
+            }
+            return UnsafeMutableRawBufferPointer(start: payload, count: length)
+        }
+
+        /// Seals the record `reserve(_:)` lent, if any.
+        @usableFromInline
+        mutating func sealLent() {
+            guard let (record, length) = lent else { return }
+            lent = nil
+            JournalLayout.seal(record, length: length)
+        }
+
         mutating func addIndexEntry(timestamp: UInt64) {
             let entry = segment.file.base + JournalLayout.indexOffset + indexCount * JournalLayout.indexEntrySize
             entry.storeBytes(of: nextSequence, as: UInt64.self)
@@ -189,6 +216,7 @@ extension Journal {
         public mutating func commit() throws(ShmError) {
             guard nextSequence != committedSequence else { return }
             guard cshim_fork_generation() == held.generation else { throw .forkedHandle(name: directory, side: .producer) }
+            sealLent()
             Self.publish(segment, sequence: nextSequence, offset: writeOffset)
             committedSequence = nextSequence
             switch durability {

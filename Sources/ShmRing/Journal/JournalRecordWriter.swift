@@ -35,6 +35,8 @@ extension Journal {
 
         @usableFromInline
         init(_ producer: UnsafeMutablePointer<Producer>) {
+            // A record `reserve(_:)` lent is final once the next write starts.
+            producer.pointee.sealLent()
             self.producer = producer
             forked = cshim_fork_generation() != producer.pointee.held.generation
             // Never earlier than a record already written: timestamps are
@@ -87,6 +89,15 @@ extension Journal {
             guard let record = unsealed else { return }
             offset = record - base
             sequence &-= 1
+            unsealed = nil
+        }
+
+        /// Hands the last appended record to the producer unsealed: its
+        /// payload is written after the batch (`Producer.reserve(_:)`).
+        @usableFromInline
+        mutating func lendLast() {
+            guard let record = unsealed else { return }
+            producer.pointee.lent = (record, unsealedLength)
             unsealed = nil
         }
 
