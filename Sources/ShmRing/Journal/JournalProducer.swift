@@ -38,6 +38,10 @@ extension Journal {
         var indexCount: Int
         var nextIndexOffset: Int
         var lastSyncNs: UInt64
+        /// The record `reserve(_:)` lent, whose payload the caller may still
+        /// be writing: its checksum is written once it is final, when the
+        /// next record is reserved or at the commit that publishes it.
+        var unchecksummed: (record: UnsafeMutableRawPointer, length: Int)?
         /// Segment files retention deleted when the producer opened.
         public private(set) var deletedAtOpen = 0
         public let recovery: Recovery
@@ -139,6 +143,7 @@ extension Journal {
 
         deinit {
             guard cshim_fork_generation() == held.generation else { return }
+            if let (record, length) = unchecksummed { Self.writeChecksum(record, length: length) }
             if nextSequence != committedSequence { Self.publish(segment, sequence: nextSequence, offset: writeOffset) }
             control.wakeTailers()
             held.release()
@@ -159,14 +164,50 @@ extension Journal {
         /// system has no room for it, and nothing committed is lost. If `fill`
         /// throws, no record is written.
         public mutating func reserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) {
+            let record = try room(for: length)
+            try fill(UnsafeMutableRawBufferPointer(start: record + JournalLayout.recordHeaderSize, count: length))
+            stamp(record, length: length)
+            Self.writeChecksum(record, length: length)
+        }
+
+        /// `reserve(_:_:)` for a caller that writes the payload after the
+        /// call (the C ABI): the record's `length` bytes in the segment, to be
+        /// written before the next call on this producer, published at the
+        /// next `commit()`. Its checksum covers the payload as it is at the
+        /// next reserve or commit (or close, or when the handle is dropped).
+        public mutating func reserve(_ length: Int) throws(ShmError) -> UnsafeMutableRawBufferPointer {
+            let record = try room(for: length)
+            stamp(record, length: length)
+            unchecksummed = (record, length)
+            return UnsafeMutableRawBufferPointer(start: record + JournalLayout.recordHeaderSize, count: length)
+        }
+
+        /// Where the next record of `length` bytes goes (rolling to a new
+        /// segment when this one is full); the lent record before it is final.
+        mutating func room(for length: Int) throws(ShmError) -> UnsafeMutableRawPointer {
             guard cshim_fork_generation() == held.generation else { throw .forkedHandle(name: directory, side: .producer) }
             guard length >= 0, length <= segment.maximumRecordLength else {
                 throw .invalidArgument("journal record of \(length) bytes exceeds the largest a segment holds, \(segment.maximumRecordLength) bytes")
             }
-            let footprint = JournalLayout.footprint(length: length)
-            if writeOffset + footprint > segment.size { try roll() }
-            let record = segment.file.base + writeOffset
-            try fill(UnsafeMutableRawBufferPointer(start: record + JournalLayout.recordHeaderSize, count: length))
+            writeLentChecksum()
+            if writeOffset + JournalLayout.footprint(length: length) > segment.size { try roll() }
+            return segment.file.base + writeOffset
+        }
+
+        /// Writes the checksum of the record `reserve(_:)` lent, if any.
+        mutating func writeLentChecksum() {
+            guard let (record, length) = unchecksummed else { return }
+            unchecksummed = nil
+            Self.writeChecksum(record, length: length)
+        }
+
+        static func writeChecksum(_ record: UnsafeMutableRawPointer, length: Int) {
+            record.storeBytes(of: JournalLayout.checksum(record: record, length: length), toByteOffset: 4, as: UInt32.self)
+        }
+
+        /// The header of the record at `record` but its checksum (the
+        /// caller's), its index entry if one is due, and the move past it.
+        mutating func stamp(_ record: UnsafeMutableRawPointer, length: Int) {
             var timestamp = JournalLayout.wallClockNs()
             if timestamp < lastTimestamp { timestamp = lastTimestamp }
             lastTimestamp = timestamp
@@ -175,9 +216,8 @@ extension Journal {
             record.storeBytes(of: UInt32(truncatingIfNeeded: length), as: UInt32.self)
             record.storeBytes(of: nextSequence, toByteOffset: 8, as: UInt64.self)
             record.storeBytes(of: timestamp, toByteOffset: 16, as: UInt64.self)
-            record.storeBytes(of: JournalLayout.checksum(record: record, length: length), toByteOffset: 4, as: UInt32.self)
             if writeOffset >= nextIndexOffset, indexCount < segment.indexCapacity { addIndexEntry(timestamp: timestamp) }
-            writeOffset += footprint
+            writeOffset += JournalLayout.footprint(length: length)
             nextSequence += 1
         }
 
@@ -199,6 +239,7 @@ extension Journal {
         public mutating func commit() throws(ShmError) {
             guard nextSequence != committedSequence else { return }
             guard cshim_fork_generation() == held.generation else { throw .forkedHandle(name: directory, side: .producer) }
+            writeLentChecksum()
             Self.publish(segment, sequence: nextSequence, offset: writeOffset)
             committedSequence = nextSequence
             switch durability {
