@@ -202,6 +202,8 @@ extension Journal {
         }
 
         static func writeChecksum(_ record: UnsafeMutableRawPointer, length: Int) {
+            // A plain store, as the header's: always before the release store
+            // of the commit that publishes the record (`commit`, `deinit`).
             record.storeBytes(of: JournalLayout.checksum(record: record, length: length), toByteOffset: 4, as: UInt32.self)
         }
 
