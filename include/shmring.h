@@ -46,7 +46,8 @@ extern "C" {
 #endif
 
 /* ABI version: major << 16 | minor. Minor additions keep old callers working. */
-#define SHMRING_ABI_VERSION ((1u << 16) | 3u) /* minor 3: broadcast and journal read_many (2: spsc reserve/commit, peek/release) */
+#define SHMRING_ABI_VERSION ((1u << 16) | 4u) /* minor 4: broadcast and journal reserve/commit, peek/release, read_with
+                                                  (3: broadcast and journal read_many; 2: spsc reserve/commit, peek/release) */
 #define SHMRING_ABI_MAJOR(v) ((v) >> 16)
 
 /* ---- Status codes ------------------------------------------------------ */
@@ -450,6 +451,16 @@ int shmring_journal_open_producer(const char *directory, const shmring_journal_o
 /* Copies one record in (not yet visible); shmring_journal_commit publishes
  * every record written since the last commit, as one batch. */
 int shmring_journal_write(shmring_journal_producer *producer, const void *data, size_t length);
+/* Zero copy (minor 4): reserves a record of `length` bytes in the segment
+ * and returns where to write its payload (*payload), as shmring_journal_write
+ * would have copied it: part of the next commit's batch. Write it before the
+ * next call on this producer: its CRC32C is computed then (at the next
+ * reserve, write, commit or close, or when the handle is freed), so bytes
+ * written later are what a tailer verifying checksums refuses as corrupt. A
+ * reservation cannot be taken back: the record is published by the next
+ * commit whatever it holds. length larger than a segment holds:
+ * SHMRING_E_INVALID_ARGUMENT. */
+int shmring_journal_reserve(shmring_journal_producer *producer, size_t length, void **payload);
 int shmring_journal_commit(shmring_journal_producer *producer);
 int shmring_journal_next_sequence(const shmring_journal_producer *producer, uint64_t *next);
 /* Commits and ends the stream: tailers that read everything get SHMRING_END. */
@@ -474,6 +485,27 @@ int shmring_journal_read(shmring_journal_tailer *tailer, void *buffer, size_t si
  * SHMRING_E_INVALID_ARGUMENT and stays unread. */
 int shmring_journal_read_many(shmring_journal_tailer *tailer, void *buffer, size_t size, shmring_journal_record *records,
                               size_t max_count, double timeout_seconds, size_t *count);
+/* Zero copy (minor 4): waits for the next record and lends its payload in
+ * the segment's mapping (*data, record->length bytes; record->sequence and
+ * ->timestamp as shmring_journal_read). Statuses as shmring_journal_read;
+ * only SHMRING_OK lends. The bytes stay valid and unchanged until
+ * shmring_journal_release (or shmring_journal_tailer_free): a committed
+ * record is never written again, and the tailer keeps its segment mapped, so
+ * retention deleting the segment's file meanwhile does not disturb the read
+ * (nothing truncates a segment; the deleted file's space is freed once no
+ * tailer maps it). One record at a time: until
+ * the release, shmring_journal_peek, _read, _read_many and _read_with return
+ * SHMRING_E_INVALID_ARGUMENT. The record counts as read at the peek: a
+ * release moves nothing. */
+int shmring_journal_peek(shmring_journal_tailer *tailer, double timeout_seconds, const void **data,
+                         shmring_journal_record *record);
+/* Ends the read of the record lent by shmring_journal_peek (nothing lent: SHMRING_OK, no effect). */
+int shmring_journal_release(shmring_journal_tailer *tailer);
+/* Zero copy through a callback (minor 4): waits for the next record and
+ * shows its payload to `body` (valid during the call only); statuses and
+ * *record as shmring_journal_read (body runs only for SHMRING_OK). */
+int shmring_journal_read_with(shmring_journal_tailer *tailer, shmring_read_fn body, void *context, double timeout_seconds,
+                              shmring_journal_record *record);
 void shmring_journal_tailer_free(shmring_journal_tailer *tailer);
 
 /* ---- Broadcast ring: one producer, many consumers, each gets everything --- */
@@ -493,6 +525,21 @@ int shmring_broadcast_join(shmring_broadcast *ring, int from_oldest, shmring_wai
 
 /* Copies one record in and publishes it (waits as the policy says). */
 int shmring_broadcast_write(shmring_broadcast_producer *producer, const void *data, size_t length, double timeout_seconds);
+/* Zero copy (minor 4), as the record ring's: reserves a record of `length`
+ * bytes and returns where to write it (*payload). Write it before the next
+ * call on this producer; it is published at shmring_broadcast_commit
+ * (reserve commits earlier records by itself when it has to wait, or when
+ * the room it reuses reaches them). Several reserves before one commit make
+ * one batch; a commit with nothing reserved does nothing (SHMRING_OK). Room
+ * is taken as shmring_broadcast_write takes it: SHMRING_BROADCAST_BLOCK and
+ * _EVICT wait for (or evict) the slowest live consumer, _OVERWRITE never
+ * waits. try: SHMRING_AGAIN when a live consumer holds the room now.
+ * blocking: SHMRING_E_TIMED_OUT after the timeout. A reservation cannot be
+ * taken back: it is published at the next commit (or close, or free). */
+int shmring_broadcast_try_reserve(shmring_broadcast_producer *producer, size_t length, void **payload);
+int shmring_broadcast_reserve(shmring_broadcast_producer *producer, size_t length, double timeout_seconds, void **payload);
+/* Publishes every record reserved since the last commit. */
+int shmring_broadcast_commit(shmring_broadcast_producer *producer);
 /* Ends the stream: each consumer reads what was published, then SHMRING_END. */
 int shmring_broadcast_producer_close(shmring_broadcast_producer *producer);
 void shmring_broadcast_producer_free(shmring_broadcast_producer *producer);
@@ -512,6 +559,43 @@ int shmring_broadcast_read(shmring_broadcast_consumer *consumer, void *buffer, s
  * SHMRING_E_INVALID_ARGUMENT and stays unread. */
 int shmring_broadcast_read_many(shmring_broadcast_consumer *consumer, void *buffer, size_t size, size_t *lengths,
                                 size_t max_count, double timeout_seconds, size_t *count, uint64_t *lost);
+/* Zero copy (minor 4): lends the next record in place (*data, *length) until
+ * shmring_broadcast_release, which VALIDATES the read. Under
+ * SHMRING_BROADCAST_OVERWRITE the producer never waits for a consumer: it
+ * may write over the lent bytes while the caller reads them, so nothing read
+ * may be used (acted on, or copied anywhere that outlives a failed release)
+ * before shmring_broadcast_release returned SHMRING_OK (reading them never
+ * faults: *data and *length stay inside the ring). try: SHMRING_OK,
+ * SHMRING_AGAIN (nothing published now), SHMRING_OVERRUN (*lost records
+ * were overwritten before this peek; nothing is lent; the next peek continues
+ * at the oldest intact record), SHMRING_E_EVICTED. blocking: SHMRING_END
+ * instead of SHMRING_AGAIN, errors as shmring_broadcast_read. One record at a
+ * time: until the release, shmring_broadcast_try_peek, _peek, _read,
+ * _read_many and _read_with return SHMRING_E_INVALID_ARGUMENT. */
+int shmring_broadcast_try_peek(shmring_broadcast_consumer *consumer, const void **data, size_t *length, uint64_t *lost);
+int shmring_broadcast_peek(shmring_broadcast_consumer *consumer, double timeout_seconds, const void **data, size_t *length,
+                           uint64_t *lost);
+/* Ends the read of the lent record and releases it, checking it as the
+ * Swift API checks every read (a seqlock: was the record's position still
+ * intact after the read?). SHMRING_OK: the bytes were intact from the peek to
+ * this call; what was read is the record. SHMRING_OVERRUN (only under
+ * SHMRING_BROADCAST_OVERWRITE): the producer overwrote the record meanwhile:
+ * DISCARD everything read from it (it may be torn, a mix of two records);
+ * *lost counts that record and every one overwritten after it; the next
+ * peek continues at the oldest intact record. SHMRING_E_EVICTED
+ * (SHMRING_BROADCAST_EVICT): the producer dropped this consumer meanwhile;
+ * discard the read too, and join again. Under SHMRING_BROADCAST_BLOCK the
+ * producer waits for the release: always SHMRING_OK. Nothing lent:
+ * SHMRING_OK, no effect. lost may be NULL. */
+int shmring_broadcast_release(shmring_broadcast_consumer *consumer, uint64_t *lost);
+/* Zero copy through a callback (minor 4): waits for the next record, shows
+ * it to `body` (valid during the call only) and releases it, with the same
+ * check after `body` returned: SHMRING_OK (what body saw was the record),
+ * SHMRING_OVERRUN (*lost records were overwritten; if body ran during this
+ * call, what it saw was one of them, torn: discard whatever it derived from
+ * it), SHMRING_END, SHMRING_E_EVICTED (discard too), or an error. */
+int shmring_broadcast_read_with(shmring_broadcast_consumer *consumer, shmring_read_fn body, void *context,
+                                double timeout_seconds, uint64_t *lost);
 void shmring_broadcast_consumer_free(shmring_broadcast_consumer *consumer);
 
 /* Later structures follow the same pattern:

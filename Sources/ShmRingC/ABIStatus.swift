@@ -136,6 +136,12 @@ enum ABIArgument {
         return (options, o.reclaim_stale != 0)
     }
 
+    /// Refuses a read while the handle lends a record peeked in place (its
+    /// release comes first: it validates the read, or keeps its mapping).
+    static func notLending(_ lending: Bool, _ function: StaticString) throws(ShmError) {
+        if lending { throw .invalidArgument("\(function): the record peeked before is not released yet") }
+    }
+
     /// Stores through an out pointer, refusing NULL.
     static func out<T>(_ pointer: UnsafeMutablePointer<T>?, _ what: String) throws(ShmError) -> UnsafeMutablePointer<T> {
         guard let pointer else { throw .invalidArgument("\(what) is NULL") }

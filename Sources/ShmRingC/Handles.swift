@@ -11,12 +11,17 @@ enum HandleCell {
     static let payloadOffset = 64
     static let live: UInt64 = 1
     static let closed: UInt64 = 2
+    /// Word 16: 1 while the handle lends a record peeked in place that its
+    /// Swift value does not track itself (a journal tailer's, from
+    /// `shmring_journal_peek` to `_release`), else 0.
+    static let lendingOffset = 16
 
     static func make<Value: ~Copyable>(_ value: consuming Value, tag: UInt64) -> OpaquePointer {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: payloadOffset + MemoryLayout<Value>.stride,
                                                    alignment: max(64, MemoryLayout<Value>.alignment))
         raw.storeBytes(of: tag, as: UInt64.self)
         raw.storeBytes(of: live, toByteOffset: 8, as: UInt64.self)
+        raw.storeBytes(of: 0 as UInt64, toByteOffset: lendingOffset, as: UInt64.self)
         (raw + payloadOffset).bindMemory(to: Value.self, capacity: 1).initialize(to: value)
         return OpaquePointer(raw)
     }
@@ -45,6 +50,15 @@ enum HandleCell {
     /// Marks a handle closed after its value was moved out (`pointer.move()`).
     static func markClosed(_ handle: OpaquePointer?) {
         UnsafeMutableRawPointer(handle!).storeBytes(of: closed, toByteOffset: 8, as: UInt64.self)
+    }
+
+    /// Whether a handle `value` accepted lends a record (`lendingOffset`).
+    static func isLending(_ handle: OpaquePointer?) -> Bool {
+        UnsafeMutableRawPointer(handle!).load(fromByteOffset: lendingOffset, as: UInt64.self) != 0
+    }
+
+    static func setLending(_ handle: OpaquePointer?, _ lending: Bool) {
+        UnsafeMutableRawPointer(handle!).storeBytes(of: lending ? 1 : 0, toByteOffset: lendingOffset, as: UInt64.self)
     }
 
     /// Drops the value (if still live) and the allocation. NULL or a
@@ -110,3 +124,60 @@ enum EndClaim {
         }
     }
 }
+
+/// The one body of every `*_reserve` entry point that lends one record's
+/// payload in place (record ring, broadcast ring, journal): `reserve` makes
+/// room for `length` bytes on the producer behind `handle` and hands the
+/// payload to `lend` (which stores its address in `*payload`), or returns
+/// false when there is no room now (SHMRING_AGAIN).
+enum InPlaceReserve {
+    @inline(__always)
+    static func run<Producer: ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Producer.Type, _ function: StaticString,
+                                         length: Int, payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                         _ reserve: (inout Producer, Int, (UnsafeMutableRawBufferPointer) -> Void) throws(ShmError) -> Bool) -> Int32 {
+        guard let p = HandleCell.value(handle, tag: tag, as: Producer.self, function) else { return HandleCell.status }
+        return ABIStatus.run { () throws(ShmError) in
+            let payload = try ABIArgument.out(payload, "payload")
+            return try reserve(&p.pointee, ABIArgument.count(length, "length")) { bytes in payload.pointee = bytes.baseAddress }
+                ? ABIStatus.ok : ABIStatus.again
+        }
+    }
+
+    /// `shmring_{record,broadcast}_try_reserve`. The record's header is
+    /// written when the closure returns; its bytes are the caller's to write
+    /// until the next call, published by the release store of the next commit.
+    @inline(__always)
+    static func tryReserve<Producer: RingProducer & ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Producer.Type, _ function: StaticString,
+                                                               length: Int, payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+        run(handle, tag: tag, as: Producer.self, function, length: length, payload: payload) { p, n, lend throws(ShmError) in try p.tryReserve(n, lend) }
+    }
+
+    /// `shmring_{record,broadcast}_reserve`: `tryReserve` waiting for room.
+    @inline(__always)
+    static func reserve<Producer: RingProducer & ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Producer.Type, _ function: StaticString,
+                                                            length: Int, timeout: Double, payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+        run(handle, tag: tag, as: Producer.self, function, length: length, payload: payload) { p, n, lend throws(ShmError) in
+            try p.reserve(n, timeoutSeconds: ABIArgument.timeout(timeout), lend)
+            return true
+        }
+    }
+
+    /// `shmring_{record,broadcast}_commit`.
+    @inline(__always)
+    static func commit<Producer: RingProducer & ~Copyable>(_ handle: OpaquePointer?, tag: UInt64, as: Producer.Type, _ function: StaticString) -> Int32 {
+        guard let p = HandleCell.value(handle, tag: tag, as: Producer.self, function) else { return HandleCell.status }
+        p.pointee.commit()
+        return ABIStatus.ok
+    }
+}
+
+/// The producers that write one record in place and publish at `commit()`
+/// (their Swift methods, unchanged): the record and broadcast rings'.
+protocol RingProducer: ~Copyable {
+    mutating func tryReserve(_ length: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError) -> Bool
+    mutating func reserve(_ length: Int, timeoutSeconds: Double?, _ fill: (UnsafeMutableRawBufferPointer) throws(ShmError) -> Void) throws(ShmError)
+    mutating func commit()
+}
+
+extension RecordRing.Producer: RingProducer {}
+extension BroadcastRing.Producer: RingProducer {}

@@ -51,6 +51,17 @@ public func shmring_journal_write(_ handle: OpaquePointer?, _ data: UnsafeRawPoi
     }
 }
 
+@_cdecl("shmring_journal_reserve")
+public func shmring_journal_reserve(_ handle: OpaquePointer?, _ length: Int, _ payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    // The payload is the caller's to write until the next call on the
+    // producer; its checksum is computed then (the next reserve or commit).
+    InPlaceReserve.run(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function, length: length, payload: payload) {
+        p, n, lend throws(ShmError) in
+        lend(try p.reserve(n))
+        return true
+    }
+}
+
 @_cdecl("shmring_journal_commit")
 public func shmring_journal_commit(_ handle: OpaquePointer?) -> Int32 {
     guard let p = HandleCell.value(handle, tag: HandleTag.journalProducer, as: JournalProducer.self, #function) else { return HandleCell.status }
@@ -98,23 +109,27 @@ public func shmring_journal_open_tailer(_ directory: UnsafePointer<CChar>?, _ st
     }
 }
 
-@_cdecl("shmring_journal_read")
-public func shmring_journal_read(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int, _ timeout: Double,
-                                 _ record: UnsafeMutablePointer<shmring_journal_record>?) -> Int32 {
-    guard let t = HandleCell.value(handle, tag: HandleTag.journalTailer, as: JournalTailer.self, #function) else { return HandleCell.status }
+/// A committed record's description, its payload `length` bytes.
+func described(_ r: Journal.Record, length: Int) -> shmring_journal_record {
+    shmring_journal_record(sequence: r.sequence, timestamp: r.timestamp, length: length, lost: 0)
+}
+
+/// The one body of the journal's one-record reads (read, peek, read_with):
+/// `check` checks the call's own arguments (before any wait), `body` turns
+/// the next record into its description (copying, lending or showing it);
+/// the status of the step, described in `*record`.
+func readJournalRecord<Arguments>(_ handle: OpaquePointer?, _ function: StaticString, timeout: Double,
+                                  record: UnsafeMutablePointer<shmring_journal_record>?, check: () throws(ShmError) -> Arguments,
+                                  _ body: (Arguments, Journal.Record) throws(ShmError) -> shmring_journal_record) -> Int32 {
+    guard let t = HandleCell.value(handle, tag: HandleTag.journalTailer, as: JournalTailer.self, function) else { return HandleCell.status }
     return ABIStatus.run { () throws(ShmError) in
-        let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
+        let arguments = try check(), seconds = try ABIArgument.timeout(timeout)
         let record = try ABIArgument.out(record, "record")
+        try ABIArgument.notLending(HandleCell.isLending(handle), function)
         record.pointee = shmring_journal_record()
-        // A record that does not fit makes the closure throw: it stays unread.
-        let step = try t.pointee.read(timeoutSeconds: seconds) { r throws(ShmError) in
-            (r.sequence, r.timestamp, try copyRecord(r.payload, into: target))
-        }
-        switch step {
-        case .record(let (sequence, timestamp, length)):
-            record.pointee.sequence = sequence
-            record.pointee.timestamp = timestamp
-            record.pointee.length = length
+        switch try t.pointee.read(timeoutSeconds: seconds, { r throws(ShmError) in try body(arguments, r) }) {
+        case .record(let described):
+            record.pointee = described
             return ABIStatus.ok
         case .overrun(let lost):
             record.pointee.lost = lost
@@ -122,6 +137,47 @@ public func shmring_journal_read(_ handle: OpaquePointer?, _ data: UnsafeMutable
         case .endOfStream:
             return ABIStatus.end
         }
+    }
+}
+
+@_cdecl("shmring_journal_read")
+public func shmring_journal_read(_ handle: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ size: Int, _ timeout: Double,
+                                 _ record: UnsafeMutablePointer<shmring_journal_record>?) -> Int32 {
+    // A record that does not fit makes the closure throw: it stays unread.
+    readJournalRecord(handle, #function, timeout: timeout, record: record, check: { () throws(ShmError) in try buffer(data, size) }) {
+        target, r throws(ShmError) in described(r, length: try copyRecord(r.payload, into: target))
+    }
+}
+
+@_cdecl("shmring_journal_peek")
+public func shmring_journal_peek(_ handle: OpaquePointer?, _ timeout: Double, _ data: UnsafeMutablePointer<UnsafeRawPointer?>?,
+                                 _ record: UnsafeMutablePointer<shmring_journal_record>?) -> Int32 {
+    // The tailer has moved past the record, but reads nothing more (so it
+    // keeps the segment mapped) until shmring_journal_release.
+    readJournalRecord(handle, #function, timeout: timeout, record: record, check: { () throws(ShmError) in try ABIArgument.out(data, "data") }) {
+        data, r in
+        data.pointee = r.payload.baseAddress
+        HandleCell.setLending(handle, true)
+        return described(r, length: r.payload.count)
+    }
+}
+
+@_cdecl("shmring_journal_release")
+public func shmring_journal_release(_ handle: OpaquePointer?) -> Int32 {
+    guard HandleCell.value(handle, tag: HandleTag.journalTailer, as: JournalTailer.self, #function) != nil else { return HandleCell.status }
+    HandleCell.setLending(handle, false)
+    return ABIStatus.ok
+}
+
+@_cdecl("shmring_journal_read_with")
+public func shmring_journal_read_with(_ handle: OpaquePointer?, _ body: shmring_read_fn?, _ context: UnsafeMutableRawPointer?, _ timeout: Double,
+                                      _ record: UnsafeMutablePointer<shmring_journal_record>?) -> Int32 {
+    readJournalRecord(handle, #function, timeout: timeout, record: record, check: { () throws(ShmError) in
+        guard let body else { throw .invalidArgument("body is NULL") }
+        return body
+    }) { body, r in
+        body(context, r.payload.baseAddress, r.payload.count)
+        return described(r, length: r.payload.count)
     }
 }
 
@@ -135,12 +191,13 @@ public func shmring_journal_read_many(_ handle: OpaquePointer?, _ data: UnsafeMu
         let target = try buffer(data, size), seconds = try ABIArgument.timeout(timeout)
         let records = try ABIArgument.out(records, "records")
         let maxCount = try ABIArgument.maxCount(maxCount)
+        try ABIArgument.notLending(HandleCell.isLending(handle), #function)
         records[0] = shmring_journal_record()
         var used = 0, n = 0
         // Copies record n; one that does not fit throws and stays unread.
         func take(_ r: Journal.Record) throws(ShmError) {
             let length = try copyRecord(r.payload, into: UnsafeMutableRawBufferPointer(rebasing: target[used...]))
-            records[n] = shmring_journal_record(sequence: r.sequence, timestamp: r.timestamp, length: length, lost: 0)
+            records[n] = described(r, length: length)
             used += length
             n += 1
         }

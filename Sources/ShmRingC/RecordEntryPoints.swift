@@ -65,35 +65,18 @@ public func shmring_record_claim_consumer(_ handle: OpaquePointer?, _ wait: shmr
 
 @_cdecl("shmring_record_try_reserve")
 public func shmring_record_try_reserve(_ handle: OpaquePointer?, _ length: Int, _ payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-    guard let p = HandleCell.value(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let payload = try ABIArgument.out(payload, "payload")
-        // The record's header is written when the closure returns; its bytes
-        // are the caller's to write until the next call, and are published
-        // by the release store of the next commit.
-        return try p.pointee.tryReserve(ABIArgument.count(length, "length")) { bytes in payload.pointee = bytes.baseAddress }
-            ? ABIStatus.ok : ABIStatus.again
-    }
+    InPlaceReserve.tryReserve(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function, length: length, payload: payload)
 }
 
 @_cdecl("shmring_record_reserve")
 public func shmring_record_reserve(_ handle: OpaquePointer?, _ length: Int, _ timeout: Double,
                                    _ payload: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-    guard let p = HandleCell.value(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function) else { return HandleCell.status }
-    return ABIStatus.run { () throws(ShmError) in
-        let payload = try ABIArgument.out(payload, "payload")
-        try p.pointee.reserve(ABIArgument.count(length, "length"), timeoutSeconds: ABIArgument.timeout(timeout)) { bytes in
-            payload.pointee = bytes.baseAddress
-        }
-        return ABIStatus.ok
-    }
+    InPlaceReserve.reserve(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function, length: length, timeout: timeout, payload: payload)
 }
 
 @_cdecl("shmring_record_commit")
 public func shmring_record_commit(_ handle: OpaquePointer?) -> Int32 {
-    guard let p = HandleCell.value(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function) else { return HandleCell.status }
-    p.pointee.commit()
-    return ABIStatus.ok
+    InPlaceReserve.commit(handle, tag: HandleTag.recordProducer, as: RecordProducer.self, #function)
 }
 
 @_cdecl("shmring_record_try_write")

@@ -9,7 +9,7 @@ typealias SPSCProducer = SPSCRing.Producer
 typealias SPSCConsumer = SPSCRing.Consumer
 
 @_cdecl("shmring_abi_version")
-public func shmring_abi_version() -> UInt32 { (1 << 16) | 3 }
+public func shmring_abi_version() -> UInt32 { (1 << 16) | 4 }
 
 @_cdecl("shmring_layout_version")
 public func shmring_layout_version() -> UInt32 { RegionLayout.layoutVersion }

@@ -339,14 +339,25 @@ static void test_exchange(shmring_backing backing, int shared_line) {
  * batch, replayed by a tailer from the oldest and from a sequence, a record
  * too large for the buffer left unread, end of stream after close, a second
  * producer refused, bad options refused. */
-static void test_journal(void) {
-    char directory[] = "/tmp/cabi-journal-XXXXXX";
+/* A scratch directory (`directory`, a mkdtemp template) with the path of a
+ * journal in it, and options for 64 KiB segments. */
+static void scratch_journal(char *directory, char *path, size_t size, shmring_journal_options *options) {
     CHECK(mkdtemp(directory) != NULL);
-    char path[128];
-    snprintf(path, sizeof path, "%s/j", directory);
+    snprintf(path, size, "%s/j", directory);
+    shmring_journal_options_init(options);
+    options->segment_size = 65536;
+}
+
+static void remove_scratch(const char *directory) {
+    char command[200];
+    snprintf(command, sizeof command, "rm -rf '%s'", directory);
+    CHECK(system(command) == 0);
+}
+
+static void test_journal(void) {
+    char directory[] = "/tmp/cabi-journal-XXXXXX", path[128];
     shmring_journal_options options;
-    shmring_journal_options_init(&options);
-    options.segment_size = 65536;
+    scratch_journal(directory, path, sizeof path, &options);
     shmring_journal_producer *producer;
     OK(shmring_journal_open_producer(path, &options, &producer));
     shmring_journal_producer *second;
@@ -406,9 +417,7 @@ static void test_journal(void) {
     CHECK(status == SHMRING_END && expected == 500);
     shmring_journal_tailer_free(tailer);
     CHECK(shmring_journal_open_tailer(path, (shmring_journal_start)9, 0, SHMRING_WAIT_PARK, 1, &tailer) == SHMRING_E_INVALID_ARGUMENT);
-    char command[200];
-    snprintf(command, sizeof command, "rm -rf '%s'", directory);
-    CHECK(system(command) == 0);
+    remove_scratch(directory);
 }
 
 /* A broadcast ring in one process: two consumers each read every record;
@@ -474,6 +483,298 @@ static void test_broadcast(void) {
     shmring_broadcast_free(ring);
 }
 
+
+/* Broadcast zero copy, both directions (ABI 1.4): reserve/commit round trip;
+ * bad calls refused with codes; a lent record blocks every other read until
+ * its release; under overwrite a consumer that peeked and was lapped learns
+ * it at the release (SHMRING_OVERRUN, the exact count: its next record is
+ * the lent one's sequence + lost); read_with validates after the callback. */
+static int put_counter(shmring_broadcast_producer *producer, int value, size_t length) {
+    void *payload;
+    int status = shmring_broadcast_try_reserve(producer, length, &payload);
+    if (status != SHMRING_OK) return status;
+    memset(payload, 0x5a, length);
+    memcpy(payload, &value, sizeof value);
+    return shmring_broadcast_commit(producer);
+}
+
+static int first_int(const void *data) { int value; memcpy(&value, data, sizeof value); return value; }
+
+struct lapping { shmring_broadcast_producer *producer; int seen, writes; };
+/* A read_with callback that laps its own consumer while it reads. */
+static void read_then_lap(void *context, const void *data, size_t length) {
+    struct lapping *lap = context;
+    lap->seen = length >= sizeof(int) ? first_int(data) : -1;
+    for (int i = 0; i < lap->writes; i++) CHECK(put_counter(lap->producer, 1000 + i, 100) == SHMRING_OK);
+}
+
+static void test_broadcast_in_place(void) {
+    shmring_broadcast *ring;
+    OK(shmring_broadcast_create(SHMRING_BACKING_ANON, NULL, 4096, 100, 4, SHMRING_BROADCAST_OVERWRITE, 0, NULL, &ring));
+    shmring_broadcast_producer *producer;
+    OK(shmring_broadcast_claim_producer(ring, SHMRING_WAIT_SPIN, &producer));
+    shmring_broadcast_consumer *c;
+    OK(shmring_broadcast_join(ring, 1, SHMRING_WAIT_SPIN, &c));
+    void *payload = NULL;
+    const void *data = NULL;
+    size_t length = 0;
+    uint64_t lost = 0;
+    char buffer[128];
+    /* Bad calls: codes, never an abort. */
+    CHECK(shmring_broadcast_try_reserve(NULL, 4, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_try_reserve(producer, 4, NULL) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_try_reserve(producer, 101, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_try_reserve(producer, (size_t)-1, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_reserve(producer, 4, NAN, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_try_reserve((shmring_broadcast_producer *)(void *)c, 4, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_commit(NULL) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_broadcast_commit(producer)); /* nothing reserved: nothing published (as the record ring) */
+    CHECK(shmring_broadcast_try_peek(c, &data, &length, &lost) == SHMRING_AGAIN);
+    CHECK(shmring_broadcast_try_peek(NULL, &data, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_try_peek(c, NULL, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_peek(c, 1, &data, NULL, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_peek(c, NAN, &data, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_peek(c, 0.02, &data, &length, &lost) == SHMRING_E_TIMED_OUT);
+    CHECK(shmring_broadcast_release(NULL, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_broadcast_release(c, &lost)); /* nothing peeked: no effect (as the record ring) */
+    CHECK(shmring_broadcast_read_with(c, NULL, NULL, 1, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_read_with(NULL, add_first_word, NULL, 1, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    /* Round trip: three reserves (try, blocking, empty), invisible until the commit. */
+    OK(shmring_broadcast_try_reserve(producer, 5, &payload));
+    memcpy(payload, "hello", 5);
+    OK(shmring_broadcast_reserve(producer, 100, 1, &payload));
+    memset(payload, 'z', 100);
+    OK(shmring_broadcast_reserve(producer, 0, 1, &payload));
+    CHECK(shmring_broadcast_try_peek(c, &data, &length, &lost) == SHMRING_AGAIN);
+    OK(shmring_broadcast_commit(producer));
+    OK(shmring_broadcast_try_peek(c, &data, &length, &lost));
+    CHECK(length == 5 && memcmp(data, "hello", 5) == 0);
+    /* One lent record at a time; every other read waits for its release. */
+    const void *again;
+    CHECK(shmring_broadcast_try_peek(c, &again, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_peek(c, 1, &again, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_read(c, buffer, sizeof buffer, 1, &length, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    size_t lengths[2], got;
+    CHECK(shmring_broadcast_read_many(c, buffer, sizeof buffer, lengths, 2, 1, &got, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_broadcast_read_with(c, add_first_word, NULL, 1, &lost) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(memcmp(data, "hello", 5) == 0);
+    OK(shmring_broadcast_release(c, &lost));
+    OK(shmring_broadcast_peek(c, 1, &data, &length, &lost));
+    CHECK(length == 100 && ((const char *)data)[0] == 'z' && ((const char *)data)[99] == 'z');
+    OK(shmring_broadcast_release(c, &lost));
+    OK(shmring_broadcast_peek(c, 1, &data, &length, &lost));
+    CHECK(length == 0);
+    OK(shmring_broadcast_release(c, NULL));
+    /* The callback form. */
+    sum_seen = 0;
+    long word = 41;
+    memcpy(buffer, &word, sizeof word);
+    OK(shmring_broadcast_write(producer, buffer, sizeof word, 1));
+    OK(shmring_broadcast_read_with(c, add_first_word, NULL, 1, &lost));
+    CHECK(sum_seen == 41);
+    /* Overwrite: peek, the producer laps the consumer (it never waits), the
+     * release reports it; then the consumer continues at the oldest intact
+     * record, exactly `lost` records after the lent one. */
+    for (int i = 0; i < 10; i++) CHECK(put_counter(producer, i, 100) == SHMRING_OK);
+    OK(shmring_broadcast_try_peek(c, &data, &length, &lost));
+    int lent = first_int(data);
+    CHECK(lent == 0 && length == 100);
+    for (int i = 10; i < 200; i++) CHECK(put_counter(producer, i, 100) == SHMRING_OK); /* 4 KiB ring: lapped */
+    uint64_t released = 0;
+    CHECK(shmring_broadcast_release(c, &released) == SHMRING_OVERRUN);
+    CHECK(released > 100 && released < 200);
+    OK(shmring_broadcast_try_peek(c, &data, &length, &lost));
+    CHECK(first_int(data) == lent + (int)released); /* the lent record and the lost ones, none more */
+    OK(shmring_broadcast_release(c, &lost));         /* nothing written meanwhile: intact */
+    for (int i = lent + (int)released + 1; i < 200; i++) {
+        CHECK(shmring_broadcast_try_peek(c, &data, &length, &lost) == SHMRING_OK && first_int(data) == i);
+        OK(shmring_broadcast_release(c, &lost));
+    }
+    CHECK(shmring_broadcast_try_peek(c, &data, &length, &lost) == SHMRING_AGAIN);
+    /* The callback form, lapped while its callback reads: the check after
+     * the callback reports the torn read, with the exact count. */
+    CHECK(put_counter(producer, 200, 100) == SHMRING_OK);
+    struct lapping lap = {producer, -1, 100};
+    released = 0;
+    CHECK(shmring_broadcast_read_with(c, read_then_lap, &lap, 1, &released) == SHMRING_OVERRUN);
+    CHECK(lap.seen == 200 && released > 50 && released < 101);
+    OK(shmring_broadcast_try_peek(c, &data, &length, &lost));
+    CHECK(first_int(data) == 1000 + (int)released - 1); /* record 200 and the first released - 1 of the lap */
+    OK(shmring_broadcast_release(c, &lost));
+    /* Closed and freed ends: codes. */
+    OK(shmring_broadcast_producer_close(producer));
+    CHECK(shmring_broadcast_try_reserve(producer, 4, &payload) == SHMRING_E_CLOSED_HANDLE);
+    CHECK(shmring_broadcast_reserve(producer, 4, 1, &payload) == SHMRING_E_CLOSED_HANDLE);
+    CHECK(shmring_broadcast_commit(producer) == SHMRING_E_CLOSED_HANDLE);
+    int status;
+    while ((status = shmring_broadcast_peek(c, 1, &data, &length, &lost)) == SHMRING_OK) OK(shmring_broadcast_release(c, &lost));
+    CHECK(status == SHMRING_END);
+    CHECK(shmring_broadcast_read_with(c, add_first_word, NULL, 1, &lost) == SHMRING_END);
+    shmring_broadcast_producer_free(producer);
+    shmring_broadcast_consumer_free(c);
+    shmring_broadcast_free(ring);
+}
+
+/* Broadcast reserve under block waits for the slowest live consumer (try:
+ * SHMRING_AGAIN; blocking: times out) and a lent record keeps its room until
+ * the release, which is always SHMRING_OK there; under evict, a consumer
+ * evicted while it holds a lent record learns it at the release. */
+static void test_broadcast_in_place_policies(void) {
+    shmring_broadcast_policy policies[2] = {SHMRING_BROADCAST_BLOCK, SHMRING_BROADCAST_EVICT};
+    for (int k = 0; k < 2; k++) {
+        shmring_broadcast *ring;
+        OK(shmring_broadcast_create(SHMRING_BACKING_ANON, NULL, 4096, 100, 2, policies[k], 0.05, NULL, &ring));
+        shmring_broadcast_producer *producer;
+        OK(shmring_broadcast_claim_producer(ring, SHMRING_WAIT_SPIN, &producer));
+        shmring_broadcast_consumer *c;
+        OK(shmring_broadcast_join(ring, 0, SHMRING_WAIT_SPIN, &c));
+        int written = 0, status;
+        while ((status = put_counter(producer, written, 100)) == SHMRING_OK) written++;
+        CHECK(status == SHMRING_AGAIN && written > 20 && written <= 4096 / 100);
+        const void *data;
+        size_t length;
+        uint64_t lost = 0;
+        OK(shmring_broadcast_peek(c, 1, &data, &length, &lost));
+        CHECK(first_int(data) == 0);
+        void *payload;
+        if (policies[k] == SHMRING_BROADCAST_BLOCK) {
+            CHECK(shmring_broadcast_reserve(producer, 100, 0.05, &payload) == SHMRING_E_TIMED_OUT);
+            CHECK(first_int(data) == 0);
+            OK(shmring_broadcast_release(c, &lost));
+            for (int i = 1; i < 4; i++) {
+                CHECK(shmring_broadcast_peek(c, 1, &data, &length, &lost) == SHMRING_OK && first_int(data) == i);
+                OK(shmring_broadcast_release(c, &lost));
+            }
+            OK(shmring_broadcast_reserve(producer, 100, 1, &payload)); /* room again */
+            OK(shmring_broadcast_commit(producer));
+        } else {
+            /* The producer waits 0.05 s for the consumer, then evicts it. */
+            OK(shmring_broadcast_reserve(producer, 100, 5, &payload));
+            memset(payload, 0, 100);
+            OK(shmring_broadcast_commit(producer));
+            CHECK(shmring_broadcast_release(c, &lost) == SHMRING_E_EVICTED);
+        }
+        shmring_broadcast_consumer_free(c);
+        shmring_broadcast_producer_free(producer);
+        shmring_broadcast_free(ring);
+    }
+}
+
+struct journal_seen { size_t length; char first, last; };
+static void note_journal_record(void *context, const void *data, size_t length) {
+    struct journal_seen *seen = context;
+    seen->length = length;
+    seen->first = length > 0 ? ((const char *)data)[0] : 0;
+    seen->last = length > 0 ? ((const char *)data)[length - 1] : 0;
+}
+
+/* test_journal_in_place's record i: 300 - i % 300 bytes of 'a' + i % 26. */
+static size_t journal_length(uint64_t i) { return 300 - (size_t)(i % 300); }
+static char journal_byte(uint64_t i) { return (char)('a' + (int)(i % 26)); }
+
+/* Reads a tailer's records from `next` on until none comes for 0.02 s, in
+ * place (peek/release, or read_with for every other record when
+ * `callbacks`), checking each record and the exact count of each overrun;
+ * returns the next sequence, counting the overruns in *overruns. */
+static uint64_t drain_journal(shmring_journal_tailer *tailer, uint64_t next, int callbacks, int *overruns) {
+    shmring_journal_record r;
+    struct journal_seen seen = {0, 0, 0};
+    for (;;) {
+        const void *data = NULL;
+        int status = callbacks && next % 2 ? shmring_journal_read_with(tailer, note_journal_record, &seen, 0.02, &r)
+                                           : shmring_journal_peek(tailer, 0.02, &data, &r);
+        if (status == SHMRING_OVERRUN) {
+            CHECK(r.lost > 0);
+            next += r.lost;
+            ++*overruns;
+            continue;
+        }
+        if (status != SHMRING_OK) { CHECK(status == SHMRING_E_TIMED_OUT); return next; }
+        CHECK(r.sequence == next && r.length == journal_length(next) && r.timestamp > 0);
+        if (data) {
+            seen = (struct journal_seen){r.length, ((const char *)data)[0], ((const char *)data)[r.length - 1]};
+            OK(shmring_journal_release(tailer));
+        }
+        CHECK(seen.length == r.length && seen.first == journal_byte(next) && seen.last == journal_byte(next));
+        next++;
+    }
+}
+
+/* Journal zero copy (ABI 1.4): records reserved in place across segment
+ * rolls, checksums verified by the tailers (the CRC covers what the caller
+ * wrote after the reserve); peek/release and read_with across the rolls; a
+ * record lent while retention deletes its segment stays intact until the
+ * release, and a tailer behind retention gets the exact overrun; bad calls. */
+static void test_journal_in_place(void) {
+    char directory[] = "/tmp/cabi-journal-XXXXXX", path[128];
+    shmring_journal_options options;
+    scratch_journal(directory, path, sizeof path, &options);
+    options.retention_max_bytes = 2 * 65536;
+    shmring_journal_producer *producer;
+    OK(shmring_journal_open_producer(path, &options, &producer));
+    void *payload = NULL;
+    CHECK(shmring_journal_reserve(NULL, 4, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_reserve(producer, 4, NULL) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_reserve(producer, 1 << 20, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_reserve(producer, (size_t)-1, &payload) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_journal_commit(producer)); /* nothing reserved: nothing published */
+    shmring_journal_tailer *tailer, *behind;
+    OK(shmring_journal_open_tailer(path, SHMRING_JOURNAL_OLDEST, 0, SHMRING_WAIT_SPIN, 1, &tailer));
+    OK(shmring_journal_open_tailer(path, SHMRING_JOURNAL_OLDEST, 0, SHMRING_WAIT_SPIN, 1, &behind));
+    shmring_journal_record r;
+    const void *data = NULL;
+    CHECK(shmring_journal_peek(tailer, 0.02, &data, &r) == SHMRING_E_TIMED_OUT);
+    CHECK(shmring_journal_peek(tailer, 1, NULL, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_peek(tailer, 1, &data, NULL) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_peek(tailer, NAN, &data, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_peek(NULL, 1, &data, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_peek((shmring_journal_tailer *)(void *)producer, 1, &data, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_release(NULL) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_journal_release(tailer)); /* nothing lent: no effect */
+    CHECK(shmring_journal_read_with(tailer, NULL, NULL, 1, &r) == SHMRING_E_INVALID_ARGUMENT);
+    /* Record 0, lent to `behind` before the rolls. */
+    OK(shmring_journal_reserve(producer, journal_length(0), &payload));
+    memset(payload, journal_byte(0), journal_length(0));
+    OK(shmring_journal_commit(producer));
+    const void *held;
+    OK(shmring_journal_peek(behind, 1, &held, &r));
+    CHECK(r.sequence == 0 && r.length == journal_length(0));
+    /* Records 1..1999, ~5 segments of 64 KiB: retention deletes all but the
+     * last two. Several reserves a commit. */
+    for (uint64_t i = 1; i < 2000; i++) {
+        OK(shmring_journal_reserve(producer, journal_length(i), &payload));
+        memset(payload, journal_byte(i), journal_length(i));
+        if (i % 7 == 0) OK(shmring_journal_commit(producer));
+    }
+    OK(shmring_journal_commit(producer));
+    char expect[300];
+    memset(expect, journal_byte(0), sizeof expect);
+    CHECK(memcmp(held, expect, journal_length(0)) == 0); /* its segment was deleted: still mapped, unchanged */
+    /* While lent: no other read. */
+    char buffer[400];
+    size_t count;
+    CHECK(shmring_journal_peek(behind, 1, &data, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_read(behind, buffer, sizeof buffer, 1, &r) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_read_many(behind, buffer, sizeof buffer, &r, 1, 1, &count) == SHMRING_E_INVALID_ARGUMENT);
+    CHECK(shmring_journal_read_with(behind, note_journal_record, NULL, 1, &r) == SHMRING_E_INVALID_ARGUMENT);
+    OK(shmring_journal_release(behind));
+    OK(shmring_journal_release(behind));
+    /* Both read their mapped first segment to its end, then find the next
+     * ones deleted: one overrun each, exactly counted, then the rest. */
+    int overruns = 0;
+    CHECK(drain_journal(behind, 1, 0, &overruns) == 2000 && overruns == 1);
+    overruns = 0;
+    CHECK(drain_journal(tailer, 0, 1, &overruns) == 2000 && overruns == 1);
+    OK(shmring_journal_producer_close(producer));
+    CHECK(shmring_journal_reserve(producer, 4, &payload) == SHMRING_E_CLOSED_HANDLE);
+    shmring_journal_producer_free(producer);
+    CHECK(shmring_journal_peek(tailer, 1, &data, &r) == SHMRING_END);
+    CHECK(shmring_journal_read_with(tailer, note_journal_record, NULL, 1, &r) == SHMRING_END);
+    shmring_journal_tailer_free(tailer);
+    shmring_journal_tailer_free(behind);
+    remove_scratch(directory);
+}
+
 int main(void) {
     test_versions();
     test_bad_input();
@@ -485,6 +786,9 @@ int main(void) {
     test_exchange(SHMRING_BACKING_ANON, 1);
     test_journal();
     test_broadcast();
+    test_broadcast_in_place();
+    test_broadcast_in_place_policies();
+    test_journal_in_place();
     test_record(SHMRING_BACKING_SYSV);
     test_layout_version_mismatch();
     test_mpmc(SHMRING_MPMC_SEMAPHORE);

@@ -244,6 +244,36 @@ final class BroadcastRingTests: XCTestCase {
         XCTAssertEqual(rest.records.last, next - 1)
     }
 
+    /// A record lent by `tryPeekHeld` and overwritten before `releaseHeld`
+    /// is reported there, as the closure read's check reports it: the lent
+    /// record and the others overwritten are counted lost exactly once, and
+    /// reading continues at the oldest intact record. An intact one is
+    /// `.record`; one lent at a time.
+    func testLentRecordOverwrittenBeforeItsReleaseIsReportedThere() throws {
+        let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 1024, maximumRecordLength: 100, policy: .overwrite)
+        var producer = try ring.producer(wait: .spin)
+        var consumer = try ring.consumer(from: .latest, wait: .spin)
+        try write(&producer, 0)
+        guard case .record(let intact)? = try consumer.tryPeekHeld() else { return XCTFail("no record 0") }
+        XCTAssertTrue(Self.check(intact, index: 0))
+        XCTAssertTrue(consumer.holdsRecord)
+        do throws(ShmError) {
+            _ = try consumer.tryPeekHeld()
+            XCTFail("a second lend was accepted")
+        } catch .invalidArgument {} catch { XCTFail("\(error)") }
+        guard case .record = try consumer.releaseHeld() else { return XCTFail("an intact record was not intact") }
+        XCTAssertFalse(consumer.holdsRecord)
+        try write(&producer, 1)
+        guard case .record? = try consumer.tryPeekHeld() else { return XCTFail("no record 1") }
+        var next: UInt64 = 2
+        for _ in 0..<40 { try write(&producer, next); next += 1 }
+        guard case .overrun(let lost) = try consumer.releaseHeld() else { return XCTFail("the overwrite went unseen") }
+        let rest = try drain(&consumer, expecting: 1 + lost)
+        XCTAssertEqual(rest.lost, [])
+        XCTAssertEqual(1 + lost + UInt64(rest.records.count), next, "record 1 and the overwritten ones counted lost exactly")
+        XCTAssertEqual(consumer.lost, lost)
+    }
+
     func testOneConsumerStalledDoesNotHoldBackAnotherUnderOverwrite() throws {
         let ring = try BroadcastRing.create(backing: .anon, name: nil, capacity: 512, maximumRecordLength: 100, policy: .overwrite)
         var producer = try ring.producer(wait: .spin)

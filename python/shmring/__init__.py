@@ -11,12 +11,12 @@ from .errors import *  # noqa: F401,F403  (the exception classes)
 from .errors import ShmRingError
 from .broadcast import BroadcastConsumer, BroadcastProducer, BroadcastRing
 from .exchange import Exchange
-from .journal import JournalProducer, JournalRecord, JournalTailer
+from .journal import JournalProducer, JournalRecord, JournalRecordView, JournalTailer
 from .queues import MPMCQueue
 from .rings import RecordConsumer, RecordProducer, RecordRing, SPSCConsumer, SPSCProducer, SPSCRing
 
 __all__ = ["RecordRing", "RecordProducer", "RecordConsumer", "SPSCRing", "SPSCProducer", "SPSCConsumer",
-           "MPMCQueue", "Exchange", "JournalProducer", "JournalTailer", "JournalRecord",
+           "MPMCQueue", "Exchange", "JournalProducer", "JournalTailer", "JournalRecord", "JournalRecordView",
            "BroadcastRing", "BroadcastProducer", "BroadcastConsumer", "ShmRingError", "abi_version", "layout_version"]
 
 

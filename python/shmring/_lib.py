@@ -43,8 +43,17 @@ def _load() -> ctypes.CDLL:
 
 lib = _load()
 
+#: The SHMRING_ABI_VERSION this package was written against (include/shmring.h):
+#: the library's major part must be the same and its minor at least this one's.
+ABI_VERSION = (1 << 16) | 4
+lib.shmring_abi_version.restype = ctypes.c_uint32
+if lib.shmring_abi_version() >> 16 != ABI_VERSION >> 16 or lib.shmring_abi_version() < ABI_VERSION:
+    raise OSError(f"libshmring.so has ABI version {lib.shmring_abi_version() >> 16}.{lib.shmring_abi_version() & 0xFFFF}; "
+                  f"this package needs {ABI_VERSION >> 16}.{ABI_VERSION & 0xFFFF} or a later minor: rebuild it (make python-package)")
+
 _I, _P, _S, _D = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_double
 _OPT = ctypes.POINTER(Options)
+_U64P = ctypes.POINTER(ctypes.c_uint64)
 _SIGNATURES = {
     "shmring_abi_version": (ctypes.c_uint32, []),
     "shmring_layout_version": (ctypes.c_uint32, []),
@@ -117,6 +126,7 @@ _SIGNATURES = {
     "shmring_exchange_server_free": (None, [_P]),
     "shmring_journal_open_producer": (_I, [ctypes.c_char_p, _P, c_void_pp]),
     "shmring_journal_write": (_I, [_P, _P, _S]),
+    "shmring_journal_reserve": (_I, [_P, _S, c_void_pp]),
     "shmring_journal_commit": (_I, [_P]),
     "shmring_journal_next_sequence": (_I, [_P, ctypes.POINTER(ctypes.c_uint64)]),
     "shmring_journal_producer_close": (_I, [_P]),
@@ -124,6 +134,8 @@ _SIGNATURES = {
     "shmring_journal_open_tailer": (_I, [ctypes.c_char_p, _I, ctypes.c_uint64, _I, _I, c_void_pp]),
     "shmring_journal_read": (_I, [_P, _P, _S, _D, _P]),
     "shmring_journal_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p]),  # records: an array of shmring_journal_record
+    "shmring_journal_peek": (_I, [_P, _D, c_void_pp, _P]),  # record: a shmring_journal_record
+    "shmring_journal_release": (_I, [_P]),
     "shmring_journal_tailer_free": (None, [_P]),
     "shmring_broadcast_create": (_I, [_I, ctypes.c_char_p, _S, _S, _S, _I, _D, _OPT, c_void_pp]),
     "shmring_broadcast_open": (_I, [_I, ctypes.c_char_p, _OPT, c_void_pp]),
@@ -132,10 +144,14 @@ _SIGNATURES = {
     "shmring_broadcast_claim_producer": (_I, [_P, _I, c_void_pp]),
     "shmring_broadcast_join": (_I, [_P, _I, _I, c_void_pp]),
     "shmring_broadcast_write": (_I, [_P, _P, _S, _D]),
+    "shmring_broadcast_reserve": (_I, [_P, _S, _D, c_void_pp]),
+    "shmring_broadcast_commit": (_I, [_P]),
     "shmring_broadcast_producer_close": (_I, [_P]),
     "shmring_broadcast_producer_free": (None, [_P]),
-    "shmring_broadcast_read": (_I, [_P, _P, _S, _D, c_size_p, ctypes.POINTER(ctypes.c_uint64)]),
-    "shmring_broadcast_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p, ctypes.POINTER(ctypes.c_uint64)]),  # lengths: an address
+    "shmring_broadcast_read": (_I, [_P, _P, _S, _D, c_size_p, _U64P]),
+    "shmring_broadcast_read_many": (_I, [_P, _P, _S, _P, _S, _D, c_size_p, _U64P]),  # lengths: an address
+    "shmring_broadcast_peek": (_I, [_P, _D, c_void_pp, c_size_p, _U64P]),
+    "shmring_broadcast_release": (_I, [_P, _U64P]),
     "shmring_broadcast_consumer_free": (None, [_P]),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import ctypes
 import itertools
 from typing import Iterator, Optional
 
 from ._lib import lib
-from .errors import check
-from .rings import BACKINGS, END, Buffer, _blocking, _Handle, _options
+from .errors import Overrun, check
+from .rings import BACKINGS, END, OVERRUN, Buffer, _blocking, _Handle, _lend, _options, _past_overruns, _view
 
-OVERRUN = 3
 POLICIES = {"block": 0, "overwrite": 1, "evict": 2}
 
 
@@ -65,6 +65,22 @@ class BroadcastProducer(_Handle):
         h = self._live()
         _blocking(lambda s: lib.shmring_broadcast_write(h, data, len(data), s), timeout)
 
+    @contextlib.contextmanager
+    def reserve(self, length: int, timeout: Optional[float] = None) -> Iterator[memoryview]:
+        """Zero copy: yields a writable memoryview of the next record's `length` bytes inside the
+        ring (room taken as `write` takes it: waits as the ring's policy says), valid only inside
+        the `with` block, and publishes the record when the block ends. A reservation cannot be
+        taken back (the C ABI has no such call): a block left by an exception publishes the record
+        too, with whatever the view holds by then, and the exception propagates."""
+        h, payload = self._live(), ctypes.c_void_p()
+        _blocking(lambda s: lib.shmring_broadcast_reserve(h, length, s, ctypes.byref(payload)), timeout)
+        view = _view(payload.value, length, writable=True)
+        try:
+            yield view
+        finally:
+            view.release()
+            check(lib.shmring_broadcast_commit(h))
+
     def close(self) -> None:
         """Ends the stream: each consumer reads what was published, then stops."""
         check(lib.shmring_broadcast_producer_close(self._live()))
@@ -86,12 +102,9 @@ class BroadcastConsumer(_Handle):
         """The next record, or None at the end of the stream."""
         h, buf, size = self._live(), self._buffer, len(self._buffer)
         length, lost = ctypes.byref(self._length), ctypes.byref(self._lost)
-        while True:
-            status = _blocking(lambda s: lib.shmring_broadcast_read(h, buf, size, s, length, lost), timeout)
-            if status == OVERRUN:
-                self.lost += self._lost.value
-                continue
-            return None if status == END else buf[:self._length.value]
+        status = _past_overruns(lambda s: lib.shmring_broadcast_read(h, buf, size, s, length, lost), timeout,
+                                lambda: self._lost.value, self)
+        return None if status == END else buf[:self._length.value]
 
     def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20, timeout: Optional[float] = None) -> list[bytes]:
         """Up to `max_count` records (copies) with one call, as many as are published and fit
@@ -115,6 +128,25 @@ class BroadcastConsumer(_Handle):
         ends = list(itertools.accumulate(lengths[:count.value]))
         data = buf[:ends[-1]]
         return [data[end - size:end] for size, end in zip(lengths[:count.value], ends)]
+
+    @contextlib.contextmanager
+    def peek(self, timeout: Optional[float] = None) -> Iterator[Optional[memoryview]]:
+        """Zero copy: yields the next record as a read-only memoryview into the ring (None at the
+        end of the stream), valid only inside the `with` block, and releases it when the block
+        ends. Under "overwrite" the producer never waits: it may write over the record while the
+        block reads it, which the check at the end of the block finds: it raises `Overrun` (its
+        `lost` also added to `lost`), and everything taken from the view must be discarded. Only a
+        block that ends without `Overrun` read the record itself. Records overwritten before the
+        peek add to `lost` and the peek goes on to the oldest intact one."""
+        h, data, length, lost = self._live(), ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_uint64()
+        status = _past_overruns(lambda s: lib.shmring_broadcast_peek(h, s, ctypes.byref(data), ctypes.byref(length),
+                                                                     ctypes.byref(lost)), timeout, lambda: lost.value, self)
+
+        def release() -> None:
+            if check(lib.shmring_broadcast_release(h, ctypes.byref(lost))) == OVERRUN:
+                self.lost += lost.value
+                raise Overrun(lost.value)
+        yield from _lend(None if status == END else _view(data.value, length.value), release)
 
     def __iter__(self) -> Iterator[bytes]:
         while (record := self.read()) is not None:

@@ -46,6 +46,18 @@ Evicted = _make("Evicted", -25, "A broadcast ring under evict dropped this consu
 _BY_CODE = {cls.code: cls for cls in ShmRingError.__subclasses__()}
 
 
+class Overrun(ShmRingError):
+    """A zero-copy read whose record the producer overwrote while it was read (a broadcast
+    ring under "overwrite", found when the read ended): discard everything taken from it.
+    `lost` records are gone, that one included; the consumer continues at the oldest intact one.
+    Not an error status: SHMRING_OVERRUN (3) of shmring_broadcast_release."""
+    code = 3
+
+    def __init__(self, lost: int) -> None:
+        super().__init__(f"the record read in place was overwritten meanwhile: discard it ({lost} records lost)", self.code)
+        self.lost = lost
+
+
 def last_error(status: int) -> ShmRingError:
     """The exception for a failed call's status, from the thread's last error."""
     cls = _BY_CODE.get(status, ShmRingError)

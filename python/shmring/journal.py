@@ -1,14 +1,14 @@
 """Journal: a persistent log in a directory of segment files; one producer, any number of tailers."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from typing import Iterator, NamedTuple, Optional, Union
 
 from ._lib import lib
 from .errors import check
-from .rings import END, WAITS, Buffer, _blocking, _Handle
+from .rings import END, OVERRUN, WAITS, Buffer, _blocking, _Handle, _lend, _past_overruns, _view
 
-OVERRUN = 3
 DURABILITIES = {"process-crash": 0, "interval": 1, "every-commit": 2}
 
 
@@ -35,6 +35,13 @@ class JournalRecord(NamedTuple):
     payload: bytes
 
 
+class JournalRecordView(NamedTuple):
+    """A record lent in place by `JournalTailer.peek`: `payload` is a read-only view into the segment."""
+    sequence: int
+    timestamp_ns: int
+    payload: memoryview
+
+
 class JournalProducer(_Handle):
     """The journal's one producer: `write` records, `commit` them as a batch (or `append` one),
     `close()` to end the stream (a later producer continues the sequence)."""
@@ -55,7 +62,24 @@ class JournalProducer(_Handle):
         data = data if type(data) is bytes else bytes(data)
         check(lib.shmring_journal_write(self._live(), data, len(data)))
 
+    @contextlib.contextmanager
+    def reserve(self, length: int) -> Iterator[memoryview]:
+        """Zero copy `write`: yields a writable memoryview of the next record's `length` bytes in the
+        segment, valid only inside the `with` block; the record is part of the next `commit`'s batch
+        (as with `write`), its checksum computed over what the view held when the block ended. A
+        reservation cannot be taken back (the C ABI has no such call): a block left by an exception
+        leaves the record in the batch with whatever the view holds by then, and the exception
+        propagates."""
+        payload = ctypes.c_void_p()
+        check(lib.shmring_journal_reserve(self._live(), length, ctypes.byref(payload)))
+        view = _view(payload.value, length, writable=True)
+        try:
+            yield view
+        finally:
+            view.release()
+
     def commit(self) -> None:
+        """Publishes every record written or reserved since the last commit, as one batch."""
         check(lib.shmring_journal_commit(self._live()))
 
     def append(self, data: Buffer) -> None:
@@ -99,14 +123,21 @@ class JournalTailer(_Handle):
     def read(self, timeout: Optional[float] = None) -> Optional[JournalRecord]:
         """The next record, or None at the end of the stream (an overrun adds to `lost` and reads on)."""
         h, buf, size, info = self._live(), self._buffer, len(self._buffer), self._info
-        while True:
-            status = _blocking(lambda s: lib.shmring_journal_read(h, buf, size, s, ctypes.byref(info)), timeout)
-            if status == OVERRUN:
-                self.lost += info.lost
-                continue
-            if status == END:
-                return None
-            return JournalRecord(info.sequence, info.timestamp, buf[:info.length])
+        status = _past_overruns(lambda s: lib.shmring_journal_read(h, buf, size, s, ctypes.byref(info)), timeout,
+                                lambda: info.lost, self)
+        return None if status == END else JournalRecord(info.sequence, info.timestamp, buf[:info.length])
+
+    @contextlib.contextmanager
+    def peek(self, timeout: Optional[float] = None) -> Iterator[Optional[JournalRecordView]]:
+        """Zero copy: yields the next record with its payload as a read-only memoryview into the
+        segment (None at the end of the stream), valid only inside the `with` block. A committed
+        record never changes, and the segment stays mapped until the block ends even if retention
+        deletes its file meanwhile. An overrun adds to `lost` and peeks on."""
+        h, data, info = self._live(), ctypes.c_void_p(), self._info
+        status = _past_overruns(lambda s: lib.shmring_journal_peek(h, s, ctypes.byref(data), ctypes.byref(info)), timeout,
+                                lambda: info.lost, self)
+        yield from _lend(None if status == END else _view(data.value, info.length), lambda: check(lib.shmring_journal_release(h)),
+                         lambda view: JournalRecordView(info.sequence, info.timestamp, view))
 
     def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20,
                   timeout: Optional[float] = None) -> list[JournalRecord]:
@@ -140,4 +171,4 @@ class JournalTailer(_Handle):
             yield record
 
 
-__all__ = ["JournalProducer", "JournalTailer", "JournalRecord"]
+__all__ = ["JournalProducer", "JournalTailer", "JournalRecord", "JournalRecordView"]

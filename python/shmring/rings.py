@@ -6,12 +6,12 @@ import contextlib
 import ctypes
 import itertools
 import time
-from typing import Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 from ._lib import Options, c_size_p, fast, lib
 from .errors import ClosedHandle, TimedOut, check
 
-OK, AGAIN, END = 0, 1, 2
+OK, AGAIN, END, OVERRUN = 0, 1, 2, 3
 BACKINGS = {"sysv": 0, "mmap": 1, "anon": 2}
 WAITS = {"spin": 0, "yield": 1, "park": 2, "backoff": 3}
 Buffer = Union[bytes, bytearray, memoryview]
@@ -43,6 +43,14 @@ def _blocking(call, timeout: Optional[float]) -> int:
             return check(status)
 
 
+def _past_overruns(call, timeout: Optional[float], lost: Callable[[], int], reader) -> int:
+    """`_blocking(call, timeout)`, again after each SHMRING_OVERRUN (whose count, `lost()`,
+    adds to `reader.lost`): the first other status."""
+    while (status := _blocking(call, timeout)) == OVERRUN:
+        reader.lost += lost()
+    return status
+
+
 def _call(call, timeout: Optional[float]) -> int:
     """`_blocking` with the common case (one slice suffices) first, cheaply."""
     first = WAIT_SLICE_SECONDS if timeout is None else min(WAIT_SLICE_SECONDS, max(0.0, timeout))
@@ -62,6 +70,26 @@ def _pointer(data: Buffer) -> tuple[ctypes.c_void_p, int, object]:
         return ctypes.cast(ctypes.c_char_p(copy), ctypes.c_void_p), len(copy), copy
     holder = (ctypes.c_char * len(view)).from_buffer(view)
     return ctypes.c_void_p(ctypes.addressof(holder)), len(view), holder
+
+
+def _view(address: Optional[int], length: int, writable: bool = False) -> memoryview:
+    """A memoryview of `length` bytes at `address` (inside a ring or segment): read-only unless `writable`."""
+    view = memoryview((ctypes.c_char * length).from_address(address or 0)).cast("B")
+    return view if writable else view.toreadonly()
+
+
+def _lend(view: Optional[memoryview], release: Callable[[], object], wrap: Optional[Callable] = None) -> Iterator:
+    """The rest of every peek context manager: yields None (no view: the end of the stream) or
+    `view` (`wrap(view)` if given); when the block ends, releases the view first (once released,
+    the record's bytes may be overwritten), then the record (`release()`, which may raise)."""
+    if view is None:
+        yield None
+        return
+    try:
+        yield view if wrap is None else wrap(view)
+    finally:
+        view.release()
+        release()
 
 
 class _Handle:
@@ -271,16 +299,8 @@ class RecordConsumer(_Handle):
         if type(view) is not memoryview:
             data, length = ctypes.c_void_p(), ctypes.c_size_t()
             status = _blocking(lambda s: lib.shmring_record_peek(h, s, ctypes.byref(data), ctypes.byref(length)), timeout)
-            if status == END:
-                yield None
-                return
-            view = memoryview((ctypes.c_char * length.value).from_address(data.value or 0)).cast("B").toreadonly()
-        try:
-            yield view
-        finally:
-            # The view first: once released, the record's bytes may be overwritten.
-            view.release()
-            check(fast.record_release(h.value) if fast else lib.shmring_record_release(h))
+            view = None if status == END else _view(data.value, length.value)
+        yield from _lend(view, lambda: check(fast.record_release(h.value) if fast else lib.shmring_record_release(h)))
 
     def read_many(self, max_count: int = 1024, buffer_size: int = 1 << 20, timeout: Optional[float] = None) -> list[bytes]:
         """Up to `max_count` records (copies) with one call; waits for the first.

@@ -18,6 +18,7 @@ BACKINGS = ["mmap", "sysv"]
 
 def test_versions():
     assert shmring.abi_version() >> 16 == 1
+    assert shmring.abi_version() >= (1 << 16) | 4  # reserve/peek for the broadcast ring and the journal
     assert shmring.layout_version() >= 3
 
 
@@ -485,3 +486,117 @@ def test_broadcast_in_process_and_from_swift_pub(name, ringbench):
         got = list(consumer)
     assert pub.wait(30) == 0
     assert got == [b"line %d" % i for i in range(3000)]
+
+
+def test_broadcast_reserve_and_peek_in_place():
+    """Zero copy both ways: reserve publishes at the end of its block (also one left by an
+    exception: a reservation cannot be taken back); peek lends one record at a time; under
+    overwrite a record overwritten while its block read it raises Overrun at the end of the
+    block, with the exact count; under block a full ring makes reserve time out."""
+    with shmring.BroadcastRing.create(None, 4096, 100, policy="overwrite", backing="anon") as ring:
+        producer = ring.producer("spin")
+        consumer = ring.join(from_oldest=True, wait="spin")
+        with producer.reserve(5) as view:
+            assert not view.readonly and len(view) == 5
+            view[:] = b"hello"
+        with producer.reserve(0) as view:
+            assert len(view) == 0
+        with pytest.raises(ZeroDivisionError):
+            with producer.reserve(3) as view:
+                view[:] = b"abc"
+                1 / 0
+        with pytest.raises(shmring.InvalidArgument):
+            with producer.reserve(101):
+                pass
+        got = []
+        for _ in range(3):
+            with consumer.peek(timeout=1) as view:
+                assert view.readonly
+                got.append(bytes(view))
+        assert got == [b"hello", b"", b"abc"]
+        producer.write(b"x")
+        with consumer.peek(timeout=1) as view:
+            with pytest.raises(shmring.InvalidArgument):  # one lent record at a time
+                with consumer.peek(timeout=1):
+                    pass
+            with pytest.raises(shmring.InvalidArgument):
+                consumer.read(timeout=1)
+            assert bytes(view) == b"x"
+        # Lapped while the block reads: Overrun at its end, the lent record counted lost.
+        for i in range(10):
+            producer.write(b"%d" % i)
+        with pytest.raises(shmring.Overrun) as overrun:
+            with consumer.peek(timeout=1) as view:
+                assert bytes(view) == b"0"
+                for i in range(10, 200):
+                    producer.write(b"%d" % i)
+        lost = overrun.value.lost
+        assert 0 < lost < 200 and consumer.lost == lost
+        with consumer.peek(timeout=1) as view:
+            assert bytes(view) == b"%d" % lost  # the oldest intact record: none lost twice, none skipped
+        producer.close()
+        assert list(consumer) == [b"%d" % i for i in range(lost + 1, 200)]
+        with consumer.peek(timeout=1) as view:
+            assert view is None
+        with pytest.raises(shmring.ClosedHandle):
+            with producer.reserve(1):
+                pass
+    with shmring.BroadcastRing.create(None, 4096, 100, policy="block", backing="anon") as ring:
+        producer = ring.producer("spin")
+        consumer = ring.join(wait="spin")
+        for i in range(32):  # 32 records of 128 bytes fill 4 KiB
+            with producer.reserve(100) as view:
+                view[:4] = i.to_bytes(4, "little")
+        with pytest.raises(shmring.TimedOut):
+            with producer.reserve(100, timeout=0.05):
+                pass
+        with consumer.peek(timeout=1) as view:
+            assert int.from_bytes(view[:4], "little") == 0
+        with producer.reserve(100, timeout=1) as view:  # the release made room
+            view[:4] = (32).to_bytes(4, "little")
+        assert [int.from_bytes(r[:4], "little") for r in consumer.read_many(timeout=1)] == list(range(1, 33))
+
+
+def test_journal_reserve_and_peek_in_place(tmp_path):
+    """Records reserved in place across segment rolls, checksums verified by the tailer; a record
+    peeked before retention deletes its segment stays intact in its view; reads wait for the
+    release; a tailer behind retention counts exactly what it lost."""
+    directory = str(tmp_path / "j")
+    producer = shmring.JournalProducer.open(directory, segment_size=65536, retention_bytes=2 * 65536)
+    tailer = shmring.JournalTailer.open(directory, "oldest", verify_checksums=True)
+    records = [b"record %d " % i + b"x" * (i % 300) for i in range(2000)]
+    with producer.reserve(len(records[0])) as view:
+        view[:] = records[0]
+    producer.commit()
+    with tailer.peek(timeout=1) as first:
+        assert first.sequence == 0 and first.payload.readonly
+        for i in range(1, 2000):  # about 5 segments: retention deletes the first three
+            with producer.reserve(len(records[i])) as view:
+                view[:] = records[i]
+            if i % 7 == 0:
+                producer.commit()
+        producer.commit()
+        assert bytes(first.payload) == records[0]  # still mapped, unchanged
+        with pytest.raises(shmring.InvalidArgument):
+            tailer.read(timeout=1)
+        with pytest.raises(shmring.InvalidArgument):
+            with tailer.peek(timeout=1):
+                pass
+    seen = []
+    while True:
+        try:
+            with tailer.peek(timeout=0.05) as record:
+                assert bytes(record.payload) == records[record.sequence]
+                seen.append(record.sequence)
+        except shmring.TimedOut:
+            break
+    assert tailer.lost > 0 and len(seen) + tailer.lost == 1999
+    assert seen == sorted(seen) and seen[-1] == 1999
+    producer.close()
+    with tailer.peek(timeout=1) as record:
+        assert record is None
+    with pytest.raises(shmring.ClosedHandle):
+        with producer.reserve(1):
+            pass
+    tailer.free()
+

@@ -40,6 +40,9 @@ extension BroadcastRing {
         @usableFromInline var unreleasedRecords: UInt64 = 0
         @usableFromInline var unreleasedBytes: UInt64 = 0
         var reachedEndOfStream = false
+        /// The record `tryPeekHeld`/`peekHeld` lent and `releaseHeld` has
+        /// not validated yet (BroadcastHeldRead.swift).
+        var lent: LentRecord?
 
         init(ring: BroadcastRing, start: BroadcastStart, strategy: WaitStrategy) throws(ShmError) {
             let geometry = Geometry(ring)
