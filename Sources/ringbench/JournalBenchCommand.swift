@@ -19,6 +19,9 @@ struct JournalBenchCommand: ParsableCommand {
     @Option(name: .customLong("sync-count")) var syncCount: Int = 2000
 
     func run() throws {
+        // Locals: reading an @Option inside a timed loop goes through
+        // ArgumentParser's generic getter (the runtime's metadata cache) every time.
+        let size = size, count = count, seeks = seeks, syncCount = syncCount
         let journal = directory + "/bench-journal"
         let plain = directory + "/bench-write.dat"
         let synced = directory + "/bench-sync"
