@@ -181,6 +181,8 @@ struct PubCommand: ParsableCommand {
         // 8 bytes of slack for ShortBytes.copy.
         let line = UnsafeMutableRawBufferPointer(start: .allocate(byteCount: size + 8, alignment: 8), count: size)
         defer { line.deallocate() }
+        // A local: an @Option read in the loop goes through ArgumentParser's generic getter each time.
+        let rate = rate
         let start = cshim_monotonic_ns()
         for i in 0..<total {
             Self.generatedRecord(i, into: line)
