@@ -96,7 +96,10 @@ struct RecordInput: ~Copyable {
 
     /// The lines framing's common case, many per call: appends every line
     /// the last newline scan found (up to the first longer than the largest
-    /// record, which `next()` reports) to `writer` and copies it in. Works on
+    /// record, which `next()` reports) through `room` (a writer's `append`:
+    /// the record ring's, the broadcast ring's or the journal's, passed as a
+    /// closure literal, which inlines where a protocol over the three did
+    /// not) and copies it in. Works on
     /// locals written back once: with `self`'s fields the compiler stored and
     /// reloaded each of them for every line, as the copies into the ring may
     /// alias `self` (results/vm-2026-12-07-pub-instructions). Returns the
